@@ -1,0 +1,41 @@
+/* config: the helper's settings, from the environment and an optional config file.
+ *
+ * Precedence for every setting: environment variable, then the config file, then the
+ * built-in default. The file is INI-like (sections, `key = value`, `#` comments) at
+ * $DOCKER_CREDENTIAL_KEYRING_CONFIG, else ${XDG_CONFIG_HOME:-~/.config}/docker-credential-keyring/config.
+ * A missing file is fine; a broken one is an error that names the file and the line. */
+#ifndef DCK_CONFIG_H
+#define DCK_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+
+/* Load the file (if any). 0 with *out set, or ERR_INVALID naming file:line. */
+int config_load(struct config **out);
+
+/* Parse text as a config file (path is only used in messages). For tests and fuzzing. */
+int config_parse(const char *text, size_t len, const char *path, struct config **out);
+
+void config_free(struct config *c);
+
+/* The value of section.key (section "" is the top, before any [section]), or NULL. */
+const char *config_file_value(const struct config *c, const char *section, const char *key);
+
+/* env (may be NULL) wins over section.key; NULL when neither is set. */
+const char *config_str(const struct config *c, const char *section, const char *key, const char *env);
+
+/* A duration in milliseconds: "3", "2.5" (seconds), "500ms", "3s", "5m", "1h".
+ * ERR_INVALID naming the setting when it is not one; def when unset. */
+int config_ms(const struct config *c, const char *section, const char *key, const char *env,
+	      int64_t def, int64_t *out);
+
+/* true/false, yes/no, on/off, 1/0. */
+int config_bool(const struct config *c, const char *section, const char *key, const char *env,
+		int def, int *out);
+
+/* Parse a duration as config_ms does; for use on values from elsewhere. */
+int config_parse_ms(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,155 @@
+/* docker-credential-keyring: argv → verb → exit status. Everything else lives in verbs.c
+ * (what each verb does), proto.c (the wire formats) and store/ (where credentials live).
+ * This file is the only one that prints or exits. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "proto.h"
+#include "store_secret.h"
+#include "verbs.h"
+
+#ifndef DCK_VERSION
+#define DCK_VERSION "0.0.0"
+#endif
+
+struct verb {
+	const char *name;
+	void (*run)(struct app *a, const char *in, size_t len, struct reply *r);
+	int reads_stdin; /* list takes no input: reading would block on a terminal */
+};
+
+static const struct verb verbs[] = {
+	{"store", verb_store, 1},
+	{"get", verb_get, 1},
+	{"erase", verb_erase, 1},
+	{"list", verb_list, 0},
+};
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, p, n);
+		if (w <= 0)
+			return; /* the reader went away: nothing useful left to do */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void print_help(const char *prog)
+{
+	printf("Usage: %s <store|get|erase|list|version>\n\n"
+	       "A docker credential helper that keeps registry logins in the OS keyring\n"
+	       "(Secret Service). Docker, podman, buildah and skopeo run it; it reads its\n"
+	       "input on stdin:\n"
+	       "  store    {\"ServerURL\":…,\"Username\":…,\"Secret\":…}\n"
+	       "  get      a server, answers its credentials as JSON\n"
+	       "  erase    a server\n"
+	       "  list     every stored server and its username, as JSON\n"
+	       "  version  the version\n\n"
+	       "Settings (environment, or ~/.config/docker-credential-keyring/config):\n"
+	       "  DOCKER_CREDENTIAL_KEYRING_TIMEOUT  deadline for keyring calls (default 3s)\n"
+	       "  DOCKER_CREDENTIAL_KEYRING_PROMPT   unlock a locked keyring with a prompt when\n"
+	       "                                     a display is set (default true)\n"
+	       "  DOCKER_CREDENTIAL_KEYRING_CONFIG   path of the config file\n"
+	       "See man docker-credential-keyring for everything else.\n",
+	       prog);
+}
+
+/* The Secret Service store with its settings. */
+static int open_store(const struct config *cfg, struct store **out)
+{
+	struct store_secret_opts o = {0};
+	int64_t timeout, prompt_timeout;
+	int rc;
+
+	rc = config_ms(cfg, "", "timeout", "DOCKER_CREDENTIAL_KEYRING_TIMEOUT", 3000, &timeout);
+	if (!rc)
+		rc = config_ms(cfg, "", "prompt-timeout", "DOCKER_CREDENTIAL_KEYRING_PROMPT_TIMEOUT",
+			       60000, &prompt_timeout);
+	if (!rc)
+		rc = config_bool(cfg, "", "prompt", "DOCKER_CREDENTIAL_KEYRING_PROMPT", 1, &o.allow_prompt);
+	if (rc)
+		return rc;
+	o.timeout_ms = (unsigned)(timeout > 0 && timeout < 3600000 ? timeout : 3000);
+	o.prompt_timeout_ms = (unsigned)(prompt_timeout > 0 && prompt_timeout < 3600000 ? prompt_timeout : 60000);
+	*out = store_secret_new(&o);
+	return *out ? 0 : err_set(ERR_FAILED, "out of memory");
+}
+
+static int run_verb(const struct verb *v, struct app *a)
+{
+	struct secbuf in = SECBUF_INIT;
+	struct reply r = {SECBUF_INIT, "", 0};
+	struct config *cfg = NULL;
+	int rc = 0, status;
+
+	if (v->reads_stdin)
+		rc = secbuf_read_fd(&in, STDIN_FILENO, PROTO_MAX_INPUT);
+	if (!rc)
+		rc = config_load(&cfg);
+	if (!rc)
+		rc = open_store(cfg, &a->store);
+	if (rc) {
+		/* Even a broken setup must not break anonymous pulls. */
+		int quiet_miss = strcmp(v->name, "get") == 0 && rc != ERR_INVALID;
+
+		secbuf_append_str(&r.out, quiet_miss ? PROTO_NOT_FOUND : err_msg());
+		secbuf_append_str(&r.out, "\n");
+		if (quiet_miss)
+			snprintf(r.diag, sizeof(r.diag), "%s", err_msg());
+		r.status = 1;
+	} else {
+		v->run(a, in.data ? in.data : "", in.len, &r);
+	}
+	write_all(STDOUT_FILENO, r.out.data ? r.out.data : "", r.out.len);
+	if (r.diag[0])
+		fprintf(stderr, "%s: %s\n", a->prog, r.diag);
+	status = r.status;
+	reply_clear(&r);
+	secbuf_free(&in);
+	store_free(a->store);
+	config_free(cfg);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *slash = argv[0] ? strrchr(argv[0], '/') : NULL;
+	const char *prog = slash ? slash + 1 : (argv[0] ? argv[0] : "docker-credential-keyring");
+	const struct rlimit no_core = {0, 0};
+	struct app a = {prog, NULL};
+	size_t i;
+
+	/* Secrets pass through this process: no core dumps, no ptrace by other users' tools. */
+	prctl(PR_SET_DUMPABLE, 0);
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (argc != 2) {
+		printf("Usage: %s <store|get|erase|list|version>\n", prog);
+		return 1;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		print_help(prog);
+		return 0;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "-v") == 0) {
+		printf("%s (docker-credential-keyring) v%s\n", prog, DCK_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			return run_verb(&verbs[i], &a);
+	printf("%s: unknown action: %s\n", prog, argv[1]);
+	return 1;
+}

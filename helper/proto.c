@@ -1,0 +1,283 @@
+/* proto: parse and format the protocol's stdin and stdout (see proto.h). */
+#include "proto.h"
+
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int has_control(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
+int proto_parse_server(const char *buf, size_t len, char **out)
+{
+	char *s;
+
+	while (len && is_space(buf[0])) {
+		buf++;
+		len--;
+	}
+	while (len && is_space(buf[len - 1]))
+		len--;
+	if (len == 0)
+		return err_set(ERR_INVALID, PROTO_NO_SERVER);
+	if (has_control(buf, len))
+		return err_set(ERR_INVALID, "invalid server URL: it contains control characters");
+	s = secmem_dup(buf, len);
+	if (!s)
+		return err_set(ERR_FAILED, "out of memory");
+	*out = s;
+	return 0;
+}
+
+/* json-c keeps string bytes in its objects and its tokener buffer and frees them without
+ * wiping; we wipe them ourselves before letting go. */
+static void wipe_json_string(struct json_object *v)
+{
+	if (v && json_object_is_type(v, json_type_string))
+		explicit_bzero((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
+}
+
+static void wipe_tokener(struct json_tokener *tok)
+{
+	if (tok->pb && tok->pb->buf)
+		explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
+}
+
+/* A string field: a JSON string, or null meaning "", as Go's decoder treats it. */
+static int take_string(struct json_object *v, const char *name, char **out, size_t *out_len)
+{
+	const char *s = "";
+	size_t len = 0;
+	char *copy;
+
+	if (v && !json_object_is_type(v, json_type_string))
+		return err_set(ERR_INVALID, "invalid credentials JSON: %s must be a string", name);
+	if (v) {
+		s = json_object_get_string(v);
+		len = (size_t)json_object_get_string_len(v);
+	}
+	copy = secmem_dup(s, len);
+	if (!copy)
+		return err_set(ERR_FAILED, "out of memory");
+	secmem_free(*out, *out_len);
+	*out = copy;
+	*out_len = len;
+	return 0;
+}
+
+int proto_parse_store(const char *buf, size_t len, struct cred *out)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *obj = NULL;
+	struct cred c = {0};
+	size_t server_len = 0, user_len = 0, rest;
+	int rc = 0;
+
+	if (!tok)
+		return err_set(ERR_FAILED, "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	if (len > INT32_MAX) {
+		rc = err_set(ERR_INVALID, "invalid credentials JSON: input too large");
+		goto out;
+	}
+	obj = json_tokener_parse_ex(tok, buf, (int)len);
+	if (!obj) {
+		enum json_tokener_error je = json_tokener_get_error(tok);
+
+		rc = err_set(ERR_INVALID, "invalid credentials JSON: %s",
+			     je == json_tokener_continue ? "unexpected end of input"
+							 : json_tokener_error_desc(je));
+		goto out;
+	}
+	for (rest = json_tokener_get_parse_end(tok); rest < len; rest++) {
+		if (!is_space(buf[rest])) {
+			rc = err_set(ERR_INVALID, "invalid credentials JSON: unexpected data after the object");
+			goto out;
+		}
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		rc = err_set(ERR_INVALID, "invalid credentials JSON: expected an object");
+		goto out;
+	}
+	{
+		json_object_object_foreach(obj, key, val) {
+			if (strcasecmp(key, "ServerURL") == 0)
+				rc = take_string(val, "ServerURL", &c.server, &server_len);
+			else if (strcasecmp(key, "Username") == 0)
+				rc = take_string(val, "Username", &c.username, &user_len);
+			else if (strcasecmp(key, "Secret") == 0)
+				rc = take_string(val, "Secret", &c.secret, &c.secret_len);
+			wipe_json_string(val);
+			if (rc)
+				goto out;
+		}
+	}
+	if (!c.server || server_len == 0 || has_control(c.server, server_len)) {
+		rc = err_set(ERR_INVALID, c.server && server_len ? "invalid server URL: it contains control characters"
+								 : PROTO_NO_SERVER);
+		goto out;
+	}
+	if (!c.username || user_len == 0) {
+		rc = err_set(ERR_INVALID, PROTO_NO_USERNAME);
+		goto out;
+	}
+	if (memchr(c.username, '\0', user_len)) {
+		rc = err_set(ERR_INVALID, "invalid username: it contains a NUL character");
+		goto out;
+	}
+	if (!c.secret) {
+		c.secret = secmem_dup("", 0);
+		if (!c.secret) {
+			rc = err_set(ERR_FAILED, "out of memory");
+			goto out;
+		}
+	}
+	c.origin = strdup(CRED_ORIGIN_LOGIN);
+	if (!c.origin) {
+		rc = err_set(ERR_FAILED, "out of memory");
+		goto out;
+	}
+	*out = c;
+	memset(&c, 0, sizeof(c));
+out:
+	cred_clear(&c);
+	wipe_tokener(tok);
+	json_tokener_free(tok);
+	json_object_put(obj);
+	return rc;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t need, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < need)
+		return 0;
+	for (i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need;
+}
+
+int proto_json_string(struct secbuf *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char esc[8];
+	size_t i = 0, run, n;
+	int rc = secbuf_append(out, "\"", 1);
+
+	while (!rc && i < len) {
+		/* Copy the longest run that needs no escaping in one go. */
+		for (run = i; run < len && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\' &&
+			      p[run] < 0x80;
+		     run++)
+			;
+		if (run > i) {
+			rc = secbuf_append(out, s + i, run - i);
+			i = run;
+			continue;
+		}
+		if (p[i] >= 0x80) {
+			n = utf8_len(p + i, len - i);
+			rc = n ? secbuf_append(out, s + i, n) : secbuf_append_str(out, "\\ufffd");
+			i += n ? n : 1;
+			continue;
+		}
+		switch (p[i]) {
+		case '"': rc = secbuf_append_str(out, "\\\""); break;
+		case '\\': rc = secbuf_append_str(out, "\\\\"); break;
+		case '\n': rc = secbuf_append_str(out, "\\n"); break;
+		case '\r': rc = secbuf_append_str(out, "\\r"); break;
+		case '\t': rc = secbuf_append_str(out, "\\t"); break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04x", p[i]);
+			rc = secbuf_append_str(out, esc);
+		}
+		i++;
+	}
+	explicit_bzero(esc, sizeof(esc));
+	return rc ? rc : secbuf_append(out, "\"", 1);
+}
+
+int proto_format_get(const struct cred *c, struct secbuf *out)
+{
+	int rc = secbuf_append_str(out, "{\"ServerURL\":");
+
+	if (!rc)
+		rc = proto_json_string(out, c->server, strlen(c->server));
+	if (!rc)
+		rc = secbuf_append_str(out, ",\"Username\":");
+	if (!rc)
+		rc = proto_json_string(out, c->username, strlen(c->username));
+	if (!rc)
+		rc = secbuf_append_str(out, ",\"Secret\":");
+	if (!rc)
+		rc = proto_json_string(out, c->secret ? c->secret : "", c->secret_len);
+	if (!rc)
+		rc = secbuf_append_str(out, "}\n");
+	return rc;
+}
+
+static int by_server(const void *a, const void *b)
+{
+	return strcmp(((const struct cred *)a)->server, ((const struct cred *)b)->server);
+}
+
+int proto_format_list(const struct cred_list *l, struct secbuf *out)
+{
+	size_t i;
+	int rc;
+
+	if (l->len > 1)
+		qsort(l->items, l->len, sizeof(l->items[0]), by_server);
+	rc = secbuf_append_str(out, "{");
+	for (i = 0; !rc && i < l->len; i++) {
+		if (i)
+			rc = secbuf_append_str(out, ",");
+		if (!rc)
+			rc = proto_json_string(out, l->items[i].server, strlen(l->items[i].server));
+		if (!rc)
+			rc = secbuf_append_str(out, ":");
+		if (!rc)
+			rc = proto_json_string(out, l->items[i].username, strlen(l->items[i].username));
+	}
+	return rc ? rc : secbuf_append_str(out, "}\n");
+}

@@ -1,0 +1,100 @@
+/* verbs: the four credential verbs over a store (see verbs.h).
+ *
+ * The answers a client sees, by outcome:
+ *
+ *   verb   success              miss                     backend trouble (no bus, locked, timeout)
+ *   store  "" exit 0            -                        the error line, exit 1
+ *   get    JSON exit 0          PROTO_NOT_FOUND exit 1   PROTO_NOT_FOUND exit 1, reason on stderr
+ *   erase  "" exit 0            "" exit 0 (podman needs it) the error line, exit 1
+ *   list   JSON exit 0          {} exit 0                {} exit 0, reason on stderr
+ *
+ * get and list answer "nothing here" when the keyring cannot be used, because for every
+ * client that means "go on without credentials": a public pull keeps working on a server
+ * without a keyring. store and erase must not pretend: the user asked for a change. */
+#include "verbs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "proto.h"
+
+void reply_clear(struct reply *r)
+{
+	secbuf_free(&r->out);
+	r->diag[0] = '\0';
+	r->status = 0;
+}
+
+static void fail(struct reply *r, const char *stdout_text, int with_diag)
+{
+	secbuf_free(&r->out);
+	secbuf_append_str(&r->out, stdout_text);
+	secbuf_append_str(&r->out, "\n");
+	if (with_diag)
+		snprintf(r->diag, sizeof(r->diag), "%s", err_msg());
+	r->status = 1;
+}
+
+void verb_store(struct app *a, const char *in, size_t len, struct reply *r)
+{
+	struct cred c = {0};
+	int rc = proto_parse_store(in, len, &c);
+
+	if (!rc)
+		rc = a->store->put(a->store, &c);
+	cred_clear(&c);
+	if (rc)
+		fail(r, err_msg(), 0);
+}
+
+void verb_get(struct app *a, const char *in, size_t len, struct reply *r)
+{
+	struct cred c = {0};
+	char *server = NULL;
+	int rc = proto_parse_server(in, len, &server);
+
+	if (rc) {
+		fail(r, err_msg(), 0);
+		return;
+	}
+	rc = a->store->get(a->store, server, &c);
+	if (!rc)
+		rc = proto_format_get(&c, &r->out);
+	cred_clear(&c);
+	free(server);
+	/* A plain miss is the everyday answer for public images: say nothing on stderr. */
+	if (rc)
+		fail(r, PROTO_NOT_FOUND, rc != ERR_NOTFOUND);
+}
+
+void verb_erase(struct app *a, const char *in, size_t len, struct reply *r)
+{
+	char *server = NULL;
+	int rc = proto_parse_server(in, len, &server);
+
+	if (!rc)
+		rc = a->store->del(a->store, server);
+	free(server);
+	if (rc && rc != ERR_NOTFOUND)
+		fail(r, err_msg(), 0);
+}
+
+void verb_list(struct app *a, const char *in, size_t len, struct reply *r)
+{
+	struct cred_list l = {0};
+	int rc = a->store->list(a->store, &l);
+
+	(void)in;
+	(void)len;
+	if (rc == ERR_UNAVAILABLE || rc == ERR_TIMEOUT) {
+		snprintf(r->diag, sizeof(r->diag), "%s", err_msg());
+		rc = 0;
+	}
+	if (!rc)
+		rc = proto_format_list(&l, &r->out);
+	cred_list_clear(&l);
+	if (rc)
+		fail(r, err_msg(), 0);
+}

@@ -1,0 +1,31 @@
+/* verbs: what store, get, erase and list do, and which answer each outcome gets.
+ *
+ * A verb never prints: it fills a reply (the exact stdout text, one diagnostic line for
+ * stderr, the exit status) and main writes it. That keeps every protocol answer testable
+ * against the in-memory store. */
+#ifndef DCK_VERBS_H
+#define DCK_VERBS_H
+
+#include "secmem.h"
+#include "store.h"
+
+struct app {
+	const char *prog;    /* program name as invoked, for messages */
+	struct store *store; /* where credentials live */
+};
+
+struct reply {
+	struct secbuf out; /* stdout, exactly */
+	char diag[1024];   /* stderr line, "" for none; never holds a secret */
+	int status;        /* exit status */
+};
+
+void reply_clear(struct reply *r);
+
+/* Each takes the verb's whole stdin. */
+void verb_store(struct app *a, const char *in, size_t len, struct reply *r);
+void verb_get(struct app *a, const char *in, size_t len, struct reply *r);
+void verb_erase(struct app *a, const char *in, size_t len, struct reply *r);
+void verb_list(struct app *a, const char *in, size_t len, struct reply *r);
+
+#endif

@@ -1,0 +1,116 @@
+/* secmem: wiped-on-free buffers for secrets (see secmem.h). */
+#include "secmem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+
+static int secbuf_reserve(struct secbuf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (extra > (size_t)-1 / 2 - b->len)
+		return err_set(ERR_FAILED, "out of memory");
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	p = malloc(cap);
+	if (!p)
+		return err_set(ERR_FAILED, "out of memory");
+	if (b->data)
+		memcpy(p, b->data, b->len);
+	p[b->len] = '\0';
+	secmem_free(b->data, b->cap);
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int secbuf_append(struct secbuf *b, const void *p, size_t n)
+{
+	int rc = secbuf_reserve(b, n);
+
+	if (rc)
+		return rc;
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int secbuf_append_str(struct secbuf *b, const char *s)
+{
+	return secbuf_append(b, s, strlen(s));
+}
+
+int secbuf_read_fd(struct secbuf *b, int fd, size_t max)
+{
+	char chunk[16384];
+	ssize_t n;
+	int rc = 0;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err_set(ERR_FAILED, "cannot read standard input: %s", strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((size_t)n > max - b->len) {
+			rc = err_set(ERR_INVALID, "input is larger than the limit of %zu bytes", max);
+			break;
+		}
+		rc = secbuf_append(b, chunk, (size_t)n);
+		if (rc)
+			break;
+	}
+	explicit_bzero(chunk, sizeof(chunk));
+	if (rc)
+		secbuf_free(b);
+	return rc;
+}
+
+void secbuf_free(struct secbuf *b)
+{
+	secmem_free(b->data, b->cap);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void secmem_free(void *p, size_t n)
+{
+	if (!p)
+		return;
+	explicit_bzero(p, n);
+	free(p);
+}
+
+void secmem_free_str(char *s)
+{
+	if (s)
+		secmem_free(s, strlen(s));
+}
+
+char *secmem_dup(const void *p, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (!d)
+		return NULL;
+	if (n)
+		memcpy(d, p, n);
+	d[n] = '\0';
+	return d;
+}

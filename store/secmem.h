@@ -1,0 +1,40 @@
+/* secmem: memory that may hold a secret, and the rule that it is wiped before it is freed.
+ *
+ * Every buffer that ever held a password, token or the JSON carrying one goes through these
+ * functions, so a freed block never keeps a secret for the next malloc or a core dump to find.
+ * A secbuf grows by copying into a new block and wiping the old one, never by realloc (which
+ * may leave the old bytes behind). */
+#ifndef DCK_SECMEM_H
+#define DCK_SECMEM_H
+
+#include <stddef.h>
+
+struct secbuf {
+	char *data; /* always NUL-terminated when non-NULL; may hold NUL bytes before len */
+	size_t len;
+	size_t cap;
+};
+
+#define SECBUF_INIT {NULL, 0, 0}
+
+/* Append n bytes. Returns 0, or ERR_FAILED when memory runs out (b is left as it was). */
+int secbuf_append(struct secbuf *b, const void *p, size_t n);
+int secbuf_append_str(struct secbuf *b, const char *s);
+
+/* Read fd to end of file into b. More than max bytes: ERR_INVALID with a message naming the
+ * limit, and nothing kept. */
+int secbuf_read_fd(struct secbuf *b, int fd, size_t max);
+
+/* Wipe the whole capacity and free; b is empty afterwards. NULL-safe. */
+void secbuf_free(struct secbuf *b);
+
+/* Wipe n bytes at p and free p. NULL-safe. */
+void secmem_free(void *p, size_t n);
+
+/* Wipe a NUL-terminated string and free it. NULL-safe. */
+void secmem_free_str(char *s);
+
+/* malloc'd copy of n bytes plus a terminating NUL; NULL when memory runs out. */
+char *secmem_dup(const void *p, size_t n);
+
+#endif

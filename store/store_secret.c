@@ -1,0 +1,468 @@
+/* store_secret: the store kept in the Secret Service (gnome-keyring, KeePassXC, KWallet's
+ * bridge) through libsecret.
+ *
+ * Layout. Our items use the schema below: attributes server, username, origin and expires,
+ * the secret as the item's value. Items that docker-credential-secretservice wrote (schema
+ * io.docker.Credentials, attributes server and username) are read too, so people who switch
+ * helpers keep their logins; we never write that schema, and erase removes both.
+ *
+ * Headless rules, because this runs on servers and CI as often as on desktops:
+ *  - GDBus would "autolaunch" a bus through X11 when no session bus is known; we check for one
+ *    first and fail fast instead.
+ *  - Every operation runs under a deadline (deadline.h), so a Secret Service that never
+ *    answers costs at most the timeout.
+ *  - Locked items are unlocked (which means a prompt) only when a prompt can be shown: a
+ *    display is set and prompts are allowed. Otherwise "locked" is the answer. */
+#include <libsecret/secret.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "deadline.h"
+#include "err.h"
+#include "lockfile.h"
+#include "secmem.h"
+#include "store.h"
+#include "store_secret.h"
+
+#define SCHEMA_OURS "io.github.docker-credential-keyring"
+#define SCHEMA_LEGACY "io.docker.Credentials"
+
+static const SecretSchema schema_ours = {
+	SCHEMA_OURS,
+	SECRET_SCHEMA_NONE,
+	{
+		{"server", SECRET_SCHEMA_ATTRIBUTE_STRING},
+		{"username", SECRET_SCHEMA_ATTRIBUTE_STRING},
+		{"origin", SECRET_SCHEMA_ATTRIBUTE_STRING},
+		{"expires", SECRET_SCHEMA_ATTRIBUTE_STRING},
+		{NULL, 0},
+	},
+	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+
+struct secret_store {
+	struct store base;
+	struct store_secret_opts opts;
+	SecretService *service;
+	GCancellable *cancel;
+	struct deadline *deadline;
+};
+
+/* ---- connecting ---------------------------------------------------------------------- */
+
+/* Make sure GDBus finds a session bus without trying X11 autolaunch. */
+static int ensure_session_bus_address(void)
+{
+	const char *addr = getenv("DBUS_SESSION_BUS_ADDRESS");
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	g_autofree char *path = NULL, *escaped = NULL, *value = NULL;
+	struct stat st;
+
+	if (addr && addr[0])
+		return 0;
+	if (rt && rt[0]) {
+		path = g_build_filename(rt, "bus", NULL);
+		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			escaped = g_dbus_address_escape_value(path);
+			value = g_strconcat("unix:path=", escaped, NULL);
+			setenv("DBUS_SESSION_BUS_ADDRESS", value, 1);
+			return 0;
+		}
+	}
+	return err_set(ERR_UNAVAILABLE,
+		       "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and "
+		       "$XDG_RUNTIME_DIR/bus does not exist");
+}
+
+/* Turn a GError into our code and message. */
+static int from_gerror(struct secret_store *s, GError *e, const char *what)
+{
+	int code = ERR_UNAVAILABLE;
+
+	if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+		return err_set(ERR_TIMEOUT, "%s: the Secret Service did not answer within %u ms",
+			       what, s->opts.timeout_ms);
+	if (g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+	    g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+		return err_set(ERR_UNAVAILABLE,
+			       "%s: no Secret Service on the session bus "
+			       "(start gnome-keyring-daemon or another keyring)", what);
+	if (g_error_matches(e, SECRET_ERROR, SECRET_ERROR_IS_LOCKED))
+		return err_set(ERR_UNAVAILABLE, "%s: the keyring is locked", what);
+	return err_set(code, "%s: %s", what, e->message);
+}
+
+static int connect_service(struct secret_store *s)
+{
+	g_autoptr(GError) e = NULL;
+	int rc;
+
+	if (s->service)
+		return 0;
+	rc = ensure_session_bus_address();
+	if (rc)
+		return rc;
+	s->service = secret_service_get_sync(SECRET_SERVICE_NONE, s->cancel, &e);
+	if (!s->service)
+		return from_gerror(s, e, "cannot reach the Secret Service");
+	return 0;
+}
+
+static gboolean can_prompt(struct secret_store *s)
+{
+	const char *x = getenv("DISPLAY"), *w = getenv("WAYLAND_DISPLAY");
+
+	return s->opts.allow_prompt && ((x && x[0]) || (w && w[0]));
+}
+
+/* Every public operation is wrapped in begin/end: connect, and run under the deadline. */
+static int op_begin(struct secret_store *s)
+{
+	err_clear();
+	if (s->deadline)
+		deadline_arm(s->deadline, s->opts.timeout_ms);
+	return connect_service(s);
+}
+
+static void op_end(struct secret_store *s)
+{
+	if (s->deadline)
+		deadline_disarm(s->deadline);
+}
+
+/* ---- items ----------------------------------------------------------------------------- */
+
+enum item_kind { ITEM_OTHER, ITEM_OURS, ITEM_LEGACY };
+
+static enum item_kind kind_of(SecretItem *item)
+{
+	g_autofree char *name = secret_item_get_schema_name(item);
+
+	if (name && strcmp(name, SCHEMA_OURS) == 0)
+		return ITEM_OURS;
+	if (name && strcmp(name, SCHEMA_LEGACY) == 0)
+		return ITEM_LEGACY;
+	return ITEM_OTHER;
+}
+
+static const char *attr(GHashTable *attrs, const char *name)
+{
+	const char *v = g_hash_table_lookup(attrs, name);
+
+	return v ? v : "";
+}
+
+/* Fill server/username/expires/origin (not the secret) from an item's attributes. */
+static int cred_from_item(SecretItem *item, struct cred *out)
+{
+	g_autoptr(GHashTable) attrs = secret_item_get_attributes(item);
+	struct cred c = {0};
+	const char *origin = attr(attrs, "origin");
+
+	c.server = strdup(attr(attrs, "server"));
+	c.username = strdup(attr(attrs, "username"));
+	c.origin = strdup(origin[0] ? origin : CRED_ORIGIN_LOGIN);
+	c.expires = g_ascii_strtoll(attr(attrs, "expires"), NULL, 10);
+	if (!c.server || !c.username || !c.origin) {
+		cred_clear(&c);
+		return err_set(ERR_FAILED, "out of memory");
+	}
+	*out = c;
+	return 0;
+}
+
+/* Our items and legacy items whose server attribute is exactly server. */
+static int search_server(struct secret_store *s, const char *server, SecretSearchFlags flags,
+			 GList **out)
+{
+	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GError) e = NULL;
+	GList *found, *l, *keep = NULL;
+
+	/* No schema: one search finds both layouts; other applications' items that happen to
+	 * have a "server" attribute are dropped below. */
+	g_hash_table_insert(attrs, "server", (char *)server);
+	found = secret_service_search_sync(s->service, NULL, attrs, flags | SECRET_SEARCH_ALL,
+					   s->cancel, &e);
+	if (e)
+		return from_gerror(s, e, "cannot search the keyring");
+	for (l = found; l; l = l->next) {
+		if (kind_of(l->data) != ITEM_OTHER)
+			keep = g_list_prepend(keep, g_object_ref(l->data));
+	}
+	g_list_free_full(found, g_object_unref);
+	*out = keep;
+	return 0;
+}
+
+/* The item get should answer from: ours before legacy, then the newest. */
+static SecretItem *best_item(GList *items)
+{
+	SecretItem *best = NULL;
+	GList *l;
+
+	for (l = items; l; l = l->next) {
+		SecretItem *it = l->data;
+
+		if (!best || kind_of(it) < kind_of(best) ||
+		    (kind_of(it) == kind_of(best) &&
+		     secret_item_get_modified(it) > secret_item_get_modified(best)))
+			best = it;
+	}
+	return best;
+}
+
+static int unlock_item(struct secret_store *s, SecretItem *item)
+{
+	g_autoptr(GError) e = NULL;
+	GList one = {item, NULL, NULL};
+
+	if (!can_prompt(s))
+		return err_set(ERR_UNAVAILABLE,
+			       "the keyring is locked and no unlock prompt can be shown here "
+			       "(no display, or prompts disabled)");
+	/* A person needs longer than a D-Bus round trip to type a password. */
+	if (s->deadline)
+		deadline_arm(s->deadline, s->opts.prompt_timeout_ms);
+	if (secret_service_unlock_sync(s->service, &one, s->cancel, NULL, &e) < 1)
+		return e ? from_gerror(s, e, "cannot unlock the keyring")
+			 : err_set(ERR_UNAVAILABLE, "the keyring stayed locked");
+	if (!secret_item_load_secret_sync(item, s->cancel, &e))
+		return from_gerror(s, e, "cannot read the secret");
+	return 0;
+}
+
+/* ---- the store interface ----------------------------------------------------------------- */
+
+static int secret_get(struct store *base, const char *server, struct cred *out)
+{
+	struct secret_store *s = (struct secret_store *)base;
+	GList *items = NULL;
+	SecretItem *item;
+	SecretValue *value;
+	struct cred c = {0};
+	const char *data;
+	gsize len;
+	int rc;
+
+	rc = op_begin(s);
+	if (!rc)
+		rc = search_server(s, server, SECRET_SEARCH_LOAD_SECRETS, &items);
+	if (rc)
+		goto out;
+	item = best_item(items);
+	if (!item) {
+		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
+		goto out;
+	}
+	if (!secret_item_get_secret(item) && secret_item_get_locked(item)) {
+		rc = unlock_item(s, item);
+		if (rc)
+			goto out;
+	}
+	value = secret_item_get_secret(item);
+	if (!value) {
+		rc = err_set(ERR_UNAVAILABLE, "the keyring returned no secret for %s", server);
+		goto out;
+	}
+	rc = cred_from_item(item, &c);
+	if (!rc) {
+		data = secret_value_get(value, &len);
+		c.secret = secmem_dup(data, len);
+		c.secret_len = len;
+		if (!c.secret)
+			rc = err_set(ERR_FAILED, "out of memory");
+	}
+	secret_value_unref(value);
+	if (!rc) {
+		*out = c;
+		memset(&c, 0, sizeof(c));
+	}
+out:
+	cred_clear(&c);
+	g_list_free_full(items, g_object_unref);
+	op_end(s);
+	return rc;
+}
+
+/* After a put, delete every other entry of ours for the server (another username, origin or
+ * expiry), so exactly one remains. Legacy entries are left for the old helper. */
+static int remove_replaced(struct secret_store *s, const struct cred *kept, const char *expires)
+{
+	GList *items = NULL, *l;
+	g_autoptr(GError) e = NULL;
+	int rc = search_server(s, kept->server, SECRET_SEARCH_NONE, &items);
+
+	for (l = items; !rc && l; l = l->next) {
+		g_autoptr(GHashTable) attrs = secret_item_get_attributes(l->data);
+
+		if (kind_of(l->data) != ITEM_OURS)
+			continue;
+		if (strcmp(attr(attrs, "username"), kept->username) == 0 &&
+		    strcmp(attr(attrs, "origin"), kept->origin) == 0 &&
+		    strcmp(attr(attrs, "expires"), expires) == 0)
+			continue;
+		if (!secret_item_delete_sync(l->data, s->cancel, &e))
+			rc = from_gerror(s, e, "cannot remove the replaced entry");
+	}
+	g_list_free_full(items, g_object_unref);
+	return rc;
+}
+
+static int secret_put(struct store *base, const struct cred *in)
+{
+	struct secret_store *s = (struct secret_store *)base;
+	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GError) e = NULL;
+	g_autofree char *label = NULL;
+	char expires[24];
+	struct cred c = *in;
+	SecretValue *value = NULL;
+	int lock, rc;
+
+	if (!c.origin)
+		c.origin = CRED_ORIGIN_LOGIN;
+	snprintf(expires, sizeof(expires), "%lld", (long long)c.expires);
+	/* Connect before locking, so "no keyring" is the error a user sees on a bare server. */
+	rc = op_begin(s);
+	lock = rc ? -1 : lockfile_acquire("store", s->opts.timeout_ms);
+	if (lock < 0) {
+		rc = rc ? rc : lock;
+		goto out;
+	}
+	g_hash_table_insert(attrs, "server", c.server);
+	g_hash_table_insert(attrs, "username", c.username);
+	g_hash_table_insert(attrs, "origin", c.origin);
+	g_hash_table_insert(attrs, "expires", expires);
+	label = g_strdup_printf("Registry login for %s", c.server);
+	value = secret_value_new(c.secret ? c.secret : "", (gssize)c.secret_len, "text/plain");
+	if (!secret_service_store_sync(s->service, &schema_ours, attrs, SECRET_COLLECTION_DEFAULT,
+				       label, value, s->cancel, &e)) {
+		rc = from_gerror(s, e, "cannot store in the keyring");
+		goto out;
+	}
+	rc = remove_replaced(s, &c, expires);
+out:
+	if (value)
+		secret_value_unref(value);
+	op_end(s);
+	lockfile_release(lock);
+	return rc;
+}
+
+static int secret_del(struct store *base, const char *server)
+{
+	struct secret_store *s = (struct secret_store *)base;
+	GList *items = NULL, *l;
+	g_autoptr(GError) e = NULL;
+	int lock, rc;
+
+	rc = op_begin(s);
+	lock = rc ? -1 : lockfile_acquire("store", s->opts.timeout_ms);
+	if (lock < 0)
+		rc = rc ? rc : lock;
+	if (!rc)
+		rc = search_server(s, server, SECRET_SEARCH_NONE, &items);
+	if (!rc && !items)
+		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
+	for (l = items; !rc && l; l = l->next) {
+		if (!secret_item_delete_sync(l->data, s->cancel, &e))
+			rc = from_gerror(s, e, "cannot remove the entry");
+	}
+	g_list_free_full(items, g_object_unref);
+	op_end(s);
+	lockfile_release(lock);
+	return rc;
+}
+
+/* Every item of one schema, without secrets and without unlocking. */
+static int search_schema(struct secret_store *s, const char *schema_name, GList **out)
+{
+	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GError) e = NULL;
+	GList *found;
+
+	g_hash_table_insert(attrs, "xdg:schema", (char *)schema_name);
+	found = secret_service_search_sync(s->service, NULL, attrs, SECRET_SEARCH_ALL, s->cancel, &e);
+	if (e)
+		return from_gerror(s, e, "cannot list the keyring");
+	*out = found;
+	return 0;
+}
+
+static int add_items(struct cred_list *l, GList *items)
+{
+	int rc = 0;
+
+	for (; !rc && items; items = items->next) {
+		struct cred c = {0};
+
+		rc = cred_from_item(items->data, &c);
+		/* One entry per server: ours were added first and win over legacy ones. */
+		if (!rc && c.server[0] && cred_list_find(l, c.server) < 0)
+			rc = cred_list_add(l, &c);
+		cred_clear(&c);
+	}
+	return rc;
+}
+
+static int secret_list(struct store *base, struct cred_list *out)
+{
+	struct secret_store *s = (struct secret_store *)base;
+	GList *ours = NULL, *legacy = NULL;
+	struct cred_list l = {0};
+	int rc;
+
+	rc = op_begin(s);
+	if (!rc)
+		rc = search_schema(s, SCHEMA_OURS, &ours);
+	if (!rc)
+		rc = search_schema(s, SCHEMA_LEGACY, &legacy);
+	if (!rc)
+		rc = add_items(&l, ours);
+	if (!rc)
+		rc = add_items(&l, legacy);
+	g_list_free_full(ours, g_object_unref);
+	g_list_free_full(legacy, g_object_unref);
+	op_end(s);
+	if (rc) {
+		cred_list_clear(&l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+static void secret_free(struct store *base)
+{
+	struct secret_store *s = (struct secret_store *)base;
+
+	deadline_free(s->deadline);
+	g_clear_object(&s->cancel);
+	g_clear_object(&s->service);
+	free(s);
+}
+
+struct store *store_secret_new(const struct store_secret_opts *opts)
+{
+	struct secret_store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->opts = *opts;
+	s->cancel = g_cancellable_new();
+	s->deadline = deadline_new(s->cancel);
+	if (!s->deadline) {
+		g_object_unref(s->cancel);
+		free(s);
+		return NULL;
+	}
+	s->base.get = secret_get;
+	s->base.put = secret_put;
+	s->base.del = secret_del;
+	s->base.list = secret_list;
+	s->base.free = secret_free;
+	return &s->base;
+}
