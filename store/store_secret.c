@@ -134,7 +134,8 @@ static void op_end(struct secret_store *s)
 
 /* ---- items ----------------------------------------------------------------------------- */
 
-enum item_kind { ITEM_OTHER, ITEM_OURS, ITEM_LEGACY };
+/* In the order get prefers them. */
+enum item_kind { ITEM_OURS, ITEM_LEGACY, ITEM_OTHER };
 
 static enum item_kind kind_of(SecretItem *item)
 {
@@ -173,23 +174,58 @@ static int cred_from_item(SecretItem *item, struct cred *out)
 	return 0;
 }
 
+/* gnome-keyring answers a call on a deleted item's path with UnknownMethod ("No such secret
+ * item at path"), other services with NoSuchObject or UnknownObject. */
+static gboolean item_vanished(GError *e)
+{
+	g_autofree char *remote = g_dbus_error_get_remote_error(e);
+
+	return g_error_matches(e, SECRET_ERROR, SECRET_ERROR_NO_SUCH_OBJECT) ||
+	       g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT) ||
+	       g_error_matches(e, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
+	       (remote && strcmp(remote, "org.freedesktop.Secret.Error.NoSuchObject") == 0);
+}
+
+/* SearchItems, then one proxy per item. A concurrent writer may delete an item between the
+ * two (a replacement deletes the old item); searching again then finds the new one. */
+static int search(struct secret_store *s, GHashTable *attrs, SecretSearchFlags flags, GList **out)
+{
+	GList *found;
+	int attempt;
+
+	for (attempt = 0; attempt < 5; attempt++) {
+		g_autoptr(GError) e = NULL;
+
+		found = secret_service_search_sync(s->service, NULL, attrs, flags | SECRET_SEARCH_ALL,
+						   s->cancel, &e);
+		if (!e) {
+			*out = found;
+			return 0;
+		}
+		if (!item_vanished(e))
+			return from_gerror(s, e, "cannot search the keyring");
+	}
+	return err_set(ERR_UNAVAILABLE, "the keyring kept changing while it was searched");
+}
+
 /* Our items and legacy items whose server attribute is exactly server. */
 static int search_server(struct secret_store *s, const char *server, SecretSearchFlags flags,
 			 GList **out)
 {
 	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
-	g_autoptr(GError) e = NULL;
-	GList *found, *l, *keep = NULL;
+	GList *found = NULL, *l, *keep = NULL;
+	int rc;
 
 	/* No schema: one search finds both layouts; other applications' items that happen to
 	 * have a "server" attribute are dropped below. */
 	g_hash_table_insert(attrs, "server", (char *)server);
-	found = secret_service_search_sync(s->service, NULL, attrs, flags | SECRET_SEARCH_ALL,
-					   s->cancel, &e);
-	if (e)
-		return from_gerror(s, e, "cannot search the keyring");
+	rc = search(s, attrs, flags, &found);
+	if (rc)
+		return rc;
 	for (l = found; l; l = l->next) {
-		if (kind_of(l->data) != ITEM_OTHER)
+		/* A locked item shows no attributes, so its schema is unknown: keep it, so that get
+		 * can say "locked" rather than "not found". */
+		if (kind_of(l->data) != ITEM_OTHER || secret_item_get_locked(l->data))
 			keep = g_list_prepend(keep, g_object_ref(l->data));
 	}
 	g_list_free_full(found, g_object_unref);
@@ -240,19 +276,30 @@ static int secret_get(struct store *base, const char *server, struct cred *out)
 {
 	struct secret_store *s = (struct secret_store *)base;
 	GList *items = NULL;
-	SecretItem *item;
+	SecretItem *item = NULL;
 	SecretValue *value;
+	int attempt;
 	struct cred c = {0};
 	const char *data;
 	gsize len;
 	int rc;
 
 	rc = op_begin(s);
-	if (!rc)
+	/* A concurrent store replaces an item by creating the new one and then deleting the old
+	 * one; a search that lands in between may return an item that is gone before its secret
+	 * is read. Searching again finds the new one. */
+	for (attempt = 0; !rc && attempt < 5; attempt++) {
+		g_list_free_full(items, g_object_unref);
+		items = NULL;
 		rc = search_server(s, server, SECRET_SEARCH_LOAD_SECRETS, &items);
+		item = rc ? NULL : best_item(items);
+		if (!item || secret_item_get_secret(item) || secret_item_get_locked(item))
+			break;
+	}
+	if (rc == 0 && attempt == 5)
+		rc = err_set(ERR_UNAVAILABLE, "the entry for %s kept changing while it was read", server);
 	if (rc)
 		goto out;
-	item = best_item(items);
 	if (!item) {
 		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 		goto out;
@@ -368,7 +415,10 @@ static int secret_del(struct store *base, const char *server)
 	if (!rc && !items)
 		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 	for (l = items; !rc && l; l = l->next) {
-		if (!secret_item_delete_sync(l->data, s->cancel, &e))
+		/* Never delete what we cannot identify: a locked item may be another program's. */
+		if (kind_of(l->data) == ITEM_OTHER)
+			rc = err_set(ERR_UNAVAILABLE, "cannot remove the entry: the keyring is locked");
+		else if (!secret_item_delete_sync(l->data, s->cancel, &e))
 			rc = from_gerror(s, e, "cannot remove the entry");
 	}
 	g_list_free_full(items, g_object_unref);
@@ -381,15 +431,9 @@ static int secret_del(struct store *base, const char *server)
 static int search_schema(struct secret_store *s, const char *schema_name, GList **out)
 {
 	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
-	g_autoptr(GError) e = NULL;
-	GList *found;
 
 	g_hash_table_insert(attrs, "xdg:schema", (char *)schema_name);
-	found = secret_service_search_sync(s->service, NULL, attrs, SECRET_SEARCH_ALL, s->cancel, &e);
-	if (e)
-		return from_gerror(s, e, "cannot list the keyring");
-	*out = found;
-	return 0;
+	return search(s, attrs, SECRET_SEARCH_NONE, out);
 }
 
 static int add_items(struct cred_list *l, GList *items)

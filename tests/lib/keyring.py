@@ -118,9 +118,17 @@ class KeyringSession:
             _kill(self.keyring_pid)
             self.keyring_pid = None
 
-    def restart_keyring(self):
+    def restart_keyring(self, locked=False):
+        """Restart the daemon; with locked=True its collection stays locked (wrong password)."""
         self.kill_keyring()
-        self._start_keyring(PASSWORD)
+        self._start_keyring(b"a-wrong-password" if locked else PASSWORD)
+
+    def freeze_keyring(self):
+        """Stop the daemon without killing it: it keeps its bus name and never answers."""
+        os.kill(self.keyring_pid, signal.SIGSTOP)
+
+    def thaw_keyring(self):
+        os.kill(self.keyring_pid, signal.SIGCONT)
 
     def stop(self):
         self.kill_keyring()

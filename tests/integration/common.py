@@ -1,0 +1,74 @@
+"""Shared pieces of the integration tests: run the real binary, as a client would, against a
+private gnome-keyring (tests/lib/keyring.py). DCK_BIN names the binary under test."""
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from keyring import KeyringSession  # noqa: E402
+
+BIN = os.environ.get("DCK_BIN") or os.path.join(HERE, "..", "..", "build", "helper",
+                                                "docker-credential-keyring")
+NOT_FOUND = b"credentials not found in native keychain\n"
+
+
+class Result:
+    def __init__(self, rc, out, err, seconds):
+        self.rc, self.out, self.err, self.seconds = rc, out, err, seconds
+
+    def __repr__(self):
+        return "Result(rc=%r, out=%r, err=%r, %.3fs)" % (self.rc, self.out[:200], self.err[:300],
+                                                         self.seconds)
+
+
+def run(env, verb, stdin=b"", timeout=20, argv0=None, args=None):
+    """Run the helper with one verb (or args) and stdin; returns a Result."""
+    if isinstance(stdin, str):
+        stdin = stdin.encode()
+    argv = [BIN] + (args if args is not None else [verb])
+    start = time.monotonic()
+    p = subprocess.run(argv, input=stdin, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout,
+                       executable=BIN if argv0 else None)
+    return Result(p.returncode, p.stdout, p.stderr, time.monotonic() - start)
+
+
+def store_json(server, username, secret):
+    import json
+    return json.dumps({"ServerURL": server, "Username": username, "Secret": secret})
+
+
+class KeyringCase(unittest.TestCase):
+    """A test class with one private, unlocked keyring for all its tests."""
+    locked = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ks = KeyringSession(locked=cls.locked).start()
+        cls.env = cls.ks.env
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ks.stop()
+
+    def run_helper(self, verb, stdin=b"", **kw):
+        return run(self.env, verb, stdin, **kw)
+
+    def store(self, server, username, secret):
+        r = self.run_helper("store", store_json(server, username, secret))
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+
+    def get_ok(self, server, username, secret):
+        import json
+        r = self.run_helper("get", server)
+        want = (json.dumps({"ServerURL": server, "Username": username, "Secret": secret},
+                           separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        self.assertEqual((r.rc, r.out), (0, want), r)
+
+    def assert_miss(self, server):
+        r = self.run_helper("get", server)
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        return r

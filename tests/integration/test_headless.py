@@ -1,0 +1,178 @@
+"""Headless machines: no session bus, a bus without a Secret Service, a Secret Service that never
+answers, a locked collection, a daemon that dies. get must answer the not-found text within 2 s
+and say why on stderr; store must fail with one clear line; nothing may hang or prompt."""
+import json
+import os
+import time
+import unittest
+
+from common import NOT_FOUND, KeyringSession, run, store_json
+
+STORE = store_json("headless.example.com", "u", "p")
+
+
+def no_bus_env():
+    env = dict(os.environ)
+    for var in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(var, None)
+    env["XDG_RUNTIME_DIR"] = "/nonexistent-runtime-dir"
+    return env
+
+
+class NoBus(unittest.TestCase):
+    def test_get_is_a_quick_miss_with_a_reason(self):
+        r = run(no_bus_env(), "get", b"headless.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertIn(b"no D-Bus session bus", r.err)
+        self.assertLess(r.seconds, 2)
+
+    def test_store_fails_with_one_line(self):
+        r = run(no_bus_env(), "store", STORE)
+        self.assertEqual(r.rc, 1)
+        self.assertEqual(r.out, b"no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and "
+                                b"$XDG_RUNTIME_DIR/bus does not exist\n")
+
+    def test_list_is_empty_with_a_reason(self):
+        r = run(no_bus_env(), "list")
+        self.assertEqual((r.rc, r.out), (0, b"{}\n"))
+        self.assertIn(b"no D-Bus session bus", r.err)
+
+    def test_erase_fails_with_one_line(self):
+        r = run(no_bus_env(), "erase", b"headless.example.com")
+        self.assertEqual(r.rc, 1)
+        self.assertEqual(r.out.count(b"\n"), 1)
+
+    def test_dead_bus_address(self):
+        env = no_bus_env()
+        env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent/bus"
+        r = run(env, "get", b"headless.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND))
+        self.assertLess(r.seconds, 2)
+        self.assertNotEqual(r.err, b"")
+
+    def test_never_autolaunches_through_x11(self):
+        env = no_bus_env()
+        env["DISPLAY"] = ":99"  # an X display that does not exist: autolaunch would try it
+        r = run(env, "get", b"headless.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND))
+        self.assertNotIn(b"X11", r.err)
+        self.assertLess(r.seconds, 2)
+
+    def test_finds_the_bus_in_xdg_runtime_dir(self):
+        with KeyringSession() as ks:
+            env = dict(ks.env)
+            del env["DBUS_SESSION_BUS_ADDRESS"]  # the bus socket is $XDG_RUNTIME_DIR/bus
+            self.assertEqual(run(env, "store", STORE).rc, 0)
+            r = run(env, "get", b"headless.example.com")
+            self.assertEqual(json.loads(r.out)["Secret"], "p")
+
+
+class NoSecretService(unittest.TestCase):
+    def test_bus_without_a_secret_service(self):
+        with KeyringSession(with_keyring=False) as ks:
+            r = run(ks.env, "get", b"headless.example.com")
+            self.assertEqual((r.rc, r.out), (1, NOT_FOUND))
+            self.assertIn(b"no Secret Service on the session bus", r.err)
+            self.assertLess(r.seconds, 2)
+            r = run(ks.env, "store", STORE)
+            self.assertEqual(r.rc, 1)
+            self.assertIn(b"no Secret Service on the session bus", r.out)
+            self.assertEqual(r.out.count(b"\n"), 1)
+
+
+class FrozenSecretService(unittest.TestCase):
+    """The daemon holds its bus name but never answers (a hung keyring)."""
+
+    def setUp(self):
+        self.ks = KeyringSession().start()
+        self.assertEqual(run(self.ks.env, "store", STORE).rc, 0)
+        self.ks.freeze_keyring()
+
+    def tearDown(self):
+        self.ks.thaw_keyring()
+        self.ks.stop()
+
+    def test_get_answers_within_the_deadline(self):
+        env = dict(self.ks.env, DOCKER_CREDENTIAL_KEYRING_TIMEOUT="1s")
+        r = run(env, "get", b"headless.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND))
+        self.assertIn(b"did not answer within 1000 ms", r.err)
+        self.assertLess(r.seconds, 2)
+
+    def test_default_deadline_is_a_few_seconds(self):
+        r = run(self.ks.env, "get", b"headless.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND))
+        self.assertLess(r.seconds, 4)
+
+    def test_store_and_list_are_bounded_too(self):
+        env = dict(self.ks.env, DOCKER_CREDENTIAL_KEYRING_TIMEOUT="500ms")
+        r = run(env, "store", STORE)
+        self.assertEqual(r.rc, 1)
+        self.assertIn(b"did not answer within 500 ms", r.out)
+        r = run(env, "list")
+        self.assertEqual((r.rc, r.out), (0, b"{}\n"))
+        self.assertLess(r.seconds, 2)
+
+    def test_bad_timeout_setting_is_named(self):
+        env = dict(self.ks.env, DOCKER_CREDENTIAL_KEYRING_TIMEOUT="soon")
+        r = run(env, "store", STORE)
+        self.assertEqual((r.rc, r.out), (1, b'DOCKER_CREDENTIAL_KEYRING_TIMEOUT: "soon" is not a duration '
+                                             b'(examples: 3, 2.5s, 500ms, 5m)\n'))
+
+
+class Locked(unittest.TestCase):
+    """gnome-keyring started with the wrong password: the login collection stays locked."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ks = KeyringSession().start()
+        assert run(cls.ks.env, "store", STORE).rc == 0
+        cls.ks.restart_keyring(locked=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ks.stop()
+
+    def test_get_is_a_miss_that_says_locked(self):
+        r = run(self.ks.env, "get", b"headless.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND))
+        self.assertIn(b"locked", r.err)
+        self.assertLess(r.seconds, 2)
+
+    def test_no_prompt_even_with_a_display(self):
+        # A display is set but prompts are off: still no prompt, still quick.
+        env = dict(self.ks.env, DISPLAY=":99", DOCKER_CREDENTIAL_KEYRING_PROMPT="false")
+        r = run(env, "get", b"headless.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND))
+        self.assertLess(r.seconds, 2)
+
+    def test_store_fails_clearly(self):
+        r = run(self.ks.env, "store", store_json("other.example.com", "u", "p"))
+        self.assertEqual((r.rc, r.out), (1, b"cannot store in the keyring: the keyring is locked\n"))
+
+    def test_erase_refuses_rather_than_guess(self):
+        r = run(self.ks.env, "erase", b"headless.example.com")
+        self.assertEqual((r.rc, r.out), (1, b"cannot remove the entry: the keyring is locked\n"))
+
+    def test_list_does_not_prompt(self):
+        r = run(self.ks.env, "list")
+        self.assertEqual(r.rc, 0)
+        self.assertNotIn(b"account not defined", r.out)  # the reference's answer here
+        self.assertLess(r.seconds, 2)
+
+
+class DaemonDies(unittest.TestCase):
+    def test_daemon_killed_between_calls_loses_nothing(self):
+        with KeyringSession() as ks:
+            self.assertEqual(run(ks.env, "store", STORE).rc, 0)
+            ks.kill_keyring()
+            r = run(ks.env, "get", b"headless.example.com")
+            self.assertEqual((r.rc, r.out), (1, NOT_FOUND))
+            self.assertLess(r.seconds, 2)
+            ks.restart_keyring()
+            r = run(ks.env, "get", b"headless.example.com")
+            self.assertEqual(json.loads(r.out)["Secret"], "p", r)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
