@@ -64,6 +64,43 @@ static void print_help(const char *prog)
 	       prog);
 }
 
+/* The credential sources, in routing order. Each is NULL when not configured. */
+static int open_sources(const struct config *cfg, struct app *a)
+{
+	static struct source *slots[2];
+	int (*constructors[])(const struct config *, struct source **) = {
+#ifdef DCK_HAVE_DO
+		source_do_new,
+#endif
+#ifdef DCK_HAVE_RANCHER
+		source_rancher_new,
+#endif
+		NULL,
+	};
+	size_t i;
+	int rc = 0;
+
+	a->sources = slots;
+	a->nsources = 0;
+	for (i = 0; !rc && constructors[i]; i++) {
+		struct source *s = NULL;
+
+		rc = constructors[i](cfg, &s);
+		if (s)
+			slots[a->nsources++] = s;
+	}
+	return rc;
+}
+
+static void close_sources(struct app *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nsources; i++)
+		a->sources[i]->free(a->sources[i]);
+	a->nsources = 0;
+}
+
 /* The Secret Service store with its settings. */
 static int open_store(const struct config *cfg, struct store **out)
 {
@@ -98,6 +135,8 @@ static int run_verb(const struct verb *v, struct app *a)
 		rc = config_load(&cfg);
 	if (!rc)
 		rc = open_store(cfg, &a->store);
+	if (!rc)
+		rc = open_sources(cfg, a);
 	if (rc) {
 		/* Even a broken setup must not break anonymous pulls. */
 		int quiet_miss = strcmp(v->name, "get") == 0 && rc != ERR_INVALID;
@@ -116,6 +155,7 @@ static int run_verb(const struct verb *v, struct app *a)
 	status = r.status;
 	reply_clear(&r);
 	secbuf_free(&in);
+	close_sources(a);
 	store_free(a->store);
 	config_free(cfg);
 	return status;
@@ -126,7 +166,7 @@ int main(int argc, char **argv)
 	const char *slash = argv[0] ? strrchr(argv[0], '/') : NULL;
 	const char *prog = slash ? slash + 1 : (argv[0] ? argv[0] : "docker-credential-keyring");
 	const struct rlimit no_core = {0, 0};
-	struct app a = {prog, NULL};
+	struct app a = {prog, NULL, NULL, 0};
 	size_t i;
 
 	/* Secrets pass through this process: no core dumps, no ptrace by other users' tools. */

@@ -8,6 +8,9 @@
  *   erase  "" exit 0            "" exit 0 (podman needs it) the error line, exit 1
  *   list   JSON exit 0          {} exit 0                {} exit 0, reason on stderr
  *
+ * For servers a credential source owns, "miss" and "trouble" include the source's answers
+ * (no token, refused, unreachable): get still answers not-found, with the reason on stderr.
+ *
  * get and list answer "nothing here" when the keyring cannot be used, because for every
  * client that means "go on without credentials": a public pull keeps working on a server
  * without a keyring. store and erase must not pretend: the user asked for a change. */
@@ -43,7 +46,7 @@ void verb_store(struct app *a, const char *in, size_t len, struct reply *r)
 	int rc = proto_parse_store(in, len, &c);
 
 	if (!rc)
-		rc = a->store->put(a->store, &c);
+		rc = creds_store(a, &c);
 	cred_clear(&c);
 	if (rc)
 		fail(r, err_msg(), 0);
@@ -59,14 +62,15 @@ void verb_get(struct app *a, const char *in, size_t len, struct reply *r)
 		fail(r, err_msg(), 0);
 		return;
 	}
-	rc = a->store->get(a->store, server, &c);
+	rc = creds_get(a, server, &c);
 	if (!rc)
 		rc = proto_format_get(&c, &r->out);
 	cred_clear(&c);
-	free(server);
-	/* A plain miss is the everyday answer for public images: say nothing on stderr. */
+	/* A plain keyring miss is the everyday answer for public images: say nothing on stderr.
+	 * A source's miss has a reason worth telling (no token, no registry on the account). */
 	if (rc)
-		fail(r, PROTO_NOT_FOUND, rc != ERR_NOTFOUND);
+		fail(r, PROTO_NOT_FOUND, rc != ERR_NOTFOUND || creds_route(a, server));
+	free(server);
 }
 
 void verb_erase(struct app *a, const char *in, size_t len, struct reply *r)
@@ -75,7 +79,7 @@ void verb_erase(struct app *a, const char *in, size_t len, struct reply *r)
 	int rc = proto_parse_server(in, len, &server);
 
 	if (!rc)
-		rc = a->store->del(a->store, server);
+		rc = creds_erase(a, server);
 	free(server);
 	if (rc && rc != ERR_NOTFOUND)
 		fail(r, err_msg(), 0);
@@ -84,7 +88,7 @@ void verb_erase(struct app *a, const char *in, size_t len, struct reply *r)
 void verb_list(struct app *a, const char *in, size_t len, struct reply *r)
 {
 	struct cred_list l = {0};
-	int rc = a->store->list(a->store, &l);
+	int rc = creds_list(a, &l);
 
 	(void)in;
 	(void)len;

@@ -6,13 +6,8 @@
 #ifndef DCK_VERBS_H
 #define DCK_VERBS_H
 
+#include "creds.h"
 #include "secmem.h"
-#include "store.h"
-
-struct app {
-	const char *prog;    /* program name as invoked, for messages */
-	struct store *store; /* where credentials live */
-};
 
 struct reply {
 	struct secbuf out; /* stdout, exactly */

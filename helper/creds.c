@@ -1,0 +1,195 @@
+/* creds: keyring and sources together (see creds.h and the table in source.h). */
+#include "creds.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "lockfile.h"
+
+/* How long a second caller waits for the first caller's fetch (single flight). */
+#define FETCH_LOCK_WAIT_MS 30000
+
+int creds_is_reserved(const char *server)
+{
+	return strncmp(server, CREDS_RESERVED_PREFIX, strlen(CREDS_RESERVED_PREFIX)) == 0;
+}
+
+static int refuse_reserved(const char *server)
+{
+	return err_set(ERR_INVALID, "%s is reserved for the helper's own settings", server);
+}
+
+struct source *creds_route(struct app *a, const char *server)
+{
+	size_t i;
+
+	for (i = 0; i < a->nsources; i++)
+		if (a->sources[i]->serves(a->sources[i], server))
+			return a->sources[i];
+	return NULL;
+}
+
+static int is_origin(const struct cred *c, const char *origin)
+{
+	return c->origin && strcmp(c->origin, origin) == 0;
+}
+
+/* Is a source's cached copy good to answer without asking the source? */
+static int is_fresh(struct source *src, const struct cred *c, time_t now)
+{
+	return c->expires == 0 || now + src->refresh_before(src, c) < c->expires;
+}
+
+static int is_unexpired(const struct cred *c, time_t now)
+{
+	return c->expires == 0 || now < c->expires;
+}
+
+/* The single-flight lock for one server: a file name from a hash of the key. */
+static int lock_fetch(struct source *src, const char *server)
+{
+	unsigned long long h = 1469598103934665603ULL; /* FNV-1a */
+	char name[96];
+	const char *p;
+
+	for (p = server; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(name, sizeof(name), "fetch-%s-%016llx", src->name, h);
+	return lockfile_acquire(name, FETCH_LOCK_WAIT_MS);
+}
+
+/* Take *from into *to (to is cleared first). */
+static void move_cred(struct cred *to, struct cred *from)
+{
+	cred_clear(to);
+	*to = *from;
+	memset(from, 0, sizeof(*from));
+}
+
+static int get_from_source(struct app *a, struct source *src, const char *server, struct cred *out)
+{
+	struct cred cached = {0}, fetched = {0};
+	int have_cached, lock, rc;
+	time_t now = time(NULL);
+
+	have_cached = a->store->get(a->store, server, &cached) == 0;
+	/* The user's own login always wins: they stored it on purpose. */
+	if (have_cached && (is_origin(&cached, CRED_ORIGIN_LOGIN) ||
+			    (is_origin(&cached, src->name) && is_fresh(src, &cached, now)))) {
+		move_cred(out, &cached);
+		return 0;
+	}
+	if (!src->fetch) {
+		cred_clear(&cached);
+		return err_set(ERR_NOTFOUND, "no entry for %s", server);
+	}
+	lock = lock_fetch(src, server);
+	if (lock >= 0) {
+		/* Another helper may have fetched while we waited for the lock: look again. */
+		struct cred again = {0};
+
+		if (a->store->get(a->store, server, &again) == 0 && is_origin(&again, src->name) &&
+		    is_fresh(src, &again, time(NULL))) {
+			lockfile_release(lock);
+			cred_clear(&cached);
+			move_cred(out, &again);
+			return 0;
+		}
+		cred_clear(&again);
+	}
+	rc = src->fetch(src, server, &fetched);
+	if (!rc) {
+		/* Caching is best effort: an answer without a keyring is still an answer. */
+		a->store->put(a->store, &fetched);
+		move_cred(out, &fetched);
+	} else if (have_cached && is_origin(&cached, src->name) && is_unexpired(&cached, time(NULL))) {
+		/* Stale while error: the copy is still valid, the source is just not answering. */
+		move_cred(out, &cached);
+		rc = 0;
+	}
+	lockfile_release(lock);
+	cred_clear(&cached);
+	cred_clear(&fetched);
+	return rc;
+}
+
+int creds_get(struct app *a, const char *server, struct cred *out)
+{
+	struct source *src;
+	struct cred c = {0};
+	int rc;
+
+	if (creds_is_reserved(server))
+		return refuse_reserved(server);
+	src = creds_route(a, server);
+	rc = src ? get_from_source(a, src, server, &c) : a->store->get(a->store, server, &c);
+	if (!rc)
+		*out = c;
+	return rc;
+}
+
+int creds_store(struct app *a, const struct cred *c)
+{
+	struct source *src;
+	int rc;
+
+	if (creds_is_reserved(c->server))
+		return refuse_reserved(c->server);
+	rc = a->store->put(a->store, c);
+	if (rc)
+		return rc;
+	src = creds_route(a, c->server);
+	return src && src->on_store ? src->on_store(src, c) : 0;
+}
+
+int creds_erase(struct app *a, const char *server)
+{
+	struct source *src;
+	struct cred cached = {0};
+	int have_cached = 0, rc, src_rc = 0;
+
+	if (creds_is_reserved(server))
+		return refuse_reserved(server);
+	src = creds_route(a, server);
+	if (src && src->on_erase)
+		have_cached = a->store->get(a->store, server, &cached) == 0;
+	rc = a->store->del(a->store, server);
+	if (src && src->on_erase && (rc == 0 || rc == ERR_NOTFOUND))
+		src_rc = src->on_erase(src, server, have_cached ? &cached : NULL);
+	cred_clear(&cached);
+	return src_rc ? src_rc : rc;
+}
+
+int creds_list(struct app *a, struct cred_list *out)
+{
+	struct cred_list stored = {0}, l = {0};
+	size_t i, j;
+	int rc = a->store->list(a->store, &stored);
+
+	for (i = 0; !rc && i < stored.len; i++)
+		if (!creds_is_reserved(stored.items[i].server))
+			rc = cred_list_add(&l, &stored.items[i]);
+	cred_list_clear(&stored);
+	for (i = 0; !rc && i < a->nsources; i++) {
+		struct cred_list extra = {0};
+		struct source *src = a->sources[i];
+
+		/* A source that cannot be reached must not hide what the keyring holds. */
+		if (!src->list || src->list(src, &extra) != 0) {
+			cred_list_clear(&extra);
+			continue;
+		}
+		for (j = 0; !rc && j < extra.len; j++)
+			if (cred_list_find(&l, extra.items[j].server) < 0)
+				rc = cred_list_add(&l, &extra.items[j]);
+		cred_list_clear(&extra);
+	}
+	if (rc) {
+		cred_list_clear(&l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}

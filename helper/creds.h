@@ -1,0 +1,32 @@
+/* creds: the credentials the verbs work with — the keyring plus the credential sources —
+ * combined in the order of the table in source.h. verbs.c calls only these. */
+#ifndef DCK_CREDS_H
+#define DCK_CREDS_H
+
+#include <stddef.h>
+
+#include "source.h"
+#include "store.h"
+
+struct app {
+	const char *prog;          /* program name as invoked, for messages */
+	struct store *store;       /* where credentials live */
+	struct source **sources;   /* in routing order: the first that serves a server owns it */
+	size_t nsources;
+};
+
+/* Server keys under this prefix are the helper's own (saved API tokens): list hides them and
+ * the protocol verbs refuse them. */
+#define CREDS_RESERVED_PREFIX "docker-credential-keyring:"
+
+int creds_is_reserved(const char *server);
+
+/* The source that owns server, or NULL. */
+struct source *creds_route(struct app *a, const char *server);
+
+int creds_get(struct app *a, const char *server, struct cred *out);
+int creds_store(struct app *a, const struct cred *c);
+int creds_erase(struct app *a, const char *server);
+int creds_list(struct app *a, struct cred_list *out);
+
+#endif

@@ -1,0 +1,350 @@
+/* http: one libcurl request with the project's rules (see http.h). */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+
+/* No API answer we read is anywhere near this; a body this large is an attack or a bug. */
+#define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
+
+static int curl_ready;
+
+/* Standard base64 of n bytes into a malloc'd string the caller wipes (secmem_free_str). */
+static char *b64_encode(const char *p, size_t n)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *u = (const unsigned char *)p;
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i + 2 < n; i += 3) {
+		*o++ = tab[u[i] >> 2];
+		*o++ = tab[((u[i] & 3) << 4) | (u[i + 1] >> 4)];
+		*o++ = tab[((u[i + 1] & 15) << 2) | (u[i + 2] >> 6)];
+		*o++ = tab[u[i + 2] & 63];
+	}
+	if (i < n) {
+		*o++ = tab[u[i] >> 2];
+		if (i + 1 < n) {
+			*o++ = tab[((u[i] & 3) << 4) | (u[i + 1] >> 4)];
+			*o++ = tab[(u[i + 1] & 15) << 2];
+		} else {
+			*o++ = tab[(u[i] & 3) << 4];
+			*o++ = '=';
+		}
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+static int http_init(void)
+{
+	if (curl_ready)
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return err_set(ERR_FAILED, "cannot initialise libcurl");
+	curl_ready = 1;
+	return 0;
+}
+
+int http_opts_load(const struct config *cfg, const char *section, const char *env_prefix,
+		   struct http_opts *out)
+{
+	char env[128];
+	const char *ca;
+	struct http_opts o = {0};
+	int rc;
+
+	snprintf(env, sizeof(env), "%s_CA_FILE", env_prefix);
+	ca = config_str(cfg, section, "ca-file", env);
+	if (!ca || !ca[0])
+		ca = getenv("SSL_CERT_FILE");
+	if (!ca || !ca[0])
+		ca = getenv("CURL_CA_BUNDLE");
+	if (ca && ca[0] && !(o.ca_file = strdup(ca)))
+		return err_set(ERR_FAILED, "out of memory");
+	snprintf(env, sizeof(env), "%s_CONNECT_TIMEOUT", env_prefix);
+	rc = config_ms(cfg, section, "connect-timeout", env, 3000, &o.connect_timeout_ms);
+	snprintf(env, sizeof(env), "%s_TIMEOUT", env_prefix);
+	if (!rc)
+		rc = config_ms(cfg, section, "timeout", env, 10000, &o.timeout_ms);
+	snprintf(env, sizeof(env), "%s_ALLOW_PLAIN_HTTP", env_prefix);
+	if (!rc)
+		rc = config_bool(cfg, section, "allow-plain-http", env, 0, &o.allow_plain_loopback);
+	if (rc) {
+		http_opts_clear(&o);
+		return rc;
+	}
+	if (o.connect_timeout_ms <= 0)
+		o.connect_timeout_ms = 1;
+	if (o.timeout_ms <= 0)
+		o.timeout_ms = 1;
+	o.max_body = HTTP_DEFAULT_MAX_BODY;
+	*out = o;
+	return 0;
+}
+
+void http_opts_clear(struct http_opts *o)
+{
+	free(o->ca_file);
+	o->ca_file = NULL;
+}
+
+void http_response_clear(struct http_response *r)
+{
+	secbuf_free(&r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+struct sink {
+	struct secbuf *body;
+	size_t max;
+	int too_big;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	size_t len = size * n;
+
+	/* Returning less than len makes curl abort the transfer. */
+	if (len > s->max - s->body->len) {
+		s->too_big = 1;
+		return 0;
+	}
+	return secbuf_append(s->body, p, len) ? 0 : len;
+}
+
+static int64_t header_int(const char *v)
+{
+	char *end;
+	long long n = strtoll(v, &end, 10);
+
+	while (*end == ' ' || *end == '\r' || *end == '\n')
+		end++;
+	return (end == v || *end || n < 0) ? -1 : (int64_t)n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct http_response *r = arg;
+	size_t len = size * n, name_len;
+	char line[256], *colon, *v;
+
+	if (len >= sizeof(line))
+		return len; /* no header we read is that long */
+	memcpy(line, p, len);
+	line[len] = '\0';
+	colon = strchr(line, ':');
+	if (!colon)
+		return len;
+	name_len = (size_t)(colon - line);
+	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+		;
+	v[strcspn(v, "\r\n")] = '\0';
+	if (name_len == 11 && strncasecmp(line, "retry-after", 11) == 0)
+		r->retry_after = header_int(v);
+	else if (name_len == 15 && strncasecmp(line, "ratelimit-reset", 15) == 0)
+		r->ratelimit_reset = header_int(v);
+	else if (name_len == 16 && strncasecmp(line, "x-api-account-id", 16) == 0)
+		snprintf(r->account_id, sizeof(r->account_id), "%s", v);
+	return len;
+}
+
+static int is_loopback_host(const char *host)
+{
+	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+	       strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
+}
+
+/* Check the URL against the rules and return its host for messages. */
+static int check_url(const struct http_opts *o, const char *url, char *host, size_t host_size)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *h = NULL;
+	int rc = 0;
+
+	if (!u)
+		return err_set(ERR_FAILED, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+		rc = err_set(ERR_INVALID, "not a valid URL: %s", url);
+		goto out;
+	}
+	snprintf(host, host_size, "%s", h);
+	if (strcasecmp(scheme, "https") == 0)
+		goto out;
+	if (strcasecmp(scheme, "http") == 0 && o->allow_plain_loopback && is_loopback_host(h))
+		goto out;
+	rc = err_set(ERR_INVALID, "refusing %s://%s: only https is allowed%s", scheme, h,
+		     strcasecmp(scheme, "http") == 0 ? " (plain http only to loopback, when allowed)" : "");
+out:
+	curl_free(scheme);
+	curl_free(h);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int from_curl(CURLcode c, const char *host, const struct sink *sink, const char *detail)
+{
+	switch (c) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return err_set(ERR_TIMEOUT, "%s did not answer in time", host);
+	case CURLE_WRITE_ERROR:
+		if (sink->too_big)
+			return err_set(ERR_UNAVAILABLE, "%s sent a response larger than %zu bytes", host,
+				       sink->max);
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CONNECT_ERROR:
+		return err_set(ERR_UNAVAILABLE, "TLS with %s failed: %s", host, detail[0] ? detail : curl_easy_strerror(c));
+	default:
+		break;
+	}
+	return err_set(ERR_UNAVAILABLE, "cannot reach %s: %s", host, detail[0] ? detail : curl_easy_strerror(c));
+}
+
+int http_do(const struct http_opts *o, const struct http_request *req, struct http_response *out)
+{
+	struct http_response r = {0};
+	struct sink sink = {&r.body, o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY, 0};
+	struct curl_slist *headers = NULL;
+	struct secbuf auth = SECBUF_INIT, ctype = SECBUF_INIT;
+	char host[256] = "", errbuf[CURL_ERROR_SIZE] = "";
+	CURL *c = NULL;
+	CURLcode cc;
+	int rc;
+
+	r.retry_after = -1;
+	r.ratelimit_reset = -1;
+	rc = http_init();
+	if (!rc)
+		rc = check_url(o, req->url, host, sizeof(host));
+	if (rc)
+		return rc;
+	c = curl_easy_init();
+	if (!c)
+		return err_set(ERR_FAILED, "cannot initialise libcurl");
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, o->allow_plain_loopback ? "https,http" : "https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "docker-credential-keyring/" DCK_VERSION);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+	if (o->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	if (strcmp(req->method, "GET") == 0)
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	if (req->body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
+	} else if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	/* Credentials go in headers we build in wiped memory; curl copies the list's strings
+	 * as given, so the list is freed after the request and our copies wiped. */
+	if (req->bearer) {
+		rc = secbuf_append_str(&auth, "Authorization: Bearer ");
+		if (!rc)
+			rc = secbuf_append_str(&auth, req->bearer);
+	} else if (req->basic_user) {
+		char *b64 = NULL;
+		struct secbuf pair = SECBUF_INIT;
+
+		rc = secbuf_append_str(&pair, req->basic_user);
+		if (!rc)
+			rc = secbuf_append_str(&pair, ":");
+		if (!rc)
+			rc = secbuf_append_str(&pair, req->basic_pass ? req->basic_pass : "");
+		if (!rc)
+			b64 = b64_encode(pair.data, pair.len);
+		if (!rc && !b64)
+			rc = err_set(ERR_FAILED, "out of memory");
+		if (!rc)
+			rc = secbuf_append_str(&auth, "Authorization: Basic ");
+		if (!rc)
+			rc = secbuf_append_str(&auth, b64);
+		secmem_free_str(b64);
+		secbuf_free(&pair);
+	}
+	if (!rc && auth.len)
+		headers = curl_slist_append(headers, auth.data);
+	if (!rc && req->content_type) {
+		rc = secbuf_append_str(&ctype, "Content-Type: ");
+		if (!rc)
+			rc = secbuf_append_str(&ctype, req->content_type);
+		if (!rc)
+			headers = curl_slist_append(headers, ctype.data);
+	}
+	if (!rc)
+		headers = curl_slist_append(headers, "Accept: application/json");
+	if (!rc) {
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+		cc = curl_easy_perform(c);
+		if (cc != CURLE_OK) {
+			rc = from_curl(cc, host, &sink, errbuf);
+		} else {
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+			if (r.status >= 300 && r.status < 400)
+				rc = err_set(ERR_UNAVAILABLE,
+					     "%s answered with a redirect (%ld); not followed, so credentials "
+					     "stay with the host they are for", host, r.status);
+		}
+	}
+	curl_easy_cleanup(c);
+	/* curl_slist keeps its own copies of the strings: wipe them before freeing. */
+	for (struct curl_slist *h = headers; h; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(headers);
+	secbuf_free(&auth);
+	secbuf_free(&ctype);
+	if (rc) {
+		secbuf_free(&r.body);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int http_escape(struct secbuf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char enc[3] = {'%', 0, 0};
+	int rc = 0;
+
+	for (; !rc && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+			rc = secbuf_append(out, s, 1);
+		} else {
+			enc[1] = hex[ch >> 4];
+			enc[2] = hex[ch & 15];
+			rc = secbuf_append(out, enc, 3);
+		}
+	}
+	explicit_bzero(enc, sizeof(enc));
+	return rc;
+}

@@ -1,0 +1,64 @@
+/* http: the one way this program talks HTTP (libcurl), with the rules every source needs.
+ *
+ *  - HTTPS only, certificates always verified. Plain http is allowed only to a loopback
+ *    address, and only when the caller's settings say so (tests).
+ *  - A CA bundle from the settings, else SSL_CERT_FILE or CURL_CA_BUNDLE, else the system's.
+ *  - Connect and total timeouts on every request.
+ *  - Redirects are never followed: credentials must not travel to another host.
+ *  - The body is capped; a larger one aborts the transfer.
+ *  - Everything that held a secret (credentials, the body) is wiped after use.
+ *  - curl is initialised on first use only: a keyring-only call never pays for it. */
+#ifndef DCK_HTTP_H
+#define DCK_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "secmem.h"
+
+struct http_opts {
+	char *ca_file;              /* NULL: SSL_CERT_FILE, CURL_CA_BUNDLE, or the system store */
+	int64_t connect_timeout_ms;
+	int64_t timeout_ms;         /* the whole request */
+	size_t max_body;
+	int allow_plain_loopback;   /* permit http:// to 127.0.0.0/8, ::1, localhost */
+};
+
+/* Read the shared settings of section (e.g. "digitalocean"): ca-file, connect-timeout,
+ * timeout, allow-plain-http, each overridable by env_prefix + "_CA_FILE" / "_CONNECT_TIMEOUT"
+ * / "_TIMEOUT" / "_ALLOW_PLAIN_HTTP" (e.g. env_prefix "DOCKER_CREDENTIAL_KEYRING_DO"). */
+int http_opts_load(const struct config *cfg, const char *section, const char *env_prefix,
+		   struct http_opts *out);
+void http_opts_clear(struct http_opts *o);
+
+struct http_request {
+	const char *method;       /* "GET", "POST", "PUT", "DELETE" */
+	const char *url;
+	const char *bearer;       /* Authorization: Bearer …, or NULL */
+	const char *basic_user;   /* HTTP basic auth when non-NULL */
+	const char *basic_pass;
+	const char *content_type; /* for a body */
+	const char *body;
+	size_t body_len;
+};
+
+struct http_response {
+	long status;
+	struct secbuf body;
+	int64_t retry_after;     /* seconds from Retry-After, -1 when absent */
+	int64_t ratelimit_reset; /* Unix time from ratelimit-reset, -1 when absent */
+	char account_id[64];     /* X-Api-Account-Id (Rancher), "" when absent */
+};
+
+/* Perform one request. 0 whenever an HTTP answer arrived (whatever its status); else
+ * ERR_TIMEOUT, ERR_UNAVAILABLE (connect, TLS, redirect refused, body too large) or
+ * ERR_INVALID (a URL the rules refuse), with a message that names the host, never a secret. */
+int http_do(const struct http_opts *o, const struct http_request *req, struct http_response *out);
+
+void http_response_clear(struct http_response *r);
+
+/* Percent-encode s for a query string or form body (RFC 3986 unreserved kept). */
+int http_escape(struct secbuf *out, const char *s);
+
+#endif

@@ -1,0 +1,61 @@
+/* source: a place other than the keyring that knows credentials for some registries
+ * (DigitalOcean's API, Rancher). The verbs never talk to a source directly: creds.c decides,
+ * from the table below, when the keyring answers and when a source is asked.
+ *
+ * get SERVER, for a server a source serves:
+ *
+ *   keyring holds                          answer
+ *   a login (origin "login")               the login; the source is not asked
+ *   the source's copy, fresh               the copy (no request)
+ *   the source's copy, due for refresh     a new fetch; if it fails, the copy while unexpired
+ *   nothing, or an expired copy            a fetch, cached with its expiry; if it fails, not-found
+ *
+ * "Fresh" means more than refresh_before seconds left before the copy expires. A fetch runs
+ * under a per-server lock across processes (single flight): the second caller waits, then
+ * finds the first caller's copy.
+ *
+ * store and erase always change the keyring first; then the source is told (on_store,
+ * on_erase) so that it can register or revoke on its side. Its failure is reported, the
+ * keyring change stays. */
+#ifndef DCK_SOURCE_H
+#define DCK_SOURCE_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+
+struct source {
+	const char *name; /* "digitalocean", "rancher"; also the origin of its cached copies */
+
+	/* Does this source answer for server? Pure (no I/O). */
+	int (*serves)(struct source *s, const char *server);
+
+	/* Fetch current credentials for server into *out, with out->expires set (0 when they
+	 * do not expire) and out->origin = name. NULL slot: the source cannot be read (a
+	 * write-back target only). Errors: ERR_NOTFOUND (the source has none), ERR_DENIED
+	 * (our key or token was refused), ERR_UNAVAILABLE / ERR_TIMEOUT (cannot reach it). */
+	int (*fetch)(struct source *s, const char *server, struct cred *out);
+
+	/* Seconds before expiry at which a cached copy is fetched again. */
+	int64_t (*refresh_before)(struct source *s, const struct cred *cached);
+
+	/* The user stored c (docker login). NULL slot: nothing to do. */
+	int (*on_store)(struct source *s, const struct cred *c);
+
+	/* The user erased server; cached is what the keyring held (NULL if nothing), so that a
+	 * token can be revoked. NULL slot: nothing to do. */
+	int (*on_erase)(struct source *s, const char *server, const struct cred *cached);
+
+	/* Append what the source holds that `list` should show (no secrets). NULL slot: nothing. */
+	int (*list)(struct source *s, struct cred_list *out);
+
+	void (*free)(struct source *s);
+};
+
+/* Constructors: each reads its own settings. *out is NULL (and 0 returned) when the source is
+ * not configured; ERR_INVALID for a setting that is wrong. */
+int source_do_new(const struct config *cfg, struct source **out);
+int source_rancher_new(const struct config *cfg, struct source **out);
+
+#endif
