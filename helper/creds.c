@@ -2,11 +2,13 @@
 #include "creds.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "err.h"
 #include "lockfile.h"
+#include "secmem.h"
 
 /* How long a second caller waits for the first caller's fetch (single flight). */
 #define FETCH_LOCK_WAIT_MS 30000
@@ -19,6 +21,49 @@ int creds_is_reserved(const char *server)
 static int refuse_reserved(const char *server)
 {
 	return err_set(ERR_INVALID, "%s is reserved for the helper's own settings", server);
+}
+
+/* Longer than any API token or key we know of, short enough to refuse pasted garbage. */
+#define SAVED_SECRET_MAX 4096
+
+int creds_save_secret(struct store *st, const char *key, const char *what, const char *secret,
+		      size_t len)
+{
+	struct cred c = {0};
+	size_t i;
+	int rc;
+
+	while (len && (secret[0] == ' ' || secret[0] == '\t' || secret[0] == '\n' || secret[0] == '\r')) {
+		secret++;
+		len--;
+	}
+	while (len && (secret[len - 1] == ' ' || secret[len - 1] == '\t' || secret[len - 1] == '\n' ||
+		       secret[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		return err_set(ERR_INVALID, "no %s on standard input", what);
+	if (len > SAVED_SECRET_MAX)
+		return err_set(ERR_INVALID, "that is not a %s: longer than %d bytes", what, SAVED_SECRET_MAX);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)secret[i] <= 0x20 || (unsigned char)secret[i] >= 0x7f)
+			return err_set(ERR_INVALID, "that is not a %s: it holds spaces, control or "
+				       "non-ASCII characters", what);
+	c.server = strdup(key);
+	c.username = strdup(what);
+	c.origin = strdup(CREDS_ORIGIN_SECRET);
+	c.secret = secmem_dup(secret, len);
+	c.secret_len = len;
+	rc = c.server && c.username && c.origin && c.secret ? st->put(st, &c)
+							     : err_set(ERR_FAILED, "out of memory");
+	cred_clear(&c);
+	return rc;
+}
+
+int creds_forget_secret(struct store *st, const char *key)
+{
+	int rc = st->del(st, key);
+
+	return rc == ERR_NOTFOUND ? 0 : rc;
 }
 
 struct source *creds_route(struct app *a, const char *server)

@@ -21,6 +21,19 @@ struct app {
 
 int creds_is_reserved(const char *server);
 
+/* Origin of a saved API secret (`login`), stored under a reserved key. */
+#define CREDS_ORIGIN_SECRET "saved-secret"
+
+/* `login NAME`: keep a source's API secret (what, e.g. "DigitalOcean API token", names it in
+ * messages) in the store under the reserved key. Surrounding white space is dropped; the rest
+ * must be printable ASCII without spaces, as every API token and key is, which also keeps it
+ * from smuggling a line into an HTTP header. */
+int creds_save_secret(struct store *st, const char *key, const char *what, const char *secret,
+		      size_t len);
+
+/* `logout NAME`: forget it. 0 also when none was saved. */
+int creds_forget_secret(struct store *st, const char *key);
+
 /* The source that owns server, or NULL. */
 struct source *creds_route(struct app *a, const char *server);
 

@@ -9,8 +9,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "configure.h"
+#include "doctor.h"
 #include "err.h"
 #include "proto.h"
+#include "source_do.h"
+#include "source_rancher.h"
+#include "store_kernel.h"
 #include "store_secret.h"
 #include "verbs.h"
 
@@ -22,13 +27,14 @@ struct verb {
 	const char *name;
 	void (*run)(struct app *a, const char *in, size_t len, struct reply *r);
 	int reads_stdin; /* list takes no input: reading would block on a terminal */
+	int changes;     /* store and erase change something: a broken setup must stop them */
 };
 
 static const struct verb verbs[] = {
-	{"store", verb_store, 1},
-	{"get", verb_get, 1},
-	{"erase", verb_erase, 1},
-	{"list", verb_list, 0},
+	{"store", verb_store, 1, 1},
+	{"get", verb_get, 1, 0},
+	{"erase", verb_erase, 1, 1},
+	{"list", verb_list, 0, 0},
 };
 
 static void write_all(int fd, const char *p, size_t n)
@@ -46,7 +52,10 @@ static void write_all(int fd, const char *p, size_t n)
 
 static void print_help(const char *prog)
 {
-	printf("Usage: %s <store|get|erase|list|version>\n\n"
+	printf("Usage: %s <store|get|erase|list|version>\n"
+	       "       %s configure [--dry-run] [--name NAME] [--store] [--digitalocean] [HOST...]\n"
+	       "       %s doctor\n"
+	       "       %s login|logout digitalocean|rancher   (the API secret on stdin)\n\n"
 	       "A docker credential helper that keeps registry logins in the OS keyring\n"
 	       "(Secret Service). Docker, podman, buildah and skopeo run it; it reads its\n"
 	       "input on stdin:\n"
@@ -54,40 +63,56 @@ static void print_help(const char *prog)
 	       "  get      a server, answers its credentials as JSON\n"
 	       "  erase    a server\n"
 	       "  list     every stored server and its username, as JSON\n"
-	       "  version  the version\n\n"
+	       "  version  the version\n"
+	       "For people:\n"
+	       "  configure  add credHelpers entries for HOSTs (or credsStore with --store) to\n"
+	       "             ~/.docker/config.json and the containers auth file\n"
+	       "  doctor     check the keyring, the sources and the config files; say what to fix\n"
+	       "  login      save a DigitalOcean API token or a Rancher secret key in the keyring\n\n"
 	       "Settings (environment, or ~/.config/docker-credential-keyring/config):\n"
 	       "  DOCKER_CREDENTIAL_KEYRING_TIMEOUT  deadline for keyring calls (default 3s)\n"
 	       "  DOCKER_CREDENTIAL_KEYRING_PROMPT   unlock a locked keyring with a prompt when\n"
 	       "                                     a display is set (default true)\n"
 	       "  DOCKER_CREDENTIAL_KEYRING_CONFIG   path of the config file\n"
 	       "See man docker-credential-keyring for everything else.\n",
-	       prog);
+	       prog, prog, prog, prog);
 }
 
-/* The credential sources, in routing order. Each is NULL when not configured. */
+/* The credential sources, in routing order: the first that serves a server owns it. */
+static int (*const source_constructors[])(const struct config *, struct store *, struct source **) = {
+	source_do_new,
+	source_rancher_new,
+};
+#define NSOURCES (sizeof(source_constructors) / sizeof(source_constructors[0]))
+
+/* `login NAME` / `logout NAME`: save or forget a source's API secret in the keyring. The
+ * secret comes on stdin, never in argv. */
+static const struct {
+	const char *name; /* as in `login NAME` */
+	const char *key;  /* the reserved store key the source reads it from */
+	const char *what; /* for messages */
+} logins[] = {
+	{"digitalocean", SOURCE_DO_TOKEN_KEY, "DigitalOcean API token"},
+	{"rancher", SOURCE_RANCHER_SECRET_KEY, "Rancher API secret key"},
+};
+
+/* Each source is created only when configured (a constructor leaves it NULL otherwise).
+ * Returns the first constructor's error; the sources that did open are in a->sources. */
 static int open_sources(const struct config *cfg, struct app *a)
 {
-	static struct source *slots[2];
-	int (*constructors[])(const struct config *, struct source **) = {
-#ifdef DCK_HAVE_DO
-		source_do_new,
-#endif
-#ifdef DCK_HAVE_RANCHER
-		source_rancher_new,
-#endif
-		NULL,
-	};
+	static struct source *slots[NSOURCES];
 	size_t i;
 	int rc = 0;
 
 	a->sources = slots;
 	a->nsources = 0;
-	for (i = 0; !rc && constructors[i]; i++) {
+	for (i = 0; i < NSOURCES; i++) {
 		struct source *s = NULL;
+		int src_rc = source_constructors[i](cfg, a->store, &s);
 
-		rc = constructors[i](cfg, &s);
 		if (s)
 			slots[a->nsources++] = s;
+		rc = rc ? rc : src_rc; /* keep the first error, still open the others */
 	}
 	return rc;
 }
@@ -101,11 +126,11 @@ static void close_sources(struct app *a)
 	a->nsources = 0;
 }
 
-/* The Secret Service store with its settings. */
+/* The Secret Service store with its settings, behind the kernel keyring cache. */
 static int open_store(const struct config *cfg, struct store **out)
 {
 	struct store_secret_opts o = {0};
-	int64_t timeout, prompt_timeout;
+	int64_t timeout, prompt_timeout, ttl;
 	int rc;
 
 	rc = config_ms(cfg, "", "timeout", "DOCKER_CREDENTIAL_KEYRING_TIMEOUT", 3000, &timeout);
@@ -114,11 +139,16 @@ static int open_store(const struct config *cfg, struct store **out)
 			       60000, &prompt_timeout);
 	if (!rc)
 		rc = config_bool(cfg, "", "prompt", "DOCKER_CREDENTIAL_KEYRING_PROMPT", 1, &o.allow_prompt);
+	if (!rc)
+		rc = config_ms(cfg, "", "cache-ttl", "DOCKER_CREDENTIAL_KEYRING_CACHE_TTL",
+			       STORE_KERNEL_DEFAULT_TTL * 1000, &ttl);
 	if (rc)
 		return rc;
 	o.timeout_ms = (unsigned)(timeout > 0 && timeout < 3600000 ? timeout : 3000);
 	o.prompt_timeout_ms = (unsigned)(prompt_timeout > 0 && prompt_timeout < 3600000 ? prompt_timeout : 60000);
-	*out = store_secret_new(&o);
+	/* Kernel key timeouts are whole seconds: round up, so 500ms still caches; at most a day. */
+	ttl = ttl <= 0 ? 0 : ttl < 86400000 ? (ttl + 999) / 1000 : 86400;
+	*out = store_kernel_new(store_secret_new(&o), (unsigned)ttl);
 	return *out ? 0 : err_set(ERR_FAILED, "out of memory");
 }
 
@@ -135,11 +165,17 @@ static int run_verb(const struct verb *v, struct app *a)
 		rc = config_load(&cfg);
 	if (!rc)
 		rc = open_store(cfg, &a->store);
-	if (!rc)
-		rc = open_sources(cfg, a);
+	if (!rc && open_sources(cfg, a) != 0) {
+		/* A source with a broken setting must not take every other registry down with it:
+		 * reads go on without it (and say why), changes stop. */
+		if (v->changes)
+			rc = ERR_INVALID;
+		else
+			fprintf(stderr, "%s: %s (going on without it)\n", a->prog, err_msg());
+	}
 	if (rc) {
-		/* Even a broken setup must not break anonymous pulls. */
-		int quiet_miss = strcmp(v->name, "get") == 0 && rc != ERR_INVALID;
+		/* Even a broken setup must not break anonymous pulls: get answers not-found. */
+		int quiet_miss = strcmp(v->name, "get") == 0;
 
 		secbuf_append_str(&r.out, quiet_miss ? PROTO_NOT_FOUND : err_msg());
 		secbuf_append_str(&r.out, "\n");
@@ -161,6 +197,67 @@ static int run_verb(const struct verb *v, struct app *a)
 	return status;
 }
 
+static int run_login(struct app *a, const char *verb, const char *name)
+{
+	struct secbuf in = SECBUF_INIT;
+	struct config *cfg = NULL;
+	size_t i;
+	int rc = 0, login = strcmp(verb, "login") == 0;
+
+	for (i = 0; i < sizeof(logins) / sizeof(logins[0]); i++)
+		if (strcmp(name, logins[i].name) == 0)
+			break;
+	if (i == sizeof(logins) / sizeof(logins[0])) {
+		printf("%s: %s takes digitalocean or rancher, not %s\n", a->prog, verb, name);
+		return 1;
+	}
+	if (login)
+		rc = secbuf_read_fd(&in, STDIN_FILENO, 64 * 1024);
+	if (!rc)
+		rc = config_load(&cfg);
+	if (!rc)
+		rc = open_store(cfg, &a->store);
+	if (!rc)
+		rc = login ? creds_save_secret(a->store, logins[i].key, logins[i].what,
+					       in.data ? in.data : "", in.len)
+			   : creds_forget_secret(a->store, logins[i].key);
+	if (rc)
+		printf("%s\n", err_msg());
+	secbuf_free(&in);
+	store_free(a->store);
+	config_free(cfg);
+	return rc ? 1 : 0;
+}
+
+/* configure and doctor: commands for people, not for clients. They fill a buffer; we print it. */
+static int run_configure(int argc, char **argv)
+{
+	struct secbuf out = SECBUF_INIT;
+	int status = configure_run(argc, argv, &out);
+
+	write_all(STDOUT_FILENO, out.data ? out.data : "", out.len);
+	secbuf_free(&out);
+	return status;
+}
+
+static int run_doctor(struct app *a)
+{
+	struct secbuf out = SECBUF_INIT;
+	struct config *cfg = NULL;
+	int status;
+
+	/* A broken setting is one of the things doctor reports, so carry on without the store. */
+	if (config_load(&cfg) == 0 && open_store(cfg, &a->store) == 0 && open_sources(cfg, a) != 0)
+		close_sources(a);
+	status = doctor_run(a, &out);
+	write_all(STDOUT_FILENO, out.data ? out.data : "", out.len);
+	secbuf_free(&out);
+	close_sources(a);
+	store_free(a->store);
+	config_free(cfg);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	const char *slash = argv[0] ? strrchr(argv[0], '/') : NULL;
@@ -174,6 +271,12 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &no_core);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (argc >= 2 && strcmp(argv[1], "configure") == 0)
+		return run_configure(argc - 2, argv + 2);
+	if (argc == 2 && strcmp(argv[1], "doctor") == 0)
+		return run_doctor(&a);
+	if (argc == 3 && (strcmp(argv[1], "login") == 0 || strcmp(argv[1], "logout") == 0))
+		return run_login(&a, argv[1], argv[2]);
 	if (argc != 2) {
 		printf("Usage: %s <store|get|erase|list|version>\n", prog);
 		return 1;

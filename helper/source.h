@@ -53,9 +53,10 @@ struct source {
 	void (*free)(struct source *s);
 };
 
-/* Constructors: each reads its own settings. *out is NULL (and 0 returned) when the source is
- * not configured; ERR_INVALID for a setting that is wrong. */
-int source_do_new(const struct config *cfg, struct source **out);
-int source_rancher_new(const struct config *cfg, struct source **out);
+/* Constructors: each reads its own settings. st is the store (not owned) where a source finds
+ * the API token or key saved by `login`. *out is NULL (and 0 returned) when the source is not
+ * configured; ERR_INVALID for a setting that is wrong. */
+int source_do_new(const struct config *cfg, struct store *st, struct source **out);
+int source_rancher_new(const struct config *cfg, struct store *st, struct source **out);
 
 #endif

@@ -233,6 +233,17 @@ static int search_server(struct secret_store *s, const char *server, SecretSearc
 	return 0;
 }
 
+/* Has the item's secret been loaded? (secret_item_get_secret returns a new reference.) */
+static gboolean has_secret(SecretItem *item)
+{
+	SecretValue *v = secret_item_get_secret(item);
+
+	if (!v)
+		return FALSE;
+	secret_value_unref(v);
+	return TRUE;
+}
+
 /* The item get should answer from: ours before legacy, then the newest. */
 static SecretItem *best_item(GList *items)
 {
@@ -293,7 +304,7 @@ static int secret_get(struct store *base, const char *server, struct cred *out)
 		items = NULL;
 		rc = search_server(s, server, SECRET_SEARCH_LOAD_SECRETS, &items);
 		item = rc ? NULL : best_item(items);
-		if (!item || secret_item_get_secret(item) || secret_item_get_locked(item))
+		if (!item || has_secret(item) || secret_item_get_locked(item))
 			break;
 	}
 	if (rc == 0 && attempt == 5)
@@ -304,7 +315,7 @@ static int secret_get(struct store *base, const char *server, struct cred *out)
 		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 		goto out;
 	}
-	if (!secret_item_get_secret(item) && secret_item_get_locked(item)) {
+	if (!has_secret(item) && secret_item_get_locked(item)) {
 		rc = unlock_item(s, item);
 		if (rc)
 			goto out;
@@ -427,49 +438,196 @@ static int secret_del(struct store *base, const char *server)
 	return rc;
 }
 
-/* Every item of one schema, without secrets and without unlocking. */
-static int search_schema(struct secret_store *s, const char *schema_name, GList **out)
-{
-	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
+/* ---- list: direct D-Bus calls, pipelined ----------------------------------------------------
+ *
+ * libsecret's search makes one proxy per item and waits for each item's GetAll in turn, so a
+ * list of N entries costs N round trips. Here: one SearchItems per schema, then every item's
+ * Attributes property requested with calls that are all in flight together (at most
+ * LIST_WINDOW at a time: dbus-daemon's default limit on pending replies per connection is 128)
+ * and awaited together, so the time barely grows with N and no secret is loaded. */
 
-	g_hash_table_insert(attrs, "xdg:schema", (char *)schema_name);
-	return search(s, attrs, SECRET_SEARCH_NONE, out);
+#define SECRET_BUS "org.freedesktop.secrets"
+#define SECRET_PATH "/org/freedesktop/secrets"
+#define LIST_WINDOW 96
+
+struct list_call {
+	GVariant *attrs; /* a{ss}, NULL until answered or when it failed */
+	GError *error;
+};
+
+struct list_run {
+	struct list_call *calls;
+	size_t inflight;
+};
+
+struct list_ctx {
+	struct list_run *run;
+	size_t i;
+};
+
+static void list_got_attrs(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct list_ctx *c = data;
+	struct list_call *call = &c->run->calls[c->i];
+	GVariant *reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &call->error);
+
+	if (reply) {
+		GVariant *v = NULL;
+
+		g_variant_get(reply, "(v)", &v);
+		if (v && g_variant_is_of_type(v, G_VARIANT_TYPE("a{ss}")))
+			call->attrs = g_variant_ref(v);
+		if (v)
+			g_variant_unref(v);
+		g_variant_unref(reply);
+	}
+	c->run->inflight--;
+	g_free(c);
 }
 
-static int add_items(struct cred_list *l, GList *items)
+/* SearchItems for one schema: the unlocked paths, then the locked ones (as libsecret orders
+ * them). *out is a NULL-terminated array (g_strfreev). */
+static int list_search(struct secret_store *s, GDBusConnection *bus, const char *schema_name,
+		       char ***out)
 {
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	g_autofree const char **unlocked = NULL, **locked = NULL;
+	GVariantBuilder b;
+	GPtrArray *all;
+	size_t i;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
+	g_variant_builder_add(&b, "{ss}", "xdg:schema", schema_name);
+	reply = g_dbus_connection_call_sync(bus, SECRET_BUS, SECRET_PATH,
+					    "org.freedesktop.Secret.Service", "SearchItems",
+					    g_variant_new("(a{ss})", &b), G_VARIANT_TYPE("(aoao)"),
+					    G_DBUS_CALL_FLAGS_NONE, -1, s->cancel, &e);
+	if (!reply)
+		return from_gerror(s, e, "cannot search the keyring");
+	g_variant_get(reply, "(^a&o^a&o)", &unlocked, &locked);
+	all = g_ptr_array_new();
+	for (i = 0; unlocked && unlocked[i]; i++)
+		g_ptr_array_add(all, g_strdup(unlocked[i]));
+	for (i = 0; locked && locked[i]; i++)
+		g_ptr_array_add(all, g_strdup(locked[i]));
+	g_ptr_array_add(all, NULL);
+	*out = (char **)g_ptr_array_free(all, FALSE);
+	return 0;
+}
+
+static int cred_from_attrs(GVariant *attrs, struct cred *out)
+{
+	const char *server = "", *username = "", *origin = "", *expires = "";
+	struct cred c = {0};
+
+	if (attrs) {
+		g_variant_lookup(attrs, "server", "&s", &server);
+		g_variant_lookup(attrs, "username", "&s", &username);
+		g_variant_lookup(attrs, "origin", "&s", &origin);
+		g_variant_lookup(attrs, "expires", "&s", &expires);
+	}
+	c.server = strdup(server);
+	c.username = strdup(username);
+	c.origin = strdup(origin[0] ? origin : CRED_ORIGIN_LOGIN);
+	c.expires = g_ascii_strtoll(expires, NULL, 10);
+	if (!c.server || !c.username || !c.origin) {
+		cred_clear(&c);
+		return err_set(ERR_FAILED, "out of memory");
+	}
+	*out = c;
+	return 0;
+}
+
+/* The Attributes of every path, pipelined, added to l (first per server wins). *vanished is set
+ * when an item disappeared in between (a concurrent replacement): the caller searches again. */
+static int list_fetch(struct secret_store *s, GDBusConnection *bus, char **paths,
+		      struct cred_list *l, int *vanished)
+{
+	GMainContext *ctx = g_main_context_new();
+	struct list_run run = {0};
+	size_t n = g_strv_length(paths), next = 0, i;
 	int rc = 0;
 
-	for (; !rc && items; items = items->next) {
-		struct cred c = {0};
+	run.calls = g_new0(struct list_call, n ? n : 1);
+	g_main_context_push_thread_default(ctx);
+	while (next < n || run.inflight) {
+		while (next < n && run.inflight < LIST_WINDOW && !g_cancellable_is_cancelled(s->cancel)) {
+			struct list_ctx *c = g_new(struct list_ctx, 1);
 
-		rc = cred_from_item(items->data, &c);
-		/* One entry per server: ours were added first and win over legacy ones. */
-		if (!rc && c.server[0] && cred_list_find(l, c.server) < 0)
-			rc = cred_list_add(l, &c);
-		cred_clear(&c);
+			c->run = &run;
+			c->i = next;
+			run.inflight++;
+			g_dbus_connection_call(bus, SECRET_BUS, paths[next], "org.freedesktop.DBus.Properties",
+					       "Get", g_variant_new("(ss)", "org.freedesktop.Secret.Item",
+								    "Attributes"),
+					       G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, s->cancel,
+					       list_got_attrs, c);
+			next++;
+		}
+		if (run.inflight)
+			g_main_context_iteration(ctx, TRUE);
+		else if (next < n)
+			break; /* cancelled before everything was sent */
 	}
+	g_main_context_pop_thread_default(ctx);
+	g_main_context_unref(ctx);
+	if (next < n)
+		rc = err_set(ERR_TIMEOUT, "cannot list the keyring: the Secret Service did not answer "
+			     "within %u ms", s->opts.timeout_ms);
+	for (i = 0; i < n; i++) {
+		struct list_call *call = &run.calls[i];
+
+		if (!rc && call->error) {
+			if (item_vanished(call->error))
+				*vanished = 1;
+			else
+				rc = from_gerror(s, call->error, "cannot read an entry's attributes");
+		}
+		if (!rc && call->attrs) {
+			struct cred c = {0};
+
+			rc = cred_from_attrs(call->attrs, &c);
+			/* One entry per server: ours were added first and win over legacy ones. */
+			if (!rc && c.server[0] && cred_list_find(l, c.server) < 0)
+				rc = cred_list_add(l, &c);
+			cred_clear(&c);
+		}
+		if (call->attrs)
+			g_variant_unref(call->attrs);
+		g_clear_error(&call->error);
+	}
+	g_free(run.calls);
 	return rc;
 }
 
 static int secret_list(struct store *base, struct cred_list *out)
 {
 	struct secret_store *s = (struct secret_store *)base;
-	GList *ours = NULL, *legacy = NULL;
+	const char *schemas[] = {SCHEMA_OURS, SCHEMA_LEGACY};
 	struct cred_list l = {0};
-	int rc;
+	GDBusConnection *bus;
+	int attempt, vanished = 1, rc;
+	size_t i;
 
 	rc = op_begin(s);
-	if (!rc)
-		rc = search_schema(s, SCHEMA_OURS, &ours);
-	if (!rc)
-		rc = search_schema(s, SCHEMA_LEGACY, &legacy);
-	if (!rc)
-		rc = add_items(&l, ours);
-	if (!rc)
-		rc = add_items(&l, legacy);
-	g_list_free_full(ours, g_object_unref);
-	g_list_free_full(legacy, g_object_unref);
+	bus = rc ? NULL : g_dbus_proxy_get_connection(G_DBUS_PROXY(s->service));
+	/* An item deleted between the search and the read (a concurrent replacement): its
+	 * replacement exists by then, so searching again finds it. */
+	for (attempt = 0; !rc && vanished && attempt < 5; attempt++) {
+		vanished = 0;
+		cred_list_clear(&l);
+		for (i = 0; !rc && i < 2; i++) {
+			char **paths = NULL;
+
+			rc = list_search(s, bus, schemas[i], &paths);
+			if (!rc)
+				rc = list_fetch(s, bus, paths, &l, &vanished);
+			g_strfreev(paths);
+		}
+	}
+	if (!rc && vanished)
+		rc = err_set(ERR_UNAVAILABLE, "the keyring kept changing while it was listed");
 	op_end(s);
 	if (rc) {
 		cred_list_clear(&l);

@@ -155,6 +155,33 @@ class Verbs(KeyringCase):
             self.assert_miss(n)
 
 
+class BrokenSettings(KeyringCase):
+    """A broken setting says what is wrong, and never turns a pull into a hard failure."""
+
+    def test_broken_config_file(self):
+        path = os.path.join(self.ks.dir, "broken.conf")
+        with open(path, "w") as f:
+            f.write("timeout = 3s\nthis is not a setting\n")
+        env = dict(self.env, DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
+        r = run(env, "get", b"any.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertIn(("%s:2: expected `key = value`" % path).encode(), r.err)
+        r = run(env, "store", store_json("any.example.com", "u", "p"))
+        self.assertEqual((r.rc, r.out), (1, ("%s:2: expected `key = value`\n" % path).encode()))
+
+    def test_broken_source_setting_spares_other_registries(self):
+        self.store("spared.example.com", "u", "p")
+        env = dict(self.env, DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY="soon")
+        r = run(env, "get", b"spared.example.com")
+        self.assertEqual(json.loads(r.out)["Secret"], "p", r)
+        self.assertIn(b"DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY", r.err)
+        self.assertIn(b"going on without it", r.err)
+        r = run(env, "store", store_json("spared.example.com", "u", "q"))
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn(b"DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY", r.out)
+        self.get_ok("spared.example.com", "u", "p")
+
+
 class EmptyList(KeyringCase):
     def test_empty_list_is_braces(self):
         for stdin in (b"", b"unused"):

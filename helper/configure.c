@@ -1,0 +1,583 @@
+/* configure: see configure.h. Plan every file first, write only when every plan succeeded, so a
+ * file we cannot parse leaves all files as they were. json-c keeps object keys in insertion order
+ * and replaces an existing key's value in place, so a round trip keeps the file's key order. */
+#include "configure.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "err.h"
+
+#define DO_REGISTRY "registry.digitalocean.com"
+#define MAX_FILE (16u << 20) /* config files are small; anything bigger is not one */
+
+void configure_outf(struct secbuf *out, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n >= 0) {
+		secbuf_append(out, s, (size_t)n);
+		free(s);
+	}
+}
+
+static char *home_dir(void)
+{
+	const char *h = getenv("HOME");
+	struct passwd *pw;
+
+	if (h && h[0])
+		return strdup(h);
+	pw = getpwuid(getuid());
+	return pw && pw->pw_dir ? strdup(pw->pw_dir) : NULL;
+}
+
+char *configure_docker_path(void)
+{
+	const char *d = getenv("DOCKER_CONFIG");
+	char *home, *p = NULL;
+
+	if (d && d[0]) {
+		if (asprintf(&p, "%s/config.json", d) < 0)
+			p = NULL;
+		return p;
+	}
+	home = home_dir();
+	if (home && asprintf(&p, "%s/.docker/config.json", home) < 0)
+		p = NULL;
+	free(home);
+	return p;
+}
+
+char *configure_auth_path(void)
+{
+	const char *f = getenv("REGISTRY_AUTH_FILE");
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char *p = NULL;
+
+	if (f && f[0])
+		return strdup(f);
+	if (rt && rt[0] && asprintf(&p, "%s/containers/auth.json", rt) < 0)
+		p = NULL;
+	return p;
+}
+
+static int all_space(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+int configure_load(const char *path, struct json_object **out, int *exists)
+{
+	struct secbuf b = SECBUF_INIT;
+	struct json_tokener *tok = NULL;
+	struct json_object *o = NULL;
+	enum json_tokener_error jerr;
+	int fd, rc;
+
+	*exists = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			*out = NULL;
+			return 0;
+		}
+		return err_set(ERR_FAILED, "%s: cannot read: %s", path, strerror(errno));
+	}
+	*exists = 1;
+	/* auth files hold base64 passwords: read them into a buffer that is wiped */
+	rc = secbuf_read_fd(&b, fd, MAX_FILE);
+	close(fd);
+	if (rc) {
+		secbuf_free(&b);
+		return err_wrap(rc, "%s", path);
+	}
+	if (all_space(b.data ? b.data : "", b.len)) { /* an empty file is an empty config */
+		secbuf_free(&b);
+		*out = json_object_new_object();
+		return *out ? 0 : err_set(ERR_FAILED, "out of memory");
+	}
+	tok = json_tokener_new();
+	if (!tok) {
+		secbuf_free(&b);
+		return err_set(ERR_FAILED, "out of memory");
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, b.data, (int)b.len);
+	jerr = json_tokener_get_error(tok);
+	if (!o || jerr != json_tokener_success) {
+		rc = err_set(ERR_INVALID, "%s: not valid JSON (%s at byte %zu)", path,
+			     jerr == json_tokener_continue ? "unexpected end of file"
+							   : json_tokener_error_desc(jerr),
+			     json_tokener_get_parse_end(tok));
+	} else if (!all_space(b.data + json_tokener_get_parse_end(tok),
+			      b.len - json_tokener_get_parse_end(tok))) {
+		rc = err_set(ERR_INVALID, "%s: not valid JSON (text after the object at byte %zu)",
+			     path, json_tokener_get_parse_end(tok));
+	} else if (!json_object_is_type(o, json_type_object)) {
+		rc = err_set(ERR_INVALID, "%s: the top level is not a JSON object", path);
+	}
+	json_tokener_free(tok);
+	secbuf_free(&b);
+	if (rc) {
+		json_object_put(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+/* ---- options ------------------------------------------------------------------------- */
+
+struct opts {
+	const char *name;
+	int store_mode, dry_run;
+	const char **hosts;
+	size_t nhosts;
+};
+
+static int valid_name(const char *s)
+{
+	if (!s[0])
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-' || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+static int valid_host(const char *s)
+{
+	if (!s[0])
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == '"' || *s == '\\' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void add_host(struct opts *o, const char *h)
+{
+	size_t i;
+
+	for (i = 0; i < o->nhosts; i++)
+		if (strcmp(o->hosts[i], h) == 0)
+			return;
+	o->hosts[o->nhosts++] = h;
+}
+
+static const char usage[] =
+	"Usage: docker-credential-keyring configure [--dry-run] [--name NAME] [--store]\n"
+	"                                           [--digitalocean] [HOST...]\n"
+	"Adds credHelpers entries for each HOST (--digitalocean: " DO_REGISTRY ") to\n"
+	"~/.docker/config.json and the containers auth file; --store sets credsStore instead\n"
+	"(docker sends every registry to the helper; podman, buildah and skopeo ignore it).\n"
+	"NAME is the helper's name, the part after docker-credential- (default keyring).\n";
+
+/* 0, or 1 with the message in out. */
+static int parse_args(int argc, char **argv, struct opts *o, struct secbuf *out, int *help)
+{
+	int i;
+
+	o->name = "keyring";
+	o->hosts = calloc((size_t)argc + 1, sizeof(*o->hosts));
+	if (!o->hosts) {
+		configure_outf(out, "configure: out of memory\n");
+		return 1;
+	}
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			*help = 1;
+			return 0;
+		} else if (strcmp(a, "--dry-run") == 0 || strcmp(a, "-n") == 0) {
+			o->dry_run = 1;
+		} else if (strcmp(a, "--store") == 0) {
+			o->store_mode = 1;
+		} else if (strcmp(a, "--digitalocean") == 0) {
+			add_host(o, DO_REGISTRY);
+		} else if (strcmp(a, "--name") == 0 || strncmp(a, "--name=", 7) == 0) {
+			const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!v || !valid_name(v)) {
+				configure_outf(out, "configure: --name needs a helper name (letters, digits, "
+						    "'.', '_', '-'), as in docker-credential-NAME\n");
+				return 1;
+			}
+			o->name = v;
+		} else if (strcmp(a, "--") == 0) {
+			for (i++; i < argc; i++) {
+				if (!valid_host(argv[i])) {
+					configure_outf(out, "configure: not a registry host: \"%s\"\n", argv[i]);
+					return 1;
+				}
+				add_host(o, argv[i]);
+			}
+		} else if (a[0] == '-') {
+			configure_outf(out, "configure: unknown option: %s\n%s", a, usage);
+			return 1;
+		} else if (!valid_host(a)) {
+			configure_outf(out, "configure: not a registry host: \"%s\"\n", a);
+			return 1;
+		} else {
+			add_host(o, a);
+		}
+	}
+	if (!o->nhosts && !o->store_mode) {
+		configure_outf(out, "configure: nothing to do: name registry hosts, --digitalocean or "
+				    "--store\n%s", usage);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- planning a file ----------------------------------------------------------------- */
+
+struct plan {
+	const char *label; /* "docker" or "containers" */
+	char *path;
+	struct json_object *root;
+	int exists;
+	mode_t mode;
+	struct secbuf changes; /* one line per change, "  + …" */
+	struct secbuf notes;   /* warnings to show whatever happens */
+	int nchanges;
+};
+
+/* Does an auths key name host? docker writes "https://index.docker.io/v1/" style keys. */
+static int auth_key_matches(const char *key, const char *host)
+{
+	const char *k = key;
+	size_t n;
+
+	if (strncmp(k, "https://", 8) == 0)
+		k += 8;
+	else if (strncmp(k, "http://", 7) == 0)
+		k += 7;
+	n = strcspn(k, "/");
+	return strlen(host) == n && strncmp(k, host, n) == 0;
+}
+
+static void warn_plaintext(struct plan *p, const char *host)
+{
+	struct json_object *auths = NULL, *auth;
+
+	if (!json_object_object_get_ex(p->root, "auths", &auths) ||
+	    !json_object_is_type(auths, json_type_object))
+		return;
+	json_object_object_foreach(auths, key, entry) {
+		if ((host && !auth_key_matches(key, host)) || !json_object_is_type(entry, json_type_object))
+			continue;
+		if (json_object_object_get_ex(entry, "auth", &auth) &&
+		    json_object_is_type(auth, json_type_string) && json_object_get_string_len(auth) > 0)
+			configure_outf(&p->notes,
+				       "  warning: auths[\"%s\"] still holds a plaintext password; it is "
+				       "left in place: run `docker login %s` again to move it into the "
+				       "keyring, then remove the entry\n",
+				       key, host ? host : key);
+	}
+}
+
+static int set_helper(struct plan *p, const char *host, const char *name)
+{
+	struct json_object *helpers = NULL, *cur = NULL, *v;
+
+	if (!json_object_object_get_ex(p->root, "credHelpers", &helpers) ||
+	    json_object_is_type(helpers, json_type_null)) {
+		helpers = json_object_new_object();
+		if (!helpers || json_object_object_add(p->root, "credHelpers", helpers))
+			return err_set(ERR_FAILED, "out of memory");
+	} else if (!json_object_is_type(helpers, json_type_object)) {
+		return err_set(ERR_INVALID, "%s: \"credHelpers\" is not a JSON object", p->path);
+	}
+	warn_plaintext(p, host);
+	if (json_object_object_get_ex(helpers, host, &cur) && json_object_is_type(cur, json_type_string) &&
+	    strcmp(json_object_get_string(cur), name) == 0)
+		return 0;
+	if (cur && json_object_is_type(cur, json_type_string))
+		configure_outf(&p->changes, "  credHelpers[\"%s\"]: \"%s\" -> \"%s\"\n", host,
+			       json_object_get_string(cur), name);
+	else
+		configure_outf(&p->changes, "  credHelpers[\"%s\"] = \"%s\"\n", host, name);
+	v = json_object_new_string(name);
+	if (!v || json_object_object_add(helpers, host, v))
+		return err_set(ERR_FAILED, "out of memory");
+	p->nchanges++;
+	return 0;
+}
+
+static int set_store(struct plan *p, const char *name)
+{
+	struct json_object *cur = NULL, *v;
+
+	if (json_object_object_get_ex(p->root, "credsStore", &cur) && json_object_is_type(cur, json_type_string) &&
+	    strcmp(json_object_get_string(cur), name) == 0)
+		return 0;
+	if (cur && json_object_is_type(cur, json_type_string))
+		configure_outf(&p->changes, "  credsStore: \"%s\" -> \"%s\"\n", json_object_get_string(cur), name);
+	else
+		configure_outf(&p->changes, "  credsStore = \"%s\"\n", name);
+	v = json_object_new_string(name);
+	if (!v || json_object_object_add(p->root, "credsStore", v))
+		return err_set(ERR_FAILED, "out of memory");
+	p->nchanges++;
+	return 0;
+}
+
+/* Load path and apply the options to it in memory. */
+static int plan_file(struct plan *p, const struct opts *o, int is_docker)
+{
+	struct stat st;
+	size_t i;
+	int rc;
+
+	rc = configure_load(p->path, &p->root, &p->exists);
+	if (rc)
+		return rc;
+	p->mode = 0600;
+	if (p->exists && stat(p->path, &st) == 0)
+		p->mode = st.st_mode & 07777;
+	if (!p->root && !(p->root = json_object_new_object()))
+		return err_set(ERR_FAILED, "out of memory");
+	if (o->store_mode && is_docker) {
+		rc = set_store(p, o->name);
+		if (!rc)
+			warn_plaintext(p, NULL);
+	}
+	for (i = 0; !rc && i < o->nhosts; i++)
+		rc = set_helper(p, o->hosts[i], o->name);
+	return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------------- */
+
+static int mkdirs(const char *dir)
+{
+	char *d = strdup(dir), *s;
+	int rc = 0;
+
+	if (!d)
+		return err_set(ERR_FAILED, "out of memory");
+	for (s = d + 1;; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+
+			*s = 0;
+			if (mkdir(d, 0700) != 0 && errno != EEXIST) {
+				rc = err_set(ERR_FAILED, "cannot create %s: %s", d, strerror(errno));
+				break;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(d);
+	return rc;
+}
+
+static int write_all_fd(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Write the file next to itself and rename it over: readers see the old or the new file. */
+static int write_plan(struct plan *p)
+{
+	char real[PATH_MAX], *target = p->path, *dir = NULL, *tmp = NULL, *slash;
+	const char *text;
+	size_t len;
+	int fd = -1, dfd, rc = 0;
+
+	/* A symlinked config (dotfiles repositories) stays a symlink: replace what it points to. */
+	if (p->exists && realpath(p->path, real))
+		target = real;
+	dir = strdup(target);
+	if (!dir)
+		return err_set(ERR_FAILED, "out of memory");
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	if (!p->exists && (rc = mkdirs(dir)) != 0)
+		goto done;
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, strrchr(target, '/') ? strrchr(target, '/') + 1 : target) < 0) {
+		tmp = NULL;
+		rc = err_set(ERR_FAILED, "out of memory");
+		goto done;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		rc = err_set(ERR_FAILED, "%s: cannot create a temporary file in %s: %s", p->path, dir,
+			     strerror(errno));
+		goto done;
+	}
+	text = json_object_to_json_string_length(p->root,
+						 JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+							 JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (!text || fchmod(fd, p->mode) != 0 || write_all_fd(fd, text, len) != 0 ||
+	    write_all_fd(fd, "\n", 1) != 0 || fsync(fd) != 0) {
+		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp, strerror(errno));
+		goto done;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp, strerror(errno));
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp, target) != 0) {
+		rc = err_set(ERR_FAILED, "%s: cannot replace the file: %s", p->path, strerror(errno));
+		goto done;
+	}
+	free(tmp);
+	tmp = NULL;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd); /* the rename itself survives a crash */
+		close(dfd);
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	return rc;
+}
+
+static void plan_clear(struct plan *p)
+{
+	json_object_put(p->root);
+	secbuf_free(&p->changes);
+	secbuf_free(&p->notes);
+	free(p->path);
+	memset(p, 0, sizeof(*p));
+}
+
+static void append_buf(struct secbuf *out, const struct secbuf *b)
+{
+	if (b->len)
+		secbuf_append(out, b->data, b->len);
+}
+
+int configure_run(int argc, char **argv, struct secbuf *out)
+{
+	struct opts o = {0};
+	struct plan plans[2];
+	size_t n = 0, i;
+	int help = 0, status = 0, changed = 0;
+	char *auth = NULL;
+
+	memset(plans, 0, sizeof(plans));
+	if (parse_args(argc, argv, &o, out, &help)) {
+		free(o.hosts);
+		return 1;
+	}
+	if (help) {
+		configure_outf(out, "%s", usage);
+		free(o.hosts);
+		return 0;
+	}
+	plans[0].label = "docker";
+	plans[0].path = configure_docker_path();
+	if (!plans[0].path) {
+		configure_outf(out, "configure: cannot tell where the docker config is: set HOME or "
+				    "DOCKER_CONFIG\n");
+		free(o.hosts);
+		return 1;
+	}
+	n = 1;
+	auth = configure_auth_path();
+	if (!auth) {
+		configure_outf(out, "containers auth file: skipped (neither REGISTRY_AUTH_FILE nor "
+				    "XDG_RUNTIME_DIR is set): podman, buildah and skopeo will not write "
+				    "through the helper; set one and run configure again\n");
+	} else if (strcmp(auth, plans[0].path) == 0) {
+		configure_outf(out, "containers auth file: %s is the docker config\n", auth);
+		free(auth);
+	} else if (o.store_mode && !o.nhosts) {
+		configure_outf(out, "%s: skipped: podman, buildah and skopeo ignore credsStore; name "
+				    "the registry hosts to wire them too\n", auth);
+		free(auth);
+	} else {
+		plans[1].label = "containers";
+		plans[1].path = auth;
+		n = 2;
+	}
+
+	/* Plan everything before writing anything: one broken file leaves every file alone. */
+	for (i = 0; i < n; i++) {
+		if (plan_file(&plans[i], &o, i == 0)) {
+			configure_outf(out, "%s: refusing to change it: %s\n", plans[i].path, err_msg());
+			status = 1;
+		}
+	}
+	if (status) {
+		configure_outf(out, "nothing was changed\n");
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		struct plan *p = &plans[i];
+
+		if (!p->nchanges) {
+			configure_outf(out, "%s: already configured, nothing to change\n", p->path);
+		} else if (o.dry_run) {
+			configure_outf(out, "%s: would %s:\n", p->path, p->exists ? "change" : "create it with");
+			append_buf(out, &p->changes);
+		} else if (write_plan(p)) {
+			configure_outf(out, "%s: %s\n", p->path, err_msg());
+			status = 1;
+		} else {
+			configure_outf(out, "%s: %s:\n", p->path, p->exists ? "changed" : "created");
+			append_buf(out, &p->changes);
+			changed = 1;
+		}
+		append_buf(out, &p->notes);
+	}
+	if (o.dry_run)
+		configure_outf(out, "dry run: no file was changed\n");
+	else if (!changed && !status)
+		configure_outf(out, "nothing changed\n");
+done:
+	for (i = 0; i < 2; i++)
+		plan_clear(&plans[i]);
+	free(o.hosts);
+	return status;
+}

@@ -1,0 +1,17 @@
+/* doctor: one screen that says whether the helper can work here and what to do when it cannot.
+ *
+ * Checks, in order: the settings file, the session bus and the Secret Service (through the
+ * store's list), the configured credential sources, and which config files route which
+ * registries to this helper (and whether the helper they name is on PATH). Each problem gets
+ * a line starting with "fix: ". */
+#ifndef DCK_DOCTOR_H
+#define DCK_DOCTOR_H
+
+#include "creds.h"
+#include "secmem.h"
+
+/* a->store may be NULL (the settings could not be loaded): that is reported. Fills out with
+ * the report; returns 0 when no problem was found, 1 otherwise. Prints nothing itself. */
+int doctor_run(struct app *a, struct secbuf *out);
+
+#endif

@@ -1,0 +1,1107 @@
+/* source_do: registry credentials from DigitalOcean's API (the interface is in source.h, the
+ * settings in docs/digitalocean.md).
+ *
+ * Why it is shaped this way:
+ *  - Every GET …/docker-credentials mints a new token on the user's account. creds.c caches
+ *    what fetch returns and asks again only when refresh_before says so: one request per
+ *    cached lifetime, never one per `get`.
+ *  - The answer is a docker config.json and carries no expiry: the expiry is the time of the
+ *    request plus the expiry_seconds we asked for.
+ *  - `erase` revokes the minted token at the OAuth endpoint, so logging out leaves nothing
+ *    valid behind. Only our own copies are revoked: a login the user stored may be their
+ *    personal API token, which is not ours to kill.
+ *  - Everything the API sends is hostile until checked: wrong types, missing keys and huge
+ *    values each end in one line that names the problem, never a secret.
+ *  - The token is looked up only when a fetch needs it, so `get` for other registries costs
+ *    nothing here (no file read, no curl). */
+#include "source.h"
+#include "source_do.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "creds.h"
+#include "err.h"
+#include "http.h"
+#include "secmem.h"
+
+#define DO_NAME "digitalocean"
+#define DO_SECTION "digitalocean"
+#define DO_ENV "DOCKER_CREDENTIAL_KEYRING_DO"
+#define DO_HOST "registry.digitalocean.com"
+#define DO_API_URL "https://api.digitalocean.com"
+#define DO_OAUTH_URL "https://cloud.digitalocean.com"
+#define DO_LOGIN_HINT "set DIGITALOCEAN_ACCESS_TOKEN or run `docker-credential-keyring login digitalocean`"
+
+enum {
+	DO_DEFAULT_EXPIRY = 86400,          /* seconds: one day, refreshed after half of it */
+	DO_MAX_HOSTS = 32,
+	DO_MAX_HOST_LEN = 253,
+	DO_MAX_URL_LEN = 2048,
+	DO_MAX_TOKEN = 4096,
+	DO_MAX_AUTH = 16384,                /* base64 of user:password; real ones are ~130 bytes */
+	DO_MAX_BODY = 64 * 1024,            /* the real answer is ~200 bytes */
+	DO_MAX_DOCTL_CONFIG = 1024 * 1024,
+	DO_MAX_CONTEXTS = 256,
+	DO_MAX_ATTEMPTS = 3,
+	DO_RETRY_5XX_MS = 1000,
+	DO_MIN_LEFT_MS = 1000,              /* a retry needs at least this much of the deadline */
+};
+
+#define DO_MAX_EXPIRY 1576800000LL /* the API's largest accepted expiry_seconds */
+
+struct do_source {
+	struct source base; /* first: a struct source * of ours is a struct do_source * */
+	struct store *store; /* where `login` saved a token; not owned, may be NULL */
+	struct http_opts http;
+	char *api_url;       /* no trailing slash */
+	char *oauth_url;
+	char *registry;      /* NULL: the single-registry endpoint */
+	char *hosts[DO_MAX_HOSTS];
+	size_t nhosts;
+	int64_t expiry;      /* seconds; 0: credentials that never expire */
+	double share;        /* refresh when less than this share of the lifetime is left */
+	int read_write;
+	char *token;         /* from the environment or the config file, unchecked; or NULL */
+	char token_from[96]; /* where that token came from, for messages */
+};
+
+/* --- small helpers ------------------------------------------------------------------------- */
+
+static int do_oom(void)
+{
+	return err_set(ERR_FAILED, "out of memory");
+}
+
+static int64_t do_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void do_sleep_ms(int64_t ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static int do_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The name a setting is known by in messages: the variable when it is set, else section.key. */
+static const char *do_setting_name(const char *key, const char *env, char *buf, size_t size)
+{
+	if (env && getenv(env) && getenv(env)[0])
+		return env;
+	snprintf(buf, size, DO_SECTION ".%s", key);
+	return buf;
+}
+
+/* The host of a server key, lower case: no scheme, no path. "" when it does not fit in buf. */
+static void do_host_of(const char *server, char *buf, size_t size)
+{
+	size_t i = 0;
+
+	if (strncasecmp(server, "https://", 8) == 0)
+		server += 8;
+	else if (strncasecmp(server, "http://", 7) == 0)
+		server += 7;
+	for (; server[i] && server[i] != '/'; i++) {
+		if (i + 1 >= size) {
+			buf[0] = '\0';
+			return;
+		}
+		buf[i] = (server[i] >= 'A' && server[i] <= 'Z') ? (char)(server[i] - 'A' + 'a') : server[i];
+	}
+	buf[i] = '\0';
+}
+
+/* A token as the API and an HTTP header accept it: surrounding whitespace dropped, then 1 to
+ * DO_MAX_TOKEN visible ASCII characters. *out is a wiped-on-free copy. what names the token's
+ * origin in messages; the token itself never appears in one. */
+static int do_clean_token(const char *p, size_t len, const char *what, char **out)
+{
+	size_t i;
+	char *t;
+
+	while (len && do_is_space(p[0])) {
+		p++;
+		len--;
+	}
+	while (len && do_is_space(p[len - 1]))
+		len--;
+	if (len == 0)
+		return err_set(ERR_INVALID, "the DigitalOcean token from %s is empty", what);
+	if (len > DO_MAX_TOKEN)
+		return err_set(ERR_INVALID, "the DigitalOcean token from %s is longer than %d bytes",
+			       what, DO_MAX_TOKEN);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
+			return err_set(ERR_INVALID,
+				       "the DigitalOcean token from %s holds a character no token has "
+				       "(a space, control or non-ASCII character)", what);
+	t = secmem_dup(p, len);
+	if (!t)
+		return do_oom();
+	*out = t;
+	return 0;
+}
+
+/* --- JSON ------------------------------------------------------------------------------------- */
+
+/* json-c copies strings into its objects and its tokener buffer and frees them unwiped:
+ * wipe every string (whatever the shape) before json_object_put. */
+static void do_wipe_json(struct json_object *v, int depth)
+{
+	size_t i, n;
+
+	if (!v || depth > 32)
+		return;
+	switch (json_object_get_type(v)) {
+	case json_type_string:
+		explicit_bzero((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
+		break;
+	case json_type_object: {
+		json_object_object_foreach(v, key, val) {
+			(void)key;
+			do_wipe_json(val, depth + 1);
+		}
+		break;
+	}
+	case json_type_array:
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++)
+			do_wipe_json(json_object_array_get_idx(v, i), depth + 1);
+		break;
+	default:
+		break;
+	}
+}
+
+static void do_wipe_tokener(struct json_tokener *tok)
+{
+	if (tok && tok->pb && tok->pb->buf)
+		explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
+}
+
+/* Parse a whole body as one JSON value (strict, UTF-8 checked). NULL with *why set on failure. */
+static struct json_object *do_parse_json(const struct secbuf *body, const char **why)
+{
+	struct json_tokener *tok = json_tokener_new_ex(16);
+	struct json_object *obj = NULL;
+	size_t rest;
+
+	*why = "out of memory";
+	if (!tok)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	if (!body->data || body->len == 0) {
+		*why = "the body is empty";
+	} else if (body->len > INT32_MAX) {
+		*why = "the body is too large";
+	} else {
+		obj = json_tokener_parse_ex(tok, body->data, (int)body->len);
+		if (!obj) {
+			enum json_tokener_error je = json_tokener_get_error(tok);
+
+			*why = je == json_tokener_continue ? "the JSON ends too early"
+							   : json_tokener_error_desc(je);
+		} else {
+			for (rest = json_tokener_get_parse_end(tok); rest < body->len; rest++) {
+				if (!do_is_space(body->data[rest])) {
+					*why = "data follows the JSON value";
+					do_wipe_json(obj, 0);
+					json_object_put(obj);
+					obj = NULL;
+					break;
+				}
+			}
+		}
+	}
+	do_wipe_tokener(tok);
+	json_tokener_free(tok);
+	return obj;
+}
+
+/* Append s to b with control characters dropped and at most max bytes: text from the network
+ * goes into one stderr line. */
+static void do_append_clean(struct secbuf *b, const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s && n < max; s++, n++) {
+		char ch = ((unsigned char)*s < 0x20 || *s == 0x7f) ? ' ' : *s;
+
+		secbuf_append(b, &ch, 1);
+	}
+	if (*s)
+		secbuf_append_str(b, "…");
+}
+
+/* "HTTP 401: unauthorized: Unable to authenticate you. (request 4d9d…)" from an error answer
+ * ({"id","message","request_id"}); just "HTTP 502" when the body is not that (HTML, empty). */
+static void do_describe_error(const struct http_response *r, char *buf, size_t size)
+{
+	struct secbuf b = SECBUF_INIT;
+	struct json_object *obj, *id = NULL, *msg = NULL, *req = NULL;
+	const char *why;
+	char status[32];
+
+	snprintf(status, sizeof(status), "HTTP %ld", r->status);
+	secbuf_append_str(&b, status);
+	obj = do_parse_json(&r->body, &why);
+	if (obj && json_object_is_type(obj, json_type_object)) {
+		json_object_object_get_ex(obj, "id", &id);
+		json_object_object_get_ex(obj, "message", &msg);
+		json_object_object_get_ex(obj, "request_id", &req);
+		if (id && json_object_is_type(id, json_type_string)) {
+			secbuf_append_str(&b, ": ");
+			do_append_clean(&b, json_object_get_string(id), 64);
+		}
+		if (msg && json_object_is_type(msg, json_type_string)) {
+			secbuf_append_str(&b, ": ");
+			do_append_clean(&b, json_object_get_string(msg), 300);
+		}
+		if (req && json_object_is_type(req, json_type_string)) {
+			secbuf_append_str(&b, " (request ");
+			do_append_clean(&b, json_object_get_string(req), 64);
+			secbuf_append_str(&b, ")");
+		}
+	}
+	do_wipe_json(obj, 0);
+	json_object_put(obj);
+	snprintf(buf, size, "%s", b.data ? b.data : status);
+	secbuf_free(&b);
+}
+
+/* --- base64 and the docker config ------------------------------------------------------------- */
+
+static int do_b64_digit(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Standard base64 (RFC 4648 §4; the padding may be left out) into out, which is wiped on
+ * free. Anything else, whitespace included, is refused: the API sends none. */
+static int do_b64_decode(const char *in, size_t n, struct secbuf *out)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	unsigned char byte;
+	size_t i;
+	int d, rc = 0;
+
+	if (n >= 4 && n % 4 == 0 && in[n - 1] == '=')
+		n -= in[n - 2] == '=' ? 2 : 1;
+	if (n % 4 == 1)
+		return ERR_INVALID;
+	for (i = 0; !rc && i < n; i++) {
+		d = do_b64_digit((unsigned char)in[i]);
+		if (d < 0) {
+			rc = ERR_INVALID;
+			break;
+		}
+		acc = (acc << 6) | (uint32_t)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			byte = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+			rc = secbuf_append(out, &byte, 1);
+		}
+	}
+	acc = 0;
+	byte = 0;
+	explicit_bzero(&acc, sizeof(acc));
+	explicit_bzero(&byte, sizeof(byte));
+	if (rc)
+		secbuf_free(out);
+	return rc;
+}
+
+/* Split "user:password" (decoded) at the FIRST colon: usernames are e-mail addresses or old
+ * tokens, never with a colon; the password is a dop_v1_ token. A trailing newline (seen in the
+ * spec's example) is dropped. */
+static int do_split_auth(struct secbuf *dec, struct cred *c)
+{
+	size_t len = dec->len, i;
+	char *colon;
+
+	while (len && (dec->data[len - 1] == '\n' || dec->data[len - 1] == '\r'))
+		len--;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)dec->data[i] < 0x20 || dec->data[i] == 0x7f)
+			return err_set(ERR_UNAVAILABLE, "the credential in the DigitalOcean API's answer "
+				       "holds control characters");
+	colon = memchr(dec->data, ':', len);
+	if (!colon || colon == dec->data || colon == dec->data + len - 1)
+		return err_set(ERR_UNAVAILABLE, "the credential in the DigitalOcean API's answer is not "
+			       "username:password");
+	c->username = secmem_dup(dec->data, (size_t)(colon - dec->data));
+	c->secret_len = len - (size_t)(colon - dec->data) - 1;
+	c->secret = secmem_dup(colon + 1, c->secret_len);
+	if (!c->username || !c->secret)
+		return do_oom();
+	return 0;
+}
+
+/* The credential for server in a docker-credentials answer ({"auths":{host:{"auth":b64}}}).
+ * The host is the auths key that matches server, or the only key there is (the user mapped
+ * another name to this source). Fills c->username and c->secret. */
+static int do_parse_config(const struct secbuf *body, const char *server, struct cred *c)
+{
+	struct json_object *obj, *auths = NULL, *entry = NULL, *first = NULL, *auth = NULL;
+	struct secbuf dec = SECBUF_INIT;
+	char want[DO_MAX_HOST_LEN + 1], key_host[DO_MAX_HOST_LEN + 1];
+	const char *why;
+	size_t n = 0;
+	int rc = 0;
+
+	obj = do_parse_json(body, &why);
+	if (!obj)
+		return err_set(ERR_UNAVAILABLE, "the DigitalOcean API's answer is not JSON: %s", why);
+	do_host_of(server, want, sizeof(want));
+	if (!json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, "auths", &auths) ||
+	    !json_object_is_type(auths, json_type_object)) {
+		rc = err_set(ERR_UNAVAILABLE, "the DigitalOcean API's answer is not a docker config "
+			     "(no \"auths\" object)");
+		goto out;
+	}
+	{
+		json_object_object_foreach(auths, key, val) {
+			do_host_of(key, key_host, sizeof(key_host));
+			if (!first)
+				first = val;
+			if (!entry && want[0] && strcmp(key_host, want) == 0)
+				entry = val;
+			n++;
+		}
+	}
+	if (!entry && n == 1)
+		entry = first;
+	if (!entry) {
+		if (n == 0)
+			rc = err_set(ERR_UNAVAILABLE, "the DigitalOcean API's answer holds no credentials at all");
+		else
+			rc = err_set(ERR_UNAVAILABLE, "the DigitalOcean API's answer holds no credentials for %s",
+				     want[0] ? want : "this server");
+		goto out;
+	}
+	if (!json_object_is_type(entry, json_type_object) ||
+	    !json_object_object_get_ex(entry, "auth", &auth) ||
+	    !json_object_is_type(auth, json_type_string)) {
+		rc = err_set(ERR_UNAVAILABLE, "the DigitalOcean API's answer has no \"auth\" string "
+			     "for the registry");
+		goto out;
+	}
+	if (json_object_get_string_len(auth) > DO_MAX_AUTH) {
+		rc = err_set(ERR_UNAVAILABLE, "the \"auth\" value in the DigitalOcean API's answer is "
+			     "longer than %d bytes", DO_MAX_AUTH);
+		goto out;
+	}
+	if (do_b64_decode(json_object_get_string(auth), (size_t)json_object_get_string_len(auth),
+			  &dec)) {
+		rc = err_set(ERR_UNAVAILABLE, "the \"auth\" value in the DigitalOcean API's answer is "
+			     "not base64");
+		goto out;
+	}
+	rc = do_split_auth(&dec, c);
+out:
+	secbuf_free(&dec);
+	do_wipe_json(obj, 0);
+	json_object_put(obj);
+	return rc;
+}
+
+/* --- doctl's config file ------------------------------------------------------------------ */
+
+/* Unquote a YAML scalar in place ('…' or "…", no escapes: tokens and context names need none)
+ * and cut a trailing comment. */
+static char *do_yaml_scalar(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '"' || *s == '\'') {
+		end = strchr(s + 1, *s);
+		if (end) {
+			*end = '\0';
+			return s + 1;
+		}
+	}
+	end = strstr(s, " #");
+	if (end)
+		*end = '\0';
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	return s;
+}
+
+/* Split one line (already NUL-terminated) into indent, key and value in place; 0 when it is not
+ * a "key: value" line (blank, comment, list item, …). */
+static int do_yaml_pair(char *line, size_t *indent, char **key, char **value)
+{
+	char *p = line, *colon, *e;
+
+	while (*p == ' ')
+		p++;
+	*indent = (size_t)(p - line);
+	if (!*p || *p == '#' || *p == '-')
+		return 0;
+	if (*p == '"' || *p == '\'') {
+		char *close = strchr(p + 1, *p);
+
+		if (!close)
+			return 0;
+		*close = '\0';
+		*key = p + 1;
+		for (colon = close + 1; *colon == ' ' || *colon == '\t'; colon++)
+			;
+		if (*colon != ':')
+			return 0;
+	} else {
+		for (colon = p; *colon; colon++)
+			if (*colon == ':' && (colon[1] == ' ' || colon[1] == '\t' || colon[1] == '\0'))
+				break;
+		if (!*colon)
+			return 0;
+		*key = p;
+		for (e = colon; e > p && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			e[-1] = '\0';
+	}
+	*colon = '\0';
+	*value = do_yaml_scalar(colon + 1);
+	return 1;
+}
+
+/* The token doctl would use: the context from DIGITALOCEAN_CONTEXT, else the file's `context`;
+ * "default" (or none) means `access-token`, another name `auth-contexts: {name: token}`.
+ * 0 with *out set, ERR_NOTFOUND (with why filled) when there is none. */
+static int do_doctl_token(char **out, char *why, size_t why_size)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME"), *ctx_env;
+	struct secbuf b = SECBUF_INIT;
+	char path[4096], ctx_clean[80];
+	char *line, *next, *key, *value, *access = NULL, *context = NULL;
+	char *ctx_names[DO_MAX_CONTEXTS], *ctx_tokens[DO_MAX_CONTEXTS];
+	const char *ctx;
+	size_t indent, nctx = 0, child_indent = 0, i;
+	int in_contexts = 0, rc = ERR_NOTFOUND, fd;
+	FILE *f;
+
+	if (xdg && xdg[0] == '/')
+		snprintf(path, sizeof(path), "%s/doctl/config.yaml", xdg);
+	else if (home && home[0])
+		snprintf(path, sizeof(path), "%s/.config/doctl/config.yaml", home);
+	else
+		return ERR_NOTFOUND;
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			snprintf(why, why_size, "; no doctl config at %.400s", path);
+		else
+			snprintf(why, why_size, "; cannot read %.400s: %s", path, strerror(errno));
+		return ERR_NOTFOUND;
+	}
+	fd = fileno(f);
+	if (secbuf_read_fd(&b, fd, DO_MAX_DOCTL_CONFIG)) {
+		fclose(f);
+		snprintf(why, why_size, "; %.400s is unreadable or larger than %d bytes", path,
+			 DO_MAX_DOCTL_CONFIG);
+		return ERR_NOTFOUND;
+	}
+	fclose(f);
+	for (line = b.data; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		if (!do_yaml_pair(line, &indent, &key, &value)) {
+			/* Anything else at the left margin (a list item) ends the auth-contexts map. */
+			if (line[0] && line[0] != ' ' && line[0] != '#')
+				in_contexts = 0;
+			continue;
+		}
+		if (indent == 0) {
+			in_contexts = strcmp(key, "auth-contexts") == 0 && !value[0];
+			child_indent = 0;
+			if (strcmp(key, "access-token") == 0)
+				access = value;
+			else if (strcmp(key, "context") == 0)
+				context = value;
+		} else if (in_contexts && nctx < DO_MAX_CONTEXTS) {
+			if (!child_indent)
+				child_indent = indent;
+			if (indent == child_indent) {
+				ctx_names[nctx] = key;
+				ctx_tokens[nctx++] = value;
+			}
+		}
+	}
+	ctx_env = getenv("DIGITALOCEAN_CONTEXT");
+	ctx = ctx_env && ctx_env[0] ? ctx_env : (context && context[0] ? context : "default");
+	value = NULL;
+	if (strcasecmp(ctx, "default") == 0) {
+		value = access;
+	} else {
+		for (i = 0; i < nctx; i++)
+			if (strcasecmp(ctx_names[i], ctx) == 0)
+				value = ctx_tokens[i];
+	}
+	snprintf(ctx_clean, sizeof(ctx_clean), "%s", ctx); /* for messages: one line */
+	for (i = 0; ctx_clean[i]; i++)
+		if ((unsigned char)ctx_clean[i] < 0x20 || ctx_clean[i] == 0x7f)
+			ctx_clean[i] = ' ';
+	if (value && value[0]) {
+		char what[4200];
+
+		snprintf(what, sizeof(what), "%s (context %s)", path, ctx_clean);
+		rc = do_clean_token(value, strlen(value), what, out);
+	} else {
+		snprintf(why, why_size, "; %.400s has none for context %s", path, ctx_clean);
+	}
+	secbuf_free(&b);
+	return rc;
+}
+
+/* --- the token ----------------------------------------------------------------------------- */
+
+/* The API token, the first of: DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, the config
+ * file's digitalocean.token, the token `login` saved in the keyring, doctl's config. *from
+ * names where it came from. ERR_NOTFOUND when there is none anywhere. */
+static int do_token(struct do_source *d, char **out, char *from, size_t from_size)
+{
+	struct cred saved = {0};
+	char why[640] = "", keyring_note[400] = "";
+	int rc;
+
+	if (d->token) {
+		snprintf(from, from_size, "%s", d->token_from);
+		return do_clean_token(d->token, strlen(d->token), d->token_from, out);
+	}
+	if (d->store) {
+		rc = d->store->get(d->store, SOURCE_DO_TOKEN_KEY, &saved);
+		if (!rc && saved.origin && strcmp(saved.origin, CREDS_ORIGIN_SECRET) == 0 &&
+		    saved.secret) {
+			snprintf(from, from_size, "the keyring (saved by login)");
+			rc = do_clean_token(saved.secret, saved.secret_len, from, out);
+			cred_clear(&saved);
+			return rc;
+		}
+		if (rc && rc != ERR_NOTFOUND)
+			snprintf(keyring_note, sizeof(keyring_note), "; the keyring could not be read: %s",
+				 err_msg());
+		cred_clear(&saved);
+	}
+	rc = do_doctl_token(out, why, sizeof(why));
+	if (!rc) {
+		snprintf(from, from_size, "doctl's config.yaml");
+		return 0;
+	}
+	if (rc != ERR_NOTFOUND)
+		return rc;
+	return err_set(ERR_NOTFOUND, "no DigitalOcean API token: %s%s%s", DO_LOGIN_HINT,
+		       keyring_note, why);
+}
+
+/* --- requests -------------------------------------------------------------------------- */
+
+/* One request within the deadline (monotonic ms). */
+static int do_request(struct do_source *d, const struct http_request *req, int64_t deadline,
+		      struct http_response *out)
+{
+	struct http_opts o = d->http;
+	int64_t left = deadline - do_now_ms();
+
+	if (left < 1)
+		left = 1;
+	if (o.timeout_ms > left)
+		o.timeout_ms = left;
+	if (o.connect_timeout_ms > left)
+		o.connect_timeout_ms = left;
+	return http_do(&o, req, out);
+}
+
+/* The URL of the credentials endpoint, with its query. No secret in it. */
+static int do_credentials_url(struct do_source *d, struct secbuf *url)
+{
+	char query[96];
+	int rc = secbuf_append_str(url, d->api_url);
+
+	if (!rc && d->registry) {
+		rc = secbuf_append_str(url, "/v2/registries/");
+		if (!rc)
+			rc = secbuf_append_str(url, d->registry); /* checked: [a-z0-9-] only */
+		if (!rc)
+			rc = secbuf_append_str(url, "/docker-credentials");
+	} else if (!rc) {
+		rc = secbuf_append_str(url, "/v2/registry/docker-credentials");
+	}
+	/* No expiry_seconds means credentials that never expire, as the API defines it. */
+	if (d->expiry)
+		snprintf(query, sizeof(query), "?read_write=%s&expiry_seconds=%lld",
+			 d->read_write ? "true" : "false", (long long)d->expiry);
+	else
+		snprintf(query, sizeof(query), "?read_write=%s", d->read_write ? "true" : "false");
+	if (!rc)
+		rc = secbuf_append_str(url, query);
+	return rc ? do_oom() : 0;
+}
+
+/* How long to wait before asking again after r, or -1 not to ask again. 429: the server's
+ * Retry-After, else its ratelimit-reset, else a second. 5xx: a second, once. */
+static int64_t do_retry_wait(const struct http_response *r, int *retried_5xx)
+{
+	const int64_t year = 366 * 86400; /* header values are hostile too: no overflow below */
+
+	if (r->status == 429) {
+		int64_t in = 1;
+
+		if (r->retry_after >= 0)
+			in = r->retry_after;
+		else if (r->ratelimit_reset >= 0)
+			in = r->ratelimit_reset - (int64_t)time(NULL);
+		return (in < 0 ? 0 : in > year ? year : in) * 1000;
+	}
+	if (r->status >= 500 && r->status <= 599 && !*retried_5xx) {
+		*retried_5xx = 1;
+		return DO_RETRY_5XX_MS;
+	}
+	return -1;
+}
+
+/* The error for an answer other than 200, in one line. */
+static int do_status_error(struct do_source *d, const struct http_response *r, const char *from,
+			   int64_t wait_ms, int attempts)
+{
+	char detail[512];
+
+	do_describe_error(r, detail, sizeof(detail));
+	switch (r->status) {
+	case 401:
+		return err_set(ERR_DENIED, "DigitalOcean refused the API token from %s (%s)", from,
+			       detail);
+	case 403:
+		return err_set(ERR_DENIED, "DigitalOcean refused the API token from %s: it needs the "
+			       "registry:read and registry:update scopes (%s)", from, detail);
+	case 404:
+		if (d->registry)
+			return err_set(ERR_NOTFOUND, "DigitalOcean has no registry named %s on this "
+				       "account (%s)", d->registry, detail);
+		return err_set(ERR_NOTFOUND, "DigitalOcean has no container registry on this account "
+			       "(%s)", detail);
+	case 412:
+		return err_set(ERR_NOTFOUND, "the DigitalOcean account has several registries: set "
+			       DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) to the one to use "
+			       "(%s)", detail);
+	case 429:
+		if (attempts >= DO_MAX_ATTEMPTS)
+			return err_set(ERR_UNAVAILABLE, "DigitalOcean's API rate limit is still reached "
+				       "after %d requests (%s)", attempts, detail);
+		if (wait_ms >= 0)
+			return err_set(ERR_UNAVAILABLE, "DigitalOcean's API rate limit is reached and "
+				       "lifts in %lld s, after the deadline (%s)",
+				       (long long)((wait_ms + 999) / 1000), detail);
+		return err_set(ERR_UNAVAILABLE, "DigitalOcean's API rate limit is reached (%s)", detail);
+	default:
+		if (r->status >= 500)
+			return err_set(ERR_UNAVAILABLE, "the DigitalOcean API failed (%s)", detail);
+		return err_set(ERR_FAILED, "the DigitalOcean API answered an unexpected status (%s)",
+			       detail);
+	}
+}
+
+/* --- the source slots -------------------------------------------------------------------- */
+
+static int do_serves(struct source *s, const char *server)
+{
+	struct do_source *d = (struct do_source *)s;
+	char host[DO_MAX_HOST_LEN + 1];
+	size_t i;
+
+	do_host_of(server, host, sizeof(host));
+	for (i = 0; host[0] && i < d->nhosts; i++)
+		if (strcmp(host, d->hosts[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int do_fetch(struct source *s, const char *server, struct cred *out)
+{
+	struct do_source *d = (struct do_source *)s;
+	struct secbuf url = SECBUF_INIT;
+	struct http_response r = {0};
+	struct http_request req = {0};
+	struct cred c = {0};
+	char *token = NULL, from[128] = "";
+	int64_t deadline = do_now_ms() + d->http.timeout_ms, wait_ms;
+	time_t asked = time(NULL);
+	int rc, attempt, retried_5xx = 0;
+
+	rc = do_token(d, &token, from, sizeof(from));
+	if (!rc)
+		rc = do_credentials_url(d, &url);
+	req.method = "GET";
+	req.url = url.data;
+	req.bearer = token;
+	for (attempt = 1; !rc; attempt++) {
+		http_response_clear(&r);
+		asked = time(NULL);
+		rc = do_request(d, &req, deadline, &r);
+		if (rc) {
+			rc = err_wrap(rc, "DigitalOcean API");
+			break;
+		}
+		if (r.status == 200) {
+			rc = do_parse_config(&r.body, server, &c);
+			break;
+		}
+		wait_ms = do_retry_wait(&r, &retried_5xx);
+		if (wait_ms >= 0 && attempt < DO_MAX_ATTEMPTS &&
+		    do_now_ms() + wait_ms + DO_MIN_LEFT_MS <= deadline) {
+			do_sleep_ms(wait_ms);
+			continue;
+		}
+		rc = do_status_error(d, &r, from, wait_ms, attempt);
+	}
+	if (!rc) {
+		c.server = strdup(server);
+		c.origin = strdup(DO_NAME);
+		c.expires = d->expiry ? (int64_t)asked + d->expiry : 0;
+		if (!c.server || !c.origin)
+			rc = do_oom();
+	}
+	if (!rc) {
+		*out = c;
+		memset(&c, 0, sizeof(c));
+	}
+	cred_clear(&c);
+	http_response_clear(&r);
+	secbuf_free(&url);
+	secmem_free_str(token);
+	return rc;
+}
+
+static int64_t do_refresh_before(struct source *s, const struct cred *cached)
+{
+	struct do_source *d = (struct do_source *)s;
+
+	(void)cached; /* its lifetime is the one we asked for */
+	return (int64_t)(d->share * (double)d->expiry);
+}
+
+/* Revoke the token of a copy we minted: POST {oauth}/v1/oauth/revoke, form token=<password>,
+ * authenticated by that same token (doctl registry logout does the same). */
+static int do_on_erase(struct source *s, const char *server, const struct cred *cached)
+{
+	struct do_source *d = (struct do_source *)s;
+	struct secbuf url = SECBUF_INIT, form = SECBUF_INIT;
+	struct http_response r = {0};
+	struct http_request req = {0};
+	char *token = NULL, detail[512];
+	int rc;
+
+	/* A login the user stored is theirs (maybe their personal API token): not ours to revoke.
+	 * An expired copy is no longer valid: nothing to do. */
+	if (!cached || !cached->origin || strcmp(cached->origin, DO_NAME) != 0 || !cached->secret ||
+	    !cached->secret_len || (cached->expires && cached->expires <= (int64_t)time(NULL)))
+		return 0;
+	rc = do_clean_token(cached->secret, cached->secret_len, "the cached credential", &token);
+	if (rc)
+		return err_wrap(rc, "erased %s, but its token cannot be revoked", server);
+	rc = secbuf_append_str(&url, d->oauth_url);
+	if (!rc)
+		rc = secbuf_append_str(&url, "/v1/oauth/revoke");
+	if (!rc)
+		rc = secbuf_append_str(&form, "token=");
+	if (!rc)
+		rc = http_escape(&form, token);
+	if (rc) {
+		rc = do_oom();
+		goto out;
+	}
+	req.method = "POST";
+	req.url = url.data;
+	req.bearer = token;
+	req.content_type = "application/x-www-form-urlencoded";
+	req.body = form.data;
+	req.body_len = form.len;
+	rc = do_request(d, &req, do_now_ms() + d->http.timeout_ms, &r);
+	if (rc) {
+		rc = err_wrap(rc, "erased %s from the keyring, but could not revoke its token at "
+			      "DigitalOcean", server);
+	} else if (r.status != 200 && r.status != 401) {
+		/* 401: the token did not authenticate its own revocation, so it is no longer valid
+		 * (revoked already, or expired): nothing valid is left behind, which is the point. */
+		do_describe_error(&r, detail, sizeof(detail));
+		rc = err_set(r.status == 403 ? ERR_DENIED : ERR_UNAVAILABLE,
+			     "erased %s from the keyring, but DigitalOcean did not revoke its token (%s)",
+			     server, detail);
+	}
+out:
+	http_response_clear(&r);
+	secbuf_free(&url);
+	secbuf_free(&form);
+	secmem_free_str(token);
+	return rc;
+}
+
+static void do_free(struct source *s)
+{
+	struct do_source *d = (struct do_source *)s;
+	size_t i;
+
+	if (!d)
+		return;
+	http_opts_clear(&d->http);
+	free(d->api_url);
+	free(d->oauth_url);
+	free(d->registry);
+	for (i = 0; i < d->nhosts; i++)
+		free(d->hosts[i]);
+	secmem_free_str(d->token);
+	explicit_bzero(d, sizeof(*d));
+	free(d);
+}
+
+/* --- settings ------------------------------------------------------------------------------ */
+
+/* An http(s) base URL without a trailing slash. Its checks beyond the scheme (https only,
+ * plain http to loopback when allowed) are http.c's, at request time. */
+static int do_url_setting(const struct config *cfg, const char *key, const char *env,
+			  const char *def, char **out)
+{
+	const char *v = config_str(cfg, DO_SECTION, key, env), *rest;
+	char name[64];
+	size_t len, i;
+
+	if (!v || !v[0])
+		v = def;
+	len = strlen(v);
+	while (len && v[len - 1] == '/')
+		len--;
+	rest = strncasecmp(v, "https://", 8) == 0 ? v + 8 : strncasecmp(v, "http://", 7) == 0 ? v + 7 : NULL;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
+			break;
+	if (!rest || len > DO_MAX_URL_LEN || i < len || (size_t)(rest - v) >= len)
+		return err_set(ERR_INVALID, "%s: not an https:// URL (or it is too long, or holds "
+			       "spaces or control characters)", do_setting_name(key, env, name, sizeof(name)));
+	if (memchr(rest, '@', strcspn(rest, "/?#")))
+		return err_set(ERR_INVALID, "%s: the URL must not carry user:password@",
+			       do_setting_name(key, env, name, sizeof(name)));
+	if (memchr(v, '?', len) || memchr(v, '#', len))
+		return err_set(ERR_INVALID, "%s: a base URL takes no query or fragment",
+			       do_setting_name(key, env, name, sizeof(name)));
+	*out = strndup(v, len);
+	return *out ? 0 : do_oom();
+}
+
+static int do_registry_setting(const struct config *cfg, struct do_source *d)
+{
+	const char *env = DO_ENV "_REGISTRY", *v = config_str(cfg, DO_SECTION, "registry", env);
+	char name[64];
+	size_t i, len;
+
+	if (!v || !v[0])
+		return 0;
+	len = strlen(v);
+	for (i = 0; i < len; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+			break;
+	if (len > 63 || i < len)
+		return err_set(ERR_INVALID, "%s: a DigitalOcean registry name is 1 to 63 characters "
+			       "of a-z, 0-9 and -", do_setting_name("registry", env, name, sizeof(name)));
+	d->registry = strdup(v);
+	return d->registry ? 0 : do_oom();
+}
+
+static int do_add_host(struct do_source *d, const char *h, size_t len, const char *setting)
+{
+	char *copy;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
+		      (h[i] >= '0' && h[i] <= '9') || h[i] == '.' || h[i] == '-' || h[i] == ':' ||
+		      h[i] == '[' || h[i] == ']'))
+			break;
+	if (len == 0 || len > DO_MAX_HOST_LEN || i < len)
+		return err_set(ERR_INVALID, "%s: \"%.*s\" is not a host name", setting,
+			       (int)(len > 64 ? 64 : len), h);
+	if (d->nhosts == DO_MAX_HOSTS)
+		return err_set(ERR_INVALID, "%s: more than %d hosts", setting, DO_MAX_HOSTS - 1);
+	copy = strndup(h, len);
+	if (!copy)
+		return do_oom();
+	for (i = 0; i < len; i++)
+		if (copy[i] >= 'A' && copy[i] <= 'Z')
+			copy[i] = (char)(copy[i] - 'A' + 'a');
+	d->hosts[d->nhosts++] = copy;
+	return 0;
+}
+
+/* registry.digitalocean.com, then the comma-separated extra hosts. */
+static int do_hosts_setting(const struct config *cfg, struct do_source *d)
+{
+	const char *env = DO_ENV "_HOSTS", *v = config_str(cfg, DO_SECTION, "hosts", env), *p, *end;
+	char name[64];
+	int rc = do_add_host(d, DO_HOST, strlen(DO_HOST), "");
+
+	for (p = v; !rc && p && *p; p = *end ? end + 1 : end) {
+		size_t len;
+
+		end = p + strcspn(p, ",");
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		len = (size_t)(end - p);
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len)
+			rc = do_add_host(d, p, len, do_setting_name("hosts", env, name, sizeof(name)));
+	}
+	return rc;
+}
+
+/* Seconds as a number or a duration (3600, 90m, 12h); 0 or "never": no expiry. */
+static int do_expiry_setting(const struct config *cfg, struct do_source *d)
+{
+	const char *env = DO_ENV "_EXPIRY", *v = config_str(cfg, DO_SECTION, "expiry", env);
+	char name[64];
+	int64_t ms;
+
+	d->expiry = DO_DEFAULT_EXPIRY;
+	if (!v || !v[0])
+		return 0;
+	if (strcasecmp(v, "never") == 0) {
+		d->expiry = 0;
+		return 0;
+	}
+	if (config_parse_ms(v, &ms) || ms % 1000 || ms / 1000 > DO_MAX_EXPIRY)
+		return err_set(ERR_INVALID, "%s: \"%.64s\" is not a whole number of seconds from 0 to "
+			       "%lld (or a duration such as 12h, or never)",
+			       do_setting_name("expiry", env, name, sizeof(name)), v, DO_MAX_EXPIRY);
+	d->expiry = ms / 1000;
+	return 0;
+}
+
+static int do_share_setting(const struct config *cfg, struct do_source *d)
+{
+	const char *env = DO_ENV "_REFRESH_SHARE", *v = config_str(cfg, DO_SECTION, "refresh-share", env);
+	char name[64], *end;
+	double share;
+
+	d->share = 0.5;
+	if (!v || !v[0])
+		return 0;
+	errno = 0;
+	share = strtod(v, &end);
+	while (*end == ' ')
+		end++;
+	if (end == v || *end || errno || !isfinite(share) || share < 0 || share > 1)
+		return err_set(ERR_INVALID, "%s: \"%.64s\" is not a number from 0 to 1",
+			       do_setting_name("refresh-share", env, name, sizeof(name)), v);
+	d->share = share;
+	return 0;
+}
+
+/* The token from the environment or the config file, copied unchecked: it is checked when a
+ * fetch needs it, so a bad one spoils DigitalOcean's answers only, not every verb's. */
+static int do_token_setting(const struct config *cfg, struct do_source *d)
+{
+	static const char *const envs[] = {"DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN"};
+	const char *v = NULL;
+	size_t i;
+
+	for (i = 0; i < 2 && !v; i++) {
+		v = getenv(envs[i]);
+		if (v && v[0])
+			snprintf(d->token_from, sizeof(d->token_from), "%s", envs[i]);
+		else
+			v = NULL;
+	}
+	if (!v) {
+		v = config_file_value(cfg, DO_SECTION, "token");
+		if (v && v[0])
+			snprintf(d->token_from, sizeof(d->token_from), DO_SECTION ".token in the config file");
+		else
+			v = NULL;
+	}
+	if (!v)
+		return 0;
+	d->token = secmem_dup(v, strlen(v));
+	return d->token ? 0 : do_oom();
+}
+
+int source_do_new(const struct config *cfg, struct store *st, struct source **out)
+{
+	struct do_source *d = calloc(1, sizeof(*d));
+	int ro = 0, rc;
+
+	*out = NULL;
+	if (!d)
+		return do_oom();
+	d->store = st;
+	d->base.name = DO_NAME;
+	d->base.serves = do_serves;
+	d->base.fetch = do_fetch;
+	d->base.refresh_before = do_refresh_before;
+	d->base.on_store = NULL; /* a DO login is kept like any other */
+	d->base.on_erase = do_on_erase;
+	d->base.list = NULL;     /* cached copies are in the keyring, which list shows */
+	d->base.free = do_free;
+	rc = http_opts_load(cfg, DO_SECTION, DO_ENV, &d->http);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	d->http.max_body = DO_MAX_BODY;
+	rc = do_url_setting(cfg, "api-url", "DIGITALOCEAN_API_URL", DO_API_URL, &d->api_url);
+	if (!rc)
+		rc = do_url_setting(cfg, "oauth-url", DO_ENV "_OAUTH_URL", DO_OAUTH_URL, &d->oauth_url);
+	if (!rc)
+		rc = do_registry_setting(cfg, d);
+	if (!rc)
+		rc = do_hosts_setting(cfg, d);
+	if (!rc)
+		rc = do_expiry_setting(cfg, d);
+	if (!rc)
+		rc = do_share_setting(cfg, d);
+	if (!rc)
+		rc = config_bool(cfg, DO_SECTION, "read-only", DO_ENV "_READ_ONLY", 0, &ro);
+	if (!rc)
+		rc = do_token_setting(cfg, d);
+	if (rc) {
+		do_free(&d->base);
+		return rc;
+	}
+	d->read_write = !ro;
+	*out = &d->base;
+	return 0;
+}

@@ -1,0 +1,741 @@
+/* source_rancher: Rancher 1.x (Cattle) as a credential source (see source.h, docs/rancher.md).
+ *
+ * Rancher never returns a registryCredential's secretValue to ordinary API keys (only the
+ * create response carries it; only the environmentAdmin keys Rancher injects into system-stack
+ * containers as CATTLE_* can read it back). So, for the verbs:
+ *
+ *   verb    RANCHER_* keys (ordinary)                  CATTLE_* keys (environmentAdmin)
+ *   get     keyring only (fetch slot NULL)              registry → active credential, cached
+ *                                                       for cache-ttl
+ *   store   find or create the registry, update the one active credential or create it,
+ *           wait until it is active; never a second active one (unless read-only)
+ *   erase   deactivate, wait, delete every credential of the registry; retried within the
+ *           deadline, and what is left is named (unless read-only)
+ *   list    every registry with an active credential: {serverAddress: publicValue}
+ *
+ * Writes use the RANCHER_* keys, or the CATTLE_* ones when only those are set. serverAddress
+ * cannot be filtered on (Rancher ignores the filter), so registries are listed and matched
+ * here, by host: no scheme, no path, case-insensitive, Docker Hub's spellings as one.
+ * Every operation has one deadline (DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE) that bounds
+ * its requests, waits and retries together. */
+#include "source.h"
+#include "source_rancher.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "http.h"
+#include "lockfile.h"
+#include "proto.h"
+#include "rancher_api.h"
+
+#define RANCHER_NAME "rancher"
+#define RANCHER_SECTION "rancher"
+#define RANCHER_ENV "DOCKER_CREDENTIAL_KEYRING_RANCHER"
+/* v1 requires an email on a credential; this is the placeholder Rancher's engineers gave
+ * (rancher/rancher#14198), used unless the email setting says otherwise. */
+#define RANCHER_DEFAULT_EMAIL "not-really@required.anymore"
+#define RANCHER_LOGIN_HINT "docker-credential-keyring login rancher"
+#define RANCHER_HOST_MAX 300
+#define RANCHER_MAX_SECRET 1024
+#define RANCHER_PAUSE_MAX_MS 1000
+
+struct rancher_source {
+	struct source base;         /* first: the interface, cast back in every slot */
+	struct http_opts http;
+	struct rancher_api writer;  /* RANCHER_URL + RANCHER_ACCESS_KEY (+ secret) */
+	struct rancher_api reader;  /* CATTLE_*: the environmentAdmin key that reads secrets */
+	int have_writer, have_reader;
+	char **hosts;               /* the hosts Rancher manages; NULL: all */
+	size_t nhosts;
+	char *email;
+	int64_t ttl_s;
+	struct store *store;        /* where a saved secret key is read from; not owned */
+};
+
+/* The host of a server key as Rancher's serverAddress holds it ("please do not pre-fix with
+ * http:// or https://"): scheme, credentials and path dropped, lower case, Docker Hub's
+ * spellings made index.docker.io. -1 when there is no usable host. */
+static int rancher_host(const char *server, char *out, size_t size)
+{
+	static const char *const hub[] = {"docker.io", "index.docker.io", "registry-1.docker.io",
+					  "registry.hub.docker.com"};
+	const char *p = server, *sep = strstr(server, "://"), *at;
+	size_t n, i;
+
+	if (sep && (size_t)(sep - server) == strspn(server, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+.-"))
+		p = sep + 3;
+	n = strcspn(p, "/?#");
+	at = memchr(p, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - p);
+		p = at + 1;
+	}
+	if (n == 0 || n >= size)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f || p[i] == '"' || p[i] == '\\')
+			return -1;
+		out[i] = (char)tolower((unsigned char)p[i]);
+	}
+	out[n] = '\0';
+	for (i = 0; i < sizeof(hub) / sizeof(hub[0]); i++)
+		if (strcmp(out, hub[i]) == 0)
+			snprintf(out, size, "%s", "index.docker.io");
+	return 0;
+}
+
+static int rancher_serves_host(const struct rancher_source *r, const char *host)
+{
+	size_t i;
+
+	if (!r->hosts)
+		return 1;
+	for (i = 0; i < r->nhosts; i++)
+		if (strcmp(r->hosts[i], host) == 0)
+			return 1;
+	return 0;
+}
+
+static int rancher_serves(struct source *s, const char *server)
+{
+	char host[RANCHER_HOST_MAX];
+
+	return rancher_host(server, host, sizeof(host)) == 0 &&
+	       rancher_serves_host((struct rancher_source *)s, host);
+}
+
+/* Does a registry Rancher listed stand for host (and is it not on its way out)? */
+static int rancher_registry_is(const struct rancher_obj *reg, const char *host)
+{
+	char h[RANCHER_HOST_MAX];
+
+	return reg->address && rancher_host(reg->address, h, sizeof(h)) == 0 &&
+	       strcmp(h, host) == 0 && strncmp(reg->state, "remov", 5) != 0 &&
+	       strncmp(reg->state, "purg", 4) != 0;
+}
+
+static int rancher_gone(const struct rancher_obj *o)
+{
+	return strncmp(o->state, "remov", 5) == 0 || strncmp(o->state, "purg", 4) == 0;
+}
+
+/* A credential Rancher would use for pulls, or will once its transition ends. */
+static int rancher_live(const struct rancher_obj *o)
+{
+	return strcmp(o->state, "active") == 0 || strcmp(o->state, "activating") == 0 ||
+	       strcmp(o->state, "registering") == 0 || strcmp(o->state, "updating-active") == 0;
+}
+
+/* The writer's secret key: the setting, else the one `login rancher` saved. */
+static int rancher_secret(struct rancher_source *r, struct rancher_api *a)
+{
+	struct cred c = {0};
+	int rc;
+
+	if (a->secret)
+		return 0;
+	rc = r->store ? r->store->get(r->store, SOURCE_RANCHER_SECRET_KEY, &c) : ERR_NOTFOUND;
+	if (rc == ERR_NOTFOUND)
+		return err_set(ERR_DENIED, "no Rancher secret key: set RANCHER_SECRET_KEY, or save it "
+			       "with `" RANCHER_LOGIN_HINT "`");
+	if (rc)
+		return err_wrap(rc, "cannot read the saved Rancher secret key");
+	if (c.secret_len == 0 || memchr(c.secret, '\0', c.secret_len))
+		rc = err_set(ERR_INVALID, "the saved Rancher secret key is not usable: save it again "
+			     "with `" RANCHER_LOGIN_HINT "`");
+	else if (!(a->secret = secmem_dup(c.secret, c.secret_len)))
+		rc = err_set(ERR_FAILED, "out of memory");
+	cred_clear(&c);
+	return rc;
+}
+
+/* The endpoint that writes and lists: RANCHER_*, else CATTLE_*. Its secret is loaded and
+ * its clock started. */
+static int rancher_writer(struct rancher_source *r, struct rancher_api **out)
+{
+	struct rancher_api *a = r->have_writer ? &r->writer : &r->reader;
+	int rc = rancher_secret(r, a);
+
+	if (!rc)
+		rancher_begin(a);
+	*out = a;
+	return rc;
+}
+
+/* One cross-process lock per Rancher server and host, so that two helpers on this machine do
+ * not both create a credential for one registry. */
+static int rancher_lock(struct rancher_api *a, const char *host)
+{
+	unsigned long long h = 1469598103934665603ULL; /* FNV-1a */
+	const char *parts[] = {a->base, "|", host}, *p;
+	char name[64];
+	size_t i;
+	int64_t left = rancher_remaining(a);
+
+	for (i = 0; i < 3; i++)
+		for (p = parts[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(name, sizeof(name), "rancher-%016llx", h);
+	return lockfile_acquire(name, left > 0 ? (unsigned)left : 1);
+}
+
+static int body_field(struct secbuf *b, const char *name, const char *v, size_t len)
+{
+	int rc = secbuf_append_str(b, ",\"");
+
+	if (!rc)
+		rc = secbuf_append_str(b, name);
+	if (!rc)
+		rc = secbuf_append_str(b, "\":");
+	return rc ? rc : proto_json_string(b, v, len);
+}
+
+/* A credential's fields as JSON: the create body when registry_id is set, else the update. */
+static int body_credential(const struct rancher_source *r, const struct rancher_api *a,
+			   const char *registry_id, const struct cred *c, struct secbuf *b)
+{
+	int rc = secbuf_append_str(b, "{\"type\":\"registryCredential\"");
+
+	if (!rc && registry_id)
+		rc = body_field(b, "registryId", registry_id, strlen(registry_id));
+	if (!rc)
+		rc = body_field(b, "publicValue", c->username, strlen(c->username));
+	if (!rc)
+		rc = body_field(b, "secretValue", c->secret ? c->secret : "", c->secret_len);
+	if (!rc && strcmp(a->ver, "v1") == 0)
+		rc = body_field(b, "email", r->email, strlen(r->email));
+	if (!rc)
+		rc = secbuf_append_str(b, "}");
+	return rc ? err_set(ERR_FAILED, "out of memory") : 0;
+}
+
+/* ---- get (environmentAdmin keys) ---- */
+
+static int rancher_fetch(struct source *s, const char *server, struct cred *out)
+{
+	struct rancher_source *r = (struct rancher_source *)s;
+	struct rancher_api *a = &r->reader;
+	struct rancher_objs regs = {0};
+	struct cred c = {0};
+	char host[RANCHER_HOST_MAX], query[96];
+	size_t i;
+	int rc, unreadable = 0, found = 0;
+
+	if (rancher_host(server, host, sizeof(host)))
+		return err_set(ERR_NOTFOUND, "no registry host in %s", server);
+	rancher_begin(a);
+	rc = rancher_list(a, RANCHER_REGISTRY, NULL, &regs);
+	for (i = 0; !rc && !found && i < regs.len; i++) {
+		struct rancher_objs creds = {0};
+
+		if (!rancher_registry_is(&regs.items[i], host) ||
+		    strcmp(regs.items[i].state, "inactive") == 0)
+			continue;
+		snprintf(query, sizeof(query), "registryId=%s&state=active", regs.items[i].id);
+		rc = rancher_list(a, RANCHER_CREDENTIAL, query, &creds);
+		/* Rancher pulls with the lowest id among active ones; lists come in id order. */
+		if (!rc && creds.len && !creds.items[0].secret_value) {
+			unreadable = 1;
+		} else if (!rc && creds.len) {
+			struct rancher_obj *o = &creds.items[0];
+
+			c.server = strdup(server);
+			c.username = strdup(o->public_value ? o->public_value : "");
+			c.origin = strdup(RANCHER_NAME);
+			c.secret = o->secret_value;
+			c.secret_len = o->secret_len;
+			o->secret_value = NULL;
+			o->secret_len = 0;
+			c.expires = (int64_t)time(NULL) + r->ttl_s;
+			found = 1;
+			if (!c.server || !c.username || !c.origin)
+				rc = err_set(ERR_FAILED, "out of memory");
+		}
+		rancher_objs_clear(&creds);
+	}
+	rancher_objs_clear(&regs);
+	if (!rc && !found)
+		rc = unreadable ? err_set(ERR_NOTFOUND, "Rancher holds a credential for %s, but this key "
+					  "cannot read Rancher's secrets (only environmentAdmin keys can)", host)
+				: err_set(ERR_NOTFOUND, "Rancher has no active credential for %s", host);
+	if (rc) {
+		cred_clear(&c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+static int64_t rancher_refresh_before(struct source *s, const struct cred *cached)
+{
+	(void)s;
+	(void)cached;
+	return 0;
+}
+
+/* ---- store ---- */
+
+struct rancher_store_job {
+	const char *host;
+	const struct cred *c;
+	char reg[48];        /* the registry, once found or created */
+	int new_reg;         /* created in this round: it has no credentials to list yet */
+	char keeper[48];     /* the credential we wrote, once written */
+	char waiting[256];   /* what the last round waited for, for the report */
+};
+
+/* Find the registry for host, or create it. */
+static int rancher_store_registry(struct rancher_source *r, struct rancher_api *a,
+				  struct rancher_store_job *j)
+{
+	struct rancher_objs regs = {0};
+	struct rancher_obj made = {0};
+	struct secbuf body = SECBUF_INIT;
+	size_t i, pick = (size_t)-1;
+	int rc = rancher_list(a, RANCHER_REGISTRY, NULL, &regs);
+
+	(void)r;
+	/* The first active one, else the first at all. */
+	for (i = 0; !rc && i < regs.len; i++) {
+		if (!rancher_registry_is(&regs.items[i], j->host))
+			continue;
+		if (pick == (size_t)-1 || (strcmp(regs.items[i].state, "active") == 0 &&
+					   strcmp(regs.items[pick].state, "active") != 0))
+			pick = i;
+	}
+	if (!rc && pick != (size_t)-1) {
+		snprintf(j->reg, sizeof(j->reg), "%s", regs.items[pick].id);
+		if (strcmp(regs.items[pick].state, "inactive") == 0)
+			rc = rancher_action(a, RANCHER_REGISTRY, j->reg, "activate", &made);
+	} else if (!rc) {
+		rc = secbuf_append_str(&body, "{\"type\":\"registry\"");
+		if (!rc)
+			rc = body_field(&body, "serverAddress", j->host, strlen(j->host));
+		if (!rc)
+			rc = secbuf_append_str(&body, "}");
+		if (!rc)
+			rc = rancher_create(a, RANCHER_REGISTRY, &body, &made);
+		if (!rc) {
+			snprintf(j->reg, sizeof(j->reg), "%s", made.id);
+			j->new_reg = 1;
+		}
+	}
+	rancher_obj_clear(&made);
+	secbuf_free(&body);
+	rancher_objs_clear(&regs);
+	return rc;
+}
+
+/* The credential to update: a live one with this username, else any live one, else an
+ * inactive one. NULL: create one. */
+static struct rancher_obj *rancher_keeper(struct rancher_objs *creds, const char *username)
+{
+	struct rancher_obj *live = NULL, *idle = NULL;
+	size_t i;
+
+	for (i = 0; i < creds->len; i++) {
+		struct rancher_obj *o = &creds->items[i];
+
+		if (rancher_live(o) || strncmp(o->state, "updating", 8) == 0) {
+			if (o->public_value && strcmp(o->public_value, username) == 0)
+				return o;
+			if (!live)
+				live = o;
+		} else if (strcmp(o->state, "inactive") == 0 && !idle) {
+			idle = o;
+		}
+	}
+	return live ? live : idle;
+}
+
+/* One round of store: move Rancher one step towards "exactly one active credential for the
+ * registry, with this login". *done when it is there. */
+static int rancher_store_round(struct rancher_source *r, struct rancher_api *a,
+			       struct rancher_store_job *j, int *done)
+{
+	struct rancher_objs creds = {0};
+	struct rancher_obj res = {0}, *k;
+	struct secbuf body = SECBUF_INIT;
+	char query[64];
+	size_t i;
+	int rc = 0, others = 0;
+
+	j->new_reg = 0; /* a create that failed may still have happened: list from now on */
+	if (!j->reg[0])
+		rc = rancher_store_registry(r, a, j);
+	if (!rc && !j->new_reg) {
+		snprintf(query, sizeof(query), "registryId=%s", j->reg);
+		rc = rancher_list(a, RANCHER_CREDENTIAL, query, &creds);
+	}
+	if (rc)
+		goto out;
+	if (!j->keeper[0]) {
+		k = rancher_keeper(&creds, j->c->username);
+		if (k && rancher_obj_busy(k)) {
+			snprintf(j->waiting, sizeof(j->waiting), "credential %s is still %s", k->id, k->state);
+			goto out; /* Rancher refuses an update mid-transition: wait for it */
+		}
+		rc = body_credential(r, a, k ? NULL : j->reg, j->c, &body);
+		if (!rc)
+			rc = k ? rancher_update(a, RANCHER_CREDENTIAL, k->id, &body, &res)
+			       : rancher_create(a, RANCHER_CREDENTIAL, &body, &res);
+		if (!rc)
+			snprintf(j->keeper, sizeof(j->keeper), "%s", res.id);
+		goto out;
+	}
+	for (k = NULL, i = 0; i < creds.len; i++)
+		if (strcmp(creds.items[i].id, j->keeper) == 0)
+			k = &creds.items[i];
+	if (!k || rancher_gone(k)) {
+		j->keeper[0] = '\0'; /* removed under us: write it again */
+		goto out;
+	}
+	for (i = 0; !rc && i < creds.len; i++) {
+		struct rancher_obj *o = &creds.items[i];
+
+		if (o == k || !rancher_live(o))
+			continue;
+		others++;
+		if (!rancher_obj_busy(o))
+			rc = rancher_action(a, RANCHER_CREDENTIAL, o->id, "deactivate", &res);
+		rancher_obj_clear(&res);
+	}
+	if (!rc && strcmp(k->state, "inactive") == 0 && !k->transitioning)
+		rc = rancher_action(a, RANCHER_CREDENTIAL, k->id, "activate", &res);
+	*done = !rc && !others && strcmp(k->state, "active") == 0 && !k->transitioning;
+	snprintf(j->waiting, sizeof(j->waiting), "credential %s is still %s%s%s", k->id, k->state,
+		 k->message[0] ? ": " : "", k->message);
+	if (others && strcmp(k->state, "active") == 0)
+		snprintf(j->waiting, sizeof(j->waiting), "%d other credential%s still active", others,
+			 others > 1 ? "s are" : " is");
+out:
+	rancher_obj_clear(&res);
+	secbuf_free(&body);
+	rancher_objs_clear(&creds);
+	return rc;
+}
+
+static int rancher_on_store(struct source *s, const struct cred *c)
+{
+	struct rancher_source *r = (struct rancher_source *)s;
+	struct rancher_store_job j = {0};
+	struct rancher_api *a;
+	char host[RANCHER_HOST_MAX], last[512] = "";
+	int64_t pause = 100;
+	int rc, lock, done = 0;
+
+	if (rancher_host(c->server, host, sizeof(host)))
+		return err_set(ERR_INVALID, "no registry host in %s", c->server);
+	/* An identity token is an OAuth refresh token for this user, not a password hosts could
+	 * pull with: it stays in the keyring and is not shared with the environment. */
+	if (strcmp(c->username, "<token>") == 0)
+		return 0;
+	j.host = host;
+	j.c = c;
+	rc = rancher_writer(r, &a);
+	lock = rc ? -1 : rancher_lock(a, host);
+	while (!rc) {
+		rc = rancher_store_round(r, a, &j, &done);
+		if (done || (rc && !rancher_retryable(a)))
+			break;
+		snprintf(last, sizeof(last), "%s", rc ? err_msg() : "");
+		rc = rancher_pause(a, pause);
+		pause = pause * 2 > RANCHER_PAUSE_MAX_MS ? RANCHER_PAUSE_MAX_MS : pause * 2;
+		if (rc)
+			rc = last[0] ? err_set(ERR_TIMEOUT, "%s", last)
+				     : err_set(ERR_TIMEOUT, "Rancher at %s: %s after %gs", a->host,
+					       j.waiting[0] ? j.waiting : "no progress",
+					       (double)a->budget_ms / 1000);
+	}
+	lockfile_release(lock);
+	return rc ? err_wrap(rc, "stored in the keyring, but not registered with Rancher") : 0;
+}
+
+/* ---- erase ---- */
+
+/* One round of erase: deactivate what is active, delete what is inactive, wait for the rest.
+ * *left counts what is still there; left_text names it. */
+static int rancher_erase_round(struct rancher_api *a, const struct rancher_objs *regs,
+			       const char *host, int *left, char *left_text, size_t size)
+{
+	struct rancher_obj res = {0};
+	char query[64];
+	size_t i, j, used = 0;
+	int rc = 0, first_rc = 0;
+
+	*left = 0;
+	left_text[0] = '\0';
+	for (i = 0; i < regs->len; i++) {
+		struct rancher_objs creds = {0};
+
+		if (!rancher_registry_is(&regs->items[i], host))
+			continue;
+		snprintf(query, sizeof(query), "registryId=%s", regs->items[i].id);
+		rc = rancher_list(a, RANCHER_CREDENTIAL, query, &creds);
+		if (rc)
+			return rc;
+		for (j = 0; j < creds.len; j++) {
+			struct rancher_obj *o = &creds.items[j];
+			const char *state = o->state;
+
+			if (rancher_gone(o))
+				continue;
+			rc = 0;
+			if (!rancher_obj_busy(o) && strcmp(o->state, "inactive") == 0)
+				rc = rancher_delete(a, RANCHER_CREDENTIAL, o->id, &res);
+			else if (rancher_live(o) || strncmp(o->state, "updating", 8) == 0)
+				/* Cattle accepts deactivate mid-registering too: do not wait for that. */
+				rc = rancher_action(a, RANCHER_CREDENTIAL, o->id, "deactivate", &res);
+			if (!rc && res.id[0])
+				state = res.state;
+			if (rc && !first_rc)
+				first_rc = rc;
+			if (rc || !(strncmp(state, "remov", 5) == 0 || strncmp(state, "purg", 4) == 0)) {
+				(*left)++;
+				if (used < size)
+					used += (size_t)snprintf(left_text + used, size - used, "%s%s (%s)",
+								 used ? ", " : "", o->id,
+								 rc ? o->state : state);
+			}
+			rancher_obj_clear(&res);
+			if (rc && !rancher_retryable(a))
+				break;
+		}
+		rancher_objs_clear(&creds);
+		if (first_rc && !rancher_retryable(a))
+			return first_rc;
+	}
+	return first_rc;
+}
+
+static int rancher_on_erase(struct source *s, const char *server, const struct cred *cached)
+{
+	struct rancher_source *r = (struct rancher_source *)s;
+	struct rancher_objs regs = {0};
+	struct rancher_api *a;
+	char host[RANCHER_HOST_MAX], last[512] = "", left_text[256] = "";
+	int64_t pause = 100;
+	int rc, lock, left = 0;
+
+	(void)cached; /* a password cannot be revoked in Rancher, only the credential deleted */
+	if (rancher_host(server, host, sizeof(host)))
+		return 0; /* nothing Rancher could hold */
+	rc = rancher_writer(r, &a);
+	lock = rc ? -1 : rancher_lock(a, host);
+	if (!rc)
+		rc = rancher_list(a, RANCHER_REGISTRY, NULL, &regs);
+	while (!rc) {
+		rc = rancher_erase_round(a, &regs, host, &left, left_text, sizeof(left_text));
+		if ((!rc && !left) || (rc && !rancher_retryable(a)))
+			break;
+		snprintf(last, sizeof(last), "%s", rc ? err_msg() : "");
+		rc = rancher_pause(a, pause);
+		pause = pause * 2 > RANCHER_PAUSE_MAX_MS ? RANCHER_PAUSE_MAX_MS : pause * 2;
+		if (rc)
+			rc = err_set(ERR_TIMEOUT, "Rancher at %s still holds, for %s after %gs: %s%s%s",
+				     a->host, host, (double)a->budget_ms / 1000,
+				     left_text[0] ? left_text : "credentials", last[0] ? "; last error: " : "",
+				     last);
+	}
+	lockfile_release(lock);
+	rancher_objs_clear(&regs);
+	return rc ? err_wrap(rc, "erased from the keyring, but not from Rancher") : 0;
+}
+
+/* ---- list ---- */
+
+static int rancher_list_src(struct source *s, struct cred_list *out)
+{
+	struct rancher_source *r = (struct rancher_source *)s;
+	struct rancher_objs regs = {0}, creds = {0};
+	struct cred_list l = {0};
+	struct rancher_api *a;
+	char host[RANCHER_HOST_MAX];
+	size_t i, k;
+	int rc = rancher_writer(r, &a);
+
+	if (!rc)
+		rc = rancher_list(a, RANCHER_REGISTRY, NULL, &regs);
+	if (!rc)
+		rc = rancher_list(a, RANCHER_CREDENTIAL, "state=active", &creds);
+	for (i = 0; !rc && i < creds.len; i++) {
+		for (k = 0; k < regs.len; k++) {
+			const struct rancher_obj *reg = &regs.items[k];
+			struct cred c = {0};
+
+			if (strcmp(reg->id, creds.items[i].registry_id) != 0 || !reg->address ||
+			    rancher_gone(reg) || rancher_host(reg->address, host, sizeof(host)) ||
+			    !rancher_serves_host(r, host) || cred_list_find(&l, reg->address) >= 0)
+				continue;
+			c.server = reg->address;
+			c.username = creds.items[i].public_value ? creds.items[i].public_value : "";
+			c.origin = RANCHER_NAME;
+			rc = cred_list_add(&l, &c);
+		}
+	}
+	rancher_objs_clear(&regs);
+	rancher_objs_clear(&creds);
+	if (rc) {
+		cred_list_clear(&l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+/* ---- settings ---- */
+
+static void rancher_free(struct source *s)
+{
+	struct rancher_source *r = (struct rancher_source *)s;
+	size_t i;
+
+	if (!r)
+		return;
+	rancher_api_clear(&r->writer);
+	rancher_api_clear(&r->reader);
+	http_opts_clear(&r->http);
+	for (i = 0; i < r->nhosts; i++)
+		free(r->hosts[i]);
+	free(r->hosts);
+	free(r->email);
+	free(r);
+}
+
+static int rancher_set(const char *v)
+{
+	return v && v[0];
+}
+
+/* hosts: "all" / "*", or a list separated by commas or spaces. */
+static int rancher_hosts(struct rancher_source *r, const char *v)
+{
+	char host[RANCHER_HOST_MAX], word[RANCHER_HOST_MAX], **hosts;
+	size_t n;
+
+	if (!rancher_set(v) || strcmp(v, "all") == 0 || strcmp(v, "*") == 0)
+		return 0;
+	while (*v) {
+		v += strspn(v, ", \t");
+		n = strcspn(v, ", \t");
+		if (!n)
+			break;
+		if (n >= sizeof(word))
+			return err_set(ERR_INVALID, "rancher hosts: a host is too long");
+		memcpy(word, v, n);
+		word[n] = '\0';
+		v += n;
+		if (rancher_host(word, host, sizeof(host)))
+			return err_set(ERR_INVALID, "rancher hosts: not a registry host: %s", word);
+		hosts = realloc(r->hosts, (r->nhosts + 1) * sizeof(*hosts));
+		if (!hosts)
+			return err_set(ERR_FAILED, "out of memory");
+		r->hosts = hosts;
+		if (!(r->hosts[r->nhosts] = strdup(host)))
+			return err_set(ERR_FAILED, "out of memory");
+		r->nhosts++;
+	}
+	return r->nhosts ? 0 : err_set(ERR_INVALID, "rancher hosts: empty list (use \"all\")");
+}
+
+static int rancher_endpoint(struct rancher_source *r, struct rancher_api *a, const char *setting,
+			    const char *url, const char *access, const char *secret,
+			    const char *key_names, int64_t deadline)
+{
+	int rc = rancher_api_parse_url(a, setting, url);
+
+	a->http = &r->http;
+	a->key_names = key_names;
+	a->budget_ms = deadline;
+	if (!rc && !(a->access = strdup(access)))
+		rc = err_set(ERR_FAILED, "out of memory");
+	if (!rc && rancher_set(secret) && !(a->secret = secmem_dup(secret, strlen(secret))))
+		rc = err_set(ERR_FAILED, "out of memory");
+	return rc;
+}
+
+static const char *rancher_str(const struct config *cfg, const char *key, const char *env)
+{
+	return config_str(cfg, RANCHER_SECTION, key, env);
+}
+
+int source_rancher_new(const struct config *cfg, struct store *st, struct source **out)
+{
+	const char *url = rancher_str(cfg, "url", "RANCHER_URL");
+	const char *access = rancher_str(cfg, "access-key", "RANCHER_ACCESS_KEY");
+	const char *curl = rancher_str(cfg, "cattle-url", "CATTLE_URL");
+	const char *caccess = rancher_str(cfg, "cattle-access-key", "CATTLE_ACCESS_KEY");
+	const char *csecret = rancher_str(cfg, "cattle-secret-key", "CATTLE_SECRET_KEY");
+	const char *project = rancher_str(cfg, "project", RANCHER_ENV "_PROJECT");
+	const char *email = rancher_str(cfg, "email", RANCHER_ENV "_EMAIL");
+	const char *hosts = rancher_str(cfg, "hosts", RANCHER_ENV "_HOSTS");
+	struct rancher_source *r;
+	int64_t deadline = 0, ttl = 0;
+	int rc, read_only = 0, have_writer, have_reader;
+
+	*out = NULL;
+	have_writer = rancher_set(url) && rancher_set(access);
+	have_reader = rancher_set(caccess) && rancher_set(csecret) && (rancher_set(curl) || rancher_set(url));
+	if (!have_writer && !have_reader)
+		return 0;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return err_set(ERR_FAILED, "out of memory");
+	r->store = st;
+	r->have_writer = have_writer;
+	r->have_reader = have_reader;
+	rc = http_opts_load(cfg, RANCHER_SECTION, RANCHER_ENV, &r->http);
+	if (!rc)
+		rc = config_ms(cfg, RANCHER_SECTION, "deadline", RANCHER_ENV "_DEADLINE", 10000, &deadline);
+	if (!rc)
+		rc = config_ms(cfg, RANCHER_SECTION, "cache-ttl", RANCHER_ENV "_CACHE_TTL", 30000, &ttl);
+	if (!rc)
+		rc = config_bool(cfg, RANCHER_SECTION, "read-only", RANCHER_ENV "_READ_ONLY", 0, &read_only);
+	if (!rc)
+		rc = rancher_hosts(r, hosts);
+	deadline = deadline < 100 ? 100 : deadline > 600000 ? 600000 : deadline;
+	r->ttl_s = ttl <= 0 ? 0 : ttl < 86400000 ? (ttl + 999) / 1000 : 86400;
+	if (!rc && !(r->email = strdup(rancher_set(email) ? email : RANCHER_DEFAULT_EMAIL)))
+		rc = err_set(ERR_FAILED, "out of memory");
+	if (!rc && have_writer)
+		rc = rancher_endpoint(r, &r->writer, "RANCHER_URL", url, access,
+				      rancher_str(cfg, "secret-key", "RANCHER_SECRET_KEY"),
+				      "RANCHER_ACCESS_KEY and RANCHER_SECRET_KEY", deadline);
+	if (!rc && have_reader)
+		rc = rancher_endpoint(r, &r->reader, rancher_set(curl) ? "CATTLE_URL" : "RANCHER_URL",
+				      rancher_set(curl) ? curl : url, caccess, csecret,
+				      "CATTLE_ACCESS_KEY and CATTLE_SECRET_KEY", deadline);
+	if (!rc && rancher_set(project)) {
+		if (strlen(project) >= sizeof(r->writer.project) || strncmp(project, "1a", 2) != 0 ||
+		    !project[2] || strspn(project + 2, "0123456789") != strlen(project + 2))
+			rc = err_set(ERR_INVALID, "rancher project: expected an environment id like 1a5, got %s",
+				     project);
+		else
+			snprintf(have_writer ? r->writer.project : r->reader.project,
+				 sizeof(r->writer.project), "%s", project);
+	}
+	if (rc) {
+		rancher_free(&r->base);
+		return rc;
+	}
+	r->base.name = RANCHER_NAME;
+	r->base.serves = rancher_serves;
+	r->base.fetch = have_reader ? rancher_fetch : NULL;
+	r->base.refresh_before = rancher_refresh_before;
+	/* Writing back is opt-in: RANCHER_URL and RANCHER_ACCESS_KEY are often exported for the
+	 * rancher CLI, and copying every `docker login` (a personal ghcr.io token, say) into a
+	 * shared environment is not something to do unasked. `hosts` (a list, or all) says yes. */
+	if (!rancher_set(hosts))
+		read_only = 1;
+	r->base.on_store = read_only ? NULL : rancher_on_store;
+	r->base.on_erase = read_only ? NULL : rancher_on_erase;
+	r->base.list = rancher_list_src;
+	r->base.free = rancher_free;
+	*out = &r->base;
+	return 0;
+}

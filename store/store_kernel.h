@@ -1,0 +1,18 @@
+/* store_kernel: a first-level cache for another store, kept in the Linux kernel's per-user
+ * keyring, so that a cached `get` costs a few system calls instead of D-Bus round trips.
+ * See store_kernel.c for what is cached, for how long, and why that is safe. */
+#ifndef DCK_STORE_KERNEL_H
+#define DCK_STORE_KERNEL_H
+
+#include "store.h"
+
+/* Default lifetime of a cached entry (the cache-ttl setting). */
+#define STORE_KERNEL_DEFAULT_TTL 300
+
+/* Wrap inner (ownership is taken: freeing the result frees inner, also when NULL is returned).
+ * ttl_seconds 0 disables reading and filling the cache; store and erase still remove entries a
+ * previous run cached. Where the kernel refuses keyctl (no CONFIG_KEYS, a seccomp filter) every
+ * call goes to inner as if there were no cache. NULL when out of memory. */
+struct store *store_kernel_new(struct store *inner, unsigned ttl_seconds);
+
+#endif

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""configure and doctor, run as a person would: each test gets a fresh HOME and runtime dir.
+configure must create the files (0600, dirs 0700) with exact content, keep every other key and
+the mode of an existing file, be idempotent, change nothing on --dry-run, and refuse a file it
+cannot parse. doctor must show a working keyring and, without a bus, the problem and a fix."""
+import json
+import os
+import shutil
+import stat
+import tempfile
+import unittest
+
+from common import KeyringSession, run
+
+FRESH = ('{\n  "credHelpers": {\n    "a.example": "keyring",\n'
+         '    "registry.digitalocean.com": "keyring"\n  }\n}\n')
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+class Configure(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="dck-configure-")
+        self.home = os.path.join(self.dir, "home")
+        self.rt = os.path.join(self.dir, "run")
+        os.makedirs(self.home)
+        os.makedirs(self.rt, mode=0o700)
+        env = dict(os.environ)
+        for var in ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "DBUS_SESSION_BUS_ADDRESS"):
+            env.pop(var, None)
+        env.update(HOME=self.home, XDG_RUNTIME_DIR=self.rt,
+                   XDG_CONFIG_HOME=os.path.join(self.home, ".config"))
+        self.env = env
+        self.docker = os.path.join(self.home, ".docker", "config.json")
+        self.auth = os.path.join(self.rt, "containers", "auth.json")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def configure(self, *args):
+        return run(self.env, None, args=["configure"] + list(args))
+
+    def read(self, path):
+        with open(path) as f:
+            return f.read()
+
+    def write(self, path, text, perm=0o600):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, perm)
+
+    def test_fresh_home_creates_both_files(self):
+        r = self.configure("a.example", "--digitalocean")
+        self.assertEqual(r.rc, 0, r)
+        for path in (self.docker, self.auth):
+            self.assertEqual(self.read(path), FRESH, path)
+            self.assertEqual(mode(path), 0o600, path)
+            self.assertEqual(mode(os.path.dirname(path)), 0o700, path)
+            self.assertIn(path.encode(), r.out)
+        self.assertEqual(r.err, b"")
+
+    def test_second_run_changes_nothing_and_says_so(self):
+        self.assertEqual(self.configure("a.example").rc, 0)
+        before = {p: (self.read(p), os.stat(p).st_ino) for p in (self.docker, self.auth)}
+        r = self.configure("a.example")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(b"already configured", r.out)
+        self.assertIn(b"nothing changed", r.out)
+        for p, (text, ino) in before.items():
+            self.assertEqual((self.read(p), os.stat(p).st_ino), (text, ino), p)
+
+    def test_keeps_other_keys_unknown_fields_order_and_auths(self):
+        original = {
+            "auths": {"https://index.docker.io/v1/": {"auth": "dTpw", "email": "x@y"},
+                      "other.example": {}},
+            "HttpHeaders": {"User-Agent": "a/b"},
+            "credHelpers": {"gcr.io": "gcloud"},
+            "psFormat": "table {{.ID}}",
+            "zzz-unknown": [1, 2.5, None, True, {"nested": "é/"}],
+        }
+        self.write(self.docker, json.dumps(original, indent="\t"), 0o640)
+        r = self.configure("a.example")
+        self.assertEqual(r.rc, 0, r)
+        got = json.loads(self.read(self.docker))
+        want = json.loads(json.dumps(original))
+        want["credHelpers"]["a.example"] = "keyring"
+        self.assertEqual(got, want)
+        self.assertEqual(list(got), list(original))  # key order kept
+        self.assertEqual(list(got["credHelpers"]), ["gcr.io", "a.example"])
+        self.assertEqual(mode(self.docker), 0o640)  # mode kept
+        self.assertNotIn("\\/", self.read(self.docker))
+
+    def test_plaintext_auth_is_kept_with_a_warning(self):
+        self.write(self.docker, '{"auths": {"a.example": {"auth": "dTpw"}}}')
+        r = self.configure("a.example")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(b"plaintext", r.out)
+        self.assertIn(b"docker login a.example", r.out)
+        self.assertEqual(json.loads(self.read(self.docker))["auths"],
+                         {"a.example": {"auth": "dTpw"}})
+
+    def test_dry_run_changes_nothing(self):
+        self.write(self.docker, '{"auths": {}}')
+        r = self.configure("--dry-run", "a.example")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(self.read(self.docker), '{"auths": {}}')
+        self.assertFalse(os.path.exists(self.auth))
+        self.assertFalse(os.path.exists(os.path.dirname(self.auth)))
+        self.assertIn(b"would", r.out)
+        self.assertIn(b'credHelpers["a.example"] = "keyring"', r.out)
+        self.assertIn(self.docker.encode(), r.out)
+        self.assertIn(self.auth.encode(), r.out)
+
+    def test_unparsable_file_is_refused_and_nothing_changes(self):
+        broken = '{"auths": {"a.example": {"auth": "dTpw"}},\n'
+        self.write(self.auth, broken, 0o644)
+        r = self.configure("a.example")
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn(self.auth.encode(), r.out)
+        self.assertIn(b"not valid JSON", r.out)
+        self.assertEqual(self.read(self.auth), broken)
+        self.assertEqual(mode(self.auth), 0o644)
+        self.assertFalse(os.path.exists(self.docker))  # the other file is left alone too
+        self.assertEqual(os.listdir(os.path.dirname(self.auth)), ["auth.json"])  # no temp files
+
+    def test_not_an_object_is_refused(self):
+        self.write(self.docker, '[1, 2]')
+        r = self.configure("a.example")
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn(self.docker.encode(), r.out)
+        self.assertEqual(self.read(self.docker), '[1, 2]')
+
+    def test_store_mode_sets_creds_store(self):
+        self.write(self.docker, '{"credsStore": "desktop", "auths": {}}')
+        r = self.configure("--store")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(json.loads(self.read(self.docker)),
+                         {"credsStore": "keyring", "auths": {}})
+        self.assertIn(b'"desktop" -> "keyring"', r.out)
+        self.assertFalse(os.path.exists(self.auth))  # podman ignores credsStore
+
+    def test_name_option_and_docker_config_dir(self):
+        d = os.path.join(self.dir, "dockercfg")
+        self.env["DOCKER_CONFIG"] = d
+        self.env["REGISTRY_AUTH_FILE"] = os.path.join(self.dir, "auth.json")
+        r = self.configure("--name", "rancher", "r.example")
+        self.assertEqual(r.rc, 0, r)
+        for path in (os.path.join(d, "config.json"), self.env["REGISTRY_AUTH_FILE"]):
+            self.assertEqual(json.loads(self.read(path)), {"credHelpers": {"r.example": "rancher"}})
+        self.assertFalse(os.path.exists(self.docker))
+
+    def test_no_runtime_dir_skips_the_auth_file_with_a_note(self):
+        del self.env["XDG_RUNTIME_DIR"]
+        r = self.configure("a.example")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(b"containers auth file: skipped", r.out)
+        self.assertTrue(os.path.exists(self.docker))
+
+    def test_nothing_to_do_is_an_error(self):
+        r = self.configure()
+        self.assertEqual(r.rc, 1, r)
+        self.assertFalse(os.path.exists(self.docker))
+        r = self.configure("--bogus", "a.example")
+        self.assertEqual(r.rc, 1, r)
+        self.assertFalse(os.path.exists(self.docker))
+
+
+class DoctorNoBus(unittest.TestCase):
+    def test_no_bus_shows_the_problem_and_a_fix(self):
+        d = tempfile.mkdtemp(prefix="dck-doctor-")
+        try:
+            env = dict(os.environ)
+            for var in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY", "DOCKER_CONFIG",
+                        "REGISTRY_AUTH_FILE"):
+                env.pop(var, None)
+            env.update(HOME=d, XDG_RUNTIME_DIR=os.path.join(d, "run"))
+            r = run(env, "doctor")
+            self.assertEqual(r.rc, 1, r)
+            self.assertIn(b"keyring: no D-Bus session bus", r.out)
+            lines = r.out.decode().splitlines()
+            i = next(n for n, l in enumerate(lines) if l.startswith("keyring:"))
+            self.assertTrue(lines[i + 1].strip().startswith("fix: "), r)
+            self.assertIn("routing: no config file sends any registry to this helper", lines)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+class DoctorWithKeyring(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ks = KeyringSession().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ks.stop()
+
+    def test_keyring_answers_and_routes_are_listed(self):
+        env = dict(self.ks.env)
+        self.assertEqual(run(env, None, args=["configure", "a.example"]).rc, 0)
+        r = run(env, "doctor")
+        out = r.out.decode()
+        self.assertIn("keyring: the Secret Service answers", out)
+        self.assertIn("credHelpers: a.example -> keyring", out)
+        self.assertNotIn("keyring: no", out)
+        # The binary under test is not on PATH here: that is the one problem left.
+        env["PATH"] = os.path.dirname(os.path.abspath(os.environ.get("DCK_BIN", "x"))) + ":" + \
+            env.get("PATH", "")
+        r = run(env, "doctor")
+        if os.path.basename(os.environ.get("DCK_BIN", "")) == "docker-credential-keyring":
+            self.assertEqual((r.rc, r.out.count(b"fix:")), (0, 0), r)
+            self.assertIn(b"no problems found", r.out)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

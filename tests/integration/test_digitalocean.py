@@ -1,0 +1,610 @@
+#!/usr/bin/env python3
+"""The DigitalOcean source through the real binary: tests/fakes/fake_do.py plays the API over TLS
+with a throwaway CA (tests/lib/mkca.sh), a private gnome-keyring holds the cache.
+
+What is checked, each with the exact stdout and exit status: a cold get asks once (query and
+bearer checked), a warm get asks nothing, a copy is refreshed once its share of the lifetime
+is gone, and every failure (no token, 401/403/404/412/429/5xx, silence, trickle, reset,
+malformed or huge bodies, redirects, bad certificates, plain http) is a not-found with the
+reason on stderr, answered from a still-valid cached copy where there is one. 32 parallel gets
+on a cold cache make one request; erase revokes; store, list, doctl's config and `login` work.
+"""
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from common import NOT_FOUND, KeyringCase, run, store_json
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FAKE = os.path.join(HERE, "..", "fakes", "fake_do.py")
+MKCA = os.path.join(HERE, "..", "lib", "mkca.sh")
+HOST = "registry.digitalocean.com"
+TOKEN = "dop_v1_testtoken"
+TOKEN2 = "dop_v1_secondtoken"
+READONLY = "dop_v1_readonly"
+EMAIL = "test@example.com"
+CREDS = "/v2/registry/docker-credentials"
+RESERVED = "docker-credential-keyring:digitalocean-token"
+EXTRA = "docr.example.test"
+
+CERTS = None  # made once for the module
+
+
+def setUpModule():
+    global CERTS
+    CERTS = tempfile.mkdtemp(prefix="dck-do-certs-")
+    subprocess.run(["sh", MKCA, CERTS], check=True, timeout=60)
+
+
+def tearDownModule():
+    shutil.rmtree(CERTS, ignore_errors=True)
+
+
+class Fake:
+    """One fake_do.py process; TLS with the named certificate unless plain."""
+
+    def __init__(self, *args, cert="server", plain=False):
+        tls = [] if plain else ["--cert", os.path.join(CERTS, cert + ".pem"),
+                                "--key", os.path.join(CERTS, cert + ".key")]
+        self.plain = plain
+        self.proc = subprocess.Popen(
+            [sys.executable, FAKE, "--quiet"] + (["--plain"] if plain else tls) + list(args),
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        match = re.fullmatch(r"READY (\d+)\n", line)
+        if not match:
+            self.stop()
+            raise RuntimeError("fake_do did not start: %r" % line)
+        self.port = int(match.group(1))
+        self.url = "%s://127.0.0.1:%d" % ("http" if plain else "https", self.port)
+        # The control API is ours, not the helper's: no certificate checks for it (the
+        # wrong-host and expired fakes must still answer it).
+        self.context = ssl._create_unverified_context()
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+
+    def control(self, method, path, value=None):
+        data = json.dumps(value).encode() if value is not None else None
+        req = urllib.request.Request(self.url + "/_test/" + path, data=data, method=method)
+        with urllib.request.urlopen(req, timeout=10,
+                                    context=None if self.plain else self.context) as resp:
+            return json.loads(resp.read())
+
+    def requests(self):
+        return self.control("GET", "requests")
+
+    def api_requests(self, path=CREDS):
+        return [r for r in self.requests() if r["path"] == path]
+
+    def minted(self):
+        return self.control("GET", "minted")
+
+    def mode(self, mode, **params):
+        self.control("POST", "mode", dict(params, mode=mode))
+
+    def reset(self):
+        self.control("POST", "reset")
+
+
+def answer(server, username, secret):
+    return (json.dumps({"ServerURL": server, "Username": username, "Secret": secret},
+                       separators=(",", ":")) + "\n").encode()
+
+
+class DoCase(KeyringCase):
+    """A keyring and a fake API for the class; the cache and the fake are reset per test."""
+
+    fake_args = ("--token", TOKEN, "--token", TOKEN2, "--token-scopes",
+                 READONLY + "=registry:read")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake = Fake(*cls.fake_args)
+        for var in list(cls.env):
+            if var.startswith(("DIGITALOCEAN_", "DOCKER_CREDENTIAL_KEYRING_", "SSL_CERT_",
+                               "CURL_CA_BUNDLE")):
+                del cls.env[var]
+        cls.env.update(DIGITALOCEAN_API_URL=cls.fake.url,
+                       DOCKER_CREDENTIAL_KEYRING_DO_OAUTH_URL=cls.fake.url,
+                       SSL_CERT_FILE=os.path.join(CERTS, "ca.pem"),
+                       DIGITALOCEAN_ACCESS_TOKEN=TOKEN,
+                       DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT="3s")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fake.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        # Through the helper, so the kernel-keyring cache in front of the keyring forgets too.
+        for server in (HOST, EXTRA):
+            r = run(self.env, "erase", server)
+            self.assertEqual(r.rc, 0, r)
+        run(self.env, None, args=["logout", "digitalocean"])  # test_login checks it works
+        self.fake.reset()
+
+    # --- helpers ---------------------------------------------------------------------------
+    def env_with(self, **changes):
+        env = dict(self.env)
+        for k, v in changes.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        return env
+
+    def get(self, server=HOST, **changes):
+        return run(self.env_with(**changes), "get", server)
+
+    def get_ok(self, server=HOST, **changes):
+        """A successful get; returns the password, checked against what the fake minted last."""
+        r = self.get(server, **changes)
+        minted = self.fake.minted()
+        self.assertTrue(minted, r)
+        want = answer(server, minted[-1]["username"], minted[-1]["password"])
+        self.assertEqual((r.rc, r.out), (0, want), r)
+        self.assertEqual(r.err, b"", r)
+        return minted[-1]["password"]
+
+    def miss(self, reason, server=HOST, **changes):
+        """A not-found whose stderr says reason; no secret on stderr. Returns the Result."""
+        r = self.get(server, **changes)
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertIn(reason.encode(), r.err, r)
+        self.assertEqual(r.err.count(b"\n"), 1, r)
+        self.assertNotIn(TOKEN.encode(), r.err)
+        for m in self.fake.minted():
+            self.assertNotIn(m["password"].encode(), r.err)
+        return r
+
+    def cache(self, **changes):
+        """A cached copy that every later get (refresh share 1) asks to refresh."""
+        return self.get_ok(**changes)
+
+    def listed(self):
+        r = run(self.env, "list")
+        self.assertEqual(r.rc, 0, r)
+        return json.loads(r.out)
+
+
+class Fetch(DoCase):
+    def test_cold_get_asks_once_with_bearer_and_query(self):
+        password = self.get_ok()
+        reqs = self.fake.requests()
+        self.assertEqual(len(reqs), 1, reqs)
+        self.assertEqual((reqs[0]["method"], reqs[0]["path"]), ("GET", CREDS))
+        self.assertEqual(reqs[0]["query"], {"read_write": "true", "expiry_seconds": "86400"})
+        self.assertEqual(reqs[0]["authorization"], "Bearer " + TOKEN)
+        self.assertEqual(reqs[0]["status"], 200)
+        self.assertTrue(password.startswith("dop_v1_"))
+        self.assertEqual(self.listed().get(HOST), EMAIL)
+
+    def test_warm_get_makes_no_request(self):
+        first = self.get_ok()
+        for _ in range(3):
+            r = self.get()
+            self.assertEqual((r.rc, r.out, r.err), (0, answer(HOST, EMAIL, first), b""), r)
+        self.assertEqual(len(self.fake.requests()), 1)
+        r = self.get(DIGITALOCEAN_ACCESS_TOKEN=None)  # nor does it need the token
+        self.assertEqual((r.rc, r.out, r.err), (0, answer(HOST, EMAIL, first), b""), r)
+
+    def test_settings_shape_the_query(self):
+        self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_READ_ONLY="true",
+                    DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY="1h")
+        run(self.env, "erase", HOST)
+        self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY="never")
+        queries = [r["query"] for r in self.fake.api_requests()]
+        self.assertEqual(queries, [{"read_write": "false", "expiry_seconds": "3600"},
+                                   {"read_write": "true"}])
+        self.assertEqual([m["expiry_seconds"] for m in self.fake.minted()], [3600, 0])
+
+    def test_refresh_once_the_share_of_the_lifetime_is_gone(self):
+        quick = dict(DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY="4",
+                     DOCKER_CREDENTIAL_KEYRING_DO_REFRESH_SHARE="0.5")
+        first = self.get_ok(**quick)
+        r = self.get(**quick)
+        self.assertEqual((r.rc, r.out), (0, answer(HOST, EMAIL, first)), r)
+        self.assertEqual(len(self.fake.requests()), 1)
+        time.sleep(2.3)  # less than half of the 4 s left
+        second = self.get_ok(**quick)
+        self.assertNotEqual(first, second)
+        self.assertEqual(len(self.fake.api_requests()), 2)
+
+    def test_extra_hosts_are_served_and_others_are_not(self):
+        extra = dict(DOCKER_CREDENTIAL_KEYRING_DO_HOSTS=" %s , other.example.test" % EXTRA.upper())
+        self.get_ok(EXTRA, **extra)
+        r = self.get("unrelated.example.test", **extra)
+        self.assertEqual((r.rc, r.out, r.err), (1, NOT_FOUND, b""), r)  # a plain keyring miss
+        self.assertEqual(len(self.fake.requests()), 1)
+
+    def test_named_registry_uses_the_multi_registry_endpoint(self):
+        self.fake.control("POST", "config", {"registries": ["alpha", "beta"]})
+        r = self.miss("several registries")
+        self.assertIn(b"DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY", r.err)
+        self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY="beta")
+        self.assertEqual(self.fake.requests()[-1]["path"], "/v2/registries/beta/docker-credentials")
+        self.assertEqual(self.fake.minted()[-1]["registry"], "beta")
+
+    def test_legacy_token_token_credentials(self):
+        self.fake.mode("legacy")
+        r = self.get()
+        password = self.fake.minted()[-1]["password"]
+        self.assertEqual((r.rc, r.out), (0, answer(HOST, password, password)), r)
+
+    def test_parallel_cold_gets_make_one_request(self):
+        with ThreadPoolExecutor(32) as pool:
+            results = list(pool.map(lambda _: self.get(), range(32)))
+        minted = self.fake.minted()
+        self.assertEqual(len(self.fake.requests()), 1, [r.err for r in results])
+        want = answer(HOST, EMAIL, minted[0]["password"])
+        self.assertEqual([(r.rc, r.out) for r in results], [(0, want)] * 32)
+
+
+class Token(DoCase):
+    def test_no_token_is_a_miss_without_a_request(self):
+        self.miss("no DigitalOcean API token", DIGITALOCEAN_ACCESS_TOKEN=None,
+                  XDG_CONFIG_HOME=tempfile.gettempdir() + "/dck-no-such-dir")
+        self.assertEqual(self.fake.requests(), [])
+
+    def test_digitalocean_token_variable(self):
+        self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None, DIGITALOCEAN_TOKEN=TOKEN2)
+        self.assertEqual(self.fake.requests()[0]["authorization"], "Bearer " + TOKEN2)
+
+    def test_token_in_the_config_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "config")
+            with open(path, "w") as f:
+                f.write("[digitalocean]\ntoken = %s\n" % TOKEN2)
+            self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None, DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
+        self.assertEqual(self.fake.requests()[0]["authorization"], "Bearer " + TOKEN2)
+
+    def test_token_with_a_header_breaking_character_is_refused(self):
+        self.miss("holds a character no token has",
+                  DIGITALOCEAN_ACCESS_TOKEN=TOKEN + "\r\nX-Evil: 1")
+        self.assertEqual(self.fake.requests(), [])
+
+    def test_doctl_config_fallback(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "doctl"))
+            path = os.path.join(d, "doctl", "config.yaml")
+            with open(path, "w") as f:
+                f.write("access-token: %s\n"
+                        "auth-contexts:\n"
+                        "  other: dop_v1_wrong\n"
+                        "\n"
+                        "  # the work account\n"
+                        "  'Work@Example.com': \"%s\"   # quoted, with a comment\n"
+                        "context: default\n"
+                        "\n"
+                        "output: text\n" % (TOKEN, TOKEN2))
+            self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None, XDG_CONFIG_HOME=d)
+            run(self.env, "erase", HOST)
+            self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None, XDG_CONFIG_HOME=d,
+                        DIGITALOCEAN_CONTEXT="work@example.com")
+            run(self.env, "erase", HOST)
+            self.miss("has none for context nope", DIGITALOCEAN_ACCESS_TOKEN=None,
+                      XDG_CONFIG_HOME=d, DIGITALOCEAN_CONTEXT="nope")
+        auths = [r["authorization"] for r in self.fake.api_requests()]
+        self.assertEqual(auths, ["Bearer " + TOKEN, "Bearer " + TOKEN2])
+
+    def test_hostile_doctl_configs(self):
+        configs = [b"\x00\xff\xfe garbage\n\n:\n'\n\"", b"auth-contexts:\n" + b"  a: b\n" * 5000,
+                   b"access-token: two words\n", b"a" * (2 << 20)]
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "doctl"))
+            for text in configs:
+                with self.subTest(text=text[:40]):
+                    with open(os.path.join(d, "doctl", "config.yaml"), "wb") as f:
+                        f.write(text)
+                    r = self.get(DIGITALOCEAN_ACCESS_TOKEN=None, XDG_CONFIG_HOME=d)
+                    self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+                    self.assertEqual(r.err.count(b"\n"), 1, r)
+                    self.assertRegex(r.err, rb"no DigitalOcean API token|DigitalOcean token from")
+        self.assertEqual(self.fake.requests(), [])
+
+    def test_login_saves_the_token_in_the_keyring(self):
+        r = run(self.env, None, stdin=TOKEN2 + "\n", args=["login", "digitalocean"])
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual(self.fake.requests()[0]["authorization"], "Bearer " + TOKEN2)
+        # The saved token is the helper's own: list hides it, the protocol verbs refuse it.
+        self.assertNotIn(RESERVED, self.listed())
+        self.assertEqual(run(self.env, "get", RESERVED).out, NOT_FOUND)
+        self.assertEqual(run(self.env, "erase", RESERVED).rc, 1)
+        # The environment still wins over the saved token.
+        run(self.env, "erase", HOST)
+        self.get_ok()
+        self.assertEqual(self.fake.requests()[-1]["authorization"], "Bearer " + TOKEN)
+        r = run(self.env, None, args=["logout", "digitalocean"])
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        run(self.env, "erase", HOST)
+        self.miss("no DigitalOcean API token", DIGITALOCEAN_ACCESS_TOKEN=None)
+
+    def test_login_refuses_what_is_not_a_token(self):
+        for bad in (b"", b" \n", b"two words\n", b"tok\x00en"):
+            with self.subTest(bad=bad):
+                r = run(self.env, None, stdin=bad, args=["login", "digitalocean"])
+                self.assertEqual(r.rc, 1, r)
+                self.assertIn(b"token", r.out)
+        self.miss("no DigitalOcean API token", DIGITALOCEAN_ACCESS_TOKEN=None)
+
+
+class ApiErrors(DoCase):
+    def test_401_refused_token(self):
+        r = self.miss("refused the API token from DIGITALOCEAN_ACCESS_TOKEN",
+                      DIGITALOCEAN_ACCESS_TOKEN="dop_v1_revoked")
+        self.assertIn(b"HTTP 401: unauthorized: Unable to authenticate you.", r.err)
+
+    def test_403_token_without_scope(self):
+        r = self.miss("refused the API token", DIGITALOCEAN_ACCESS_TOKEN=READONLY)
+        self.assertIn(b"registry:update", r.err)
+        self.assertIn(b"HTTP 403: forbidden", r.err)
+
+    def test_404_no_registry(self):
+        self.fake.control("POST", "config", {"registries": []})
+        self.miss("no container registry on this account")
+        self.miss("no registry named nope", DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY="nope")
+
+    def test_429_waits_for_retry_after_within_the_deadline(self):
+        self.fake.mode("rate_limited", retry_after=1, count=1)
+        start = time.monotonic()
+        self.get_ok()
+        self.assertGreaterEqual(time.monotonic() - start, 1)
+        self.assertEqual([r["status"] for r in self.fake.requests()], [429, 200])
+
+    def test_429_waits_for_ratelimit_reset_without_retry_after(self):
+        self.fake.mode("rate_limited", reset_in=1, count=1)
+        self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT="5s")  # whole seconds: up to 2 s
+        self.assertEqual([r["status"] for r in self.fake.requests()], [429, 200])
+
+    def test_429_gives_up_after_three_requests(self):
+        self.fake.mode("rate_limited", retry_after=0)
+        self.miss("rate limit is still reached after 3 requests")
+        self.assertEqual(len(self.fake.requests()), 3)
+
+    def test_429_past_the_deadline_is_a_quick_miss(self):
+        for params in ({"reset_in": 600}, {"reset_in": 600, "retry_after": "soon"},
+                       {"reset_in": 1, "retry_after": "99999999999999999999"},
+                       {"reset_in": 1e12}):
+            with self.subTest(params=params):
+                self.fake.reset()
+                self.fake.mode("rate_limited", **params)
+                r = self.miss("rate limit is reached and lifts in")
+                self.assertLess(r.seconds, 2)
+                self.assertEqual(len(self.fake.requests()), 1)
+
+    def test_5xx_is_retried_once(self):
+        self.fake.mode("status", status=502, body="<html>bad gateway</html>", count=1)
+        self.get_ok()
+        self.fake.reset()
+        run(self.env, "erase", HOST)
+        self.fake.mode("status", status=503, body="<html>down</html>")
+        r = self.miss("HTTP 503")
+        self.assertNotIn(b"html", r.err)
+        self.assertEqual(len(self.fake.api_requests()), 2)
+
+    def test_every_failure_serves_a_still_valid_copy(self):
+        # Refresh share 1: the cached copy is always due for a refresh, yet valid for an hour.
+        due = dict(DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY="3600",
+                   DOCKER_CREDENTIAL_KEYRING_DO_REFRESH_SHARE="1",
+                   DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT="1.5")
+        cached = self.cache(**due)
+        faults = [("status", {"status": 500}), ("status", {"status": 401}),
+                  ("rate_limited", {"reset_in": 600}), ("silence", {"seconds": 5}),
+                  ("reset", {}), ("malformed", {})]
+        for mode, params in faults:
+            with self.subTest(mode=mode, params=params):
+                self.fake.mode(mode, **params)
+                r = self.get(**due)
+                self.assertEqual((r.rc, r.out), (0, answer(HOST, EMAIL, cached)), r)
+        r = self.get(DIGITALOCEAN_ACCESS_TOKEN=None, XDG_CONFIG_HOME="/nonexistent", **due)
+        self.assertEqual((r.rc, r.out), (0, answer(HOST, EMAIL, cached)), r)
+        self.assertEqual(len(self.fake.minted()), 1)
+
+    def test_an_expired_copy_is_not_served(self):
+        quick = dict(DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY="1")
+        self.get_ok(**quick)
+        time.sleep(1.1)
+        self.fake.mode("status", status=500)
+        self.miss("HTTP 500", **quick)
+
+
+class Transport(DoCase):
+    def test_silence_is_bounded(self):
+        self.fake.mode("silence", seconds=30)
+        r = self.miss("did not answer in time", DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT="1.5")
+        self.assertLess(r.seconds, 4)
+
+    def test_trickle_is_bounded(self):
+        self.fake.mode("trickle", interval=0.5)
+        r = self.miss("did not answer in time", DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT="1.5")
+        self.assertLess(r.seconds, 4)
+
+    def test_connection_reset(self):
+        self.fake.mode("reset")
+        self.miss("cannot reach 127.0.0.1")
+
+    def test_huge_body_is_cut_off(self):
+        self.fake.mode("huge", size=20 << 20)
+        r = self.miss("larger than")
+        self.assertLess(r.seconds, 3)
+
+    def test_malformed_bodies(self):
+        bad = {
+            '{"auths":{"registry.digitalocean.com":{"auth":"dGVzdEBl': "not JSON",
+            "[]": "no \"auths\" object",
+            '{"auths":[]}': "no \"auths\" object",
+            '{"auths":{}}': "no credentials at all",
+            '{"auths":{"a.example":{"auth":"dTpw"},"b.example":{"auth":"dTpw"}}}':
+                "no credentials for registry.digitalocean.com",
+            '{"auths":{"registry.digitalocean.com":{"auth":5}}}': "no \"auth\" string",
+            '{"auths":{"registry.digitalocean.com":{}}}': "no \"auth\" string",
+            '{"auths":{"registry.digitalocean.com":"x"}}': "no \"auth\" string",
+            '{"auths":{"registry.digitalocean.com":{"auth":"not base64!"}}}': "not base64",
+            '{"auths":{"registry.digitalocean.com":{"auth":"%s"}}}'
+            % base64.b64encode(b"no-colon-here").decode(): "not username:password",
+            '{"auths":{"registry.digitalocean.com":{"auth":"%s"}}}'
+            % base64.b64encode(b":password").decode(): "not username:password",
+            '{"auths":{"registry.digitalocean.com":{"auth":"%s"}}}'
+            % base64.b64encode(b"u:p\x01w").decode(): "control characters",
+            '{"auths":{"registry.digitalocean.com":{"auth":"%s"}}}' % ("QUFB" * 5000):
+                "longer than 16384",
+            '{"auths":{"registry.digitalocean.com":{"auth":"dTpw"}}} trailing': "not JSON",
+            '': "not JSON",
+        }
+        for body, reason in bad.items():
+            with self.subTest(body=body[:60]):
+                run(self.env, "erase", HOST)  # a wrongly accepted body must not spoil the next
+                self.fake.mode("malformed", body=body)
+                self.miss(reason)
+
+    def test_auth_split_at_the_first_colon_and_host_from_the_auths_key(self):
+        auth = base64.b64encode(b"me@example.com:pa:ss\n").decode()
+        body = '{"auths":{"REGISTRY.digitalocean.com":{"auth":"%s"}}}' % auth
+        self.fake.mode("malformed", body=body)
+        r = self.get()
+        self.assertEqual((r.rc, r.out), (0, answer(HOST, "me@example.com", "pa:ss")), r)
+
+    def test_redirect_is_not_followed(self):
+        seen = []
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listener.settimeout(0.2)
+
+        def accept():
+            try:
+                conn, _ = listener.accept()
+                conn.settimeout(1)
+                seen.append(conn.recv(65536))
+                conn.close()
+            except OSError:
+                pass
+
+        t = threading.Thread(target=accept)
+        t.start()
+        try:
+            self.fake.mode("redirect", status=307,
+                           location="https://127.0.0.1:%d/v2/registry/docker-credentials"
+                           % listener.getsockname()[1])
+            r = self.miss("redirect")
+        finally:
+            t.join()
+            listener.close()
+        self.assertEqual(seen, [])
+        self.assertEqual(len(self.fake.requests()), 1)
+
+    def test_certificates(self):
+        for cert, reason in (("wronghost", "TLS"), ("expired", "TLS")):
+            with self.subTest(cert=cert):
+                other = Fake("--token", TOKEN, cert=cert)
+                try:
+                    self.miss(reason, DIGITALOCEAN_API_URL=other.url)
+                    self.assertEqual(other.requests(), [])
+                finally:
+                    other.stop()
+        # Without our CA (the system's store does not know it) the fake is not trusted either;
+        # CURL_CA_BUNDLE works as SSL_CERT_FILE does.
+        self.miss("TLS", SSL_CERT_FILE=None)
+        self.assertEqual(self.fake.requests(), [])
+        self.get_ok(SSL_CERT_FILE=None, CURL_CA_BUNDLE=os.path.join(CERTS, "ca.pem"))
+
+    def test_plain_http_only_when_allowed(self):
+        plain = Fake("--token", TOKEN, plain=True)
+        try:
+            self.miss("only https", DIGITALOCEAN_API_URL=plain.url)
+            self.assertEqual(plain.requests(), [])
+            r = self.get(DIGITALOCEAN_API_URL=plain.url,
+                         DOCKER_CREDENTIAL_KEYRING_DO_ALLOW_PLAIN_HTTP="1")
+            minted = plain.minted()
+            self.assertEqual((r.rc, r.out), (0, answer(HOST, EMAIL, minted[0]["password"])), r)
+        finally:
+            plain.stop()
+
+
+class Verbs(DoCase):
+    def test_erase_revokes_the_cached_token(self):
+        password = self.get_ok()
+        r = run(self.env, "erase", HOST)
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertNotIn(HOST, self.listed())
+        revokes = self.fake.api_requests("/v1/oauth/revoke")
+        self.assertEqual(len(revokes), 1)
+        self.assertEqual(revokes[0]["method"], "POST")
+        self.assertEqual(revokes[0]["authorization"], "Bearer " + password)
+        self.assertEqual(revokes[0]["headers"]["content-type"], "application/x-www-form-urlencoded")
+        self.assertEqual(revokes[0]["body"], "token=" + password)
+        self.assertEqual([m["revoked"] for m in self.fake.minted()], [True])
+        # Nothing left to revoke: erasing again asks nothing.
+        self.assertEqual(run(self.env, "erase", HOST).rc, 0)
+        self.assertEqual(len(self.fake.api_requests("/v1/oauth/revoke")), 1)
+
+    def test_erase_reports_a_failed_revocation_but_erases(self):
+        self.get_ok()
+        self.fake.mode("status", status=500)
+        r = run(self.env, "erase", HOST)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn(b"did not revoke its token", r.out)
+        self.assertEqual(r.out.count(b"\n"), 1)
+        self.assertNotIn(HOST, self.listed())
+
+    def test_erase_of_a_token_that_is_no_longer_valid(self):
+        # The token authenticates its own revocation: a 401 means it is already dead.
+        password = self.get_ok()
+        self.fake.reset()  # the fake forgets the token, as DigitalOcean does a revoked one
+        r = run(self.env, "erase", HOST)
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        revokes = self.fake.api_requests("/v1/oauth/revoke")
+        self.assertEqual([(x["status"], x["body"]) for x in revokes], [(401, "token=" + password)])
+
+    def test_store_of_a_do_host_is_a_login_like_any_other(self):
+        r = run(self.env, "store", store_json(HOST, "me@example.com", "my-own-secret"))
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        r = self.get()
+        self.assertEqual((r.rc, r.out), (0, answer(HOST, "me@example.com", "my-own-secret")), r)
+        self.assertEqual(self.listed().get(HOST), "me@example.com")
+        # The user's own login is not ours to revoke.
+        self.assertEqual(run(self.env, "erase", HOST).rc, 0)
+        self.assertEqual(self.fake.requests(), [])
+
+    def test_list_shows_the_cached_host(self):
+        self.assertNotIn(HOST, self.listed())
+        self.get_ok()
+        self.assertEqual(self.listed().get(HOST), EMAIL)
+        self.assertEqual(len(self.fake.requests()), 1)  # list asks the API nothing
+
+    def test_bad_settings_are_named(self):
+        cases = {
+            "DOCKER_CREDENTIAL_KEYRING_DO_REFRESH_SHARE": "1.5",
+            "DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY": "2.5",
+            "DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY": "Not_A_Name",
+            "DOCKER_CREDENTIAL_KEYRING_DO_HOSTS": "a.example,bad/host",
+            "DIGITALOCEAN_API_URL": "ftp://example.com",
+        }
+        for var, value in cases.items():
+            with self.subTest(var=var):
+                r = self.get(**{var: value})
+                self.assertEqual(r.rc, 1, r)
+                self.assertTrue(r.out.startswith(var.encode() + b": "), r)
+                self.assertEqual(r.out.count(b"\n"), 1, r)
+        self.assertEqual(self.fake.requests(), [])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

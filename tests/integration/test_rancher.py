@@ -1,0 +1,584 @@
+#!/usr/bin/env python3
+"""The Rancher source (helper/source_rancher.c) through the real binary, against the fake
+Rancher 1.x API (tests/fakes/fake_rancher.py) over TLS from a test CA, with a private keyring.
+
+Ordinary keys (RANCHER_*): store registers with Rancher, erase deactivates and deletes, get
+answers from the keyring only, list adds Rancher's active credentials. environmentAdmin keys
+(CATTLE_*): get reads Rancher and caches for the TTL. Then failures, each with the exact
+stdout and exit code, in bounded time. A small hostile server checks what the fake cannot
+send: endless pagination, wrong types, links to other hosts."""
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from common import BIN, NOT_FOUND, KeyringCase, run, store_json
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FAKE = os.path.join(HERE, "..", "fakes", "fake_rancher.py")
+MKCA = os.path.join(HERE, "..", "lib", "mkca.sh")
+PLACEHOLDER_EMAIL = "not-really@required.anymore"
+CERTS = None
+
+
+def certs():
+    """One test CA for the whole file (mkca.sh is quiet and reuses what exists)."""
+    global CERTS
+    if CERTS is None:
+        CERTS = tempfile.mkdtemp(prefix="rancher-test-ca.")
+        subprocess.run(["sh", MKCA, CERTS], check=True)
+    return CERTS
+
+
+class Fake:
+    """fake_rancher.py on a free loopback port, and its /_test/ control API."""
+
+    def __init__(self, page_size=100, transition_ms=100):
+        d = certs()
+        self.proc = subprocess.Popen(
+            [sys.executable, FAKE, "--cert", os.path.join(d, "server.pem"),
+             "--key", os.path.join(d, "server.key"), "--port", "0",
+             "--page-size", str(page_size), "--transition-ms", str(transition_ms)],
+            stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        if len(line) != 2 or line[0] != "READY":
+            self.proc.kill()
+            raise RuntimeError("fake_rancher did not start: %r" % line)
+        self.port = int(line[1])
+        self.url = "https://localhost:%d" % self.port
+        self.tls = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+        self.proc.stdout.close()
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + "/_test/" + path, data=data, method=method)
+        with urllib.request.urlopen(req, context=self.tls, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def reset(self):
+        self.control("POST", "reset")
+
+    def state(self):
+        return self.control("GET", "state")
+
+    def requests(self):
+        return self.control("GET", "requests")
+
+    def clear_requests(self):
+        self.control("DELETE", "requests")
+
+    def mode(self, **fault):
+        self.control("POST", "mode", fault)
+
+    def seed(self, *registries):
+        """seed(("host", [("user", "secret", "state"), …]), …) in project 1a5."""
+        regs = [{"serverAddress": host,
+                 "credentials": [{"publicValue": u, "secretValue": s, "state": st,
+                                  "email": "seed@example.com"} for u, s, st in creds]}
+                for host, creds in registries]
+        return self.control("POST", "seed", {"registries": regs})
+
+    def writes(self):
+        return [(r["method"], r["path"], r["query"]) for r in self.requests()
+                if r["method"] in ("POST", "PUT", "DELETE")]
+
+    def credentials(self, host):
+        """The credentials (removed ones too) of the registries with this serverAddress."""
+        st = self.state()
+        ids = {r["id"] for r in st["registries"] if r["serverAddress"] == host}
+        return [c for c in st["credentials"] if c["registryId"] in ids]
+
+
+def one_line(test, out):
+    test.assertTrue(out.endswith(b"\n") and out.count(b"\n") == 1, out)
+    return out.decode()
+
+
+class RancherCase(KeyringCase):
+    """A private keyring and a fake Rancher for the class; the fake is reset before each test."""
+    page_size = 100
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake = Fake(page_size=cls.page_size)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fake.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.fake.reset()
+        self.settings = {}
+
+    def helper_env(self, **extra):
+        env = dict(self.env)
+        for name in ("RANCHER_URL", "RANCHER_ACCESS_KEY", "RANCHER_SECRET_KEY", "CATTLE_URL",
+                     "CATTLE_ACCESS_KEY", "CATTLE_SECRET_KEY"):
+            env.pop(name, None)
+        env["DOCKER_CREDENTIAL_KEYRING_RANCHER_CA_FILE"] = os.path.join(certs(), "ca.pem")
+        env["DOCKER_CREDENTIAL_KEYRING_RANCHER_TIMEOUT"] = "2s"
+        env.update(self.settings)
+        env.update(extra)
+        return env
+
+    def rh(self, verb, stdin=b"", **extra):
+        return run(self.helper_env(**extra), verb, stdin)
+
+    def rstore(self, server, user, secret, **extra):
+        return self.rh("store", store_json(server, user, secret), **extra)
+
+    def answer(self, server, user, secret):
+        return (json.dumps({"ServerURL": server, "Username": user, "Secret": secret},
+                           separators=(",", ":")) + "\n").encode()
+
+
+class Writeback(RancherCase):
+    """Ordinary (environment) API keys: Rancher is a write-back target."""
+
+    def setUp(self):
+        super().setUp()
+        self.settings = {"RANCHER_URL": self.fake.url + "/v2-beta/projects/1a5",
+                         "RANCHER_ACCESS_KEY": "envkey", "RANCHER_SECRET_KEY": "envsecret",
+                         "DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS": "all"}
+
+    def test_write_back_is_opt_in(self):
+        # The rancher CLI's variables alone do not make every docker login go to Rancher.
+        del self.settings["DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS"]
+        r = self.rstore("optin.example.com", "u", "p")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual([q for q in self.fake.requests() if q["method"] != "GET"], [])
+        self.assertEqual(self.rh("get", "optin.example.com").out, self.answer("optin.example.com", "u", "p"))
+
+    def test_store_creates_registry_and_credential(self):
+        r = self.rstore("store.example.com", "alice", "pa/ss\"1")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        st = self.fake.state()
+        self.assertEqual([(g["serverAddress"], g["state"]) for g in st["registries"]],
+                         [("store.example.com", "active")])
+        creds = self.fake.credentials("store.example.com")
+        self.assertEqual([(c["publicValue"], c["secretValue"], c["state"]) for c in creds],
+                         [("alice", "pa/ss\"1", "active")])
+        self.assertNotIn("email", creds[0])  # v2-beta has no email
+        r = self.rh("get", "store.example.com")
+        self.assertEqual((r.rc, r.out), (0, self.answer("store.example.com", "alice", "pa/ss\"1")))
+
+    def test_second_store_updates_the_same_credential(self):
+        self.assertEqual(self.rstore("upd.example.com", "alice", "one").rc, 0)
+        first = self.fake.credentials("upd.example.com")[0]["id"]
+        self.fake.clear_requests()
+        r = self.rstore("upd.example.com", "bob", "two")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        creds = self.fake.credentials("upd.example.com")
+        self.assertEqual([(c["id"], c["publicValue"], c["secretValue"], c["state"]) for c in creds],
+                         [(first, "bob", "two", "active")])
+        self.assertEqual([w[0] for w in self.fake.writes()], ["PUT"])
+        self.assertEqual(len(self.fake.state()["registries"]), 1)
+
+    def test_duplicates_end_with_exactly_one_active(self):
+        self.fake.seed(("dup.example.com", [("x", "1", "active"), ("y", "2", "active")]))
+        r = self.rstore("dup.example.com", "y", "new")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        creds = {c["publicValue"]: (c["state"], c["secretValue"])
+                 for c in self.fake.credentials("dup.example.com")}
+        self.assertEqual(creds, {"x": ("inactive", "1"), "y": ("active", "new")})
+        self.assertNotIn("POST", [w[0] for w in self.fake.writes() if "action" not in w[2]])
+
+    def test_erase_deactivates_then_deletes(self):
+        self.assertEqual(self.rstore("era.example.com", "alice", "pw").rc, 0)
+        self.fake.clear_requests()
+        r = self.rh("erase", "era.example.com")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        writes = self.fake.writes()
+        self.assertEqual([(m, q) for m, _, q in writes], [("POST", "action=deactivate"), ("DELETE", "")])
+        self.assertIn(self.fake.credentials("era.example.com")[0]["state"], ("removing", "removed"))
+        self.assertEqual((self.rh("get", "era.example.com").rc), 1)
+        self.assertNotIn("era.example.com", json.loads(self.rh("list").out))
+
+    def test_get_answers_from_the_keyring_only(self):
+        self.fake.seed(("only.example.com", [("ruser", "rsecret", "active")]))
+        r = self.rh("get", "only.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertEqual(self.fake.requests(), [])
+        self.assertEqual(self.rstore("only.example.com", "me", "mine").rc, 0)
+        self.fake.clear_requests()
+        r = self.rh("get", "only.example.com")
+        self.assertEqual((r.rc, r.out), (0, self.answer("only.example.com", "me", "mine")), r)
+        self.assertEqual(self.fake.requests(), [])
+
+    def test_list_adds_rancher_and_every_key_works(self):
+        self.fake.seed(("ra.example.com", [("ra-user", "s", "active")]),
+                       ("rb.example.com:5000", [("rb-user", "s", "active")]),
+                       ("idle.example.com", [("idle-user", "s", "inactive")]))
+        self.assertEqual(self.rstore("kr.example.com", "kr-user", "krpw").rc, 0)
+        r = self.rh("list")
+        self.assertEqual(r.rc, 0, r)
+        want = {"kr.example.com": "kr-user", "ra.example.com": "ra-user",
+                "rb.example.com:5000": "rb-user"}
+        listed = json.loads(r.out)  # the class's keyring also holds other tests' entries
+        self.assertEqual({k: v for k, v in listed.items() if k in want}, want)
+        self.assertNotIn("idle.example.com", listed)
+        self.assertEqual(self.rh("get", "kr.example.com").out,
+                         self.answer("kr.example.com", "kr-user", "krpw"))
+        r = self.rh("get", "ra.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        for key in want:
+            r = self.rh("erase", key)
+            self.assertEqual((r.rc, r.out), (0, b""), (key, r))
+        self.assertFalse(set(want) & set(json.loads(self.rh("list").out)))
+        live = [c for c in self.fake.state()["credentials"] if c["state"] == "active"]
+        self.assertEqual(live, [])
+
+    def test_docker_hub_spellings_are_one_registry(self):
+        self.assertEqual(self.rstore("https://index.docker.io/v1/", "hub", "one").rc, 0)
+        self.assertEqual(self.rstore("docker.io", "hub", "two").rc, 0)
+        st = self.fake.state()
+        self.assertEqual([g["serverAddress"] for g in st["registries"]], ["index.docker.io"])
+        self.assertEqual([(c["secretValue"], c["state"]) for c in st["credentials"]],
+                         [("two", "active")])
+        self.assertEqual(self.rh("erase", "index.docker.io").rc, 0)
+        self.assertIn(self.fake.credentials("index.docker.io")[0]["state"], ("removing", "removed"))
+
+    def test_v1_sends_email(self):
+        self.settings["RANCHER_URL"] = self.fake.url + "/v1/projects/1a5"
+        self.assertEqual(self.rstore("v1.example.com", "u", "p").rc, 0)
+        self.assertEqual(self.rstore("v1b.example.com", "u", "p",
+                                     DOCKER_CREDENTIAL_KEYRING_RANCHER_EMAIL="ops@example.com").rc, 0)
+        emails = [c.get("email") for c in self.fake.state()["credentials"]]
+        self.assertEqual(emails, [PLACEHOLDER_EMAIL, "ops@example.com"])
+
+    def test_server_url_learns_the_project(self):
+        self.settings["RANCHER_URL"] = self.fake.url
+        self.assertEqual(self.rstore("learn.example.com", "u", "p").rc, 0)
+        paths = [r["path"] for r in self.fake.requests()]
+        self.assertEqual(paths[0], "/v2-beta/registries")
+        self.assertTrue(all(p.startswith("/v2-beta/projects/1a5/") for p in paths[1:]), paths)
+        self.assertEqual(self.fake.credentials("learn.example.com")[0]["state"], "active")
+
+    def test_identity_token_is_not_shared(self):
+        r = self.rstore("idtoken.example.com", "<token>", "refresh-token")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual(self.fake.requests(), [])
+        self.assertEqual(self.rh("get", "idtoken.example.com").out,
+                         self.answer("idtoken.example.com", "<token>", "refresh-token"))
+
+    def test_read_only_never_writes(self):
+        self.fake.seed(("ro.example.com", [("ro-user", "s", "active")]))
+        ro = {"DOCKER_CREDENTIAL_KEYRING_RANCHER_READ_ONLY": "true"}
+        self.assertEqual(self.rstore("ro.example.com", "me", "p", **ro).rc, 0)
+        self.assertEqual(self.rstore("ro2.example.com", "me", "p", **ro).rc, 0)
+        self.assertEqual(self.rh("erase", "ro.example.com", **ro).rc, 0)
+        listed = json.loads(self.rh("list", **ro).out)
+        self.assertEqual((listed.get("ro.example.com"), listed.get("ro2.example.com")), ("ro-user", "me"))
+        self.assertEqual(self.fake.writes(), [])
+        self.assertEqual(self.fake.credentials("ro.example.com")[0]["state"], "active")
+
+    def test_only_the_managed_hosts(self):
+        hosts = {"DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS": "managed.example.com, docker.io"}
+        self.assertEqual(self.rstore("other.example.com", "u", "p", **hosts).rc, 0)
+        self.assertEqual(self.fake.requests(), [])
+        self.assertEqual(self.rstore("managed.example.com", "u", "p", **hosts).rc, 0)
+        self.assertEqual(self.rstore("https://index.docker.io/v1/", "u", "p", **hosts).rc, 0)
+        self.assertEqual(sorted(g["serverAddress"] for g in self.fake.state()["registries"]),
+                         ["index.docker.io", "managed.example.com"])
+
+    def test_saved_secret_key(self):
+        r = run(self.helper_env(), None, b"envsecret\n", args=["login", "rancher"])
+        self.assertEqual(r.rc, 0, r)
+        env = self.helper_env()
+        del env["RANCHER_SECRET_KEY"]
+        r = run(env, "store", store_json("saved.example.com", "u", "p"))
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual(self.fake.requests()[0]["access_key"], "envkey")
+        listed = json.loads(run(env, "list").out)
+        self.assertEqual(listed["saved.example.com"], "u")
+        self.assertFalse([k for k in listed if k.startswith("docker-credential-keyring:")], listed)
+
+
+class Failures(RancherCase):
+    """Every failure is one line, the keyring side still happens, and time stays bounded."""
+
+    def setUp(self):
+        super().setUp()
+        self.settings = {"RANCHER_URL": self.fake.url + "/v2-beta/projects/1a5",
+                         "RANCHER_ACCESS_KEY": "envkey", "RANCHER_SECRET_KEY": "envsecret",
+                         "DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS": "all",
+                         "DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE": "1500ms"}
+
+    def test_wrong_key_is_one_line(self):
+        r = self.rstore("deny.example.com", "u", "p", RANCHER_SECRET_KEY="wrong-secret")
+        self.assertEqual(r.rc, 1, r)
+        line = one_line(self, r.out)
+        self.assertIn("401 Unauthorized", line)
+        self.assertIn("RANCHER_SECRET_KEY", line)
+        self.assertNotIn("wrong-secret", line + r.err.decode())
+        self.assertEqual(len(self.fake.requests()), 1)  # not retried
+        self.assertEqual(self.rh("get", "deny.example.com").out, self.answer("deny.example.com", "u", "p"))
+
+    def test_store_when_rancher_fails(self):
+        self.fake.mode(mode="status", status=500, message="database is on fire")
+        r = self.rstore("down.example.com", "u", "p")
+        self.assertEqual(r.rc, 1, r)
+        line = one_line(self, r.out)
+        self.assertTrue(line.startswith("stored in the keyring, but not registered with Rancher: "), line)
+        self.assertIn("500 Internal Server Error: database is on fire", line)
+        self.assertLess(r.seconds, 4, r)
+        self.assertGreater(len(self.fake.requests()), 1)  # retried within the deadline
+        self.fake.mode(mode="normal")
+        self.assertEqual(self.rh("get", "down.example.com").out, self.answer("down.example.com", "u", "p"))
+
+    def test_proxy_error_page(self):
+        self.fake.mode(mode="status", status=502, html=True)
+        r = self.rstore("proxy.example.com", "u", "p")
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("HTTP 502, and not an answer of Rancher's API", one_line(self, r.out))
+
+    def test_failed_create_is_retried_once_listed(self):
+        self.fake.mode(mode="fail_action", op="create", type="registryCredential", count=1)
+        r = self.rstore("again.example.com", "u", "p", DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE="5s")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        calls = [(q["method"], q["path"].rsplit("/", 1)[-1], q["status"]) for q in self.fake.requests()]
+        self.assertEqual(calls[:5], [("GET", "registries", 200), ("POST", "registries", 201),
+                                     ("POST", "registrycredentials", 500),
+                                     ("GET", "registrycredentials", 200),  # listed before a retry
+                                     ("POST", "registrycredentials", 201)])
+        self.assertEqual([c["state"] for c in self.fake.credentials("again.example.com")], ["active"])
+
+    def test_failed_deactivate_is_retried(self):
+        self.assertEqual(self.rstore("retry.example.com", "u", "p").rc, 0)
+        self.fake.clear_requests()
+        self.fake.mode(mode="fail_action", op="deactivate", count=2)
+        r = self.rh("erase", "retry.example.com", DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE="5s")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        tries = [(w["query"], w["status"]) for w in self.fake.requests() if w["method"] != "GET"]
+        self.assertEqual(tries, [("action=deactivate", 500)] * 2 + [("action=deactivate", 200), ("", 200)])
+        self.assertIn(self.fake.credentials("retry.example.com")[0]["state"], ("removing", "removed"))
+
+    def test_failed_delete_says_what_is_left(self):
+        self.assertEqual(self.rstore("left.example.com", "u", "p").rc, 0)
+        cid = self.fake.credentials("left.example.com")[0]["id"]
+        self.fake.mode(mode="fail_action", op="delete")
+        r = self.rh("erase", "left.example.com")
+        self.assertEqual(r.rc, 1, r)
+        line = one_line(self, r.out)
+        self.assertIn("erased from the keyring, but not from Rancher", line)
+        self.assertIn("%s (inactive)" % cid, line)
+        self.assertIn("injected failure of delete", line)
+        self.assertLess(r.seconds, 4, r)
+        self.assertEqual(self.fake.credentials("left.example.com")[0]["state"], "inactive")
+        self.assertEqual(self.rh("get", "left.example.com").rc, 1)
+
+    def test_stuck_transition_is_reported(self):
+        self.fake.mode(mode="stuck_transitioning", seconds=60, count=1)
+        r = self.rstore("stuck.example.com", "u", "p")
+        self.assertEqual(r.rc, 1, r)
+        line = one_line(self, r.out)
+        self.assertRegex(line, r"credential 1c\d+ is still registering: In Progress after 1.5s\n$")
+        self.assertGreater(r.seconds, 1.4)
+        self.assertLess(r.seconds, 4, r)
+
+    def test_slow_transition_is_waited_for(self):
+        self.fake.mode(mode="stuck_transitioning", seconds=0.8, count=1)
+        r = self.rstore("slow.example.com", "u", "p", DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE="5s")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual(self.fake.credentials("slow.example.com")[0]["state"], "active")
+
+    def test_silent_rancher_is_bounded(self):
+        self.fake.mode(mode="silence", seconds=10)
+        r = self.rstore("silent.example.com", "u", "p")
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("did not answer in time", one_line(self, r.out))
+        self.assertLess(r.seconds, 4, r)
+
+    def test_bad_url_setting(self):
+        r = self.rh("list", RANCHER_URL="https://rancher.example.com/v3/projects/c-x:p-y")
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("RANCHER_URL: Rancher 2.x (API v3) is not supported", one_line(self, r.out))
+        r = self.rh("list", RANCHER_URL="https://rancher.example.com/v2-beta/projects/c-x")
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("RANCHER_URL: expected https://HOST", one_line(self, r.out))
+
+
+class EnvironmentAdmin(RancherCase):
+    """CATTLE_* keys of an environmentAdmin system-stack container: Rancher is a read source."""
+
+    def setUp(self):
+        super().setUp()
+        self.settings = {"CATTLE_URL": self.fake.url + "/v1", "CATTLE_ACCESS_KEY": "adminkey",
+                         "CATTLE_SECRET_KEY": "adminsecret"}
+
+    def test_get_reads_rancher_and_caches(self):
+        self.fake.seed(("read.example.com", [("ruser", "r\\/secret", "active")]))
+        r = self.rh("get", "read.example.com")
+        self.assertEqual((r.rc, r.out), (0, self.answer("read.example.com", "ruser", "r\\/secret")), r)
+        self.assertEqual(len(self.fake.requests()), 2)  # registries, then its active credential
+        self.fake.clear_requests()
+        r = self.rh("get", "read.example.com")
+        self.assertEqual((r.rc, r.out), (0, self.answer("read.example.com", "ruser", "r\\/secret")), r)
+        self.assertEqual(self.fake.requests(), [])
+
+    def test_cached_answer_while_rancher_is_down_then_expiry(self):
+        self.fake.seed(("cache.example.com", [("cuser", "csecret", "active")]))
+        ttl = {"DOCKER_CREDENTIAL_KEYRING_RANCHER_CACHE_TTL": "2s",
+               "DOCKER_CREDENTIAL_KEYRING_RANCHER_TIMEOUT": "700ms"}
+        self.assertEqual(self.rh("get", "cache.example.com", **ttl).rc, 0)
+        self.fake.mode(mode="silence", seconds=5)
+        r = self.rh("get", "cache.example.com", **ttl)
+        self.assertEqual((r.rc, r.out), (0, self.answer("cache.example.com", "cuser", "csecret")), r)
+        self.assertLess(r.seconds, 1, r)
+        time.sleep(2.1)
+        r = self.rh("get", "cache.example.com", **ttl)
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertIn(b"did not answer in time", r.err)
+        self.assertLess(r.seconds, 3, r)
+
+    def test_null_secret_value(self):
+        self.fake.seed(("null.example.com", [("nuser", "nsecret", "active")]))
+        r = self.rh("get", "null.example.com", CATTLE_ACCESS_KEY="envkey", CATTLE_SECRET_KEY="envsecret")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertIn(b"this key cannot read Rancher's secrets", r.err)
+        self.assertEqual(r.err.count(b"\n"), 1)
+
+    def test_docker_hub_spellings_and_misses(self):
+        self.fake.seed(("index.docker.io", [("hub", "hubpw", "active")]),
+                       ("gone.example.com", [("g", "gpw", "inactive")]))
+        for key in ("docker.io", "index.docker.io", "https://index.docker.io/v1/"):
+            r = self.rh("get", key)
+            self.assertEqual((r.rc, r.out), (0, self.answer(key, "hub", "hubpw")), (key, r))
+        r = self.rh("get", "gone.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertIn(b"Rancher has no active credential for gone.example.com", r.err)
+
+    def test_login_wins(self):
+        self.fake.seed(("win.example.com", [("ruser", "rpw", "active")]))
+        self.assertEqual(self.rstore("win.example.com", "me", "mine").rc, 0)
+        self.fake.clear_requests()
+        r = self.rh("get", "win.example.com")
+        self.assertEqual((r.rc, r.out), (0, self.answer("win.example.com", "me", "mine")), r)
+        self.assertEqual(self.fake.requests(), [])
+
+
+class Pagination(RancherCase):
+    page_size = 2
+
+    def setUp(self):
+        super().setUp()
+        self.settings = {"CATTLE_URL": self.fake.url + "/v2-beta", "CATTLE_ACCESS_KEY": "adminkey",
+                         "CATTLE_SECRET_KEY": "adminsecret"}
+
+    def test_every_page_is_read(self):
+        self.fake.seed(*[("p%d.example.com" % i, [("u%d" % i, "s%d" % i, "active")]) for i in range(7)])
+        r = self.rh("get", "p6.example.com")
+        self.assertEqual((r.rc, r.out), (0, self.answer("p6.example.com", "u6", "s6")), r)
+        self.assertEqual([q["query"] for q in self.fake.requests()][:4],
+                         ["", "marker=m2", "marker=m4", "marker=m6"])
+        self.assertEqual(len(json.loads(self.rh("list").out)), 7)
+        r = self.rh("store", store_json("p5.example.com", "new", "pw"))
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual(len(self.fake.state()["registries"]), 7)
+
+
+class Hostile(KeyringCase):
+    """A server that answers what no Rancher should: each must be one clear line, quickly."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        d = certs()
+        cls.reply = None
+        cls.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                cls.seen.append(self.path)
+                body = json.dumps(cls.reply(self.path)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        cls.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(d, "server.pem"), os.path.join(d, "server.key"))
+        cls.server.socket = ctx.wrap_socket(cls.server.socket, server_side=True)
+        cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
+        cls.thread.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.shutdown()
+        cls.server.server_close()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.seen.clear()
+
+    def get(self, server):
+        env = dict(self.env, CATTLE_URL="https://localhost:%d/v2-beta/projects/1a5"
+                   % self.server.server_address[1], CATTLE_ACCESS_KEY="a", CATTLE_SECRET_KEY="s",
+                   DOCKER_CREDENTIAL_KEYRING_RANCHER_CA_FILE=os.path.join(certs(), "ca.pem"))
+        return run(env, "get", server)
+
+    def collection(self, data, next_url=None):
+        return {"type": "collection", "data": data, "pagination": {"next": next_url}}
+
+    def test_endless_pagination_is_capped(self):
+        type(self).reply = staticmethod(lambda path: self.collection(
+            [], "https://localhost/v2-beta/projects/1a5/registries?marker=m%d" % len(self.seen)))
+        r = self.get("endless.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertIn(b"more than 100 pages", r.err)
+        self.assertEqual(len(self.seen), 100)
+
+    def test_next_link_to_another_host_stays_here(self):
+        def reply(path):
+            if "marker" in path:
+                return self.collection([])
+            return self.collection([], "https://evil.example.net:1/steal?marker=m2")
+        type(self).reply = staticmethod(reply)
+        r = self.get("next.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertEqual(self.seen, ["/v2-beta/projects/1a5/registries",
+                                     "/v2-beta/projects/1a5/registries?marker=m2"])
+
+    def test_wrong_types(self):
+        cases = [({"type": "collection", "data": {"not": "a list"}}, b"not a collection"),
+                 (self.collection([{"type": "registry", "id": 5}]), b"id is missing or of the wrong type"),
+                 (self.collection([{"type": "registry", "id": "1sp1", "serverAddress": ["x"]}]),
+                  b"serverAddress is missing or of the wrong type"),
+                 (self.collection([{"type": "registry", "id": "../x"}]), b"malformed registry: id"),
+                 ([1, 2], b"not a JSON object")]
+        for body, why in cases:
+            type(self).reply = staticmethod(lambda path, b=body: b)
+            r = self.get("types.example.com")
+            self.assertEqual((r.rc, r.out), (1, NOT_FOUND), (body, r))
+            self.assertIn(why, r.err, body)
+            self.assertEqual(r.err.count(b"\n"), 1)
+
+
+def tearDownModule():
+    if CERTS:
+        shutil.rmtree(CERTS, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if not os.path.exists(BIN):
+        sys.exit("no binary at %s (set DCK_BIN)" % BIN)
+    unittest.main(verbosity=2)

@@ -1,0 +1,117 @@
+"""Valgrind memcheck over every verb, against a private keyring: no invalid read or write, no use
+of uninitialised memory, no definite leak (a leaked block that held a secret is never wiped).
+
+Runs the normal build's binary (valgrind cannot run an ASan one). Library-internal noise that is
+not ours is suppressed in tests/valgrind.supp, library frames only."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from common import BIN, NOT_FOUND, KeyringCase, KeyringSession, store_json
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SUPP = os.path.join(HERE, "..", "valgrind.supp")
+VALGRIND = shutil.which("valgrind")
+OPTIONS = ["--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite",
+           "--show-leak-kinds=definite", "--num-callers=40", "--track-origins=yes",
+           "--suppressions=" + SUPP]
+SERVER = "valgrind.example.com"
+
+
+def memcheck(env, args, stdin=b"", timeout=120):
+    """Run the helper under memcheck; returns (exit status, stdout, stderr, valgrind's log)."""
+    if isinstance(stdin, str):
+        stdin = stdin.encode()
+    with tempfile.NamedTemporaryFile(prefix="memcheck-", suffix=".log") as log:
+        p = subprocess.run([VALGRIND, "--log-file=" + log.name] + OPTIONS + args, input=stdin,
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout)
+        return p.returncode, p.stdout, p.stderr, open(log.name, errors="replace").read()
+
+
+def no_bus_env():
+    env = dict(os.environ)
+    for var in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(var, None)
+    env["XDG_RUNTIME_DIR"] = "/nonexistent-runtime-dir"
+    return env
+
+
+@unittest.skipUnless(VALGRIND, "valgrind is not installed (tests/run installs it)")
+class Memcheck(KeyringCase):
+    def setUp(self):
+        self.assertTrue(VALGRIND, "valgrind is not installed (tests/run installs it)")
+        # Valgrind is 20-50x slower: give the keyring calls room.
+        self.vg_env = dict(self.env, DOCKER_CREDENTIAL_KEYRING_TIMEOUT="60s")
+
+    def check(self, args, stdin=b"", rc=0, out=None, env=None):
+        status, stdout, stderr, log = memcheck(env or self.vg_env, [BIN] + args, stdin)
+        self.assertNotEqual(status, 99, "memcheck found errors in %s:\n%s" % (args, log))
+        self.assertEqual(status, rc, (args, stdout, stderr, log[-3000:]))
+        if out is not None:
+            self.assertEqual(stdout, out)
+        return stdout
+
+    def test_every_verb(self):
+        secret = "vg-secret-\u00e9\u0000-end"
+        self.check(["store"], store_json(SERVER, "alice", secret))
+        self.check(["store"], store_json(SERVER, "bob", secret))  # replaces an entry
+        self.assertIn(b"bob", self.check(["get"], SERVER))
+        self.assertIn(SERVER.encode(), self.check(["list"]))
+        self.check(["erase"], SERVER, out=b"")
+        self.check(["get"], SERVER, rc=1, out=NOT_FOUND)
+        self.check(["erase"], SERVER, out=b"")  # a miss is fine for erase
+        self.check(["version"])
+        self.check(["--help"])
+
+    def test_error_paths(self):
+        self.check(["store"], '{"ServerURL":"x","Username":"u","Secret":"s"', rc=1)
+        self.check(["store"], '{"ServerURL":"","Username":"u"}', rc=1)
+        self.check(["store"], b"x" * (8 * 1024 * 1024 + 1), rc=1)
+        self.check(["get"], "", rc=1)
+        self.check(["get"], "bad\x01server", rc=1)
+        self.check(["nonsense"], rc=1)
+        env = dict(self.vg_env, DOCKER_CREDENTIAL_KEYRING_TIMEOUT="soon")
+        self.check(["store"], store_json(SERVER, "u", "s"), rc=1, env=env)
+
+    def test_no_bus(self):
+        env = dict(no_bus_env(), DOCKER_CREDENTIAL_KEYRING_TIMEOUT="60s")
+        self.check(["get"], SERVER, rc=1, out=NOT_FOUND, env=env)
+        self.check(["store"], store_json(SERVER, "u", "s"), rc=1, env=env)
+        self.check(["list"], out=b"{}\n", env=env)
+        self.check(["erase"], SERVER, rc=1, env=env)
+
+    def test_locked_keyring(self):
+        with KeyringSession() as ks:
+            env = dict(ks.env, DOCKER_CREDENTIAL_KEYRING_TIMEOUT="60s")
+            self.check(["store"], store_json(SERVER, "u", "s"), env=env)
+            ks.restart_keyring(locked=True)
+            self.check(["get"], SERVER, rc=1, out=NOT_FOUND, env=env)
+            self.check(["store"], store_json(SERVER, "u", "t"), rc=1, env=env)
+            self.check(["list"], env=env)
+            self.check(["erase"], SERVER, rc=1, env=env)
+
+
+@unittest.skipUnless(VALGRIND and shutil.which("cc"), "needs valgrind and a C compiler")
+class MemcheckCanFail(unittest.TestCase):
+    """The same options on a program that leaks and reads past a block must fail: the checks
+    above are not vacuous."""
+
+    def test_leak_and_bad_read_are_caught(self):
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "bad.c")
+            with open(src, "w") as f:
+                f.write("#include <stdlib.h>\n#include <string.h>\n"
+                        "int main(void) { char *p = malloc(8); memset(p, 1, 8); p = malloc(4);"
+                        " return p[4] == 7; }\n")
+            subprocess.run(["cc", "-O0", "-g", "-o", os.path.join(d, "bad"), src], check=True)
+            status, _, _, log = memcheck(dict(os.environ), [os.path.join(d, "bad")])
+            self.assertEqual(status, 99, log)
+            self.assertIn("definitely lost", log)
+            self.assertIn("Invalid read", log)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
