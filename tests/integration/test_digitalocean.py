@@ -599,7 +599,14 @@ class Verbs(DoCase):
         }
         for var, value in cases.items():
             with self.subTest(var=var):
+                # get: still the exact miss (a pull goes on anonymously), the reason on stderr
                 r = self.get(**{var: value})
+                self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+                self.assertTrue(r.err.startswith(b"docker-credential-keyring: " + var.encode() + b": "), r)
+                self.assertEqual(r.err.count(b"\n"), 1, r)
+                # store: the user asked for a change, so it stops with the setting named
+                r = run(self.env_with(**{var: value}), "store",
+                        store_json("registry.digitalocean.com", "u", "p"))
                 self.assertEqual(r.rc, 1, r)
                 self.assertTrue(r.out.startswith(var.encode() + b": "), r)
                 self.assertEqual(r.out.count(b"\n"), 1, r)
