@@ -70,6 +70,8 @@ struct source *creds_route(struct app *a, const char *server)
 {
 	size_t i;
 
+	if (a->pinned)
+		return a->pinned;
 	for (i = 0; i < a->nsources; i++)
 		if (a->sources[i]->serves(a->sources[i], server))
 			return a->sources[i];

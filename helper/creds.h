@@ -13,6 +13,7 @@ struct app {
 	struct store *store;       /* where credentials live */
 	struct source **sources;   /* in routing order: the first that serves a server owns it */
 	size_t nsources;
+	struct source *pinned;     /* run as docker-credential-<source>: it owns every server */
 };
 
 /* Server keys under this prefix are the helper's own (saved API tokens): list hides them and

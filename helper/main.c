@@ -114,6 +114,12 @@ static int open_sources(const struct config *cfg, struct app *a)
 			slots[a->nsources++] = s;
 		rc = rc ? rc : src_rc; /* keep the first error, still open the others */
 	}
+	/* Installed as docker-credential-digitalocean (or -rancher), a config entry naming that
+	 * helper means "this source", whatever the host: pin it. */
+	for (i = 0; i < a->nsources; i++)
+		if (strncmp(a->prog, "docker-credential-", 18) == 0 &&
+		    strcmp(a->prog + 18, slots[i]->name) == 0)
+			a->pinned = slots[i];
 	return rc;
 }
 
@@ -124,6 +130,7 @@ static void close_sources(struct app *a)
 	for (i = 0; i < a->nsources; i++)
 		a->sources[i]->free(a->sources[i]);
 	a->nsources = 0;
+	a->pinned = NULL;
 }
 
 /* The Secret Service store with its settings, behind the kernel keyring cache. */
@@ -263,7 +270,7 @@ int main(int argc, char **argv)
 	const char *slash = argv[0] ? strrchr(argv[0], '/') : NULL;
 	const char *prog = slash ? slash + 1 : (argv[0] ? argv[0] : "docker-credential-keyring");
 	const struct rlimit no_core = {0, 0};
-	struct app a = {prog, NULL, NULL, 0};
+	struct app a = {prog, NULL, NULL, 0, NULL};
 	size_t i;
 
 	/* Secrets pass through this process: no core dumps, no ptrace by other users' tools. */

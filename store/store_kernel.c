@@ -35,7 +35,7 @@
  *    (and user namespace) share the user keyring; the bus-address hash keeps their entries
  *    apart only when their bus addresses differ.
  *  - A change made by another program (seahorse, secret-tool, the reference helper), or locking
- *    the keyring, shows after at most the TTL (default 300 s, `cache-ttl`, 0 disables);
+ *    the keyring, shows after at most the TTL (default 60 s, `cache-ttl`, 0 disables);
  *    `store` and `erase` through this helper are immediate.
  *  - The memory is not swappable kernel memory and dies with a reboot; "user" payloads are at
  *    most 32767 bytes, so larger secrets are simply not cached; the kernel's per-user quota

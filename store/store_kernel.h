@@ -7,7 +7,7 @@
 #include "store.h"
 
 /* Default lifetime of a cached entry (the cache-ttl setting). */
-#define STORE_KERNEL_DEFAULT_TTL 300
+#define STORE_KERNEL_DEFAULT_TTL 60
 
 /* Wrap inner (ownership is taken: freeing the result frees inner, also when NULL is returned).
  * ttl_seconds 0 disables reading and filling the cache; store and erase still remove entries a

@@ -28,7 +28,8 @@ def run(env, verb, stdin=b"", timeout=20, argv0=None, args=None):
     """Run the helper with one verb (or args) and stdin; returns a Result."""
     if isinstance(stdin, str):
         stdin = stdin.encode()
-    argv = [BIN] + (args if args is not None else [verb])
+    # argv0: run the binary under another name, as an installed alias link would.
+    argv = [argv0 or BIN] + (args if args is not None else [verb])
     start = time.monotonic()
     p = subprocess.run(argv, input=stdin, env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=timeout,

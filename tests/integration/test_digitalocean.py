@@ -233,6 +233,15 @@ class Fetch(DoCase):
         self.assertEqual((r.rc, r.out, r.err), (1, NOT_FOUND, b""), r)  # a plain keyring miss
         self.assertEqual(len(self.fake.requests()), 1)
 
+    def test_alias_name_pins_the_source(self):
+        # "host": "digitalocean" in credHelpers runs docker-credential-digitalocean: any host.
+        r = run(self.env_with(), "get", "alias.example.test", argv0="docker-credential-digitalocean")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(json.loads(r.out)["ServerURL"], "alias.example.test")
+        self.assertEqual(len(self.fake.requests()), 1)
+        r = self.get("alias2.example.test")  # under its own name, the host is not DigitalOcean's
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+
     def test_named_registry_uses_the_multi_registry_endpoint(self):
         self.fake.control("POST", "config", {"registries": ["alpha", "beta"]})
         r = self.miss("several registries")
