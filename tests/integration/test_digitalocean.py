@@ -15,20 +15,18 @@ import os
 import re
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from common import NOT_FOUND, KeyringCase, run, store_json
+from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FAKE = os.path.join(HERE, "..", "fakes", "fake_do.py")
 MKCA = os.path.join(HERE, "..", "lib", "mkca.sh")
 HOST = "registry.digitalocean.com"
 TOKEN = "dop_v1_testtoken"
@@ -52,38 +50,11 @@ def tearDownModule():
     shutil.rmtree(CERTS, ignore_errors=True)
 
 
-class Fake:
+class Fake(FakeServer):
     """One fake_do.py process; TLS with the named certificate unless plain."""
 
     def __init__(self, *args, cert="server", plain=False):
-        tls = [] if plain else ["--cert", os.path.join(CERTS, cert + ".pem"),
-                                "--key", os.path.join(CERTS, cert + ".key")]
-        self.plain = plain
-        self.proc = subprocess.Popen(
-            [sys.executable, FAKE, "--quiet"] + (["--plain"] if plain else tls) + list(args),
-            stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        match = re.fullmatch(r"READY (\d+)\n", line)
-        if not match:
-            self.stop()
-            raise RuntimeError("fake_do did not start: %r" % line)
-        self.port = int(match.group(1))
-        self.url = "%s://127.0.0.1:%d" % ("http" if plain else "https", self.port)
-        # The control API is ours, not the helper's: no certificate checks for it (the
-        # wrong-host and expired fakes must still answer it).
-        self.context = ssl._create_unverified_context()
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.proc.stdout.close()
-
-    def control(self, method, path, value=None):
-        data = json.dumps(value).encode() if value is not None else None
-        req = urllib.request.Request(self.url + "/_test/" + path, data=data, method=method)
-        with urllib.request.urlopen(req, timeout=10,
-                                    context=None if self.plain else self.context) as resp:
-            return json.loads(resp.read())
+        super().__init__("fake_do.py", CERTS, "--quiet", *args, cert=cert, plain=plain)
 
     def requests(self):
         return self.control("GET", "requests")

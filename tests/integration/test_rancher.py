@@ -17,13 +17,12 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from common import BIN, NOT_FOUND, KeyringCase, run, store_json
+from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FAKE = os.path.join(HERE, "..", "fakes", "fake_rancher.py")
 MKCA = os.path.join(HERE, "..", "lib", "mkca.sh")
 PLACEHOLDER_EMAIL = "not-really@required.anymore"
 CERTS = None
@@ -38,34 +37,14 @@ def certs():
     return CERTS
 
 
-class Fake:
+class Fake(FakeServer):
     """fake_rancher.py on a free loopback port, and its /_test/ control API."""
 
     def __init__(self, page_size=100, transition_ms=100):
-        d = certs()
-        self.proc = subprocess.Popen(
-            [sys.executable, FAKE, "--cert", os.path.join(d, "server.pem"),
-             "--key", os.path.join(d, "server.key"), "--port", "0",
-             "--page-size", str(page_size), "--transition-ms", str(transition_ms)],
-            stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline().split()
-        if len(line) != 2 or line[0] != "READY":
-            self.proc.kill()
-            raise RuntimeError("fake_rancher did not start: %r" % line)
-        self.port = int(line[1])
+        super().__init__("fake_rancher.py", certs(), "--page-size", str(page_size),
+                         "--transition-ms", str(transition_ms))
+        # By name, as users write it: the certificate covers localhost too.
         self.url = "https://localhost:%d" % self.port
-        self.tls = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(5)
-        self.proc.stdout.close()
-
-    def control(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + "/_test/" + path, data=data, method=method)
-        with urllib.request.urlopen(req, context=self.tls, timeout=10) as resp:
-            return json.loads(resp.read())
 
     def reset(self):
         self.control("POST", "reset")
