@@ -151,9 +151,11 @@ int configure_load(const char *path, struct json_object **out, int *exists)
 
 struct opts {
 	const char *name;
-	int store_mode, dry_run;
+	int store_mode, dry_run, rancher;
 	const char **hosts;
-	size_t nhosts;
+	size_t nhosts, cap;
+	char **owned; /* hosts made here (from Rancher's list), freed at the end */
+	size_t nowned;
 };
 
 static int valid_name(const char *s)
@@ -177,20 +179,30 @@ static int valid_host(const char *s)
 	return 1;
 }
 
-static void add_host(struct opts *o, const char *h)
+static int add_host(struct opts *o, const char *h)
 {
+	const char **more;
 	size_t i;
 
 	for (i = 0; i < o->nhosts; i++)
 		if (strcmp(o->hosts[i], h) == 0)
-			return;
+			return 0;
+	if (o->nhosts == o->cap) {
+		more = realloc(o->hosts, (o->cap * 2 + 4) * sizeof(*more));
+		if (!more)
+			return -1;
+		o->hosts = more;
+		o->cap = o->cap * 2 + 4;
+	}
 	o->hosts[o->nhosts++] = h;
+	return 0;
 }
 
 static const char usage[] =
 	"Usage: docker-credential-keyring configure [--dry-run] [--name NAME] [--store]\n"
-	"                                           [--digitalocean] [HOST...]\n"
-	"Adds credHelpers entries for each HOST (--digitalocean: " DO_REGISTRY ") to\n"
+	"                                           [--digitalocean] [--rancher] [HOST...]\n"
+	"Adds credHelpers entries for each HOST (--digitalocean: " DO_REGISTRY ";\n"
+	"--rancher: every registry the configured Rancher holds a credential for) to\n"
 	"~/.docker/config.json and the containers auth file; --store sets credsStore instead\n"
 	"(docker sends every registry to the helper; podman, buildah and skopeo ignore it).\n"
 	"NAME is the helper's name, the part after docker-credential- (default keyring).\n";
@@ -201,7 +213,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct secbuf *out,
 	int i;
 
 	o->name = "keyring";
-	o->hosts = calloc((size_t)argc + 1, sizeof(*o->hosts));
+	o->cap = (size_t)argc + 1;
+	o->hosts = calloc(o->cap, sizeof(*o->hosts));
 	if (!o->hosts) {
 		configure_outf(out, "configure: out of memory\n");
 		return 1;
@@ -218,6 +231,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct secbuf *out,
 			o->store_mode = 1;
 		} else if (strcmp(a, "--digitalocean") == 0) {
 			add_host(o, DO_REGISTRY);
+		} else if (strcmp(a, "--rancher") == 0) {
+			o->rancher = 1;
 		} else if (strcmp(a, "--name") == 0 || strncmp(a, "--name=", 7) == 0) {
 			const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
 
@@ -245,12 +260,92 @@ static int parse_args(int argc, char **argv, struct opts *o, struct secbuf *out,
 			add_host(o, a);
 		}
 	}
-	if (!o->nhosts && !o->store_mode) {
-		configure_outf(out, "configure: nothing to do: name registry hosts, --digitalocean or "
-				    "--store\n%s", usage);
+	if (!o->nhosts && !o->store_mode && !o->rancher) {
+		configure_outf(out, "configure: nothing to do: name registry hosts, --digitalocean, "
+				    "--rancher or --store\n%s", usage);
 		return 1;
 	}
 	return 0;
+}
+
+/* ---- --rancher ------------------------------------------------------------------------ */
+
+/* The credHelpers keys clients look a Rancher serverAddress up under. Rancher keeps a bare
+ * host[:port] (any case; Docker Hub as index.docker.io or another of its spellings), which is
+ * what podman and docker send for every registry but Docker Hub. For Docker Hub, docker looks
+ * up "https://index.docker.io/v1/" and the containers tools "docker.io": both are added. */
+static int rancher_keys(struct opts *o, const char *address)
+{
+	static const char *const hub[] = {"docker.io", "index.docker.io", "registry-1.docker.io",
+					  "registry.hub.docker.com"};
+	const char *p = strstr(address, "://") ? strstr(address, "://") + 3 : address;
+	size_t n = strcspn(p, "/?#"), i;
+	char **owned, *h;
+
+	if (n == 0)
+		return 0;
+	h = strndup(p, n);
+	owned = h ? realloc(o->owned, (o->nowned + 1) * sizeof(*owned)) : NULL;
+	if (!owned) {
+		free(h);
+		return -1;
+	}
+	o->owned = owned;
+	o->owned[o->nowned++] = h;
+	for (i = 0; i < n; i++)
+		h[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] - 'A' + 'a' : h[i]);
+	if (!valid_host(h))
+		return 0;
+	for (i = 0; i < sizeof(hub) / sizeof(hub[0]); i++)
+		if (strcmp(h, hub[i]) == 0)
+			return add_host(o, "https://index.docker.io/v1/") || add_host(o, "docker.io") ? -1 : 0;
+	return add_host(o, h);
+}
+
+/* Add the registries the configured Rancher source lists ({serverAddress: username}, those
+ * with an active credential, within its hosts setting). 0, or 1 with the reason in out. */
+static int rancher_hosts(struct app *a, struct opts *o, struct secbuf *out)
+{
+	struct source *src = NULL;
+	struct cred_list l = {0};
+	size_t i, found;
+	int rc;
+
+	for (i = 0; a && i < a->nsources; i++)
+		if (strcmp(a->sources[i]->name, "rancher") == 0)
+			src = a->sources[i];
+	if (!src || !src->list) {
+		configure_outf(out, "configure: --rancher: no Rancher is configured: set RANCHER_URL and "
+				    "RANCHER_ACCESS_KEY (and RANCHER_SECRET_KEY, or save it with "
+				    "`docker-credential-keyring login rancher`), or url and access-key in "
+				    "the [rancher] section of the config file\n");
+		return 1;
+	}
+	rc = src->list(src, &l);
+	if (rc) {
+		configure_outf(out, "configure: --rancher: cannot get the registries from Rancher: %s\n",
+			       err_msg());
+		return 1;
+	}
+	if (l.len) {
+		configure_outf(out, "rancher: %zu registr%s with an active credential:", l.len,
+			       l.len == 1 ? "y" : "ies");
+		for (i = 0; i < l.len; i++)
+			configure_outf(out, " %s", l.items[i].server);
+		configure_outf(out, "\n");
+	}
+	for (i = 0; !rc && i < l.len; i++)
+		rc = rancher_keys(o, l.items[i].server);
+	found = l.len;
+	cred_list_clear(&l);
+	if (rc) {
+		configure_outf(out, "configure: out of memory\n");
+		return 1;
+	}
+	if (!found)
+		configure_outf(out, "rancher: no registry with an active credential%s\n",
+			       o->nhosts || o->store_mode ? "" : ": nothing to do");
+	return !o->nhosts && !o->store_mode;
 }
 
 /* ---- planning a file ----------------------------------------------------------------- */
@@ -497,7 +592,17 @@ static void append_buf(struct secbuf *out, const struct secbuf *b)
 		secbuf_append(out, b->data, b->len);
 }
 
-int configure_run(int argc, char **argv, struct secbuf *out)
+static void opts_clear(struct opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nowned; i++)
+		free(o->owned[i]);
+	free(o->owned);
+	free(o->hosts);
+}
+
+int configure_run(struct app *a, int argc, char **argv, struct secbuf *out)
 {
 	struct opts o = {0};
 	struct plan plans[2];
@@ -507,20 +612,24 @@ int configure_run(int argc, char **argv, struct secbuf *out)
 
 	memset(plans, 0, sizeof(plans));
 	if (parse_args(argc, argv, &o, out, &help)) {
-		free(o.hosts);
+		opts_clear(&o);
 		return 1;
 	}
 	if (help) {
 		configure_outf(out, "%s", usage);
-		free(o.hosts);
+		opts_clear(&o);
 		return 0;
+	}
+	if (o.rancher && rancher_hosts(a, &o, out)) {
+		opts_clear(&o);
+		return 1;
 	}
 	plans[0].label = "docker";
 	plans[0].path = configure_docker_path();
 	if (!plans[0].path) {
 		configure_outf(out, "configure: cannot tell where the docker config is: set HOME or "
 				    "DOCKER_CONFIG\n");
-		free(o.hosts);
+		opts_clear(&o);
 		return 1;
 	}
 	n = 1;
@@ -578,6 +687,6 @@ int configure_run(int argc, char **argv, struct secbuf *out)
 done:
 	for (i = 0; i < 2; i++)
 		plan_clear(&plans[i]);
-	free(o.hosts);
+	opts_clear(&o);
 	return status;
 }

@@ -1,6 +1,7 @@
 /* creds: keyring and sources together (see creds.h and the table in source.h). */
 #include "creds.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "err.h"
 #include "lockfile.h"
+#include "log.h"
 #include "secmem.h"
 
 /* How long a second caller waits for the first caller's fetch (single flight). */
@@ -115,6 +117,19 @@ static void move_cred(struct cred *to, struct cred *from)
 	memset(from, 0, sizeof(*from));
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *origin_of(const struct cred *c)
+{
+	return c->origin ? c->origin : "none";
+}
+
 static int get_from_source(struct app *a, struct source *src, const char *server, struct cred *out)
 {
 	struct cred cached = {0}, fetched = {0};
@@ -122,39 +137,68 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 	time_t now = time(NULL);
 
 	have_cached = a->store->get(a->store, server, &cached) == 0;
+	if (!have_cached)
+		log_debug("%s: nothing cached in the keyring", server);
+	else if (cached.expires)
+		log_debug("%s: cached copy (origin %s) %s, expires in %lld s", server, origin_of(&cached),
+			  !is_unexpired(&cached, now) ? "expired" : is_fresh(src, &cached, now) ? "fresh" : "stale",
+			  (long long)(cached.expires - now));
+	else
+		log_debug("%s: cached copy (origin %s), no expiry", server, origin_of(&cached));
 	/* The user's own login always wins: they stored it on purpose. */
 	if (have_cached && (is_origin(&cached, CRED_ORIGIN_LOGIN) ||
 			    (is_origin(&cached, src->name) && is_fresh(src, &cached, now)))) {
+		log_debug("%s: answered from the keyring, %s not asked", server, src->name);
 		move_cred(out, &cached);
 		return 0;
 	}
 	if (!src->fetch) {
+		log_debug("%s: %s cannot be read (write-back only): not found", server, src->name);
 		cred_clear(&cached);
 		return err_set(ERR_NOTFOUND, "no entry for %s", server);
 	}
-	lock = lock_fetch(src, server);
+	{
+		int64_t waited = mono_ms();
+
+		lock = lock_fetch(src, server);
+		waited = mono_ms() - waited;
+		if (waited >= 50)
+			log_debug("%s: waited %lld ms for the single-flight lock", server, (long long)waited);
+	}
 	if (lock >= 0) {
 		/* Another helper may have fetched while we waited for the lock: look again. */
 		struct cred again = {0};
 
 		if (a->store->get(a->store, server, &again) == 0 && is_origin(&again, src->name) &&
 		    is_fresh(src, &again, time(NULL))) {
+			log_debug("%s: another helper fetched it while we waited (single flight)", server);
 			lockfile_release(lock);
 			cred_clear(&cached);
 			move_cred(out, &again);
 			return 0;
 		}
 		cred_clear(&again);
+	} else {
+		log_debug("%s: no single-flight lock (%s): fetching anyway", server, err_msg());
 	}
+	log_debug("%s: fetching from %s", server, src->name);
 	rc = src->fetch(src, server, &fetched);
 	if (!rc) {
+		log_debug("%s: %s answered, expires %s%lld s", server, src->name,
+			  fetched.expires ? "in " : "never, ", fetched.expires ?
+			  (long long)(fetched.expires - time(NULL)) : 0LL);
 		/* Caching is best effort: an answer without a keyring is still an answer. */
-		a->store->put(a->store, &fetched);
+		if (a->store->put(a->store, &fetched) != 0)
+			log_debug("%s: not cached: %s", server, err_msg());
 		move_cred(out, &fetched);
 	} else if (have_cached && is_origin(&cached, src->name) && is_unexpired(&cached, time(NULL))) {
 		/* Stale while error: the copy is still valid, the source is just not answering. */
+		log_debug("%s: %s failed (%s): serving the cached copy, still valid", server,
+			  src->name, err_msg());
 		move_cred(out, &cached);
 		rc = 0;
+	} else {
+		log_debug("%s: %s failed: %s", server, src->name, err_msg());
 	}
 	lockfile_release(lock);
 	cred_clear(&cached);
@@ -171,6 +215,7 @@ int creds_get(struct app *a, const char *server, struct cred *out)
 	if (creds_is_reserved(server))
 		return refuse_reserved(server);
 	src = creds_route(a, server);
+	log_debug("get %s: %s", server, src ? src->name : "keyring only");
 	rc = src ? get_from_source(a, src, server, &c) : a->store->get(a->store, server, &c);
 	if (!rc)
 		*out = c;
@@ -185,10 +230,15 @@ int creds_store(struct app *a, const struct cred *c)
 	if (creds_is_reserved(c->server))
 		return refuse_reserved(c->server);
 	rc = a->store->put(a->store, c);
+	log_debug("store %s: keyring %s", c->server, rc ? "failed" : "saved");
 	if (rc)
 		return rc;
 	src = creds_route(a, c->server);
-	return src && src->on_store ? src->on_store(src, c) : 0;
+	if (!src || !src->on_store)
+		return 0;
+	rc = src->on_store(src, c);
+	log_debug("store %s: told %s: %s", c->server, src->name, rc ? err_msg() : "done");
+	return rc;
 }
 
 int creds_erase(struct app *a, const char *server)
@@ -203,8 +253,13 @@ int creds_erase(struct app *a, const char *server)
 	if (src && src->on_erase)
 		have_cached = a->store->get(a->store, server, &cached) == 0;
 	rc = a->store->del(a->store, server);
-	if (src && src->on_erase && (rc == 0 || rc == ERR_NOTFOUND))
+	log_debug("erase %s: keyring %s; route %s", server,
+		  rc == 0 ? "deleted" : rc == ERR_NOTFOUND ? "had nothing" : "failed",
+		  src ? src->name : "keyring only");
+	if (src && src->on_erase && (rc == 0 || rc == ERR_NOTFOUND)) {
 		src_rc = src->on_erase(src, server, have_cached ? &cached : NULL);
+		log_debug("erase %s: told %s: %s", server, src->name, src_rc ? err_msg() : "done");
+	}
 	cred_clear(&cached);
 	return src_rc ? src_rc : rc;
 }
@@ -225,6 +280,8 @@ int creds_list(struct app *a, struct cred_list *out)
 
 		/* A source that cannot be reached must not hide what the keyring holds. */
 		if (!src->list || src->list(src, &extra) != 0) {
+			if (src->list)
+				log_debug("list: %s left out: %s", src->name, err_msg());
 			cred_list_clear(&extra);
 			continue;
 		}

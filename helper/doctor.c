@@ -98,13 +98,96 @@ static void check_keyring(struct report *r, struct app *a)
 
 /* ---- credential sources -------------------------------------------------------------- */
 
-/* HOOK: token check. Sources do not expose a way to validate their token yet (one cheap API
- * call each); when struct source gains one, call it here and report "accepted" / "refused"
- * with a fix line. Until then the check is reported as not done. */
-static const char *check_source_token(struct source *s)
+static int is_our_name(const char *prog, const char *name);
+
+
+/* What to do about a failed check, by source and code (the codes source.h gives check). */
+static const char *source_fix(const struct source *s, int rc, const char *msg)
 {
-	(void)s;
-	return "token not checked (not implemented yet)";
+	int is_do = strcmp(s->name, "digitalocean") == 0;
+
+	switch (rc) {
+	case ERR_NOTFOUND:
+		return is_do ? "set DIGITALOCEAN_ACCESS_TOKEN or run "
+			       "`docker-credential-keyring login digitalocean`"
+			     : "set RANCHER_SECRET_KEY or run `docker-credential-keyring login rancher`";
+	case ERR_DENIED:
+		if (is_do && strstr(msg, "HTTP 403"))
+			return "the token needs the registry:read scope (and registry:update, which getting "
+			       "registry credentials needs): make a token with both, then set "
+			       "DIGITALOCEAN_ACCESS_TOKEN or run `docker-credential-keyring login digitalocean`";
+		if (is_do)
+			return "the token is wrong, expired or revoked: make a new one (control panel, API, "
+			       "Tokens), then set DIGITALOCEAN_ACCESS_TOKEN or run "
+			       "`docker-credential-keyring login digitalocean`";
+		if (strstr(msg, "403"))
+			return "use an API key of that environment, or name the environment: RANCHER_URL "
+			       "ending in /projects/1a<n>, or DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT";
+		return "the key pair named above is wrong or was deleted in Rancher (API, Keys): make "
+		       "a new environment API key and set it, or save its secret with "
+		       "`docker-credential-keyring login rancher`";
+	case ERR_UNAVAILABLE:
+	case ERR_TIMEOUT:
+		return is_do ? "check that the API (DIGITALOCEAN_API_URL, default https://api.digitalocean.com) "
+			       "is reachable from here: network, proxy, DOCKER_CREDENTIAL_KEYRING_DO_CA_FILE"
+			     : "check that RANCHER_URL (or CATTLE_URL) is right and reachable from here: "
+			       "network, proxy, DOCKER_CREDENTIAL_KEYRING_RANCHER_CA_FILE";
+	default:
+		return "correct the setting the line above names";
+	}
+}
+
+/* Does a config file send a registry s serves (or name s's alias) to this helper? A source
+ * nobody routes to is not in use: its missing token is not a problem. */
+static int source_routed(struct app *a, struct source *s)
+{
+	char *paths[2] = {configure_docker_path(), configure_auth_path()};
+	int i, routed = 0, exists;
+
+	for (i = 0; i < 2 && !routed; i++) {
+		struct json_object *root = NULL, *helpers = NULL;
+
+		if (!paths[i] || configure_load(paths[i], &root, &exists) || !root)
+			continue;
+		if (json_object_object_get_ex(root, "credHelpers", &helpers) &&
+		    json_object_is_type(helpers, json_type_object)) {
+			json_object_object_foreach(helpers, host, v) {
+				const char *name = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+				if (is_our_name(a->prog, name) && (strcmp(name, s->name) == 0 || s->serves(s, host)))
+					routed = 1;
+			}
+		}
+		json_object_put(root);
+	}
+	free(paths[0]);
+	free(paths[1]);
+	err_clear();
+	return routed;
+}
+
+/* One line per source: the result of its check (one API call), and a fix for a failure. */
+static void check_source(struct report *r, struct app *a, struct source *s)
+{
+	char what[512] = "", msg[1024];
+	int rc;
+
+	if (!s->check) {
+		P(r->out, "  %s: configured\n", s->name);
+		return;
+	}
+	err_clear();
+	rc = s->check(s, what, sizeof(what));
+	snprintf(msg, sizeof(msg), "%s", err_msg()); /* source_routed clears it */
+	if (!rc) {
+		P(r->out, "  %s: %s\n", s->name, what);
+	} else if (rc == ERR_NOTFOUND && !source_routed(a, s)) {
+		P(r->out, "  %s: not in use: %s\n", s->name, msg);
+	} else {
+		P(r->out, "  %s: %s\n", s->name, msg);
+		P(r->out, "    fix: %s\n", source_fix(s, rc, msg));
+		r->problems++;
+	}
 }
 
 static void check_sources(struct report *r, struct app *a)
@@ -121,7 +204,7 @@ static void check_sources(struct report *r, struct app *a)
 	}
 	P(r->out, "credential sources:\n");
 	for (i = 0; i < a->nsources; i++)
-		P(r->out, "  %s: configured; %s\n", a->sources[i]->name, check_source_token(a->sources[i]));
+		check_source(r, a, a->sources[i]);
 }
 
 /* ---- routing: which config files send which registries here -------------------------- */

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "err.h"
+#include "log.h"
 
 /* No API answer we read is anywhere near this; a body this large is an attack or a bug. */
 #define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
@@ -214,6 +216,23 @@ static int from_curl(CURLcode c, const char *host, const struct sink *sink, cons
 	return err_set(ERR_UNAVAILABLE, "cannot reach %s: %s", host, detail[0] ? detail : curl_easy_strerror(c));
 }
 
+/* The URL for the debug log: scheme, host and path only. The query and fragment are cut, so
+ * nothing a caller put there (none of ours holds a secret today) can reach the log. */
+static void url_for_log(const char *url, char *buf, size_t size)
+{
+	size_t n = strcspn(url, "?#");
+
+	snprintf(buf, size, "%.*s%s", (int)(n < size ? n : size - 1), url, url[n] ? "?…" : "");
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int http_do(const struct http_opts *o, const struct http_request *req, struct http_response *out)
 {
 	struct http_response r = {0};
@@ -230,8 +249,10 @@ int http_do(const struct http_opts *o, const struct http_request *req, struct ht
 	rc = http_init();
 	if (!rc)
 		rc = check_url(o, req->url, host, sizeof(host));
-	if (rc)
+	if (rc) {
+		log_debug("%s refused: %s", req->method, err_msg());
 		return rc;
+	}
 	c = curl_easy_init();
 	if (!c)
 		return err_set(ERR_FAILED, "cannot initialise libcurl");
@@ -300,12 +321,21 @@ int http_do(const struct http_opts *o, const struct http_request *req, struct ht
 	if (!rc)
 		headers = curl_slist_append(headers, "Accept: application/json");
 	if (!rc) {
+		char logurl[512] = "";
+		int64_t t0 = mono_ms();
+
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 		cc = curl_easy_perform(c);
+		if (log_enabled())
+			url_for_log(req->url, logurl, sizeof(logurl));
 		if (cc != CURLE_OK) {
 			rc = from_curl(cc, host, &sink, errbuf);
+			log_debug("%s %s failed after %lld ms: %s", req->method, logurl,
+				  (long long)(mono_ms() - t0), err_msg());
 		} else {
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+			log_debug("%s %s -> %ld in %lld ms (%zu bytes)", req->method, logurl, r.status,
+				  (long long)(mono_ms() - t0), r.body.len);
 			if (r.status >= 300 && r.status < 400)
 				rc = err_set(ERR_UNAVAILABLE,
 					     "%s answered with a redirect (%ld); not followed, so credentials "

@@ -12,6 +12,7 @@
 #include "configure.h"
 #include "doctor.h"
 #include "err.h"
+#include "log.h"
 #include "proto.h"
 #include "source_do.h"
 #include "source_rancher.h"
@@ -53,7 +54,8 @@ static void write_all(int fd, const char *p, size_t n)
 static void print_help(const char *prog)
 {
 	printf("Usage: %s <store|get|erase|list|version>\n"
-	       "       %s configure [--dry-run] [--name NAME] [--store] [--digitalocean] [HOST...]\n"
+	       "       %s configure [--dry-run] [--name NAME] [--store] [--digitalocean] [--rancher]\n"
+	       "                    [HOST...]\n"
 	       "       %s doctor\n"
 	       "       %s login|logout digitalocean|rancher   (the API secret on stdin)\n\n"
 	       "A docker credential helper that keeps registry logins in the OS keyring\n"
@@ -159,6 +161,30 @@ static int open_store(const struct config *cfg, struct store **out)
 	return *out ? 0 : err_set(ERR_FAILED, "out of memory");
 }
 
+/* `debug = true` in the config file's top section turns the debug log on too (the variable,
+ * when set, wins). A bad value is left for doctor to report: logging never stops a verb. */
+static void apply_debug_setting(const struct config *cfg)
+{
+	int on = 0;
+
+	if (cfg && config_bool(cfg, "", "debug", "DOCKER_CREDENTIAL_KEYRING_DEBUG", 0, &on) == 0 && on)
+		log_set_level(LOG_DEBUG);
+	else
+		err_clear();
+}
+
+static void log_sources(const struct app *a)
+{
+	char names[128] = "";
+	size_t i, n = 0;
+
+	for (i = 0; i < a->nsources; i++)
+		n += (size_t)snprintf(names + n, n < sizeof(names) ? sizeof(names) - n : 0, "%s%s",
+				      i ? ", " : "", a->sources[i]->name);
+	log_debug("sources configured: %s%s%s", a->nsources ? names : "none",
+		  a->pinned ? "; pinned to " : "", a->pinned ? a->pinned->name : "");
+}
+
 static int run_verb(const struct verb *v, struct app *a)
 {
 	struct secbuf in = SECBUF_INIT;
@@ -171,8 +197,12 @@ static int run_verb(const struct verb *v, struct app *a)
 	if (!rc)
 		rc = config_load(&cfg);
 	if (!rc)
+		apply_debug_setting(cfg);
+	log_debug("%s (as %s)", v->name, a->prog);
+	if (!rc)
 		rc = open_store(cfg, &a->store);
 	if (!rc && open_sources(cfg, a) != 0) {
+		log_debug("a source's setting is broken: %s", err_msg());
 		/* A source with a broken setting must not take every other registry down with it:
 		 * reads go on without it (and say why), changes stop. */
 		if (v->changes)
@@ -190,8 +220,10 @@ static int run_verb(const struct verb *v, struct app *a)
 			snprintf(r.diag, sizeof(r.diag), "%s", err_msg());
 		r.status = 1;
 	} else {
+		log_sources(a);
 		v->run(a, in.data ? in.data : "", in.len, &r);
 	}
+	log_debug("%s: exit status %d", v->name, r.status);
 	write_all(STDOUT_FILENO, r.out.data ? r.out.data : "", r.out.len);
 	if (r.diag[0])
 		fprintf(stderr, "%s: %s\n", a->prog, r.diag);
@@ -223,11 +255,15 @@ static int run_login(struct app *a, const char *verb, const char *name)
 	if (!rc)
 		rc = config_load(&cfg);
 	if (!rc)
+		apply_debug_setting(cfg);
+	log_debug("%s %s", verb, name);
+	if (!rc)
 		rc = open_store(cfg, &a->store);
 	if (!rc)
 		rc = login ? creds_save_secret(a->store, logins[i].key, logins[i].what,
 					       in.data ? in.data : "", in.len)
 			   : creds_forget_secret(a->store, logins[i].key);
+	log_debug("%s %s: %s", verb, name, rc ? "failed" : "done");
 	if (rc)
 		printf("%s\n", err_msg());
 	secbuf_free(&in);
@@ -237,13 +273,35 @@ static int run_login(struct app *a, const char *verb, const char *name)
 }
 
 /* configure and doctor: commands for people, not for clients. They fill a buffer; we print it. */
-static int run_configure(int argc, char **argv)
+static int run_configure(struct app *a, int argc, char **argv)
 {
 	struct secbuf out = SECBUF_INIT;
-	int status = configure_run(argc, argv, &out);
+	struct config *cfg = NULL;
+	int status, i, rancher = 0, rc;
 
+	/* The sources are needed for --rancher only (opening them does no I/O): wiring named
+	 * hosts must work even when a setting is broken. A broken setting stops --rancher only
+	 * when it kept the Rancher source from opening, and then it is the one line said. */
+	for (i = 0; i < argc; i++)
+		rancher |= strcmp(argv[i], "--rancher") == 0;
+	rc = config_load(&cfg);
+	if (!rc)
+		rc = open_store(cfg, &a->store);
+	if (!rc)
+		rc = open_sources(cfg, a); /* the sources that did open stay usable */
+	for (i = 0; rc && rancher && (size_t)i < a->nsources; i++)
+		rancher = strcmp(a->sources[i]->name, "rancher") != 0;
+	if (rc && rancher) {
+		printf("configure: --rancher: %s\n", err_msg());
+		status = 1;
+	} else {
+		status = configure_run(a, argc, argv, &out);
+	}
 	write_all(STDOUT_FILENO, out.data ? out.data : "", out.len);
 	secbuf_free(&out);
+	close_sources(a);
+	store_free(a->store);
+	config_free(cfg);
 	return status;
 }
 
@@ -277,9 +335,10 @@ int main(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0);
 	setrlimit(RLIMIT_CORE, &no_core);
 	signal(SIGPIPE, SIG_IGN);
+	log_init();
 
 	if (argc >= 2 && strcmp(argv[1], "configure") == 0)
-		return run_configure(argc - 2, argv + 2);
+		return run_configure(&a, argc - 2, argv + 2);
 	if (argc == 2 && strcmp(argv[1], "doctor") == 0)
 		return run_doctor(&a);
 	if (argc == 3 && (strcmp(argv[1], "login") == 0 || strcmp(argv[1], "logout") == 0))

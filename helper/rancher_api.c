@@ -1,5 +1,6 @@
 /* rancher_api: requests to one Rancher 1.x endpoint, answers checked (see rancher_api.h). */
 #include "rancher_api.h"
+#include "rancher_api_parse.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -527,6 +528,87 @@ static int objs_add(struct rancher_objs *l, struct rancher_obj *o)
 	return 0;
 }
 
+/* One page of a collection: its items appended to l, the query of its next page into q ("" at
+ * the last page). */
+static int page_parse(const struct rancher_api *a, enum rancher_kind k, struct json_object *v,
+		      const char *what, struct rancher_objs *l, char *q, size_t qsize)
+{
+	struct json_object *data = NULL;
+	size_t i, n;
+	int rc = 0;
+
+	if (!json_object_object_get_ex(v, "data", &data) || !json_object_is_type(data, json_type_array))
+		return err_set(ERR_FAILED, "Rancher at %s could not %s: the answer is not a collection",
+			       a->host, what);
+	n = json_object_array_length(data);
+	for (i = 0; !rc && i < n; i++) {
+		struct rancher_obj o = {0};
+
+		rc = obj_parse(a, k, json_object_array_get_idx(data, i), &o);
+		if (!rc)
+			rc = objs_add(l, &o);
+	}
+	return rc ? rc : next_query(a, v, q, qsize);
+}
+
+/* --- the parsers alone, for tests/fuzz (rancher_api_parse.h) --------------------------------- */
+
+/* What call() does with a 2xx body: a JSON object, or one line. */
+static int parse_ok_body(const struct rancher_api *a, const char *body, size_t len,
+			 struct json_object **out)
+{
+	struct secbuf b = {(char *)body, len, len};
+	struct json_object *v = json_parse(&b);
+
+	if (!v || !json_object_is_type(v, json_type_object)) {
+		json_free(v);
+		return err_set(ERR_UNAVAILABLE, "Rancher at %s: the answer is not a JSON object", a->host);
+	}
+	*out = v;
+	return 0;
+}
+
+int rancher_parse_collection(const struct rancher_api *a, enum rancher_kind k, const char *body,
+			     size_t len, struct rancher_objs *out, char *next, size_t next_size)
+{
+	struct rancher_objs l = {0};
+	struct json_object *v = NULL;
+	int rc = parse_ok_body(a, body, len, &v);
+
+	if (!rc)
+		rc = page_parse(a, k, v, "list", &l, next, next_size);
+	json_free(v);
+	if (rc) {
+		rancher_objs_clear(&l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+int rancher_parse_resource(const struct rancher_api *a, enum rancher_kind k, const char *body,
+			   size_t len, struct rancher_obj *out)
+{
+	struct json_object *v = NULL;
+	int rc = parse_ok_body(a, body, len, &v);
+
+	if (!rc)
+		rc = obj_parse(a, k, v, out);
+	json_free(v);
+	return rc;
+}
+
+int rancher_parse_error(struct rancher_api *a, const char *what, long status, const char *body,
+			size_t len)
+{
+	struct secbuf b = {(char *)body, len, len};
+	struct json_object *v = json_parse(&b);
+	int rc = answer_error(a, what, status, v);
+
+	json_free(v);
+	return rc;
+}
+
 int rancher_list(struct rancher_api *a, enum rancher_kind k, const char *query,
 		 struct rancher_objs *out)
 {
@@ -537,9 +619,8 @@ int rancher_list(struct rancher_api *a, enum rancher_kind k, const char *query,
 	snprintf(what, sizeof(what), "list %s", k == RANCHER_REGISTRY ? "registries" : "credentials");
 	snprintf(q, sizeof(q), "%s", query ? query : "");
 	for (page = 0; !rc; page++) {
-		struct json_object *v = NULL, *data = NULL;
+		struct json_object *v = NULL;
 		char *url = NULL;
-		size_t i, n;
 
 		if (page == RANCHER_MAX_PAGES) {
 			rc = err_set(ERR_FAILED, "Rancher at %s sent more than %d pages of %s; giving up",
@@ -561,21 +642,9 @@ int rancher_list(struct rancher_api *a, enum rancher_kind k, const char *query,
 		}
 		rc = call(a, "GET", url, NULL, what, &v);
 		free(url);
-		if (!rc && (!json_object_object_get_ex(v, "data", &data) ||
-			    !json_object_is_type(data, json_type_array)))
-			rc = err_set(ERR_FAILED, "Rancher at %s could not %s: the answer is not a collection",
-				     a->host, what);
-		n = rc ? 0 : json_object_array_length(data);
-		for (i = 0; !rc && i < n; i++) {
-			struct rancher_obj o = {0};
-
-			rc = obj_parse(a, k, json_object_array_get_idx(data, i), &o);
-			if (!rc)
-				rc = objs_add(&l, &o);
-		}
 		snprintf(prev, sizeof(prev), "%s", q);
 		if (!rc)
-			rc = next_query(a, v, q, sizeof(q));
+			rc = page_parse(a, k, v, what, &l, q, sizeof(q));
 		json_free(v);
 		if (!rc && strcmp(q, prev) == 0 && q[0])
 			rc = err_set(ERR_FAILED, "Rancher at %s sent a pagination link back to the same page",
@@ -589,4 +658,29 @@ int rancher_list(struct rancher_api *a, enum rancher_kind k, const char *query,
 	}
 	*out = l;
 	return 0;
+}
+
+int rancher_probe(struct rancher_api *a, size_t *count, int *more)
+{
+	struct json_object *v = NULL, *data = NULL, *p = NULL, *next = NULL;
+	char *url = make_url(a, RANCHER_REGISTRY, NULL, "?limit=100");
+	int rc;
+
+	if (!url)
+		return err_set(ERR_FAILED, "out of memory");
+	rc = call(a, "GET", url, NULL, "list registries", &v);
+	free(url);
+	if (!rc && (!json_object_object_get_ex(v, "data", &data) ||
+		    !json_object_is_type(data, json_type_array)))
+		rc = err_set(ERR_FAILED, "Rancher at %s could not list registries: the answer is not a "
+			     "collection", a->host);
+	if (!rc) {
+		*count = json_object_array_length(data);
+		*more = json_object_object_get_ex(v, "pagination", &p) && p &&
+			json_object_is_type(p, json_type_object) &&
+			json_object_object_get_ex(p, "next", &next) && next &&
+			json_object_is_type(next, json_type_string);
+	}
+	json_free(v);
+	return rc;
 }

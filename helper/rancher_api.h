@@ -88,6 +88,11 @@ int rancher_obj_busy(const struct rancher_obj *o);
 int rancher_list(struct rancher_api *a, enum rancher_kind k, const char *query,
 		 struct rancher_objs *out);
 
+/* One GET of the registries collection (one page of at most 100, pagination not followed),
+ * for doctor: proves the key is accepted. *count: the registries on that page; *more: the
+ * server has further pages. a->project is learnt from the answer when it was unknown. */
+int rancher_probe(struct rancher_api *a, size_t *count, int *more);
+
 /* POST a new resource (body: a JSON object); *out is the created resource. */
 int rancher_create(struct rancher_api *a, enum rancher_kind k, const struct secbuf *body,
 		   struct rancher_obj *out);

@@ -20,6 +20,7 @@
 #ifndef DCK_SOURCE_H
 #define DCK_SOURCE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -49,6 +50,15 @@ struct source {
 
 	/* Append what the source holds that `list` should show (no secrets). NULL slot: nothing. */
 	int (*list)(struct source *s, struct cred_list *out);
+
+	/* doctor: prove with one read-only API call (never one that mints or changes anything)
+	 * that the configured token or key is accepted. 0 with what (a short description, e.g.
+	 * "token accepted (registry r1, token from DIGITALOCEAN_ACCESS_TOKEN)") filled; else
+	 * ERR_NOTFOUND (no token or key is configured), ERR_DENIED (refused; the message names
+	 * the key and the HTTP status), ERR_UNAVAILABLE / ERR_TIMEOUT (unreachable), ERR_INVALID
+	 * (a setting does not fit what the API says) or ERR_FAILED, with err_msg() saying why.
+	 * Bounded by the source's own timeouts. NULL slot: nothing to check. */
+	int (*check)(struct source *s, char *what, size_t what_size);
 
 	void (*free)(struct source *s);
 };

@@ -16,6 +16,7 @@
  *    nothing here (no file read, no curl). */
 #include "source.h"
 #include "source_do.h"
+#include "source_do_parse.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -350,6 +351,9 @@ static int do_split_auth(struct secbuf *dec, struct cred *c)
 	size_t len = dec->len, i;
 	char *colon;
 
+	/* An empty "auth" decodes to nothing at all (no buffer): memchr must not see NULL. */
+	if (!dec->data || !len)
+		return err_set(ERR_UNAVAILABLE, "the credential in the DigitalOcean API's answer is empty");
 	while (len && (dec->data[len - 1] == '\n' || dec->data[len - 1] == '\r'))
 		len--;
 	for (i = 0; i < len; i++)
@@ -435,6 +439,33 @@ out:
 	do_wipe_json(obj, 0);
 	json_object_put(obj);
 	return rc;
+}
+
+/* The two parsers on a bare body, for the fuzzer (source_do_parse.h). */
+int do_parse_config_body(const char *body, size_t len, const char *server, struct cred *out)
+{
+	struct secbuf b = {(char *)body, len, len};
+	struct cred c = {0};
+	int rc = do_parse_config(&b, server, &c);
+
+	if (rc) {
+		cred_clear(&c);
+		return rc;
+	}
+	out->username = c.username;
+	out->secret = c.secret;
+	out->secret_len = c.secret_len;
+	return 0;
+}
+
+void do_describe_error_body(long status, const char *body, size_t len, char *buf, size_t size)
+{
+	struct http_response r = {0};
+
+	r.status = status;
+	r.body.data = (char *)body;
+	r.body.len = r.body.cap = len;
+	do_describe_error(&r, buf, size);
 }
 
 /* --- doctl's config file ------------------------------------------------------------------ */
@@ -1059,6 +1090,87 @@ static int do_token_setting(const struct config *cfg, struct do_source *d)
 	return d->token ? 0 : do_oom();
 }
 
+/* doctor: GET /v2/registries, one read-only call that needs registry:read and mints nothing
+ * (never the docker-credentials endpoint). It also tells whether fetch can pick the registry:
+ * with several on the account, the registry setting must name one of them. */
+static int do_check(struct source *s, char *what, size_t what_size)
+{
+	static const char no_token[] = "no DigitalOcean API token: " DO_LOGIN_HINT;
+	struct do_source *d = (struct do_source *)s;
+	struct secbuf url = SECBUF_INIT, names = SECBUF_INIT;
+	struct http_response r = {0};
+	struct http_request req = {0};
+	struct json_object *obj = NULL, *regs = NULL;
+	char *token = NULL, from[128] = "", found[DO_MAX_HOST_LEN + 1] = "";
+	const char *why = NULL;
+	size_t i, n = 0;
+	int rc;
+
+	rc = do_token(d, &token, from, sizeof(from));
+	if (rc == ERR_NOTFOUND && strncmp(err_msg(), no_token, sizeof(no_token) - 1) == 0) {
+		char rest[700];
+
+		/* the hint is doctor's fix line; keep only why the other places had none */
+		snprintf(rest, sizeof(rest), "%s", err_msg() + sizeof(no_token) - 1);
+		rc = err_set(ERR_NOTFOUND, "no API token (DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, "
+			     DO_SECTION ".token, `login`, doctl's config: none set)%s", rest);
+	}
+	if (!rc && (secbuf_append_str(&url, d->api_url) || secbuf_append_str(&url, "/v2/registries")))
+		rc = do_oom();
+	req.method = "GET";
+	req.url = url.data;
+	req.bearer = token;
+	if (!rc && (rc = do_request(d, &req, do_now_ms() + d->http.timeout_ms, &r)) != 0)
+		rc = err_wrap(rc, "DigitalOcean API");
+	if (!rc && r.status != 200) {
+		rc = do_status_error(d, &r, from, -1, 1);
+		if (rc == ERR_NOTFOUND) /* ERR_NOTFOUND means "no token" here */
+			rc = ERR_FAILED;
+	}
+	if (!rc) {
+		obj = do_parse_json(&r.body, &why);
+		if (!obj || !json_object_object_get_ex(obj, "registries", &regs) ||
+		    !json_object_is_type(regs, json_type_array))
+			rc = err_set(ERR_FAILED, "DigitalOcean's answer to GET /v2/registries is not a "
+				     "registry list (%s)", obj ? "no \"registries\" array" : why);
+	}
+	for (i = 0; !rc && i < json_object_array_length(regs); i++) {
+		struct json_object *name = NULL;
+		const char *v;
+
+		if (!json_object_object_get_ex(json_object_array_get_idx(regs, i), "name", &name) ||
+		    !json_object_is_type(name, json_type_string))
+			continue;
+		v = json_object_get_string(name);
+		if (n < 8) {
+			if (n)
+				secbuf_append_str(&names, ", ");
+			do_append_clean(&names, v, 64);
+		}
+		if ((!d->registry && n == 0) || (d->registry && strcmp(v, d->registry) == 0))
+			snprintf(found, sizeof(found), "%s", v);
+		n++;
+	}
+	if (!rc && n == 0)
+		rc = err_set(ERR_FAILED, "token accepted, but the account has no container registry");
+	else if (!rc && d->registry && !found[0])
+		rc = err_set(ERR_INVALID, "token accepted, but the account has no registry named %s "
+			     "(it has: %s)", d->registry, names.data ? names.data : "");
+	else if (!rc && !d->registry && n > 1)
+		rc = err_set(ERR_INVALID, "token accepted, but the account has %zu registries (%s) and "
+			     DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) names none", n,
+			     names.data ? names.data : "");
+	else if (!rc)
+		snprintf(what, what_size, "token accepted (registry %s, token from %s)", found, from);
+	do_wipe_json(obj, 0);
+	json_object_put(obj);
+	http_response_clear(&r);
+	secbuf_free(&url);
+	secbuf_free(&names);
+	secmem_free_str(token);
+	return rc;
+}
+
 int source_do_new(const struct config *cfg, struct store *st, struct source **out)
 {
 	struct do_source *d = calloc(1, sizeof(*d));
@@ -1075,6 +1187,7 @@ int source_do_new(const struct config *cfg, struct store *st, struct source **ou
 	d->base.on_store = NULL; /* a DO login is kept like any other */
 	d->base.on_erase = do_on_erase;
 	d->base.list = NULL;     /* cached copies are in the keyring, which list shows */
+	d->base.check = do_check;
 	d->base.free = do_free;
 	rc = http_opts_load(cfg, DO_SECTION, DO_ENV, &d->http);
 	if (rc) {

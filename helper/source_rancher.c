@@ -588,6 +588,59 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 	return 0;
 }
 
+/* ---- doctor ---- */
+
+/* One probe of one key pair: "KEYS key AK: environment 1a5, 3 registries" into buf. */
+static int rancher_check_one(struct rancher_source *r, struct rancher_api *a, const char *label,
+			     char *buf, size_t size)
+{
+	size_t count = 0;
+	int more = 0, rc = rancher_secret(r, a);
+
+	if (rc == ERR_DENIED && !a->secret) { /* rancher_secret found none anywhere */
+		char why[300];
+
+		snprintf(why, sizeof(why), "%s", err_msg());
+		return err_set(ERR_NOTFOUND, "%s", why);
+	}
+	if (!rc) {
+		rancher_begin(a);
+		rc = rancher_probe(a, &count, &more);
+	}
+	if (!rc)
+		snprintf(buf, size, "%s key %s: environment %s, %zu%s registr%s", label, a->access,
+			 a->project[0] ? a->project : "(the key's own)", count, more ? "+" : "",
+			 count == 1 && !more ? "y" : "ies");
+	return rc;
+}
+
+/* doctor: one GET of the registries collection with each configured key pair (the RANCHER_*
+ * writer, the CATTLE_* reader), both reported. */
+static int rancher_check(struct source *s, char *what, size_t what_size)
+{
+	struct rancher_source *r = (struct rancher_source *)s;
+	char w[200] = "", rd[200] = "", why[600];
+	int rc = 0;
+
+	if (r->have_writer) {
+		rc = rancher_check_one(r, &r->writer, "RANCHER_*", w, sizeof(w));
+		if (rc)
+			return rc;
+	}
+	if (r->have_reader) {
+		rc = rancher_check_one(r, &r->reader, "CATTLE_*", rd, sizeof(rd));
+		if (rc && w[0]) {
+			snprintf(why, sizeof(why), "%s", err_msg());
+			return err_set(rc, "%s accepted, but the CATTLE_* key: %s", w, why);
+		}
+		if (rc)
+			return rc;
+	}
+	snprintf(what, what_size, "key%s accepted (%s%s%s)", w[0] && rd[0] ? "s" : "", w,
+		 w[0] && rd[0] ? "; " : "", rd);
+	return 0;
+}
+
 /* ---- settings ---- */
 
 static void rancher_free(struct source *s)
@@ -735,6 +788,7 @@ int source_rancher_new(const struct config *cfg, struct store *st, struct source
 	r->base.on_store = read_only ? NULL : rancher_on_store;
 	r->base.on_erase = read_only ? NULL : rancher_on_erase;
 	r->base.list = rancher_list_src;
+	r->base.check = rancher_check;
 	r->base.free = rancher_free;
 	*out = &r->base;
 	return 0;

@@ -14,17 +14,32 @@
  * of the same uid; group and others get nothing.
  *
  * When. get: a hit answers without calling inner (no D-Bus); a miss asks inner and caches the
- * answer. put and del: inner first, then the cached entry is removed, so the next get reads the
- * new state from inner (also when inner says "not found": a stale copy must go). Entries are
- * only written by get, so a secret enters kernel memory only once something read it, and a
- * keyring that is locked, dead or hung after a `store` answers exactly as without a cache.
- * list always asks inner: it must show what the keyring holds. A source's copy is never
- * cached past its expires.
+ * answer: the entry for the TTL, or a "not found" entry (same description, payload magic
+ * MISS_MAGIC) for at most STORE_KERNEL_MISS_TTL. Only definite answers are cached: never a
+ * locked keyring, a timeout or an unreachable service. put and del: inner first, then the
+ * cached entry (hit or "not found") is removed, so the next get reads the new state from inner
+ * (also when inner says "not found": a stale copy must go). Entries are only written by get,
+ * so a secret enters kernel memory only once something read it, and a keyring that is locked,
+ * dead or hung after a `store` answers exactly as without a cache. list always asks inner: it
+ * must show what the keyring holds. A source's copy is never cached past its expires.
+ *
+ * Why "not found" is cached, and why only briefly. Docker asks for registries that have no
+ * entry all the time (every anonymous pull, every base image of a build), and each miss used
+ * to cost a D-Bus connection and a search. A cached miss costs what a hit costs. It is safe
+ * because every write through this helper removes it (put, del, and a credential source's
+ * fetch, which ends in a put), so only a login stored by another program (the reference helper,
+ * secret-tool, seahorse) is seen late, by at most STORE_KERNEL_MISS_TTL (10 s) — and a
+ * client that just got "not found" was going to proceed anonymously anyway. A source-owned
+ * host is not hidden by a cached miss: creds.c fetches whenever get says "not found", and the
+ * put of what it fetched removes the miss. Misses count against the per-user key quota like
+ * hits; the short lifetime keeps them from crowding hits out.
  *
  * Races. A get that misses may read the old entry from inner while another process stores a
  * new one and removes the cached entry; writing the old one afterwards would keep it for the
  * TTL. So put and del change a per-bus "generation" key before and after they touch inner, and
- * a get only caches what it read if the generation is the same after the read as before.
+ * a get only caches what it read if the generation is the same after the read as before, and
+ * removes what it cached if the generation changed by the time its key was added (the writer's
+ * removal may have run just before our add).
  *
  * Safe because, and limits:
  *  - Any process running as the same uid can read these keys (it could equally ask the
@@ -60,6 +75,7 @@
 
 #define DESC_PREFIX "docker-credential-keyring:v1:"
 #define PAYLOAD_MAGIC "DCK1"
+#define MISS_MAGIC "DCK0" /* a cached "not found" */
 #define USER_PAYLOAD_MAX 32767 /* the kernel's limit for "user" keys */
 #define SERVER_IN_DESC_MAX 200 /* longer server keys are hashed in the description */
 
@@ -160,6 +176,26 @@ static void put_field(char **p, const char *src, size_t n)
 	put_bytes(p, src, n);
 }
 
+/* A "not found" for server: magic, u64 cached_until, i64 0, then 2 × (u32 length, bytes): bus,
+ * server. */
+static char *pack_miss(const struct kernel_store *s, const char *server, int64_t until, size_t *len)
+{
+	size_t n = 4 + 8 + 8 + 2 * 4 + strlen(s->bus) + strlen(server);
+	int64_t zero = 0;
+	char *buf, *p;
+
+	if (n > USER_PAYLOAD_MAX || !(buf = malloc(n)))
+		return NULL;
+	p = buf;
+	put_bytes(&p, MISS_MAGIC, 4);
+	put_bytes(&p, &until, 8);
+	put_bytes(&p, &zero, 8);
+	put_field(&p, s->bus, strlen(s->bus));
+	put_field(&p, server, strlen(server));
+	*len = n;
+	return buf;
+}
+
 /* A wiped-on-free buffer holding c, or NULL when it does not fit a key (or no memory). */
 static char *pack(const struct kernel_store *s, const struct cred *c, int64_t until, size_t *len)
 {
@@ -205,29 +241,39 @@ static int same(const char *field, size_t flen, const char *want)
 	return strlen(want) == flen && memcmp(field, want, flen) == 0;
 }
 
-/* 0 and *out filled when buf is a current entry for server; -1 otherwise. */
+enum { CACHE_NONE = -1, CACHE_HIT = 0, CACHE_MISS = 1 };
+
+/* CACHE_HIT and *out filled when buf is a current entry for server, CACHE_MISS when it is a
+ * current "not found" for server, CACHE_NONE otherwise. */
 static int unpack(const struct kernel_store *s, const char *server, const char *buf, size_t n,
 		  int64_t now, struct cred *out)
 {
 	const char *f[5];
-	size_t fl[5], i;
+	size_t fl[5], i, nfields;
 	int64_t until, expires;
 	struct cred c = {0};
+	int miss;
 
-	if (n < 20 || memcmp(buf, PAYLOAD_MAGIC, 4) != 0)
-		return -1;
+	if (n < 20)
+		return CACHE_NONE;
+	miss = memcmp(buf, MISS_MAGIC, 4) == 0;
+	if (!miss && memcmp(buf, PAYLOAD_MAGIC, 4) != 0)
+		return CACHE_NONE;
+	nfields = miss ? 2 : 5;
 	memcpy(&until, buf + 4, 8);
 	memcpy(&expires, buf + 12, 8);
 	buf += 20;
 	n -= 20;
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < nfields; i++)
 		if (take_field(&buf, &n, &f[i], &fl[i]))
-			return -1;
+			return CACHE_NONE;
 	/* The key's own timeout normally removes it first; this also covers a key whose
 	 * timeout could not be set, and a copy that a source said expires. */
 	if (n != 0 || now >= until || (expires && now >= expires) || !same(f[0], fl[0], s->bus) ||
 	    !same(f[1], fl[1], server))
-		return -1;
+		return CACHE_NONE;
+	if (miss)
+		return CACHE_MISS;
 	c.server = secmem_dup(f[1], fl[1]);
 	c.username = secmem_dup(f[2], fl[2]);
 	c.origin = secmem_dup(f[3], fl[3]);
@@ -236,10 +282,10 @@ static int unpack(const struct kernel_store *s, const char *server, const char *
 	c.expires = expires;
 	if (!c.server || !c.username || !c.origin || !c.secret) {
 		cred_clear(&c);
-		return -1;
+		return CACHE_NONE;
 	}
 	*out = c;
-	return 0;
+	return CACHE_HIT;
 }
 
 /* ---- cache operations ----------------------------------------------------------------------- */
@@ -263,15 +309,16 @@ static char *read_key(struct kernel_store *s, long key, size_t *len)
 	return buf;
 }
 
+/* CACHE_HIT (and *out), CACHE_MISS or CACHE_NONE. */
 static int cache_get(struct kernel_store *s, const char *server, struct cred *out)
 {
 	char *desc = describe(s, server), *buf = NULL;
 	size_t len = 0;
 	long key;
-	int rc = -1;
+	int rc = CACHE_NONE;
 
 	if (!desc)
-		return -1;
+		return CACHE_NONE;
 	key = k_search(desc);
 	if (key < 0)
 		note_errno(s);
@@ -283,19 +330,24 @@ static int cache_get(struct kernel_store *s, const char *server, struct cred *ou
 	return rc;
 }
 
-static void cache_put(struct kernel_store *s, const struct cred *c)
+/* Cache c, or "not found" for server when c is NULL. Returns the key, or -1 when nothing was
+ * cached. */
+static long cache_put(struct kernel_store *s, const char *server, const struct cred *c)
 {
 	int64_t now = (int64_t)time(NULL), life = s->ttl;
-	char *desc, *payload;
+	char *desc, *payload = NULL;
 	size_t len = 0;
-	long key;
+	long key = -1;
 
-	if (c->expires && c->expires - now < life)
+	if (!c && life > STORE_KERNEL_MISS_TTL)
+		life = STORE_KERNEL_MISS_TTL;
+	if (c && c->expires && c->expires - now < life)
 		life = c->expires - now;
 	if (life <= 0)
-		return;
-	desc = describe(s, c->server);
-	payload = desc ? pack(s, c, now + life, &len) : NULL;
+		return -1;
+	desc = describe(s, server);
+	if (desc)
+		payload = c ? pack(s, c, now + life, &len) : pack_miss(s, server, now + life, &len);
 	if (payload) {
 		key = k_add(desc, payload, len);
 		if (key < 0) {
@@ -303,10 +355,12 @@ static void cache_put(struct kernel_store *s, const struct cred *c)
 		} else if (syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, key, (unsigned)life) != 0 ||
 			   syscall(SYS_keyctl, KEYCTL_SETPERM, key, PERM_KEY) != 0) {
 			k_remove(key);
+			key = -1;
 		}
 		secmem_free(payload, len);
 	}
 	free(desc);
+	return key;
 }
 
 static void cache_remove(struct kernel_store *s, const char *server)
@@ -370,17 +424,30 @@ static int kernel_get(struct store *base, const char *server, struct cred *out)
 	uint64_t gen = 0;
 	int rc;
 
+	long key;
+	int cached = CACHE_NONE;
+
 	if (s->ttl && !s->off && server[0]) {
-		if (cache_get(s, server, &c) == 0) {
+		cached = cache_get(s, server, &c);
+		if (cached == CACHE_HIT) {
 			err_clear();
 			*out = c;
 			return 0;
 		}
+		if (cached == CACHE_MISS)
+			return err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 		gen = gen_read(s);
 	}
 	rc = s->inner->get(s->inner, server, &c);
-	if (rc == 0 && s->ttl && !s->off && server[0] && gen_read(s) == gen)
-		cache_put(s, &c);
+	/* Only a definite answer is cached: an entry, or "not found" (never a locked keyring, a
+	 * timeout or an unreachable service). The generation is compared again after the key is
+	 * added: a writer that bumped it in between may have removed the entry before we added
+	 * ours, and then ours is stale. */
+	if ((rc == 0 || rc == ERR_NOTFOUND) && s->ttl && !s->off && server[0] && gen_read(s) == gen) {
+		key = cache_put(s, server, rc == 0 ? &c : NULL);
+		if (key >= 0 && gen_read(s) != gen)
+			k_remove(key);
+	}
 	if (rc == 0)
 		*out = c;
 	return rc;

@@ -9,6 +9,10 @@
 /* Default lifetime of a cached entry (the cache-ttl setting). */
 #define STORE_KERNEL_DEFAULT_TTL 60
 
+/* Lifetime of a cached "not found" (at most the cache-ttl): short, because a `docker login`
+ * made through another program is only seen once it has gone. */
+#define STORE_KERNEL_MISS_TTL 10
+
 /* Wrap inner (ownership is taken: freeing the result frees inner, also when NULL is returned).
  * ttl_seconds 0 disables reading and filling the cache; store and erase still remove entries a
  * previous run cached. Where the kernel refuses keyctl (no CONFIG_KEYS, a seccomp filter) every

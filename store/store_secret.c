@@ -117,12 +117,29 @@ static gboolean can_prompt(struct secret_store *s)
 	return s->opts.allow_prompt && ((x && x[0]) || (w && w[0]));
 }
 
+/* The cancellable and the watchdog thread are made by the first operation, not by
+ * store_secret_new: a get answered from the kernel cache never needs them (no GObject type
+ * system, no thread). */
+static int op_prepare(struct secret_store *s)
+{
+	if (s->deadline)
+		return 0;
+	if (!s->cancel)
+		s->cancel = g_cancellable_new();
+	s->deadline = deadline_new(s->cancel);
+	return s->deadline ? 0 : err_set(ERR_FAILED, "cannot start the deadline thread");
+}
+
 /* Every public operation is wrapped in begin/end: connect, and run under the deadline. */
 static int op_begin(struct secret_store *s)
 {
+	int rc;
+
 	err_clear();
-	if (s->deadline)
-		deadline_arm(s->deadline, s->opts.timeout_ms);
+	rc = op_prepare(s);
+	if (rc)
+		return rc;
+	deadline_arm(s->deadline, s->opts.timeout_ms);
 	return connect_service(s);
 }
 
@@ -654,13 +671,6 @@ struct store *store_secret_new(const struct store_secret_opts *opts)
 	if (!s)
 		return NULL;
 	s->opts = *opts;
-	s->cancel = g_cancellable_new();
-	s->deadline = deadline_new(s->cancel);
-	if (!s->deadline) {
-		g_object_unref(s->cancel);
-		free(s);
-		return NULL;
-	}
 	s->base.get = secret_get;
 	s->base.put = secret_put;
 	s->base.del = secret_del;

@@ -7,10 +7,14 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import tempfile
 import unittest
 
 from common import KeyringSession, run
+from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
+
+MKCA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib", "mkca.sh")
 
 FRESH = ('{\n  "credHelpers": {\n    "a.example": "keyring",\n'
          '    "registry.digitalocean.com": "keyring"\n  }\n}\n')
@@ -165,6 +169,104 @@ class Configure(unittest.TestCase):
         self.assertFalse(os.path.exists(self.docker))
         r = self.configure("--bogus", "a.example")
         self.assertEqual(r.rc, 1, r)
+        self.assertFalse(os.path.exists(self.docker))
+
+
+class ConfigureRancher(Configure):
+    """configure --rancher: the registries a configured Rancher (the fake, over TLS) holds an
+    active credential for, Docker Hub under the keys docker and podman look up."""
+    HUB = ["https://index.docker.io/v1/", "docker.io"]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certs = tempfile.mkdtemp(prefix="dck-configure-certs-")
+        subprocess.run(["sh", MKCA, cls.certs], check=True, timeout=60)
+        cls.fake = FakeServer("fake_rancher.py", cls.certs)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fake.stop()
+        shutil.rmtree(cls.certs, ignore_errors=True)
+
+    def setUp(self):
+        super().setUp()
+        for var in list(self.env):
+            if var.startswith(("RANCHER_", "CATTLE_", "DOCKER_CREDENTIAL_KEYRING_")):
+                del self.env[var]
+        self.fake.control("POST", "reset")
+        self.fake.control("POST", "seed", {"registries": [
+            {"project": "1a5", "serverAddress": host,
+             "credentials": [{"publicValue": "u", "secretValue": "s", "state": state}]}
+            for host, state in (("Registry.Example.com:5000", "active"), ("index.docker.io", "active"),
+                                ("quay.io", "active"), ("old.example.com", "inactive"))]})
+        self.env.update(RANCHER_URL="https://localhost:%d/v2-beta/projects/1a5" % self.fake.port,
+                        RANCHER_ACCESS_KEY="envkey", RANCHER_SECRET_KEY="envsecret",
+                        DOCKER_CREDENTIAL_KEYRING_RANCHER_CA_FILE=os.path.join(self.certs, "ca.pem"))
+
+    # The inherited tests run again with a Rancher configured: it must change nothing for them.
+
+    def test_rancher_registries_are_wired(self):
+        r = self.configure("--rancher", "a.example")
+        self.assertEqual(r.rc, 0, r)
+        out = r.out.decode().splitlines()
+        self.assertEqual(out[0], "rancher: 3 registries with an active credential: "
+                                 "Registry.Example.com:5000 index.docker.io quay.io", r)
+        want = {"a.example": "keyring", "registry.example.com:5000": "keyring",
+                "https://index.docker.io/v1/": "keyring", "docker.io": "keyring",
+                "quay.io": "keyring"}
+        for path in (self.docker, self.auth):
+            helpers = json.loads(self.read(path))["credHelpers"]
+            self.assertEqual(helpers, want, path)
+            self.assertEqual(list(helpers), list(want), path)
+        self.assertEqual([q["method"] for q in self.fake.control("GET", "requests")], ["GET", "GET"])
+        r = self.configure("--rancher", "a.example")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(b"nothing changed", r.out)
+
+    def test_rancher_hosts_setting_limits_what_is_wired(self):
+        self.env["DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS"] = "quay.io"
+        r = self.configure("--rancher", "--dry-run")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(b'credHelpers["quay.io"] = "keyring"', r.out)
+        self.assertNotIn(b"docker.io", r.out)
+        self.assertFalse(os.path.exists(self.docker))
+
+    def test_rancher_not_configured_is_one_clear_line(self):
+        del self.env["RANCHER_URL"]
+        r = self.configure("--rancher", "a.example")
+        self.assertEqual((r.rc, r.out), (1, b"configure: --rancher: no Rancher is configured: set "
+                                            b"RANCHER_URL and RANCHER_ACCESS_KEY (and "
+                                            b"RANCHER_SECRET_KEY, or save it with "
+                                            b"`docker-credential-keyring login rancher`), or url "
+                                            b"and access-key in the [rancher] section of the "
+                                            b"config file\n"), r)
+        self.assertFalse(os.path.exists(self.docker))
+        self.assertFalse(os.path.exists(self.auth))
+
+    def test_rancher_refusing_the_key_changes_nothing(self):
+        self.env["RANCHER_SECRET_KEY"] = "wrong"
+        r = self.configure("--rancher", "a.example")
+        self.assertEqual((r.rc, r.out), (1, (
+            "configure: --rancher: cannot get the registries from Rancher: Rancher at "
+            "localhost:%d refused the API key envkey (401 Unauthorized): check RANCHER_ACCESS_KEY "
+            "and RANCHER_SECRET_KEY\n" % self.fake.port).encode()), r)
+        self.assertFalse(os.path.exists(self.docker))
+
+    def test_broken_rancher_setting_stops_only_rancher(self):
+        self.env["DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT"] = "bad"
+        r = self.configure("--rancher", "a.example")
+        self.assertEqual((r.rc, r.out), (1, b"configure: --rancher: rancher project: expected an "
+                                            b"environment id like 1a5, got bad\n"), r)
+        self.assertFalse(os.path.exists(self.docker))
+        r = self.configure("a.example")  # named hosts do not need the sources
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(json.loads(self.read(self.docker)), {"credHelpers": {"a.example": "keyring"}})
+
+    def test_rancher_without_registries(self):
+        self.fake.control("POST", "reset")
+        r = self.configure("--rancher")
+        self.assertEqual((r.rc, r.out), (1, b"rancher: no registry with an active credential: "
+                                            b"nothing to do\n"), r)
         self.assertFalse(os.path.exists(self.docker))
 
 

@@ -10,6 +10,7 @@ import tempfile
 import unittest
 
 from common import BIN, NOT_FOUND, KeyringCase, KeyringSession, store_json
+from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUPP = os.path.join(HERE, "..", "valgrind.supp")
@@ -18,6 +19,9 @@ OPTIONS = ["--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=
            "--show-leak-kinds=definite", "--num-callers=40", "--track-origins=yes",
            "--suppressions=" + SUPP]
 SERVER = "valgrind.example.com"
+MKCA = os.path.join(HERE, "..", "lib", "mkca.sh")
+DO_HOST = "registry.digitalocean.com"
+DO_TOKEN = "dop_v1_valgrindtoken"
 
 
 def memcheck(env, args, stdin=b"", timeout=120):
@@ -28,7 +32,8 @@ def memcheck(env, args, stdin=b"", timeout=120):
         p = subprocess.run([VALGRIND, "--log-file=" + log.name] + OPTIONS + args, input=stdin,
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=timeout)
-        return p.returncode, p.stdout, p.stderr, open(log.name, errors="replace").read()
+        with open(log.name, errors="replace") as f:
+            return p.returncode, p.stdout, p.stderr, f.read()
 
 
 def no_bus_env():
@@ -92,6 +97,64 @@ class Memcheck(KeyringCase):
             self.check(["store"], store_json(SERVER, "u", "t"), rc=1, env=env)
             self.check(["list"], env=env)
             self.check(["erase"], SERVER, rc=1, env=env)
+
+
+@unittest.skipUnless(VALGRIND, "valgrind is not installed (tests/run installs it)")
+class MemcheckSources(KeyringCase):
+    """The same checks through the sources: libcurl, TLS, json-c and the cache paths of creds.c,
+    against the fake DigitalOcean and Rancher APIs (the debug log on, so its paths run too)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.certs = tempfile.mkdtemp(prefix="dck-vg-certs-")
+        subprocess.run(["sh", MKCA, cls.certs], check=True, timeout=60)
+        cls.do = FakeServer("fake_do.py", cls.certs, "--quiet", "--token", DO_TOKEN)
+        cls.rancher = FakeServer("fake_rancher.py", cls.certs)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.do.stop()
+        cls.rancher.stop()
+        shutil.rmtree(cls.certs, ignore_errors=True)
+        super().tearDownClass()
+
+    check = Memcheck.check
+
+    def setUp(self):
+        self.vg_env = dict(self.env, DOCKER_CREDENTIAL_KEYRING_TIMEOUT="60s")
+        for var in list(self.vg_env):
+            if var.startswith(("DIGITALOCEAN_", "SSL_CERT_", "CURL_CA_BUNDLE", "RANCHER_",
+                               "CATTLE_")):
+                del self.vg_env[var]
+        self.vg_env.update(DOCKER_CREDENTIAL_KEYRING_DEBUG="1",
+                           SSL_CERT_FILE=os.path.join(self.certs, "ca.pem"))
+
+    def test_digitalocean(self):
+        env = dict(self.vg_env, DIGITALOCEAN_API_URL=self.do.url,
+                   DOCKER_CREDENTIAL_KEYRING_DO_OAUTH_URL=self.do.url,
+                   DIGITALOCEAN_ACCESS_TOKEN=DO_TOKEN, DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT="60s")
+        self.check(["erase"], DO_HOST, env=env)
+        self.assertIn(b"Secret", self.check(["get"], DO_HOST, env=env))  # cold: a fetch
+        self.assertIn(b"Secret", self.check(["get"], DO_HOST, env=env))  # warm: the cache
+        self.check(["erase"], DO_HOST, out=b"", env=env)                  # revokes
+        self.do.control("POST", "mode", {"mode": "status", "status": 500})
+        self.check(["get"], DO_HOST, rc=1, out=NOT_FOUND, env=env)
+        self.do.control("POST", "mode", {"mode": "malformed"})
+        self.check(["get"], DO_HOST, rc=1, out=NOT_FOUND, env=env)
+        self.do.control("POST", "mode", {"mode": "ok"})
+
+    def test_rancher(self):
+        url = self.rancher.url.replace("127.0.0.1", "localhost")
+        env = dict(self.vg_env, RANCHER_URL=url + "/v2-beta/projects/1a5",
+                   RANCHER_ACCESS_KEY="envkey", RANCHER_SECRET_KEY="envsecret",
+                   DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS="all",
+                   DOCKER_CREDENTIAL_KEYRING_RANCHER_TIMEOUT="60s")
+        self.check(["store"], store_json(SERVER, "alice", "vg-rancher-secret"), env=env)
+        self.assertIn(SERVER.encode(), self.check(["list"], env=env))
+        self.check(["erase"], SERVER, out=b"", env=env)
+        self.check(["store"], store_json(SERVER, "alice", "x"), rc=1,
+                   env=dict(env, RANCHER_SECRET_KEY="wrong"))
 
 
 @unittest.skipUnless(VALGRIND and shutil.which("cc"), "needs valgrind and a C compiler")

@@ -1,0 +1,86 @@
+/* log: the debug log (see log.h). */
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "docker-credential-keyring: debug: "
+
+static int level = -1; /* -1: not read from the environment yet */
+
+static int env_true(const char *v)
+{
+	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+		     strcasecmp(v, "on") == 0);
+}
+
+void log_init(void)
+{
+	if (level < 0)
+		level = env_true(getenv("DOCKER_CREDENTIAL_KEYRING_DEBUG")) ? LOG_DEBUG : LOG_OFF;
+}
+
+void log_set_level(int l)
+{
+	level = l;
+}
+
+int log_enabled(void)
+{
+	log_init();
+	return level >= LOG_DEBUG;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void log_debug(const char *fmt, ...)
+{
+	char line[1024];
+	const char *path;
+	va_list ap;
+	size_t pre = sizeof(LOG_PREFIX) - 1, n, i;
+	int len, fd;
+
+	if (!log_enabled())
+		return;
+	memcpy(line, LOG_PREFIX, pre);
+	va_start(ap, fmt);
+	len = vsnprintf(line + pre, sizeof(line) - pre - 1, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	n = pre + ((size_t)len < sizeof(line) - pre - 1 ? (size_t)len : sizeof(line) - pre - 2);
+	for (i = pre; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = ' ';
+	line[n++] = '\n';
+	write_all(STDERR_FILENO, line, n);
+	path = getenv("DOCKER_CREDENTIAL_KEYRING_LOG_FILE");
+	if (path && path[0]) {
+		/* One write per line with O_APPEND: parallel helpers do not interleave inside one. */
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			write_all(fd, line, n);
+			close(fd);
+		}
+	}
+}

@@ -1,0 +1,20 @@
+/* source_do_parse: the checks source_do.c applies to DigitalOcean's answers, on a body alone,
+ * with no request made. Internal: for tests/fuzz/fuzz_do_body.c and unit tests; do_fetch and
+ * do_on_erase call the same code. */
+#ifndef DCK_SOURCE_DO_PARSE_H
+#define DCK_SOURCE_DO_PARSE_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+/* A 200 answer of …/docker-credentials ({"auths":{host:{"auth":base64(user:password)}}}): the
+ * credential for server (the matching auths key, or the only one) into out->username, secret
+ * and secret_len (wiped on free). On failure an err.h code with one line that never holds the
+ * credential, and out is not written. */
+int do_parse_config_body(const char *body, size_t len, const char *server, struct cred *out);
+
+/* One line for an answer other than 200: "HTTP <status>[: id: message (request …)]". */
+void do_describe_error_body(long status, const char *body, size_t len, char *buf, size_t size);
+
+#endif
