@@ -7,7 +7,7 @@
  *  - Redirects are never followed: credentials must not travel to another host.
  *  - The body is capped; a larger one aborts the transfer.
  *  - Everything that held a secret (credentials, the body) is wiped after use.
- *  - curl is initialised on first use only: a keyring-only call never pays for it. */
+ *  - libcurl is loaded (dlopen) on the first request: a keyring-only call never pays for it. */
 #ifndef DCK_HTTP_H
 #define DCK_HTTP_H
 

@@ -24,6 +24,9 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# libcurl is loaded with dlopen on the first HTTP request (helper/http.c), so dpkg-shlibdeps
+# cannot see it: name it.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.78)")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "gnome-keyring")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "docker.io | podman")
 

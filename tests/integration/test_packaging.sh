@@ -57,12 +57,12 @@ echo "Depends: $depends"
 for lib in libsecret-1-0 libjson-c libc6; do
   grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
-# libcurl is linked only when a credential source (which uses HTTP) is built in.
+# libcurl is loaded on the first HTTP request (dlopen), so it is not NEEDED by the binary and
+# the package must name it itself.
 dpkg-deb -x "$deb" "$work/root"
 needed=$(readelf -d "$work/root/usr/bin/docker-credential-keyring")
-if grep -q 'NEEDED.*libcurl' <<<"$needed"; then
-  grep -q libcurl <<<"$depends" || fail "Depends lacks libcurl: $depends"
-fi
+grep -q 'NEEDED.*libcurl' <<<"$needed" && fail "the binary links libcurl: every call would load it"
+grep -q 'libcurl4' <<<"$depends" || fail "Depends lacks libcurl4: $depends"
 recommends=$(dpkg-deb -f "$deb" Recommends)
 grep -q gnome-keyring <<<"$recommends" || fail "Recommends lacks gnome-keyring: $recommends"
 [ -n "$(dpkg-deb -f "$deb" Maintainer)" ] || fail "no Maintainer"
