@@ -183,6 +183,8 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 	}
 	log_debug("%s: fetching from %s", server, src->name);
 	rc = src->fetch(src, server, &fetched);
+	if (!rc)
+		secmem_remember(fetched.secret, fetched.secret_len);
 	if (!rc) {
 		log_debug("%s: %s answered, expires %s%lld s", server, src->name,
 			  fetched.expires ? "in " : "never, ", fetched.expires ?
@@ -229,6 +231,7 @@ int creds_store(struct app *a, const struct cred *c)
 
 	if (creds_is_reserved(c->server))
 		return refuse_reserved(c->server);
+	secmem_remember(c->secret, c->secret_len); /* a source may quote what it was sent */
 	rc = a->store->put(a->store, c);
 	log_debug("store %s: keyring %s", c->server, rc ? "failed" : "saved");
 	if (rc)

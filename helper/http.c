@@ -302,6 +302,11 @@ int http_do(const struct http_opts *o, const struct http_request *req, struct ht
 
 	r.retry_after = -1;
 	r.ratelimit_reset = -1;
+	/* What we authenticate with must never come back out in a message (see secmem.h). */
+	if (req->bearer)
+		secmem_remember(req->bearer, strlen(req->bearer));
+	if (req->basic_pass)
+		secmem_remember(req->basic_pass, strlen(req->basic_pass));
 	rc = http_init();
 	if (!rc)
 		rc = check_url(o, req->url, host, sizeof(host));

@@ -1,5 +1,6 @@
 /* log: the debug log (see log.h). */
 #include "log.h"
+#include "secmem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +73,9 @@ void log_debug(const char *fmt, ...)
 	for (i = pre; i < n; i++)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			line[i] = ' ';
+	line[n] = '\0';
+	secmem_redact(line + pre); /* a quoted server message may echo what we sent */
+	n = strlen(line);
 	line[n++] = '\n';
 	write_all(STDERR_FILENO, line, n);
 	path = getenv("DOCKER_CREDENTIAL_KEYRING_LOG_FILE");

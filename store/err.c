@@ -1,5 +1,6 @@
 /* err: one per-thread message slot for the last error (see err.h). */
 #include "err.h"
+#include "secmem.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@ int err_set(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
 	va_end(ap);
+	secmem_redact(last_msg);
 	return code;
 }
 
@@ -40,6 +42,7 @@ int err_wrap(int code, const char *fmt, ...)
 		memcpy(last_msg + len, old, n);
 		last_msg[len + n] = '\0';
 	}
+	secmem_redact(last_msg);
 	return code;
 }
 

@@ -103,6 +103,57 @@ void secmem_free_str(char *s)
 		secmem_free(s, strlen(s));
 }
 
+#define REMEMBER_MAX 16
+#define REMEMBER_MIN 6
+
+static struct {
+	char *p;
+	size_t n;
+} remembered[REMEMBER_MAX];
+static size_t nremembered;
+
+static void forget_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < nremembered; i++)
+		secmem_free(remembered[i].p, remembered[i].n);
+	nremembered = 0;
+}
+
+void secmem_remember(const char *p, size_t n)
+{
+	size_t i;
+
+	if (!p || n < REMEMBER_MIN || nremembered == REMEMBER_MAX)
+		return;
+	for (i = 0; i < nremembered; i++)
+		if (remembered[i].n == n && memcmp(remembered[i].p, p, n) == 0)
+			return;
+	if (nremembered == 0)
+		atexit(forget_all);
+	remembered[nremembered].p = secmem_dup(p, n);
+	if (remembered[nremembered].p)
+		remembered[nremembered++].n = n;
+}
+
+void secmem_redact(char *s)
+{
+	size_t i, len, with_len;
+	const char *with;
+	char *hit;
+
+	for (i = 0; s && i < nremembered; i++) {
+		with = remembered[i].n >= 10 ? "[redacted]" : "***";
+		with_len = strlen(with);
+		while ((hit = memmem(s, strlen(s), remembered[i].p, remembered[i].n))) {
+			len = strlen(hit + remembered[i].n);
+			memcpy(hit, with, with_len);
+			memmove(hit + with_len, hit + remembered[i].n, len + 1);
+		}
+	}
+}
+
 char *secmem_dup(const void *p, size_t n)
 {
 	char *d = malloc(n + 1);

@@ -37,4 +37,15 @@ void secmem_free_str(char *s);
 /* malloc'd copy of n bytes plus a terminating NUL; NULL when memory runs out. */
 char *secmem_dup(const void *p, size_t n);
 
+/* Remember a secret this process handles (an API token, a password sent or received), so that
+ * no message can carry it out: err_set and the debug log pass every line through
+ * secmem_redact. A remote server's error text is quoted in messages, and a hostile or broken
+ * one could echo what we sent. Secrets shorter than 6 bytes are not remembered (they would
+ * match ordinary words); copies are wiped at exit. */
+void secmem_remember(const char *p, size_t n);
+
+/* Replace every remembered secret in the NUL-terminated line s by "[redacted]" when that is
+ * no longer than the secret, else by "***": in place, the line never grows. */
+void secmem_redact(char *s);
+
 #endif

@@ -331,6 +331,17 @@ class ApiErrors(DoCase):
                       DIGITALOCEAN_ACCESS_TOKEN="dop_v1_revoked")
         self.assertIn(b"HTTP 401: unauthorized: Unable to authenticate you.", r.err)
 
+    def test_a_server_that_echoes_the_token_cannot_leak_it(self):
+        # The error line quotes the server's message; the token we sent is redacted from it.
+        self.fake.mode("status", status=401, id="unauthorized",
+                       message="token %s is not valid" % TOKEN)
+        r = self.miss("refused the API token")
+        self.assertNotIn(TOKEN.encode(), r.err + r.out)
+        self.assertIn(b"token [redacted] is not valid", r.err)
+        r = self.get(DOCKER_CREDENTIAL_KEYRING_DEBUG="1")  # the debug log quotes it too
+        self.assertNotIn(TOKEN.encode(), r.err + r.out)
+        self.assertIn(b"debug: ", r.err)
+
     def test_403_token_without_scope(self):
         r = self.miss("refused the API token", DIGITALOCEAN_ACCESS_TOKEN=READONLY)
         self.assertIn(b"registry:update", r.err)

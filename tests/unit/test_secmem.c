@@ -1,0 +1,79 @@
+/* Unit tests of secmem.c: wiped buffers, input caps, and the redaction of remembered secrets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "secmem.h"
+
+static void redacts_every_occurrence(void **state)
+{
+	char line[128] = "HTTP 401: token dop_v1_abcdef0123 refused; again dop_v1_abcdef0123.";
+
+	(void)state;
+	secmem_remember("dop_v1_abcdef0123", 17);
+	secmem_redact(line);
+	assert_string_equal(line, "HTTP 401: token [redacted] refused; again [redacted].");
+}
+
+static void short_secrets_become_stars(void **state)
+{
+	char line[64] = "user pa55wd is wrong";
+
+	(void)state;
+	secmem_remember("pa55wd", 6);
+	secmem_redact(line);
+	assert_string_equal(line, "user *** is wrong");
+}
+
+static void tiny_secrets_are_not_remembered(void **state)
+{
+	char line[64] = "the password is p";
+
+	(void)state;
+	secmem_remember("p", 1);
+	secmem_redact(line);
+	assert_string_equal(line, "the password is p"); /* "p" would match every word */
+}
+
+static void err_set_redacts(void **state)
+{
+	(void)state;
+	secmem_remember("hunter2-secret", 14);
+	err_set(ERR_DENIED, "the server said: bad key hunter2-secret");
+	assert_string_equal(err_msg(), "the server said: bad key [redacted]");
+	err_wrap(ERR_DENIED, "hunter2-secret");
+	assert_string_equal(err_msg(), "[redacted]: the server said: bad key [redacted]");
+}
+
+static void read_fd_caps_input(void **state)
+{
+	struct secbuf b = SECBUF_INIT;
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], "0123456789", 10), 10);
+	close(fds[1]);
+	assert_int_equal(secbuf_read_fd(&b, fds[0], 9), ERR_INVALID);
+	assert_string_equal(err_msg(), "input is larger than the limit of 9 bytes");
+	assert_null(b.data);
+	close(fds[0]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(redacts_every_occurrence),
+		cmocka_unit_test(short_secrets_become_stars),
+		cmocka_unit_test(tiny_secrets_are_not_remembered),
+		cmocka_unit_test(err_set_redacts),
+		cmocka_unit_test(read_fd_caps_input),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
