@@ -272,6 +272,17 @@ static int run_login(struct app *a, const char *verb, const char *name)
 	return rc ? 1 : 0;
 }
 
+/* The end of configure and doctor: print what they said, close what they opened. */
+static int print_and_close(struct app *a, struct config *cfg, struct secbuf *out, int status)
+{
+	write_all(STDOUT_FILENO, out->data ? out->data : "", out->len);
+	secbuf_free(out);
+	close_sources(a);
+	store_free(a->store);
+	config_free(cfg);
+	return status;
+}
+
 /* configure and doctor: commands for people, not for clients. They fill a buffer; we print it. */
 static int run_configure(struct app *a, int argc, char **argv)
 {
@@ -297,12 +308,7 @@ static int run_configure(struct app *a, int argc, char **argv)
 	} else {
 		status = configure_run(a, argc, argv, &out);
 	}
-	write_all(STDOUT_FILENO, out.data ? out.data : "", out.len);
-	secbuf_free(&out);
-	close_sources(a);
-	store_free(a->store);
-	config_free(cfg);
-	return status;
+	return print_and_close(a, cfg, &out, status);
 }
 
 static int run_doctor(struct app *a)
@@ -315,12 +321,7 @@ static int run_doctor(struct app *a)
 	if (config_load(&cfg) == 0 && open_store(cfg, &a->store) == 0 && open_sources(cfg, a) != 0)
 		close_sources(a);
 	status = doctor_run(a, &out);
-	write_all(STDOUT_FILENO, out.data ? out.data : "", out.len);
-	secbuf_free(&out);
-	close_sources(a);
-	store_free(a->store);
-	config_free(cfg);
-	return status;
+	return print_and_close(a, cfg, &out, status);
 }
 
 int main(int argc, char **argv)

@@ -37,6 +37,15 @@ def run(env, verb, stdin=b"", timeout=20, argv0=None, args=None):
     return Result(p.returncode, p.stdout, p.stderr, time.monotonic() - start)
 
 
+def no_bus_env():
+    """The environment of a machine with no session bus (a bare server, a CI runner)."""
+    env = dict(os.environ)
+    for var in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(var, None)
+    env["XDG_RUNTIME_DIR"] = "/nonexistent-runtime-dir"
+    return env
+
+
 def store_json(server, username, secret):
     import json
     return json.dumps({"ServerURL": server, "Username": username, "Secret": secret})

@@ -6,17 +6,10 @@ import os
 import time
 import unittest
 
-from common import NOT_FOUND, KeyringSession, run, store_json
+from common import NOT_FOUND, KeyringSession, no_bus_env, run, store_json
 
 STORE = store_json("headless.example.com", "u", "p")
 
-
-def no_bus_env():
-    env = dict(os.environ)
-    for var in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY"):
-        env.pop(var, None)
-    env["XDG_RUNTIME_DIR"] = "/nonexistent-runtime-dir"
-    return env
 
 
 class NoBus(unittest.TestCase):

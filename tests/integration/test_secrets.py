@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from common import BIN, NOT_FOUND, KeyringCase, KeyringSession, run, store_json
+from common import BIN, NOT_FOUND, KeyringCase, KeyringSession, no_bus_env, run, store_json
 
 SECRET = "S3cr3t-dck-7d4e1f9a-never-print-me"
 # A piece of it too: a message that quotes a truncated input must not pass either.
@@ -18,13 +18,6 @@ MARKS = (SECRET.encode(), b"7d4e1f9a")
 SERVER = "secrets.example.com"
 STORE = store_json(SERVER, "alice", SECRET)
 
-
-def no_bus_env():
-    env = dict(os.environ)
-    for var in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY"):
-        env.pop(var, None)
-    env["XDG_RUNTIME_DIR"] = "/nonexistent-runtime-dir"
-    return env
 
 
 class Hygiene:

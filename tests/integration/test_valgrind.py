@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from common import BIN, NOT_FOUND, KeyringCase, KeyringSession, store_json
+from common import BIN, NOT_FOUND, KeyringCase, KeyringSession, no_bus_env, store_json
 from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,13 +35,6 @@ def memcheck(env, args, stdin=b"", timeout=120):
         with open(log.name, errors="replace") as f:
             return p.returncode, p.stdout, p.stderr, f.read()
 
-
-def no_bus_env():
-    env = dict(os.environ)
-    for var in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY"):
-        env.pop(var, None)
-    env["XDG_RUNTIME_DIR"] = "/nonexistent-runtime-dir"
-    return env
 
 
 @unittest.skipUnless(VALGRIND, "valgrind is not installed (tests/run installs it)")
