@@ -110,6 +110,28 @@ class Concurrency(KeyringCase):
         self.assertIn(got["Username"], users)
         self.assertEqual(got["Secret"], "p-" + got["Username"])
 
+    def test_parallel_store_erase_and_get_of_other_keys(self):
+        keep = ["keep%02d.example.com" % i for i in range(8)]
+        drop = ["drop%02d.example.com" % i for i in range(8)]
+        for n in keep + drop:
+            self.store(n, "u-" + n, "p-" + n)
+        new = ["new%02d.example.com" % i for i in range(8)]
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            jobs = [pool.submit(run, self.env, "erase", n) for n in drop]
+            jobs += [pool.submit(run, self.env, "store", store_json(n, "u-" + n, "p-" + n)) for n in new]
+            gets = [pool.submit(run, self.env, "get", n) for n in keep * 2]
+            self.assertTrue(all(j.result().rc == 0 for j in jobs), [j.result() for j in jobs])
+            for g in gets:
+                r = g.result()
+                self.assertEqual(r.rc, 0, r)
+        listed = json.loads(self.run_helper("list").out)
+        for n in keep + new:
+            self.assertEqual(listed.get(n), "u-" + n)
+            self.assertEqual(secret_tool_items(self.env, n), [OURS])  # exactly one entry each
+        for n in drop:
+            self.assertNotIn(n, listed)
+            self.assertEqual(secret_tool_items(self.env, n), [])
+
     def test_gets_during_replacement_always_find_an_entry(self):
         self.store("flip.example.com", "u0", "p0")
 
