@@ -120,7 +120,8 @@ static const char *source_fix(const struct source *s, int rc, const char *msg)
 			return "the token is wrong, expired or revoked: make a new one (control panel, API, "
 			       "Tokens), then set DIGITALOCEAN_ACCESS_TOKEN or run "
 			       "`docker-credential-keyring login digitalocean`";
-		if (strstr(msg, "403"))
+		/* ": 403 " as rancher_api.c writes it; a bare "403" would match a port. */
+		if (strstr(msg, ": 403 "))
 			return "use an API key of that environment, or name the environment: RANCHER_URL "
 			       "ending in /projects/1a<n>, or DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT";
 		return "the key pair named above is wrong or was deleted in Rancher (API, Keys): make "
