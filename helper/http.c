@@ -103,9 +103,11 @@ static int http_init(void)
 			       dlerror());
 	for (i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
 		*symbols[i].slot = dlsym(lib, symbols[i].name);
-		if (!*symbols[i].slot)
-			return err_set(ERR_UNAVAILABLE, "%s lacks %s: libcurl 7.78 or newer is needed",
+		if (!*symbols[i].slot) {
+			dlclose(lib);
+			return err_set(ERR_UNAVAILABLE, "%s lacks %s: libcurl 7.85 or newer is needed",
 				       LIBCURL_SONAME, symbols[i].name);
+		}
 	}
 	if (lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return err_set(ERR_FAILED, "cannot initialise libcurl");
@@ -289,6 +291,17 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Append a header line; on failure the list is left as it was (and freed, wiped, later). */
+static int add_header(struct curl_slist **headers, const char *line)
+{
+	struct curl_slist *l = lc.slist_append(*headers, line);
+
+	if (!l)
+		return err_set(ERR_FAILED, "out of memory");
+	*headers = l;
+	return 0;
+}
+
 int http_do(const struct http_opts *o, const struct http_request *req, struct http_response *out)
 {
 	struct http_response r = {0};
@@ -318,7 +331,13 @@ int http_do(const struct http_opts *o, const struct http_request *req, struct ht
 	if (!c)
 		return err_set(ERR_FAILED, "cannot initialise libcurl");
 	lc.easy_setopt(c, CURLOPT_URL, req->url);
-	lc.easy_setopt(c, CURLOPT_PROTOCOLS_STR, o->allow_plain_loopback ? "https,http" : "https");
+	/* The protocol allow-list is a rule, not a hint: refuse to go on without it. */
+	if (lc.easy_setopt(c, CURLOPT_PROTOCOLS_STR,
+			   o->allow_plain_loopback ? "https,http" : "https") != CURLE_OK) {
+		lc.easy_cleanup(c);
+		return err_set(ERR_UNAVAILABLE, "%s is too old to restrict protocols: libcurl 7.85 or "
+			       "newer is needed", LIBCURL_SONAME);
+	}
 	lc.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	lc.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	lc.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -371,16 +390,16 @@ int http_do(const struct http_opts *o, const struct http_request *req, struct ht
 		secbuf_free(&pair);
 	}
 	if (!rc && auth.len)
-		headers = lc.slist_append(headers, auth.data);
+		rc = add_header(&headers, auth.data);
 	if (!rc && req->content_type) {
 		rc = secbuf_append_str(&ctype, "Content-Type: ");
 		if (!rc)
 			rc = secbuf_append_str(&ctype, req->content_type);
 		if (!rc)
-			headers = lc.slist_append(headers, ctype.data);
+			rc = add_header(&headers, ctype.data);
 	}
 	if (!rc)
-		headers = lc.slist_append(headers, "Accept: application/json");
+		rc = add_header(&headers, "Accept: application/json");
 	if (!rc) {
 		char logurl[512] = "";
 		int64_t t0 = mono_ms();

@@ -93,10 +93,17 @@ int proto_parse_store(const char *buf, size_t len, struct cred *out)
 	if (!tok)
 		return err_set(ERR_FAILED, "out of memory");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	if (len > INT32_MAX) {
+	if (len >= INT32_MAX) {
 		rc = err_set(ERR_INVALID, "invalid credentials JSON: input too large");
 		goto out;
 	}
+	/* Size json-c's buffer for the whole input first, so it is never reallocated: a realloc
+	 * would leave part of the secret in freed memory (json_secret.h does the same). */
+	if (printbuf_memset(tok->pb, 0, 0, (int)len + 1) < 0) {
+		rc = err_set(ERR_FAILED, "out of memory");
+		goto out;
+	}
+	printbuf_reset(tok->pb);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	if (!obj) {
 		enum json_tokener_error je = json_tokener_get_error(tok);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "json_secret.h"
 
 /* The longest pagination query we follow: Rancher's is our own query plus a marker. */
 #define RANCHER_MAX_QUERY 1024
@@ -85,6 +86,13 @@ int rancher_api_parse_url(struct rancher_api *a, const char *setting, const char
 	size_t auth_len, n;
 	int after = 0; /* segments seen after the version: 1 "projects", 2 the id, 3 "schemas" */
 
+	/* Every message below quotes the URL, so first refuse one that carries keys
+	 * (https://ACCESS:SECRET@host), without quoting it. */
+	auth = strstr(url, "://");
+	auth = auth ? auth + 3 : url;
+	if (memchr(auth, '@', strcspn(auth, "/")))
+		return err_set(ERR_INVALID, "%s: credentials in the URL: give the keys in "
+			       "RANCHER_ACCESS_KEY and RANCHER_SECRET_KEY (or the CATTLE_* names)", setting);
 	if (strncasecmp(url, "https://", 8) == 0)
 		auth = url + 8;
 	else if (strncasecmp(url, "http://", 7) == 0)
@@ -193,57 +201,14 @@ static void printable(char *dst, size_t size, const char *s)
 	dst[i] = '\0';
 }
 
-/* json-c frees strings without wiping them; the create response and environmentAdmin reads
- * carry secretValue, so every string of every answer is wiped before it is let go. */
-static void wipe_json(struct json_object *v)
-{
-	size_t i, n;
-
-	switch (json_object_get_type(v)) {
-	case json_type_string:
-		explicit_bzero((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
-		break;
-	case json_type_array:
-		n = json_object_array_length(v);
-		for (i = 0; i < n; i++)
-			wipe_json(json_object_array_get_idx(v, i));
-		break;
-	case json_type_object: {
-		json_object_object_foreach(v, key, val) {
-			(void)key;
-			wipe_json(val);
-		}
-		break;
-	}
-	default:
-		break;
-	}
-}
-
-static void json_free(struct json_object *v)
-{
-	if (v) {
-		wipe_json(v);
-		json_object_put(v);
-	}
-}
-
-/* Parse a body; NULL when it is not JSON (a proxy's HTML page). The tokener's copy is wiped. */
+/* The create response and environmentAdmin reads carry secretValue: every answer is parsed
+ * and freed through json_secret.h, which leaves no copy behind. NULL when it is not JSON (a
+ * proxy's HTML page). */
 static struct json_object *json_parse(const struct secbuf *body)
 {
-	struct json_tokener *tok;
-	struct json_object *v = NULL;
+	const char *why;
 
-	if (!body->data || body->len == 0 || body->len > INT32_MAX)
-		return NULL;
-	tok = json_tokener_new();
-	if (!tok)
-		return NULL;
-	v = json_tokener_parse_ex(tok, body->data, (int)body->len);
-	if (tok->pb && tok->pb->buf)
-		explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
-	json_tokener_free(tok);
-	return v;
+	return json_secret_parse(body->data, body->len, 32, &why);
 }
 
 /* A string member: 0 with *out (NULL when absent or null), or -1 when it is another type. */
@@ -419,7 +384,7 @@ static int call(struct rancher_api *a, const char *method, const char *url,
 		*out = v;
 		return 0;
 	}
-	json_free(v);
+	json_secret_free(v);
 	return rc;
 }
 
@@ -449,7 +414,7 @@ static int one(struct rancher_api *a, enum rancher_kind k, const char *method, c
 	free(url);
 	if (!rc)
 		rc = obj_parse(a, k, v, out);
-	json_free(v);
+	json_secret_free(v);
 	return rc;
 }
 
@@ -561,7 +526,7 @@ static int parse_ok_body(const struct rancher_api *a, const char *body, size_t l
 	struct json_object *v = json_parse(&b);
 
 	if (!v || !json_object_is_type(v, json_type_object)) {
-		json_free(v);
+		json_secret_free(v);
 		return err_set(ERR_UNAVAILABLE, "Rancher at %s: the answer is not a JSON object", a->host);
 	}
 	*out = v;
@@ -577,7 +542,7 @@ int rancher_parse_collection(const struct rancher_api *a, enum rancher_kind k, c
 
 	if (!rc)
 		rc = page_parse(a, k, v, "list", &l, next, next_size);
-	json_free(v);
+	json_secret_free(v);
 	if (rc) {
 		rancher_objs_clear(&l);
 		return rc;
@@ -594,7 +559,7 @@ int rancher_parse_resource(const struct rancher_api *a, enum rancher_kind k, con
 
 	if (!rc)
 		rc = obj_parse(a, k, v, out);
-	json_free(v);
+	json_secret_free(v);
 	return rc;
 }
 
@@ -605,7 +570,7 @@ int rancher_parse_error(struct rancher_api *a, const char *what, long status, co
 	struct json_object *v = json_parse(&b);
 	int rc = answer_error(a, what, status, v);
 
-	json_free(v);
+	json_secret_free(v);
 	return rc;
 }
 
@@ -645,7 +610,7 @@ int rancher_list(struct rancher_api *a, enum rancher_kind k, const char *query,
 		snprintf(prev, sizeof(prev), "%s", q);
 		if (!rc)
 			rc = page_parse(a, k, v, what, &l, q, sizeof(q));
-		json_free(v);
+		json_secret_free(v);
 		if (!rc && strcmp(q, prev) == 0 && q[0])
 			rc = err_set(ERR_FAILED, "Rancher at %s sent a pagination link back to the same page",
 				     a->host);
@@ -681,6 +646,6 @@ int rancher_probe(struct rancher_api *a, size_t *count, int *more)
 			json_object_object_get_ex(p, "next", &next) && next &&
 			json_object_is_type(next, json_type_string);
 	}
-	json_free(v);
+	json_secret_free(v);
 	return rc;
 }

@@ -31,6 +31,7 @@
 #include "creds.h"
 #include "err.h"
 #include "http.h"
+#include "json_secret.h"
 #include "secmem.h"
 
 #define DO_NAME "digitalocean"
@@ -163,78 +164,10 @@ static int do_clean_token(const char *p, size_t len, const char *what, char **ou
 
 /* --- JSON ------------------------------------------------------------------------------------- */
 
-/* json-c copies strings into its objects and its tokener buffer and frees them unwiped:
- * wipe every string (whatever the shape) before json_object_put. */
-static void do_wipe_json(struct json_object *v, int depth)
-{
-	size_t i, n;
-
-	if (!v || depth > 32)
-		return;
-	switch (json_object_get_type(v)) {
-	case json_type_string:
-		explicit_bzero((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
-		break;
-	case json_type_object: {
-		json_object_object_foreach(v, key, val) {
-			(void)key;
-			do_wipe_json(val, depth + 1);
-		}
-		break;
-	}
-	case json_type_array:
-		n = json_object_array_length(v);
-		for (i = 0; i < n; i++)
-			do_wipe_json(json_object_array_get_idx(v, i), depth + 1);
-		break;
-	default:
-		break;
-	}
-}
-
-static void do_wipe_tokener(struct json_tokener *tok)
-{
-	if (tok && tok->pb && tok->pb->buf)
-		explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
-}
-
-/* Parse a whole body as one JSON value (strict, UTF-8 checked). NULL with *why set on failure. */
+/* Parse a whole body (json_secret.h: nothing of it is left in freed memory). */
 static struct json_object *do_parse_json(const struct secbuf *body, const char **why)
 {
-	struct json_tokener *tok = json_tokener_new_ex(16);
-	struct json_object *obj = NULL;
-	size_t rest;
-
-	*why = "out of memory";
-	if (!tok)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	if (!body->data || body->len == 0) {
-		*why = "the body is empty";
-	} else if (body->len > INT32_MAX) {
-		*why = "the body is too large";
-	} else {
-		obj = json_tokener_parse_ex(tok, body->data, (int)body->len);
-		if (!obj) {
-			enum json_tokener_error je = json_tokener_get_error(tok);
-
-			*why = je == json_tokener_continue ? "the JSON ends too early"
-							   : json_tokener_error_desc(je);
-		} else {
-			for (rest = json_tokener_get_parse_end(tok); rest < body->len; rest++) {
-				if (!do_is_space(body->data[rest])) {
-					*why = "data follows the JSON value";
-					do_wipe_json(obj, 0);
-					json_object_put(obj);
-					obj = NULL;
-					break;
-				}
-			}
-		}
-	}
-	do_wipe_tokener(tok);
-	json_tokener_free(tok);
-	return obj;
+	return json_secret_parse(body->data, body->len, 16, why);
 }
 
 /* Append s to b with control characters dropped and at most max bytes: text from the network
@@ -282,8 +215,7 @@ static void do_describe_error(const struct http_response *r, char *buf, size_t s
 			secbuf_append_str(&b, ")");
 		}
 	}
-	do_wipe_json(obj, 0);
-	json_object_put(obj);
+	json_secret_free(obj);
 	snprintf(buf, size, "%s", b.data ? b.data : status);
 	secbuf_free(&b);
 }
@@ -436,8 +368,7 @@ static int do_parse_config(const struct secbuf *body, const char *server, struct
 	rc = do_split_auth(&dec, c);
 out:
 	secbuf_free(&dec);
-	do_wipe_json(obj, 0);
-	json_object_put(obj);
+	json_secret_free(obj);
 	return rc;
 }
 
@@ -844,7 +775,7 @@ static int64_t do_refresh_before(struct source *s, const struct cred *cached)
 	struct do_source *d = (struct do_source *)s;
 
 	(void)cached; /* its lifetime is the one we asked for */
-	return (int64_t)(d->share * (double)d->expiry);
+	return (int64_t)ceil(d->share * (double)d->expiry); /* early rather than late */
 }
 
 /* Revoke the token of a copy we minted: POST {oauth}/v1/oauth/revoke, form token=<password>,
@@ -1055,8 +986,9 @@ static int do_share_setting(const struct config *cfg, struct do_source *d)
 	share = strtod(v, &end);
 	while (*end == ' ')
 		end++;
-	if (end == v || *end || errno || !isfinite(share) || share < 0 || share > 1)
-		return err_set(ERR_INVALID, "%s: \"%.64s\" is not a number from 0 to 1",
+	/* 1 would mean "always refresh": a new token on the account at every get. */
+	if (end == v || *end || errno || !isfinite(share) || share < 0 || share >= 1)
+		return err_set(ERR_INVALID, "%s: \"%.64s\" is not a number from 0 up to (not including) 1",
 			       do_setting_name("refresh-share", env, name, sizeof(name)), v);
 	d->share = share;
 	return 0;
@@ -1162,8 +1094,7 @@ static int do_check(struct source *s, char *what, size_t what_size)
 			     names.data ? names.data : "");
 	else if (!rc)
 		snprintf(what, what_size, "token accepted (registry %s, token from %s)", found, from);
-	do_wipe_json(obj, 0);
-	json_object_put(obj);
+	json_secret_free(obj);
 	http_response_clear(&r);
 	secbuf_free(&url);
 	secbuf_free(&names);

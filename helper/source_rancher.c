@@ -184,6 +184,25 @@ static int rancher_lock(struct rancher_api *a, const char *host)
 	return lockfile_acquire(name, left > 0 ? (unsigned)left : 1);
 }
 
+/* The credential lists ask Rancher to filter by registry (and state). Should a server ignore
+ * a filter, we must not update, deactivate or delete another registry's credentials, nor
+ * answer with an inactive one: keep only what matches. state NULL: any. */
+static void rancher_keep_matching(struct rancher_objs *l, const char *registry_id, const char *state)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < l->len; i++) {
+		struct rancher_obj *o = &l->items[i];
+
+		if (strcmp(o->registry_id, registry_id) == 0 &&
+		    (!state || strcmp(o->state, state) == 0))
+			l->items[n++] = *o;
+		else
+			rancher_obj_clear(o);
+	}
+	l->len = n;
+}
+
 static int body_field(struct secbuf *b, const char *name, const char *v, size_t len)
 {
 	int rc = secbuf_append_str(b, ",\"");
@@ -238,6 +257,7 @@ static int rancher_fetch(struct source *s, const char *server, struct cred *out)
 			continue;
 		snprintf(query, sizeof(query), "registryId=%s&state=active", regs.items[i].id);
 		rc = rancher_list(a, RANCHER_CREDENTIAL, query, &creds);
+		rancher_keep_matching(&creds, regs.items[i].id, "active");
 		/* Rancher pulls with the lowest id among active ones; lists come in id order. */
 		if (!rc && creds.len && !creds.items[0].secret_value) {
 			unreadable = 1;
@@ -371,6 +391,7 @@ static int rancher_store_round(struct rancher_source *r, struct rancher_api *a,
 	if (!rc && !j->new_reg) {
 		snprintf(query, sizeof(query), "registryId=%s", j->reg);
 		rc = rancher_list(a, RANCHER_CREDENTIAL, query, &creds);
+		rancher_keep_matching(&creds, j->reg, NULL);
 	}
 	if (rc)
 		goto out;
@@ -439,6 +460,9 @@ static int rancher_on_store(struct source *s, const struct cred *c)
 	j.c = c;
 	rc = rancher_writer(r, &a);
 	lock = rc ? -1 : rancher_lock(a, host);
+	/* Without the lock two helpers could both create a credential: stop instead. */
+	if (!rc && lock < 0)
+		rc = err_wrap(lock, "cannot change Rancher safely");
 	while (!rc) {
 		rc = rancher_store_round(r, a, &j, &done);
 		if (done || (rc && !rancher_retryable(a)))
@@ -479,6 +503,7 @@ static int rancher_erase_round(struct rancher_api *a, const struct rancher_objs 
 		rc = rancher_list(a, RANCHER_CREDENTIAL, query, &creds);
 		if (rc)
 			return rc;
+		rancher_keep_matching(&creds, regs->items[i].id, NULL);
 		for (j = 0; j < creds.len; j++) {
 			struct rancher_obj *o = &creds.items[j];
 			const char *state = o->state;
@@ -527,6 +552,9 @@ static int rancher_on_erase(struct source *s, const char *server, const struct c
 		return 0; /* nothing Rancher could hold */
 	rc = rancher_writer(r, &a);
 	lock = rc ? -1 : rancher_lock(a, host);
+	/* Without the lock two helpers could both create a credential: stop instead. */
+	if (!rc && lock < 0)
+		rc = err_wrap(lock, "cannot change Rancher safely");
 	if (!rc)
 		rc = rancher_list(a, RANCHER_REGISTRY, NULL, &regs);
 	while (!rc) {

@@ -8,6 +8,18 @@
 
 static _Thread_local char last_msg[1024];
 
+/* A message is one line, whatever it quotes (a setting's value, a server's text): control
+ * characters become spaces. Then no remembered secret may remain in it. */
+static void finish(void)
+{
+	char *p;
+
+	for (p = last_msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	secmem_redact(last_msg);
+}
+
 int err_set(int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -15,7 +27,7 @@ int err_set(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
 	va_end(ap);
-	secmem_redact(last_msg);
+	finish();
 	return code;
 }
 
@@ -42,7 +54,7 @@ int err_wrap(int code, const char *fmt, ...)
 		memcpy(last_msg + len, old, n);
 		last_msg[len + n] = '\0';
 	}
-	secmem_redact(last_msg);
+	finish();
 	return code;
 }
 

@@ -144,12 +144,17 @@ void secmem_redact(char *s)
 	char *hit;
 
 	for (i = 0; s && i < nremembered; i++) {
+		char *from = s;
+
 		with = remembered[i].n >= 10 ? "[redacted]" : "***";
 		with_len = strlen(with);
-		while ((hit = memmem(s, strlen(s), remembered[i].p, remembered[i].n))) {
+		/* Search on after each replacement, never in it: a secret that is itself
+		 * "[redacted]" (or part of it) must not make this loop forever. */
+		while ((hit = memmem(from, strlen(from), remembered[i].p, remembered[i].n))) {
 			len = strlen(hit + remembered[i].n);
 			memcpy(hit, with, with_len);
 			memmove(hit + with_len, hit + remembered[i].n, len + 1);
+			from = hit + with_len;
 		}
 	}
 }

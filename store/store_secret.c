@@ -37,6 +37,7 @@ static const SecretSchema schema_ours = {
 		{"username", SECRET_SCHEMA_ATTRIBUTE_STRING},
 		{"origin", SECRET_SCHEMA_ATTRIBUTE_STRING},
 		{"expires", SECRET_SCHEMA_ATTRIBUTE_STRING},
+		{"username-is-secret", SECRET_SCHEMA_ATTRIBUTE_STRING},
 		{NULL, 0},
 	},
 	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -188,6 +189,25 @@ static int cred_from_item(SecretItem *item, struct cred *out)
 		return err_set(ERR_FAILED, "out of memory");
 	}
 	*out = c;
+	return 0;
+}
+
+static gboolean username_is_secret(SecretItem *item)
+{
+	g_autoptr(GHashTable) attrs = secret_item_get_attributes(item);
+
+	return strcmp(attr(attrs, "username-is-secret"), "1") == 0;
+}
+
+/* See secret_put: the username was the secret itself. */
+static int username_from_secret(struct cred *c)
+{
+	char *u = secmem_dup(c->secret, c->secret_len);
+
+	if (!u)
+		return err_set(ERR_FAILED, "out of memory");
+	secmem_free_str(c->username);
+	c->username = u;
 	return 0;
 }
 
@@ -349,6 +369,8 @@ static int secret_get(struct store *base, const char *server, struct cred *out)
 		c.secret_len = len;
 		if (!c.secret)
 			rc = err_set(ERR_FAILED, "out of memory");
+		else if (username_is_secret(item))
+			rc = username_from_secret(&c);
 	}
 	secret_value_unref(value);
 	if (!rc) {
@@ -364,7 +386,8 @@ out:
 
 /* After a put, delete every other entry of ours for the server (another username, origin or
  * expiry), so exactly one remains. Legacy entries are left for the old helper. */
-static int remove_replaced(struct secret_store *s, const struct cred *kept, const char *expires)
+static int remove_replaced(struct secret_store *s, const struct cred *kept, const char *username,
+			   const char *expires)
 {
 	GList *items = NULL, *l;
 	g_autoptr(GError) e = NULL;
@@ -375,7 +398,7 @@ static int remove_replaced(struct secret_store *s, const struct cred *kept, cons
 
 		if (kind_of(l->data) != ITEM_OURS)
 			continue;
-		if (strcmp(attr(attrs, "username"), kept->username) == 0 &&
+		if (strcmp(attr(attrs, "username"), username) == 0 &&
 		    strcmp(attr(attrs, "origin"), kept->origin) == 0 &&
 		    strcmp(attr(attrs, "expires"), expires) == 0)
 			continue;
@@ -394,11 +417,13 @@ static int secret_put(struct store *base, const struct cred *in)
 	g_autofree char *label = NULL;
 	char expires[24];
 	struct cred c = *in;
+	const char *username;
 	SecretValue *value = NULL;
 	int lock, rc;
 
 	if (!c.origin)
 		c.origin = CRED_ORIGIN_LOGIN;
+	username = c.username;
 	snprintf(expires, sizeof(expires), "%lld", (long long)c.expires);
 	/* Connect before locking, so "no keyring" is the error a user sees on a bare server. */
 	rc = op_begin(s);
@@ -408,7 +433,15 @@ static int secret_put(struct store *base, const struct cred *in)
 		goto out;
 	}
 	g_hash_table_insert(attrs, "server", c.server);
-	g_hash_table_insert(attrs, "username", c.username);
+	/* Attributes are readable without unlocking and show in `list` and seahorse. Some
+	 * registries use the token as the username too (DigitalOcean's older "token:token"): then
+	 * the username is kept only as the secret, and put back on get. */
+	if (c.secret && strlen(c.username) == c.secret_len &&
+	    memcmp(c.username, c.secret, c.secret_len) == 0) {
+		username = "";
+		g_hash_table_insert(attrs, "username-is-secret", "1");
+	}
+	g_hash_table_insert(attrs, "username", (char *)username);
 	g_hash_table_insert(attrs, "origin", c.origin);
 	g_hash_table_insert(attrs, "expires", expires);
 	label = g_strdup_printf("Registry login for %s", c.server);
@@ -418,7 +451,7 @@ static int secret_put(struct store *base, const struct cred *in)
 		rc = from_gerror(s, e, "cannot store in the keyring");
 		goto out;
 	}
-	rc = remove_replaced(s, &c, expires);
+	rc = remove_replaced(s, &c, username, expires);
 out:
 	if (value)
 		secret_value_unref(value);

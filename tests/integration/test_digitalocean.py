@@ -393,7 +393,7 @@ class ApiErrors(DoCase):
     def test_every_failure_serves_a_still_valid_copy(self):
         # Refresh share 1: the cached copy is always due for a refresh, yet valid for an hour.
         due = dict(DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY="3600",
-                   DOCKER_CREDENTIAL_KEYRING_DO_REFRESH_SHARE="1",
+                   DOCKER_CREDENTIAL_KEYRING_DO_REFRESH_SHARE="0.9999",  # due at once
                    DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT="1.5")
         cached = self.cache(**due)
         faults = [("status", {"status": 500}), ("status", {"status": 401}),

@@ -39,6 +39,16 @@ class Layout(KeyringCase):
         self.assertEqual(secret_tool_items(self.env, "layout.example.com"), [OURS])
         self.get_ok("layout.example.com", "b", "3")
 
+    def test_a_username_that_is_the_secret_is_not_an_attribute(self):
+        # Some registries use the token as the username too (DigitalOcean's "token:token").
+        token = "dop_v1_username-and-password"
+        self.store("tokentoken.example.com", token, token)
+        self.get_ok("tokentoken.example.com", token, token)
+        p = subprocess.run(["secret-tool", "search", "--all", "server", "tokentoken.example.com"],
+                           env=self.env, capture_output=True, text=True, timeout=20)
+        self.assertIn("attribute.username-is-secret = 1", p.stderr + p.stdout)
+        self.assertNotIn("attribute.username = " + token, p.stderr + p.stdout)
+
     def test_secret_is_in_the_keyring_not_a_file(self):
         self.store("nofile.example.com", "u", "find-me-if-you-can")
         out = subprocess.run(["grep", "-r", "-l", "find-me-if-you-can", self.ks.dir],

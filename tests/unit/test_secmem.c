@@ -50,6 +50,17 @@ static void err_set_redacts(void **state)
 	assert_string_equal(err_msg(), "[redacted]: the server said: bad key [redacted]");
 }
 
+static void a_secret_like_the_placeholder_cannot_hang(void **state)
+{
+	char line[128] = "a [redacted] and [redacted]xx";
+
+	(void)state;
+	secmem_remember("[redacted]", 10); /* replaced by itself: must move on, not loop */
+	secmem_remember("cted]x", 6);      /* matches inside an earlier replacement */
+	secmem_redact(line);
+	assert_string_equal(line, "a [redacted] and [reda***x"); /* terminated, no "cted]x" left */
+}
+
 static void read_fd_caps_input(void **state)
 {
 	struct secbuf b = SECBUF_INIT;
@@ -72,6 +83,7 @@ int main(void)
 		cmocka_unit_test(short_secrets_become_stars),
 		cmocka_unit_test(tiny_secrets_are_not_remembered),
 		cmocka_unit_test(err_set_redacts),
+		cmocka_unit_test(a_secret_like_the_placeholder_cannot_hang),
 		cmocka_unit_test(read_fd_caps_input),
 	};
 
