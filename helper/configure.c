@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "err.h"
+#include "json_secret.h"
 
 #define DO_REGISTRY "registry.digitalocean.com"
 #define MAX_FILE (16u << 20) /* config files are small; anything bigger is not one */
@@ -123,6 +124,14 @@ int configure_load(const char *path, struct json_object **out, int *exists)
 		return err_set(ERR_FAILED, "out of memory");
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* Sized for the whole file first: a growing buffer would leave copies of the passwords an
+	 * auth file may hold in freed memory (json_secret.h). */
+	if (printbuf_memset(tok->pb, 0, 0, (int)b.len + 1) < 0) {
+		json_tokener_free(tok);
+		secbuf_free(&b);
+		return err_set(ERR_FAILED, "out of memory");
+	}
+	printbuf_reset(tok->pb);
 	o = json_tokener_parse_ex(tok, b.data, (int)b.len);
 	jerr = json_tokener_get_error(tok);
 	if (!o || jerr != json_tokener_success) {
@@ -137,10 +146,11 @@ int configure_load(const char *path, struct json_object **out, int *exists)
 	} else if (!json_object_is_type(o, json_type_object)) {
 		rc = err_set(ERR_INVALID, "%s: the top level is not a JSON object", path);
 	}
+	explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
 	json_tokener_free(tok);
 	secbuf_free(&b);
 	if (rc) {
-		json_object_put(o);
+		json_secret_free(o);
 		return rc;
 	}
 	*out = o;
@@ -547,9 +557,13 @@ static int write_plan(struct plan *p)
 							 JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (!text || fchmod(fd, p->mode) != 0 || write_all_fd(fd, text, len) != 0 ||
 	    write_all_fd(fd, "\n", 1) != 0 || fsync(fd) != 0) {
-		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp, strerror(errno));
+		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp,
+			     text ? strerror(errno) : "out of memory");
+		if (text)
+			explicit_bzero((char *)text, len);
 		goto done;
 	}
+	explicit_bzero((char *)text, len); /* the file's text, auths included */
 	if (close(fd) != 0) {
 		fd = -1;
 		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp, strerror(errno));
@@ -579,7 +593,7 @@ done:
 
 static void plan_clear(struct plan *p)
 {
-	json_object_put(p->root);
+	json_secret_free(p->root);
 	secbuf_free(&p->changes);
 	secbuf_free(&p->notes);
 	free(p->path);
