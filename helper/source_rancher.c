@@ -545,7 +545,7 @@ static int rancher_on_erase(struct source *s, const char *server, const struct c
 	struct rancher_api *a;
 	char host[RANCHER_HOST_MAX], last[512] = "", left_text[256] = "";
 	int64_t pause = 100;
-	int rc, lock, left = 0;
+	int rc, lock, left = 0, listed = 0;
 
 	(void)cached; /* a password cannot be revoked in Rancher, only the credential deleted */
 	if (rancher_host(server, host, sizeof(host)))
@@ -555,10 +555,13 @@ static int rancher_on_erase(struct source *s, const char *server, const struct c
 	/* Without the lock two helpers could both create a credential: stop instead. */
 	if (!rc && lock < 0)
 		rc = err_wrap(lock, "cannot change Rancher safely");
-	if (!rc)
-		rc = rancher_list(a, RANCHER_REGISTRY, NULL, &regs);
 	while (!rc) {
-		rc = rancher_erase_round(a, &regs, host, &left, left_text, sizeof(left_text));
+		/* The registries are listed once, inside the loop so that a failed list is retried
+		 * like any other step. */
+		rc = listed ? 0 : rancher_list(a, RANCHER_REGISTRY, NULL, &regs);
+		listed = !rc;
+		if (!rc)
+			rc = rancher_erase_round(a, &regs, host, &left, left_text, sizeof(left_text));
 		if ((!rc && !left) || (rc && !rancher_retryable(a)))
 			break;
 		snprintf(last, sizeof(last), "%s", rc ? err_msg() : "");

@@ -346,6 +346,15 @@ class Failures(RancherCase):
         self.assertEqual(tries, [("action=deactivate", 500)] * 2 + [("action=deactivate", 200), ("", 200)])
         self.assertIn(self.fake.credentials("retry.example.com")[0]["state"], ("removing", "removed"))
 
+    def test_failed_first_list_of_erase_is_retried(self):
+        self.assertEqual(self.rstore("relist.example.com", "u", "p").rc, 0)
+        self.fake.clear_requests()
+        self.fake.mode(mode="status", status=502, code="BadGateway", message="proxy", count=1)
+        r = self.rh("erase", "relist.example.com", DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE="5s")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual(self.fake.requests()[0]["status"], 502)
+        self.assertIn(self.fake.credentials("relist.example.com")[0]["state"], ("removing", "removed"))
+
     def test_failed_delete_says_what_is_left(self):
         self.assertEqual(self.rstore("left.example.com", "u", "p").rc, 0)
         cid = self.fake.credentials("left.example.com")[0]["id"]
