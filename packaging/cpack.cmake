@@ -24,9 +24,10 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# libcurl is loaded with dlopen on the first HTTP request (helper/http.c), so dpkg-shlibdeps
-# cannot see it: name it.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.78)")
+# libcurl is loaded with dlopen on the first HTTP request (helper/http.c), libsecret (and GLib
+# with it) on the first keyring operation (store/glib_lazy.c), so dpkg-shlibdeps cannot see
+# them: name them.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.78), libsecret-1-0 (>= 0.20), libglib2.0-0 (>= 2.56)")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "gnome-keyring")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "docker.io | podman")
 

@@ -21,6 +21,7 @@
 
 #include "deadline.h"
 #include "err.h"
+#include "glib_lazy.h"
 #include "lockfile.h"
 #include "secmem.h"
 #include "store.h"
@@ -123,8 +124,13 @@ static gboolean can_prompt(struct secret_store *s)
  * system, no thread). */
 static int op_prepare(struct secret_store *s)
 {
+	int rc;
+
 	if (s->deadline)
 		return 0;
+	rc = glib_lazy_load();
+	if (rc)
+		return rc;
 	if (!s->cancel)
 		s->cancel = g_cancellable_new();
 	s->deadline = deadline_new(s->cancel);

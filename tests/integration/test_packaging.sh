@@ -63,6 +63,10 @@ dpkg-deb -x "$deb" "$work/root"
 needed=$(readelf -d "$work/root/usr/bin/docker-credential-keyring")
 grep -q 'NEEDED.*libcurl' <<<"$needed" && fail "the binary links libcurl: every call would load it"
 grep -q 'libcurl4' <<<"$depends" || fail "Depends lacks libcurl4: $depends"
+# Likewise libsecret and GLib: loaded on the first keyring operation, not at every start.
+grep -qE 'NEEDED.*lib(secret|glib|gio|gobject)' <<<"$needed" \
+  && fail "the binary links libsecret or GLib: every call would load them"
+grep -q 'libglib2.0-0' <<<"$depends" || fail "Depends lacks libglib2.0-0: $depends"
 recommends=$(dpkg-deb -f "$deb" Recommends)
 grep -q gnome-keyring <<<"$recommends" || fail "Recommends lacks gnome-keyring: $recommends"
 [ -n "$(dpkg-deb -f "$deb" Maintainer)" ] || fail "no Maintainer"
