@@ -124,6 +124,8 @@ STUB_VOID(g_variant_get_va, (GVariant *v, const gchar *fmt, const gchar **endptr
 	  (v, fmt, endptr, ap))
 STUB(GVariant *, g_variant_ref, (GVariant *v), (v))
 STUB_VOID(g_variant_unref, (GVariant *v), (v))
+STUB(GVariant *, g_variant_get_child_value, (GVariant *v, gsize i), (v, i))
+STUB(gsize, g_variant_n_children, (GVariant *v), (v))
 STUB(gboolean, g_variant_is_of_type, (GVariant *v, const GVariantType *t), (v, t))
 STUB(const GVariantType *, g_variant_type_checked_, (const gchar *s), (s))
 STUB(GVariantType *, g_variant_format_string_scan_type,
@@ -242,6 +244,8 @@ STUB_VOID(g_cancellable_cancel, (GCancellable *c), (c))
 STUB_VOID(g_cancellable_reset, (GCancellable *c), (c))
 STUB(gboolean, g_cancellable_is_cancelled, (GCancellable *c), (c))
 STUB(GQuark, g_io_error_quark, (void), ())
+STUB(GDBusConnection *, g_bus_get_sync, (GBusType type, GCancellable *cancel, GError **e),
+     (type, cancel, e))
 STUB(GQuark, g_dbus_error_quark, (void), ())
 STUB(gchar *, g_dbus_error_get_remote_error, (const GError *e), (e))
 STUB(gchar *, g_dbus_address_escape_value, (const gchar *s), (s))
