@@ -9,12 +9,12 @@
  * libsecret (and with it GLib), and from then on the functions below forward to the real ones.
  *
  * How. store_secret.c and deadline.c are compiled against the real headers and call GLib as
- * usual; the linker resolves those calls to the stubs in this file, one per function we use,
- * each defined with the header's own prototype, so a stub whose signature drifts from GLib's
- * does not compile. A stub finds its function with dlsym() on the libsecret handle (which
- * searches GLib too) once and keeps the pointer. Variadic functions forward to GLib's own
- * va_list variants, as GLib itself implements them. A function missing here is a link error
- * naming it: add a line.
+ * usual; the linker resolves those calls to the stubs in this file, one per function in the
+ * FUNCTIONS table, each defined with the header's own prototype (so a stub whose signature
+ * drifts from GLib's does not compile) and calling through a pointer that glib_lazy_load()
+ * fills with dlsym() on the libsecret handle (which searches GLib too). Variadic functions
+ * forward to GLib's own va_list variants, as GLib itself implements them. A function missing
+ * from the table is a link error naming it: add a line.
  *
  * The executable exports none of these names (nothing it links references them), so the
  * libraries we load keep using their own functions. */
@@ -31,110 +31,198 @@
 
 #define LIBSECRET_SONAME "libsecret-1.so.0"
 
-static void *handle;
+/* Every function we call, as F(return type, name, (parameters), (arguments)), or
+ * V(name, (parameters), (arguments)) when it returns void. */
+#define FUNCTIONS(F, V) \
+	/* GLib */ \
+	F(gint64, g_ascii_strtoll, (const gchar *s, gchar **end, guint base), (s, end, base)) \
+	V(g_clear_error, (GError **e), (e)) \
+	V(g_error_free, (GError *e), (e)) \
+	F(gboolean, g_error_matches, (const GError *e, GQuark domain, gint code), \
+	  (e, domain, code)) \
+	V(g_free, (gpointer p), (p)) \
+	F(gpointer, g_malloc, (gsize n), (n)) \
+	F(gpointer, g_malloc0, (gsize n), (n)) \
+	F(gpointer, g_malloc_n, (gsize n, gsize size), (n, size)) \
+	F(gpointer, g_malloc0_n, (gsize n, gsize size), (n, size)) \
+	F(gchar *, g_strdup, (const gchar *s), (s)) \
+	F(gchar *, g_strdup_vprintf, (const gchar *fmt, va_list ap), (fmt, ap)) \
+	V(g_strfreev, (gchar **v), (v)) \
+	F(guint, g_strv_length, (gchar **v), (v)) \
+	F(gboolean, g_str_equal, (gconstpointer a, gconstpointer b), (a, b)) \
+	F(guint, g_str_hash, (gconstpointer s), (s)) \
+	F(gchar *, g_build_filename_valist, (const gchar *first, va_list *ap), (first, ap)) \
+	F(GHashTable *, g_hash_table_new, (GHashFunc h, GEqualFunc eq), (h, eq)) \
+	F(gboolean, g_hash_table_insert, (GHashTable *t, gpointer k, gpointer v), (t, k, v)) \
+	F(gpointer, g_hash_table_lookup, (GHashTable *t, gconstpointer k), (t, k)) \
+	V(g_hash_table_unref, (GHashTable *t), (t)) \
+	F(GList *, g_list_prepend, (GList *l, gpointer data), (l, data)) \
+	V(g_list_free_full, (GList *l, GDestroyNotify free_func), (l, free_func)) \
+	F(GPtrArray *, g_ptr_array_new, (void), ()) \
+	V(g_ptr_array_add, (GPtrArray *a, gpointer data), (a, data)) \
+	F(gpointer *, g_ptr_array_free, (GPtrArray *a, gboolean free_segment), (a, free_segment)) \
+	F(GMainContext *, g_main_context_new, (void), ()) \
+	V(g_main_context_unref, (GMainContext *c), (c)) \
+	F(gboolean, g_main_context_iteration, (GMainContext *c, gboolean may_block), \
+	  (c, may_block)) \
+	V(g_main_context_push_thread_default, (GMainContext *c), (c)) \
+	V(g_main_context_pop_thread_default, (GMainContext *c), (c)) \
+	F(GVariant *, g_variant_new_va, (const gchar *fmt, const gchar **endptr, va_list *ap), \
+	  (fmt, endptr, ap)) \
+	V(g_variant_get_va, (GVariant *v, const gchar *fmt, const gchar **endptr, va_list *ap), \
+	  (v, fmt, endptr, ap)) \
+	F(GVariant *, g_variant_ref, (GVariant *v), (v)) \
+	V(g_variant_unref, (GVariant *v), (v)) \
+	F(GVariant *, g_variant_get_child_value, (GVariant *v, gsize i), (v, i)) \
+	F(gsize, g_variant_n_children, (GVariant *v), (v)) \
+	F(gboolean, g_variant_is_of_type, (GVariant *v, const GVariantType *t), (v, t)) \
+	F(const GVariantType *, g_variant_type_checked_, (const gchar *s), (s)) \
+	F(gboolean, g_variant_check_format_string, (GVariant *v, const gchar *fmt, \
+	  gboolean copy_only), \
+	  (v, fmt, copy_only)) \
+	F(GVariant *, g_variant_lookup_value, (GVariant *d, const gchar *key, \
+	  const GVariantType *t), \
+	  (d, key, t)) \
+	V(g_variant_builder_init, (GVariantBuilder *b, const GVariantType *t), (b, t)) \
+	V(g_variant_builder_add_value, (GVariantBuilder *b, GVariant *v), (b, v)) \
+	/* GObject */ \
+	F(gpointer, g_object_ref, (gpointer o), (o)) \
+	V(g_object_unref, (gpointer o), (o)) \
+	F(GTypeInstance *, g_type_check_instance_cast, (GTypeInstance *i, GType t), (i, t)) \
+	/* GIO */ \
+	F(GCancellable *, g_cancellable_new, (void), ()) \
+	V(g_cancellable_cancel, (GCancellable *c), (c)) \
+	V(g_cancellable_reset, (GCancellable *c), (c)) \
+	F(gboolean, g_cancellable_is_cancelled, (GCancellable *c), (c)) \
+	F(GQuark, g_io_error_quark, (void), ()) \
+	F(GDBusConnection *, g_bus_get_sync, (GBusType type, GCancellable *cancel, GError **e), \
+	  (type, cancel, e)) \
+	F(GQuark, g_dbus_error_quark, (void), ()) \
+	F(gchar *, g_dbus_error_get_remote_error, (const GError *e), (e)) \
+	F(gchar *, g_dbus_address_escape_value, (const gchar *s), (s)) \
+	F(GType, g_dbus_connection_get_type, (void), ()) \
+	F(GType, g_dbus_proxy_get_type, (void), ()) \
+	F(GDBusConnection *, g_dbus_proxy_get_connection, (GDBusProxy *p), (p)) \
+	V(g_dbus_connection_call, (GDBusConnection *c, const gchar *bus, const gchar *path, \
+	  const gchar *iface, const gchar *method, GVariant *params, \
+	  const GVariantType *reply_type, GDBusCallFlags flags, gint timeout_ms, \
+	  GCancellable *cancel, GAsyncReadyCallback cb, gpointer data), \
+	  (c, bus, path, iface, method, params, reply_type, flags, timeout_ms, cancel, cb, data)) \
+	F(GVariant *, g_dbus_connection_call_finish, (GDBusConnection *c, GAsyncResult *r, \
+	  GError **e), \
+	  (c, r, e)) \
+	F(GVariant *, g_dbus_connection_call_sync, (GDBusConnection *c, const gchar *bus, \
+	  const gchar *path, const gchar *iface, const gchar *method, GVariant *params, \
+	  const GVariantType *reply_type, GDBusCallFlags flags, gint timeout_ms, \
+	  GCancellable *cancel, GError **e), \
+	  (c, bus, path, iface, method, params, reply_type, flags, timeout_ms, cancel, e)) \
+	/* libsecret */ \
+	F(GQuark, secret_error_get_quark, (void), ()) \
+	F(SecretService *, secret_service_get_sync, (SecretServiceFlags flags, \
+	  GCancellable *cancel, GError **e), \
+	  (flags, cancel, e)) \
+	F(GList *, secret_service_search_sync, (SecretService *s, const SecretSchema *schema, \
+	  GHashTable *attrs, SecretSearchFlags flags, GCancellable *cancel, GError **e), \
+	  (s, schema, attrs, flags, cancel, e)) \
+	F(gboolean, secret_service_store_sync, (SecretService *s, const SecretSchema *schema, \
+	  GHashTable *attrs, const gchar *collection, const gchar *label, SecretValue *value, \
+	  GCancellable *cancel, GError **e), \
+	  (s, schema, attrs, collection, label, value, cancel, e)) \
+	F(gint, secret_service_unlock_sync, (SecretService *s, GList *objects, \
+	  GCancellable *cancel, GList **unlocked, GError **e), \
+	  (s, objects, cancel, unlocked, e)) \
+	F(gboolean, secret_item_delete_sync, (SecretItem *i, GCancellable *cancel, GError **e), \
+	  (i, cancel, e)) \
+	F(GHashTable *, secret_item_get_attributes, (SecretItem *i), (i)) \
+	F(gboolean, secret_item_get_locked, (SecretItem *i), (i)) \
+	F(guint64, secret_item_get_modified, (SecretItem *i), (i)) \
+	F(gchar *, secret_item_get_schema_name, (SecretItem *i), (i)) \
+	F(SecretValue *, secret_item_get_secret, (SecretItem *i), (i)) \
+	F(gboolean, secret_item_load_secret_sync, (SecretItem *i, GCancellable *cancel, \
+	  GError **e), \
+	  (i, cancel, e)) \
+	F(SecretValue *, secret_value_new, (const gchar *secret, gssize length, \
+	  const gchar *type), \
+	  (secret, length, type)) \
+	F(const gchar *, secret_value_get, (SecretValue *v, gsize *length), (v, length)) \
+	V(secret_value_unref, (gpointer v), (v)) \
+	/* end */
+
+/* The real functions. (name) in parentheses wherever a name is followed by "(": GLib also
+ * defines some of these as function-like macros. */
+#define POINTER_F(ret, name, params, args) __typeof__(name) *name;
+#define POINTER_V(name, params, args) __typeof__(name) *name;
+static struct {
+	FUNCTIONS(POINTER_F, POINTER_V)
+} real;
+
+static int loaded;
 static char load_error[256];
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
+/* dlopen, then every dlsym at once: dlsym takes the dynamic loader's lock, and a lookup on
+ * first call could wait behind another thread's dlopen (preload.c loads libcurl meanwhile). */
 static void load(void)
 {
-	handle = dlopen(LIBSECRET_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!handle)
+#define ENTRY_F(ret, name, params, args) {#name, (void **)&real.name},
+#define ENTRY_V(name, params, args) {#name, (void **)&real.name},
+	static const struct {
+		const char *name;
+		void **slot;
+	} symbols[] = {FUNCTIONS(ENTRY_F, ENTRY_V)};
+	void *handle = dlopen(LIBSECRET_SONAME, RTLD_NOW | RTLD_LOCAL);
+	size_t i;
+
+	if (!handle) {
 		snprintf(load_error, sizeof(load_error), "%s", dlerror());
+		return;
+	}
+	for (i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
+		*symbols[i].slot = dlsym(handle, symbols[i].name);
+		if (!*symbols[i].slot) {
+			snprintf(load_error, sizeof(load_error), "%s lacks %s", LIBSECRET_SONAME,
+				 symbols[i].name);
+			return;
+		}
+	}
+	loaded = 1;
 }
 
 int glib_lazy_load(void)
 {
 	pthread_once(&load_once, load);
-	if (handle)
+	if (loaded)
 		return 0;
 	return err_set(ERR_UNAVAILABLE, "cannot use the Secret Service: %s (install libsecret-1-0)",
 		       load_error);
 }
 
-/* The address of a GLib or libsecret function. Reaching a stub before glib_lazy_load()
- * succeeded is a bug in the caller: there is no error to return from g_free(). */
-static void *lazy_sym(const char *name)
+/* A stub reached before glib_lazy_load() (a GLib call in a declaration, say) loads now; if
+ * that fails there is no error to return from g_hash_table_new(): say so and stop. Operations
+ * call glib_lazy_load() first so that a missing libsecret is an ordinary error. */
+static void load_for(const char *name)
 {
-	void *p = NULL;
-
-	pthread_once(&load_once, load);
-	if (handle)
-		p = dlsym(handle, name);
-	if (!p) {
-		fprintf(stderr, "docker-credential-keyring: internal error: %s unavailable (%s)\n",
-			name, handle ? "not in " LIBSECRET_SONAME : load_error);
-		abort();
-	}
-	return p;
+	if (glib_lazy_load() == 0)
+		return;
+	fprintf(stderr, "docker-credential-keyring: %s: %s\n", name, err_msg());
+	abort();
 }
 
-/* The real function, looked up once; the atomics make concurrent first calls (the deadline
- * thread and the main thread) well defined. */
-#define REAL(name)                                                                         \
-	({                                                                                 \
-		static __typeof__(name) *real_;                                            \
-		__typeof__(name) *f_ = __atomic_load_n(&real_, __ATOMIC_ACQUIRE);          \
-		if (!f_) {                                                                 \
-			f_ = (__typeof__(name) *)lazy_sym(#name);                          \
-			__atomic_store_n(&real_, f_, __ATOMIC_RELEASE);                    \
-		}                                                                          \
-		f_;                                                                        \
-	})
-
-/* (name) in parentheses: GLib defines some functions as function-like macros too. */
-#define STUB(ret, name, params, args) \
-	ret(name) params { return REAL(name) args; }
-#define STUB_VOID(name, params, args) \
-	void(name) params { REAL(name) args; }
-
-/* ---- GLib ------------------------------------------------------------------------------- */
-STUB(gint64, g_ascii_strtoll, (const gchar *s, gchar **end, guint base), (s, end, base))
-STUB_VOID(g_clear_error, (GError **e), (e))
-STUB_VOID(g_error_free, (GError *e), (e))
-STUB(gboolean, g_error_matches, (const GError *e, GQuark domain, gint code), (e, domain, code))
-STUB_VOID(g_free, (gpointer p), (p))
-STUB(gpointer, g_malloc, (gsize n), (n))
-STUB(gpointer, g_malloc0, (gsize n), (n))
-STUB(gpointer, g_malloc_n, (gsize n, gsize size), (n, size))
-STUB(gpointer, g_malloc0_n, (gsize n, gsize size), (n, size))
-STUB(gchar *, g_strdup, (const gchar *s), (s))
-STUB(gchar *, g_strdup_vprintf, (const gchar *fmt, va_list ap), (fmt, ap))
-STUB_VOID(g_strfreev, (gchar **v), (v))
-STUB(guint, g_strv_length, (gchar **v), (v))
-STUB(gboolean, g_str_equal, (gconstpointer a, gconstpointer b), (a, b))
-STUB(guint, g_str_hash, (gconstpointer s), (s))
-STUB(gchar *, g_build_filename_valist, (const gchar *first, va_list *ap), (first, ap))
-STUB(GHashTable *, g_hash_table_new, (GHashFunc h, GEqualFunc eq), (h, eq))
-STUB(gboolean, g_hash_table_insert, (GHashTable *t, gpointer k, gpointer v), (t, k, v))
-STUB(gpointer, g_hash_table_lookup, (GHashTable *t, gconstpointer k), (t, k))
-STUB_VOID(g_hash_table_unref, (GHashTable *t), (t))
-STUB(GList *, g_list_prepend, (GList *l, gpointer data), (l, data))
-STUB_VOID(g_list_free_full, (GList *l, GDestroyNotify free_func), (l, free_func))
-STUB(GPtrArray *, g_ptr_array_new, (void), ())
-STUB_VOID(g_ptr_array_add, (GPtrArray *a, gpointer data), (a, data))
-STUB(gpointer *, g_ptr_array_free, (GPtrArray *a, gboolean free_segment), (a, free_segment))
-STUB(GMainContext *, g_main_context_new, (void), ())
-STUB_VOID(g_main_context_unref, (GMainContext *c), (c))
-STUB(gboolean, g_main_context_iteration, (GMainContext *c, gboolean may_block), (c, may_block))
-STUB_VOID(g_main_context_push_thread_default, (GMainContext *c), (c))
-STUB_VOID(g_main_context_pop_thread_default, (GMainContext *c), (c))
-STUB(GVariant *, g_variant_new_va, (const gchar *fmt, const gchar **endptr, va_list *ap),
-     (fmt, endptr, ap))
-STUB_VOID(g_variant_get_va, (GVariant *v, const gchar *fmt, const gchar **endptr, va_list *ap),
-	  (v, fmt, endptr, ap))
-STUB(GVariant *, g_variant_ref, (GVariant *v), (v))
-STUB_VOID(g_variant_unref, (GVariant *v), (v))
-STUB(GVariant *, g_variant_get_child_value, (GVariant *v, gsize i), (v, i))
-STUB(gsize, g_variant_n_children, (GVariant *v), (v))
-STUB(gboolean, g_variant_is_of_type, (GVariant *v, const GVariantType *t), (v, t))
-STUB(const GVariantType *, g_variant_type_checked_, (const gchar *s), (s))
-STUB(GVariantType *, g_variant_format_string_scan_type,
-     (const gchar *s, const gchar *limit, const gchar **endptr), (s, limit, endptr))
-STUB_VOID(g_variant_type_free, (GVariantType *t), (t))
-STUB(GVariant *, g_variant_lookup_value, (GVariant *d, const gchar *key, const GVariantType *t),
-     (d, key, t))
-STUB_VOID(g_variant_builder_init, (GVariantBuilder *b, const GVariantType *t), (b, t))
-STUB_VOID(g_variant_builder_add_value, (GVariantBuilder *b, GVariant *v), (b, v))
+#define STUB_F(ret, name, params, args)           \
+	ret(name) params                          \
+	{                                         \
+		if (!loaded)                      \
+			load_for(#name);          \
+		return (real.name) args;          \
+	}
+#define STUB_V(name, params, args)                \
+	void(name) params                         \
+	{                                         \
+		if (!loaded)                      \
+			load_for(#name);          \
+		(real.name) args;                 \
+	}
+FUNCTIONS(STUB_F, STUB_V)
 
 /* Variadic ones, through the va_list variants (as GLib implements them). */
 gchar *g_strdup_printf(const gchar *fmt, ...)
@@ -216,81 +304,18 @@ void g_variant_builder_add(GVariantBuilder *b, const gchar *fmt, ...)
 
 gboolean g_variant_lookup(GVariant *dict, const gchar *key, const gchar *fmt, ...)
 {
-	GVariantType *t = g_variant_format_string_scan_type(fmt, NULL, NULL);
-	GVariant *v;
+	GVariant *v = g_variant_lookup_value(dict, key, NULL);
 	va_list ap;
 
-	if (!t)
-		return FALSE;
-	v = g_variant_lookup_value(dict, key, t);
-	g_variant_type_free(t);
 	if (!v)
 		return FALSE;
+	if (!g_variant_check_format_string(v, fmt, FALSE)) {
+		g_variant_unref(v);
+		return FALSE;
+	}
 	va_start(ap, fmt);
 	g_variant_get_va(v, fmt, NULL, &ap);
 	va_end(ap);
 	g_variant_unref(v);
 	return TRUE;
 }
-
-/* ---- GObject ------------------------------------------------------------------------------ */
-STUB(gpointer, g_object_ref, (gpointer o), (o))
-STUB_VOID(g_object_unref, (gpointer o), (o))
-STUB(GTypeInstance *, g_type_check_instance_cast, (GTypeInstance *i, GType t), (i, t))
-
-/* ---- GIO ---------------------------------------------------------------------------------- */
-STUB(GCancellable *, g_cancellable_new, (void), ())
-STUB_VOID(g_cancellable_cancel, (GCancellable *c), (c))
-STUB_VOID(g_cancellable_reset, (GCancellable *c), (c))
-STUB(gboolean, g_cancellable_is_cancelled, (GCancellable *c), (c))
-STUB(GQuark, g_io_error_quark, (void), ())
-STUB(GDBusConnection *, g_bus_get_sync, (GBusType type, GCancellable *cancel, GError **e),
-     (type, cancel, e))
-STUB(GQuark, g_dbus_error_quark, (void), ())
-STUB(gchar *, g_dbus_error_get_remote_error, (const GError *e), (e))
-STUB(gchar *, g_dbus_address_escape_value, (const gchar *s), (s))
-STUB(GType, g_dbus_connection_get_type, (void), ())
-STUB(GType, g_dbus_proxy_get_type, (void), ())
-STUB(GDBusConnection *, g_dbus_proxy_get_connection, (GDBusProxy *p), (p))
-STUB_VOID(g_dbus_connection_call,
-	  (GDBusConnection *c, const gchar *bus, const gchar *path, const gchar *iface,
-	   const gchar *method, GVariant *params, const GVariantType *reply_type,
-	   GDBusCallFlags flags, gint timeout_ms, GCancellable *cancel, GAsyncReadyCallback cb,
-	   gpointer data),
-	  (c, bus, path, iface, method, params, reply_type, flags, timeout_ms, cancel, cb, data))
-STUB(GVariant *, g_dbus_connection_call_finish, (GDBusConnection *c, GAsyncResult *r, GError **e),
-     (c, r, e))
-STUB(GVariant *, g_dbus_connection_call_sync,
-     (GDBusConnection *c, const gchar *bus, const gchar *path, const gchar *iface,
-      const gchar *method, GVariant *params, const GVariantType *reply_type, GDBusCallFlags flags,
-      gint timeout_ms, GCancellable *cancel, GError **e),
-     (c, bus, path, iface, method, params, reply_type, flags, timeout_ms, cancel, e))
-
-/* ---- libsecret ---------------------------------------------------------------------------- */
-STUB(GQuark, secret_error_get_quark, (void), ())
-STUB(SecretService *, secret_service_get_sync,
-     (SecretServiceFlags flags, GCancellable *cancel, GError **e), (flags, cancel, e))
-STUB(GList *, secret_service_search_sync,
-     (SecretService *s, const SecretSchema *schema, GHashTable *attrs, SecretSearchFlags flags,
-      GCancellable *cancel, GError **e),
-     (s, schema, attrs, flags, cancel, e))
-STUB(gboolean, secret_service_store_sync,
-     (SecretService *s, const SecretSchema *schema, GHashTable *attrs, const gchar *collection,
-      const gchar *label, SecretValue *value, GCancellable *cancel, GError **e),
-     (s, schema, attrs, collection, label, value, cancel, e))
-STUB(gint, secret_service_unlock_sync,
-     (SecretService *s, GList *objects, GCancellable *cancel, GList **unlocked, GError **e),
-     (s, objects, cancel, unlocked, e))
-STUB(gboolean, secret_item_delete_sync, (SecretItem *i, GCancellable *cancel, GError **e),
-     (i, cancel, e))
-STUB(GHashTable *, secret_item_get_attributes, (SecretItem *i), (i))
-STUB(gboolean, secret_item_get_locked, (SecretItem *i), (i))
-STUB(guint64, secret_item_get_modified, (SecretItem *i), (i))
-STUB(gchar *, secret_item_get_schema_name, (SecretItem *i), (i))
-STUB(SecretValue *, secret_item_get_secret, (SecretItem *i), (i))
-STUB(gboolean, secret_item_load_secret_sync, (SecretItem *i, GCancellable *cancel, GError **e),
-     (i, cancel, e))
-STUB(SecretValue *, secret_value_new, (const gchar *secret, gssize length, const gchar *type),
-     (secret, length, type))
-STUB(const gchar *, secret_value_get, (SecretValue *v, gsize *length), (v, length))
-STUB_VOID(secret_value_unref, (gpointer v), (v))
