@@ -453,6 +453,24 @@ static int kernel_get(struct store *base, const char *server, struct cred *out)
 	return rc;
 }
 
+void store_kernel_prime(struct store *base, const struct cred *c)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+	uint64_t gen;
+	long key;
+
+	if (!base || base->get != kernel_get || !s->ttl || s->off || !c->server[0])
+		return;
+	/* A writer that bumps the generation while we add may have removed the entry just
+	 * before our add: then ours may hide its change, so it goes (as in kernel_get). */
+	gen = gen_read(s);
+	key = cache_put(s, c->server, c);
+	if (key < 0)
+		cache_remove(s, c->server); /* a cached "not found" would send the next get to the source */
+	else if (gen_read(s) != gen)
+		k_remove(key);
+}
+
 static int kernel_put(struct store *base, const struct cred *c)
 {
 	struct kernel_store *s = (struct kernel_store *)base;
