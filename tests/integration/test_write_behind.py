@@ -269,9 +269,14 @@ class Settings(WriteBehindCase):
     def test_without_proc_the_copy_is_stored_before_answering(self):
         r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
                             'mount -t tmpfs none /proc && exec "$0" get', BIN],
-                           input=HOST.encode(), env=dict(self.env, DOCKER_CREDENTIAL_KEYRING_DEBUG="1"),
-                           capture_output=True, timeout=30)
-        self.assertEqual(r.returncode, 0, r)
+                           input=HOST.encode(), capture_output=True, timeout=30,
+                           env=dict(self.env, DOCKER_CREDENTIAL_KEYRING_DEBUG="1"))
+        password = self.fake.minted()[-1]["password"]
+        self.assertEqual(r.stdout, do.answer(HOST, do.EMAIL, password), r)
+        # LeakSanitizer (the ASan build) fails at exit without /proc, whatever the program did.
+        asan = b"libasan" in subprocess.run(["ldd", BIN], capture_output=True).stdout
+        if not asan:
+            self.assertEqual(r.returncode, 0, r)
         self.assertIn(b"no write-behind (cannot start /proc/self/exe", r.stderr)
         self.assertEqual(secret_tool_items(self.env, HOST), 1)
         self.assertEqual(self.listed().get(HOST), do.EMAIL)
