@@ -82,6 +82,14 @@ static void close_fds(struct fds *f)
 	close_fd(&f->lock_dup);
 }
 
+#ifndef POSIX_SPAWN_SETSID
+static int spawn_child(const struct fds *f, pid_t *pid)
+{
+	(void)f;
+	(void)pid;
+	return err_set(ERR_UNAVAILABLE, "this C library cannot start a session (POSIX_SPAWN_SETSID)");
+}
+#else
 static int spawn_child(const struct fds *f, pid_t *pid)
 {
 	char *argv[] = {"docker-credential-keyring", WRITE_BEHIND_VERB, NULL};
@@ -90,12 +98,6 @@ static int spawn_child(const struct fds *f, pid_t *pid)
 	sigset_t none;
 	int e;
 
-#ifndef POSIX_SPAWN_SETSID
-	(void)f;
-	(void)pid;
-	(void)argv;
-	return err_set(ERR_UNAVAILABLE, "this C library cannot start a session");
-#else
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		return err_set(ERR_FAILED, "out of memory");
 	if (posix_spawnattr_init(&attr) != 0) {
@@ -128,8 +130,8 @@ static int spawn_child(const struct fds *f, pid_t *pid)
 	if (e)
 		return err_set(ERR_UNAVAILABLE, "cannot start %s: %s", SELF_EXE, strerror(e));
 	return 0;
-#endif
 }
+#endif
 
 static int write_all(int fd, const char *p, size_t n)
 {
