@@ -11,6 +11,8 @@
 #include "lockfile.h"
 #include "log.h"
 #include "secmem.h"
+#include "store_kernel.h"
+#include "write_behind.h"
 
 /* How long a second caller waits for the first caller's fetch (single flight). */
 #define FETCH_LOCK_WAIT_MS 30000
@@ -125,9 +127,39 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* lock_fetch, saying in the debug log when it had to wait (for another fetch, or for a
+ * write-behind child storing its copy). */
+static int lock_fetch_waiting(struct source *src, const char *server)
+{
+	int64_t waited = mono_ms();
+	int lock = lock_fetch(src, server);
+
+	waited = mono_ms() - waited;
+	if (waited >= 50)
+		log_debug("%s: waited %lld ms for the single-flight lock", server, (long long)waited);
+	return lock;
+}
+
 static const char *origin_of(const struct cred *c)
 {
 	return c->origin ? c->origin : "none";
+}
+
+/* Keep what a source answered. With write-behind: in the kernel cache now, so the next get
+ * finds it at once, and in the keyring by a child that holds the fetch lock until it is done
+ * (write_behind.h), so the client does not wait for the keyring's write. Without it, or when
+ * the child cannot start: in the keyring now. Best effort either way: an answer without a
+ * keyring is still an answer. */
+static void keep_copy(struct app *a, const struct cred *c, int lock)
+{
+	if (a->write_behind) {
+		store_kernel_prime(a->store, c);
+		if (write_behind_spawn(c, lock) == 0)
+			return;
+		log_debug("%s: no write-behind (%s): storing the copy now", c->server, err_msg());
+	}
+	if (a->store->put(a->store, c) != 0)
+		log_debug("%s: not cached: %s", c->server, err_msg());
 }
 
 static int get_from_source(struct app *a, struct source *src, const char *server, struct cred *out)
@@ -157,14 +189,7 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 		cred_clear(&cached);
 		return err_set(ERR_NOTFOUND, "no entry for %s", server);
 	}
-	{
-		int64_t waited = mono_ms();
-
-		lock = lock_fetch(src, server);
-		waited = mono_ms() - waited;
-		if (waited >= 50)
-			log_debug("%s: waited %lld ms for the single-flight lock", server, (long long)waited);
-	}
+	lock = lock_fetch_waiting(src, server);
 	if (lock >= 0) {
 		/* Another helper may have fetched while we waited for the lock: look again. */
 		struct cred again = {0};
@@ -189,9 +214,7 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 		log_debug("%s: %s answered, expires %s%lld s", server, src->name,
 			  fetched.expires ? "in " : "never, ", fetched.expires ?
 			  (long long)(fetched.expires - time(NULL)) : 0LL);
-		/* Caching is best effort: an answer without a keyring is still an answer. */
-		if (a->store->put(a->store, &fetched) != 0)
-			log_debug("%s: not cached: %s", server, err_msg());
+		keep_copy(a, &fetched, lock);
 		move_cred(out, &fetched);
 	} else if (have_cached && is_origin(&cached, src->name) && is_unexpired(&cached, time(NULL))) {
 		/* Stale while error: the copy is still valid, the source is just not answering. */
@@ -224,19 +247,37 @@ int creds_get(struct app *a, const char *server, struct cred *out)
 	return rc;
 }
 
+/* store and erase of a server that a source fetches for take its single-flight lock first: a
+ * fetch under way, and the write-behind child storing its copy (it holds the lock until done),
+ * finish before the user's change, which then wins instead of being overwritten. -1 when
+ * there is no lock to take, or it could not be had (the change goes ahead anyway). */
+static int lock_for_change(struct source *src, const char *server)
+{
+	int lock;
+
+	if (!src || !src->fetch)
+		return -1;
+	lock = lock_fetch_waiting(src, server);
+	if (lock < 0)
+		log_debug("%s: no single-flight lock (%s): changing anyway", server, err_msg());
+	return lock;
+}
+
 int creds_store(struct app *a, const struct cred *c)
 {
 	struct source *src;
-	int rc;
+	int lock, rc;
 
 	if (creds_is_reserved(c->server))
 		return refuse_reserved(c->server);
 	secmem_remember(c->secret, c->secret_len); /* a source may quote what it was sent */
+	src = creds_route(a, c->server);
+	lock = lock_for_change(src, c->server);
 	rc = a->store->put(a->store, c);
+	lockfile_release(lock);
 	log_debug("store %s: keyring %s", c->server, rc ? "failed" : "saved");
 	if (rc)
 		return rc;
-	src = creds_route(a, c->server);
 	if (!src || !src->on_store)
 		return 0;
 	rc = src->on_store(src, c);
@@ -248,14 +289,17 @@ int creds_erase(struct app *a, const char *server)
 {
 	struct source *src;
 	struct cred cached = {0};
-	int have_cached = 0, rc, src_rc = 0;
+	int have_cached = 0, lock, rc, src_rc = 0;
 
 	if (creds_is_reserved(server))
 		return refuse_reserved(server);
 	src = creds_route(a, server);
+	lock = lock_for_change(src, server);
+	/* Read under the lock: the copy to revoke may be the one a write-behind just stored. */
 	if (src && src->on_erase)
 		have_cached = a->store->get(a->store, server, &cached) == 0;
 	rc = a->store->del(a->store, server);
+	lockfile_release(lock);
 	log_debug("erase %s: keyring %s; route %s", server,
 		  rc == 0 ? "deleted" : rc == ERR_NOTFOUND ? "had nothing" : "failed",
 		  src ? src->name : "keyring only");

@@ -14,6 +14,8 @@ struct app {
 	struct source **sources;   /* in routing order: the first that serves a server owns it */
 	size_t nsources;
 	struct source *pinned;     /* run as docker-credential-<source>: it owns every server */
+	int write_behind;          /* a source's copy is stored in the keyring after answering
+				    * (write_behind.h); 0: before, as the client waits */
 };
 
 /* Server keys under this prefix are the helper's own (saved API tokens): list hides them and

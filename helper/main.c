@@ -1,6 +1,7 @@
 /* docker-credential-keyring: argv → verb → exit status. Everything else lives in verbs.c
  * (what each verb does), proto.c (the wire formats) and store/ (where credentials live).
  * This file is the only one that prints or exits. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "store_kernel.h"
 #include "store_secret.h"
 #include "verbs.h"
+#include "write_behind.h"
 
 #ifndef DCK_VERSION
 #define DCK_VERSION "0.0.0"
@@ -201,6 +203,9 @@ static int run_verb(const struct verb *v, struct app *a)
 	log_debug("%s (as %s)", v->name, a->prog);
 	if (!rc)
 		rc = open_store(cfg, &a->store);
+	if (!rc)
+		rc = config_bool(cfg, "", "write-behind", "DOCKER_CREDENTIAL_KEYRING_WRITE_BEHIND", 1,
+				 &a->write_behind);
 	if (!rc && open_sources(cfg, a) != 0) {
 		log_debug("a source's setting is broken: %s", err_msg());
 		/* A source with a broken setting must not take every other registry down with it:
@@ -272,6 +277,33 @@ static int run_login(struct app *a, const char *verb, const char *name)
 	return rc ? 1 : 0;
 }
 
+/* The write-behind child (write_behind.h): store the copy on stdin; print nothing (stdout and
+ * stderr are /dev/null), say why in the debug log. */
+static int run_cache_copy(struct app *a)
+{
+	struct secbuf in = SECBUF_INIT;
+	struct config *cfg = NULL;
+	int rc;
+
+	/* The inherited fetch lock is held until we exit; nothing we might start may keep it. */
+	fcntl(WRITE_BEHIND_LOCK_FD, F_SETFD, FD_CLOEXEC);
+	rc = secbuf_read_fd(&in, STDIN_FILENO, PROTO_MAX_INPUT);
+	if (!rc)
+		rc = config_load(&cfg);
+	if (!rc)
+		apply_debug_setting(cfg);
+	if (!rc)
+		rc = open_store(cfg, &a->store);
+	if (!rc)
+		rc = write_behind_store(a->store, in.data ? in.data : "", in.len);
+	else
+		log_debug(WRITE_BEHIND_VERB ": %s", err_msg());
+	secbuf_free(&in);
+	store_free(a->store);
+	config_free(cfg);
+	return rc ? 1 : 0;
+}
+
 /* The end of configure and doctor: print what they said, close what they opened. */
 static int print_and_close(struct app *a, struct config *cfg, struct secbuf *out, int status)
 {
@@ -329,7 +361,7 @@ int main(int argc, char **argv)
 	const char *slash = argv[0] ? strrchr(argv[0], '/') : NULL;
 	const char *prog = slash ? slash + 1 : (argv[0] ? argv[0] : "docker-credential-keyring");
 	const struct rlimit no_core = {0, 0};
-	struct app a = {prog, NULL, NULL, 0, NULL};
+	struct app a = {prog, NULL, NULL, 0, NULL, 0};
 	size_t i;
 
 	/* Secrets pass through this process: no core dumps, no ptrace by other users' tools. */
@@ -342,6 +374,8 @@ int main(int argc, char **argv)
 		return run_configure(&a, argc - 2, argv + 2);
 	if (argc == 2 && strcmp(argv[1], "doctor") == 0)
 		return run_doctor(&a);
+	if (argc == 2 && strcmp(argv[1], WRITE_BEHIND_VERB) == 0)
+		return run_cache_copy(&a);
 	if (argc == 3 && (strcmp(argv[1], "login") == 0 || strcmp(argv[1], "logout") == 0))
 		return run_login(&a, argv[1], argv[2]);
 	if (argc != 2) {

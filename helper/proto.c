@@ -171,6 +171,111 @@ out:
 	return rc;
 }
 
+#define COPY_MAGIC "dck-copy 1\n"
+#define COPY_FIELD_MAX (16u * 1024 * 1024) /* above any input cap: a bigger length is garbage */
+
+static int append_netstring(struct secbuf *out, const char *p, size_t n)
+{
+	char len[24];
+	int rc;
+
+	snprintf(len, sizeof(len), "%zu:", n);
+	rc = secbuf_append_str(out, len);
+	if (!rc)
+		rc = secbuf_append(out, p, n);
+	return rc ? rc : secbuf_append(out, ",", 1);
+}
+
+int proto_format_copy(const struct cred *c, struct secbuf *out)
+{
+	char expires[24];
+	int rc;
+
+	snprintf(expires, sizeof(expires), "%lld", (long long)c->expires);
+	rc = secbuf_append_str(out, COPY_MAGIC);
+	if (!rc)
+		rc = append_netstring(out, c->server, strlen(c->server));
+	if (!rc)
+		rc = append_netstring(out, c->username, strlen(c->username));
+	if (!rc)
+		rc = append_netstring(out, c->origin ? c->origin : CRED_ORIGIN_LOGIN,
+				      strlen(c->origin ? c->origin : CRED_ORIGIN_LOGIN));
+	if (!rc)
+		rc = append_netstring(out, c->secret ? c->secret : "", c->secret ? c->secret_len : 0);
+	if (!rc)
+		rc = append_netstring(out, expires, strlen(expires));
+	return rc ? rc : secbuf_append(out, "\n", 1);
+}
+
+/* The netstring at *p (n bytes left): its bytes and length; -1 when there is none. */
+static int take_netstring(const char **p, size_t *n, const char **field, size_t *flen)
+{
+	size_t i = 0, len = 0;
+
+	while (i < *n && (*p)[i] >= '0' && (*p)[i] <= '9' && i < 9)
+		len = len * 10 + (size_t)((*p)[i++] - '0');
+	/* Digits, no leading zero, then ':'; the bytes, then ','. */
+	if (i == 0 || (i > 1 && (*p)[0] == '0') || len > COPY_FIELD_MAX || i >= *n || (*p)[i] != ':' ||
+	    *n - i - 1 < len + 1 || (*p)[i + 1 + len] != ',')
+		return -1;
+	*field = *p + i + 1;
+	*flen = len;
+	*p += i + 1 + len + 1;
+	*n -= i + 1 + len + 1;
+	return 0;
+}
+
+/* Unix time: 1 to 18 digits (no sign, no leading zero), so it fits an int64_t. */
+static int parse_expires(const char *s, size_t len, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 18 || (len > 1 && s[0] == '0'))
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int proto_parse_copy(const char *buf, size_t len, struct cred *out)
+{
+	const char *f[5];
+	size_t fl[5], i, magic = sizeof(COPY_MAGIC) - 1;
+	struct cred c = {0};
+
+	if (len < magic || memcmp(buf, COPY_MAGIC, magic) != 0)
+		return err_set(ERR_INVALID, "invalid copy: not the dck-copy 1 format");
+	buf += magic;
+	len -= magic;
+	for (i = 0; i < 5; i++)
+		if (take_netstring(&buf, &len, &f[i], &fl[i]))
+			return err_set(ERR_INVALID, "invalid copy: field %zu is not a netstring", i + 1);
+	if (len != 1 || buf[0] != '\n')
+		return err_set(ERR_INVALID, "invalid copy: unexpected data after the fields");
+	/* server, username and origin become C strings: no NUL inside; a server is one line. */
+	if (fl[0] == 0 || has_control(f[0], fl[0]) || memchr(f[1], '\0', fl[1]) || fl[2] == 0 ||
+	    has_control(f[2], fl[2]))
+		return err_set(ERR_INVALID, "invalid copy: a bad server, username or origin");
+	if (parse_expires(f[4], fl[4], &c.expires))
+		return err_set(ERR_INVALID, "invalid copy: expires is not a Unix time");
+	c.server = secmem_dup(f[0], fl[0]);
+	c.username = secmem_dup(f[1], fl[1]);
+	c.origin = secmem_dup(f[2], fl[2]);
+	c.secret = secmem_dup(f[3], fl[3]);
+	c.secret_len = fl[3];
+	if (!c.server || !c.username || !c.origin || !c.secret) {
+		cred_clear(&c);
+		return err_set(ERR_FAILED, "out of memory");
+	}
+	*out = c;
+	return 0;
+}
+
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one. */
 static size_t utf8_len(const unsigned char *s, size_t n)
 {

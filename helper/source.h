@@ -12,11 +12,14 @@
  *
  * "Fresh" means more than refresh_before seconds left before the copy expires. A fetch runs
  * under a per-server lock across processes (single flight): the second caller waits, then
- * finds the first caller's copy.
+ * finds the first caller's copy. A fetched copy goes to the kernel cache at once and into the
+ * keyring after the answer, from a child that holds that lock until it is done (write-behind,
+ * write_behind.h; the write-behind setting off: into the keyring before answering).
  *
  * store and erase always change the keyring first; then the source is told (on_store,
  * on_erase) so that it can register or revoke on its side. Its failure is reported, the
- * keyring change stays. */
+ * keyring change stays. For a server a source fetches for, they take the fetch lock around
+ * the keyring change: a fetch and its write-behind finish first, and the user's change wins. */
 #ifndef DCK_SOURCE_H
 #define DCK_SOURCE_H
 

@@ -20,18 +20,21 @@
  * cached entry (hit or "not found") is removed, so the next get reads the new state from inner
  * (also when inner says "not found": a stale copy must go). Entries are only written by get,
  * so a secret enters kernel memory only once something read it, and a keyring that is locked,
- * dead or hung after a `store` answers exactly as without a cache. list always asks inner: it
+ * dead or hung after a `store` answers exactly as without a cache. The one exception is
+ * store_kernel_prime: a credential source's copy just fetched for a get (it is read at once),
+ * cached before the write-behind child has stored it in inner, under the same generation
+ * check as a get's fill. list always asks inner: it
  * must show what the keyring holds. A source's copy is never cached past its expires.
  *
  * Why "not found" is cached, and why only briefly. Docker asks for registries that have no
  * entry all the time (every anonymous pull, every base image of a build), and each miss used
  * to cost a D-Bus connection and a search. A cached miss costs what a hit costs. It is safe
  * because every write through this helper removes it (put, del, and a credential source's
- * fetch, which ends in a put), so only a login stored by another program (the reference helper,
+ * fetch, whose copy replaces it: store_kernel_prime, or the put), so only a login stored by another program (the reference helper,
  * secret-tool, seahorse) is seen late, by at most STORE_KERNEL_MISS_TTL (10 s) — and a
  * client that just got "not found" was going to proceed anonymously anyway. A source-owned
- * host is not hidden by a cached miss: creds.c fetches whenever get says "not found", and the
- * put of what it fetched removes the miss. Misses count against the per-user key quota like
+ * host is not hidden by a cached miss: creds.c fetches whenever get says "not found", and
+ * what it fetched replaces the miss (or, when it cannot be cached, the miss is removed). Misses count against the per-user key quota like
  * hits; the short lifetime keeps them from crowding hits out.
  *
  * Races. A get that misses may read the old entry from inner while another process stores a
@@ -451,6 +454,24 @@ static int kernel_get(struct store *base, const char *server, struct cred *out)
 	if (rc == 0)
 		*out = c;
 	return rc;
+}
+
+void store_kernel_prime(struct store *base, const struct cred *c)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+	uint64_t gen;
+	long key;
+
+	if (!base || base->get != kernel_get || !s->ttl || s->off || !c->server[0])
+		return;
+	/* A writer that bumps the generation while we add may have removed the entry just
+	 * before our add: then ours may hide its change, so it goes (as in kernel_get). */
+	gen = gen_read(s);
+	key = cache_put(s, c->server, c);
+	if (key < 0)
+		cache_remove(s, c->server); /* a cached "not found" would send the next get to the source */
+	else if (gen_read(s) != gen)
+		k_remove(key);
 }
 
 static int kernel_put(struct store *base, const struct cred *c)

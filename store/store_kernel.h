@@ -19,4 +19,11 @@
  * call goes to inner as if there were no cache. NULL when out of memory. */
 struct store *store_kernel_new(struct store *inner, unsigned ttl_seconds);
 
+/* Cache c in the kernel keyring only, inner untouched: a credential source's fresh copy, so
+ * that the next get finds it while a write-behind child (creds.c) is still storing it in inner.
+ * Kept for the TTL, never past c->expires, under the same generation check as a get's fill;
+ * when it cannot be cached, whatever was cached for the server (a "not found") is removed
+ * instead. A no-op when s is not a store_kernel or the cache is off (ttl 0, keyctl refused). */
+void store_kernel_prime(struct store *s, const struct cred *c);
+
 #endif

@@ -221,6 +221,13 @@ class NotDumpable(unittest.TestCase):
         self.assertEqual(uid, 0, "/proc/<pid>/environ belongs to the helper's own user: it is "
                                  "dumpable (PR_SET_DUMPABLE missing?)")
 
+    def test_write_behind_child_is_not_dumpable(self):
+        # The child a get starts to store a fetched copy (helper/write_behind.h) is this binary
+        # with the internal verb cache-copy; it reads the copy from stdin as store does.
+        uid, real = self.owner_after_start([os.path.realpath(BIN), "cache-copy"], lambda real: 0)
+        self.assertNotEqual(real, 0)
+        self.assertEqual(uid, 0, "the write-behind child is dumpable")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -92,6 +92,17 @@ class Memcheck(KeyringCase):
             self.check(["erase"], SERVER, rc=1, env=env)
 
 
+    def test_write_behind_child(self):
+        # The child a cold get starts to store a fetched copy (helper/write_behind.h) is not
+        # run under memcheck (/proc/self/exe is valgrind's tool here): check its verb directly.
+        server = "copy.valgrind.example.com"
+        fields = [server, "carol", "digitalocean", "vg-copy-secret", "0"]
+        copy = "dck-copy 1\n" + "".join("%d:%s," % (len(f), f) for f in fields) + "\n"
+        self.check(["cache-copy"], copy, out=b"")
+        self.assertIn(b"vg-copy-secret", self.check(["get"], server))
+        self.check(["cache-copy"], "not a copy", rc=1, out=b"")
+
+
 @unittest.skipUnless(VALGRIND, "valgrind is not installed (tests/run installs it)")
 class MemcheckSources(KeyringCase):
     """The same checks through the sources: libcurl, TLS, json-c and the cache paths of creds.c,

@@ -40,7 +40,7 @@ static struct store broken = {broken_get, broken_put, broken_del, broken_list, b
 static void run(void (*verb)(struct app *, const char *, size_t, struct reply *), struct store *s,
 		const char *in, const char *want_out, const char *want_diag, int want_status)
 {
-	struct app a = {"docker-credential-keyring", s, NULL, 0, NULL};
+	struct app a = {"docker-credential-keyring", s, NULL, 0, NULL, 0};
 	struct reply r = {SECBUF_INIT, "", 0};
 
 	verb(&a, in, strlen(in), &r);

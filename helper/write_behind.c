@@ -1,0 +1,198 @@
+/* write_behind: the parent's spawn and the child's store (see write_behind.h). */
+#include "write_behind.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+#include "proto.h"
+#include "secmem.h"
+#include "store_kernel.h"
+
+extern char **environ;
+
+/* The running binary itself, whatever name or path it was started by, even if the file has
+ * been replaced since (an upgrade): the child is the same program as its parent. */
+#define SELF_EXE "/proc/self/exe"
+
+/* The descriptors the spawn hands over, each kept above the ones it lands on (0..3), so that
+ * no dup2 of the spawn overwrites a source it still needs. */
+struct fds {
+	int in_r, in_w, null, lock;
+	int lock_dup; /* our copy of the caller's lock when it sat too low; -1 when none */
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* *fd moved (or, for a descriptor we do not own, copied into *copy) to one at or above
+ * WRITE_BEHIND_LOCK_FD + 1, close-on-exec. */
+static int raise_fd(int *fd, int owned, int *copy)
+{
+	int high;
+
+	if (*fd > WRITE_BEHIND_LOCK_FD)
+		return 0;
+	high = fcntl(*fd, F_DUPFD_CLOEXEC, WRITE_BEHIND_LOCK_FD + 1);
+	if (high < 0)
+		return err_set(ERR_FAILED, "cannot move a descriptor: %s", strerror(errno));
+	if (owned)
+		close(*fd);
+	else
+		*copy = high;
+	*fd = high;
+	return 0;
+}
+
+static int open_fds(struct fds *f, int lock_fd)
+{
+	int p[2], rc;
+
+	f->in_r = f->in_w = f->null = f->lock_dup = -1;
+	f->lock = lock_fd;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return err_set(ERR_FAILED, "no pipe: %s", strerror(errno));
+	f->in_r = p[0];
+	f->in_w = p[1];
+	f->null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (f->null < 0)
+		return err_set(ERR_FAILED, "cannot open /dev/null: %s", strerror(errno));
+	rc = raise_fd(&f->in_r, 1, NULL);
+	if (!rc)
+		rc = raise_fd(&f->null, 1, NULL);
+	if (!rc && f->lock >= 0)
+		rc = raise_fd(&f->lock, 0, &f->lock_dup);
+	return rc;
+}
+
+static void close_fds(struct fds *f)
+{
+	close_fd(&f->in_r);
+	close_fd(&f->in_w);
+	close_fd(&f->null);
+	close_fd(&f->lock_dup);
+}
+
+#ifndef POSIX_SPAWN_SETSID
+static int spawn_child(const struct fds *f, pid_t *pid)
+{
+	(void)f;
+	(void)pid;
+	return err_set(ERR_UNAVAILABLE, "this C library cannot start a session (POSIX_SPAWN_SETSID)");
+}
+#else
+static int spawn_child(const struct fds *f, pid_t *pid)
+{
+	char *argv[] = {"docker-credential-keyring", WRITE_BEHIND_VERB, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none;
+	int e;
+
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return err_set(ERR_FAILED, "out of memory");
+	if (posix_spawnattr_init(&attr) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return err_set(ERR_FAILED, "out of memory");
+	}
+	sigemptyset(&none);
+	e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+	if (!e)
+		e = posix_spawnattr_setsigmask(&attr, &none);
+	/* dup2 onto a different descriptor clears close-on-exec on the copy the child keeps. */
+	if (!e)
+		e = posix_spawn_file_actions_adddup2(&fa, f->in_r, STDIN_FILENO);
+	if (!e)
+		e = posix_spawn_file_actions_adddup2(&fa, f->null, STDOUT_FILENO);
+	if (!e)
+		e = posix_spawn_file_actions_adddup2(&fa, f->null, STDERR_FILENO);
+	if (!e && f->lock >= 0)
+		e = posix_spawn_file_actions_adddup2(&fa, f->lock, WRITE_BEHIND_LOCK_FD);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+	/* Nothing else of ours, even a descriptor a library left inheritable. */
+	if (!e)
+		e = posix_spawn_file_actions_addclosefrom_np(&fa, f->lock >= 0 ? WRITE_BEHIND_LOCK_FD + 1
+									   : WRITE_BEHIND_LOCK_FD);
+#endif
+	if (!e)
+		e = posix_spawn(pid, SELF_EXE, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (e)
+		return err_set(ERR_UNAVAILABLE, "cannot start %s: %s", SELF_EXE, strerror(e));
+	return 0;
+}
+#endif
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return err_set(ERR_FAILED, "the child did not take the copy: %s",
+				       w < 0 ? strerror(errno) : "short write");
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int write_behind_spawn(const struct cred *c, int lock_fd)
+{
+	struct secbuf copy = SECBUF_INIT;
+	struct fds f;
+	pid_t pid;
+	int rc;
+
+	rc = open_fds(&f, lock_fd);
+	if (!rc)
+		rc = proto_format_copy(c, &copy);
+	if (!rc)
+		rc = spawn_child(&f, &pid);
+	if (!rc) {
+		close_fd(&f.in_r); /* the child's end: a child that dies makes our write fail */
+		/* Room for the whole copy when the pipe can grow that far, so the parent need not
+		 * wait for the child to start reading; else the write waits for it. */
+		if (copy.len > 65536)
+			fcntl(f.in_w, F_SETPIPE_SZ, (int)(copy.len < (1u << 20) ? copy.len : (1u << 20)));
+		rc = write_all(f.in_w, copy.data, copy.len);
+		if (!rc)
+			log_debug("%s: write-behind child %ld stores the copy", c->server, (long)pid);
+	}
+	secbuf_free(&copy);
+	close_fds(&f);
+	return rc;
+}
+
+int write_behind_store(struct store *st, const char *in, size_t len)
+{
+	struct cred c = {0};
+	int rc = proto_parse_copy(in, len, &c);
+
+	if (rc) {
+		log_debug("write-behind: %s", err_msg());
+		return rc;
+	}
+	secmem_remember(c.secret, c.secret_len);
+	rc = st->put(st, &c);
+	/* put removed the copy the parent put in the kernel cache: the keyring holds it now, and
+	 * we still hold the fetch lock, so put it back rather than leave the next get to D-Bus. */
+	if (!rc)
+		store_kernel_prime(st, &c);
+	log_debug("%s: write-behind: %s", c.server, rc ? err_msg() : "copy stored in the keyring");
+	cred_clear(&c);
+	return rc;
+}
