@@ -25,9 +25,7 @@
 #include "secmem.h"
 #include "store.h"
 #include "store_secret.h"
-
-#define SCHEMA_OURS "io.github.docker-credential-keyring"
-#define SCHEMA_LEGACY "io.docker.Credentials"
+#include "store_secret_internal.h"
 
 static const SecretSchema schema_ours = {
 	SCHEMA_OURS,
@@ -41,14 +39,6 @@ static const SecretSchema schema_ours = {
 		{NULL, 0},
 	},
 	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-};
-
-struct secret_store {
-	struct store base;
-	struct store_secret_opts opts;
-	SecretService *service;
-	GCancellable *cancel;
-	struct deadline *deadline;
 };
 
 /* ---- connecting ---------------------------------------------------------------------- */
@@ -78,7 +68,7 @@ static int ensure_session_bus_address(void)
 }
 
 /* Turn a GError into our code and message. */
-static int from_gerror(struct secret_store *s, GError *e, const char *what)
+int store_secret_gerror(struct secret_store *s, GError *e, const char *what)
 {
 	int code = ERR_UNAVAILABLE;
 
@@ -107,7 +97,7 @@ static int connect_service(struct secret_store *s)
 		return rc;
 	s->service = secret_service_get_sync(SECRET_SERVICE_NONE, s->cancel, &e);
 	if (!s->service)
-		return from_gerror(s, e, "cannot reach the Secret Service");
+		return store_secret_gerror(s, e, "cannot reach the Secret Service");
 	return 0;
 }
 
@@ -132,7 +122,7 @@ static int op_prepare(struct secret_store *s)
 }
 
 /* Every public operation is wrapped in begin/end: connect, and run under the deadline. */
-static int op_begin(struct secret_store *s)
+int store_secret_op_begin(struct secret_store *s)
 {
 	int rc;
 
@@ -144,7 +134,7 @@ static int op_begin(struct secret_store *s)
 	return connect_service(s);
 }
 
-static void op_end(struct secret_store *s)
+void store_secret_op_end(struct secret_store *s)
 {
 	if (s->deadline)
 		deadline_disarm(s->deadline);
@@ -213,7 +203,7 @@ static int username_from_secret(struct cred *c)
 
 /* gnome-keyring answers a call on a deleted item's path with UnknownMethod ("No such secret
  * item at path"), other services with NoSuchObject or UnknownObject. */
-static gboolean item_vanished(GError *e)
+gboolean store_secret_vanished(GError *e)
 {
 	g_autofree char *remote = g_dbus_error_get_remote_error(e);
 
@@ -239,8 +229,8 @@ static int search(struct secret_store *s, GHashTable *attrs, SecretSearchFlags f
 			*out = found;
 			return 0;
 		}
-		if (!item_vanished(e))
-			return from_gerror(s, e, "cannot search the keyring");
+		if (!store_secret_vanished(e))
+			return store_secret_gerror(s, e, "cannot search the keyring");
 	}
 	return err_set(ERR_UNAVAILABLE, "the keyring kept changing while it was searched");
 }
@@ -311,10 +301,10 @@ static int unlock_item(struct secret_store *s, SecretItem *item)
 	if (s->deadline)
 		deadline_arm(s->deadline, s->opts.prompt_timeout_ms);
 	if (secret_service_unlock_sync(s->service, &one, s->cancel, NULL, &e) < 1)
-		return e ? from_gerror(s, e, "cannot unlock the keyring")
+		return e ? store_secret_gerror(s, e, "cannot unlock the keyring")
 			 : err_set(ERR_UNAVAILABLE, "the keyring stayed locked");
 	if (!secret_item_load_secret_sync(item, s->cancel, &e))
-		return from_gerror(s, e, "cannot read the secret");
+		return store_secret_gerror(s, e, "cannot read the secret");
 	return 0;
 }
 
@@ -332,7 +322,7 @@ static int secret_get(struct store *base, const char *server, struct cred *out)
 	gsize len;
 	int rc;
 
-	rc = op_begin(s);
+	rc = store_secret_op_begin(s);
 	/* A concurrent store replaces an item by creating the new one and then deleting the old
 	 * one; a search that lands in between may return an item that is gone before its secret
 	 * is read. Searching again finds the new one. */
@@ -380,7 +370,7 @@ static int secret_get(struct store *base, const char *server, struct cred *out)
 out:
 	cred_clear(&c);
 	g_list_free_full(items, g_object_unref);
-	op_end(s);
+	store_secret_op_end(s);
 	return rc;
 }
 
@@ -403,7 +393,7 @@ static int remove_replaced(struct secret_store *s, const struct cred *kept, cons
 		    strcmp(attr(attrs, "expires"), expires) == 0)
 			continue;
 		if (!secret_item_delete_sync(l->data, s->cancel, &e))
-			rc = from_gerror(s, e, "cannot remove the replaced entry");
+			rc = store_secret_gerror(s, e, "cannot remove the replaced entry");
 	}
 	g_list_free_full(items, g_object_unref);
 	return rc;
@@ -426,7 +416,7 @@ static int secret_put(struct store *base, const struct cred *in)
 	username = c.username;
 	snprintf(expires, sizeof(expires), "%lld", (long long)c.expires);
 	/* Connect before locking, so "no keyring" is the error a user sees on a bare server. */
-	rc = op_begin(s);
+	rc = store_secret_op_begin(s);
 	lock = rc ? -1 : lockfile_acquire("store", s->opts.timeout_ms);
 	if (lock < 0) {
 		rc = rc ? rc : lock;
@@ -448,14 +438,14 @@ static int secret_put(struct store *base, const struct cred *in)
 	value = secret_value_new(c.secret ? c.secret : "", (gssize)c.secret_len, "text/plain");
 	if (!secret_service_store_sync(s->service, &schema_ours, attrs, SECRET_COLLECTION_DEFAULT,
 				       label, value, s->cancel, &e)) {
-		rc = from_gerror(s, e, "cannot store in the keyring");
+		rc = store_secret_gerror(s, e, "cannot store in the keyring");
 		goto out;
 	}
 	rc = remove_replaced(s, &c, username, expires);
 out:
 	if (value)
 		secret_value_unref(value);
-	op_end(s);
+	store_secret_op_end(s);
 	lockfile_release(lock);
 	return rc;
 }
@@ -467,7 +457,7 @@ static int secret_del(struct store *base, const char *server)
 	g_autoptr(GError) e = NULL;
 	int lock, rc;
 
-	rc = op_begin(s);
+	rc = store_secret_op_begin(s);
 	lock = rc ? -1 : lockfile_acquire("store", s->opts.timeout_ms);
 	if (lock < 0)
 		rc = rc ? rc : lock;
@@ -480,211 +470,12 @@ static int secret_del(struct store *base, const char *server)
 		if (kind_of(l->data) == ITEM_OTHER)
 			rc = err_set(ERR_UNAVAILABLE, "cannot remove the entry: the keyring is locked");
 		else if (!secret_item_delete_sync(l->data, s->cancel, &e))
-			rc = from_gerror(s, e, "cannot remove the entry");
+			rc = store_secret_gerror(s, e, "cannot remove the entry");
 	}
 	g_list_free_full(items, g_object_unref);
-	op_end(s);
+	store_secret_op_end(s);
 	lockfile_release(lock);
 	return rc;
-}
-
-/* ---- list: direct D-Bus calls, pipelined ----------------------------------------------------
- *
- * libsecret's search makes one proxy per item and waits for each item's GetAll in turn, so a
- * list of N entries costs N round trips. Here: one SearchItems per schema, then every item's
- * Attributes property requested with calls that are all in flight together (at most
- * LIST_WINDOW at a time: dbus-daemon's default limit on pending replies per connection is 128)
- * and awaited together, so the time barely grows with N and no secret is loaded. */
-
-#define SECRET_BUS "org.freedesktop.secrets"
-#define SECRET_PATH "/org/freedesktop/secrets"
-#define LIST_WINDOW 96
-
-struct list_call {
-	GVariant *attrs; /* a{ss}, NULL until answered or when it failed */
-	GError *error;
-};
-
-struct list_run {
-	struct list_call *calls;
-	size_t inflight;
-};
-
-struct list_ctx {
-	struct list_run *run;
-	size_t i;
-};
-
-static void list_got_attrs(GObject *src, GAsyncResult *res, gpointer data)
-{
-	struct list_ctx *c = data;
-	struct list_call *call = &c->run->calls[c->i];
-	GVariant *reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &call->error);
-
-	if (reply) {
-		GVariant *v = NULL;
-
-		g_variant_get(reply, "(v)", &v);
-		if (v && g_variant_is_of_type(v, G_VARIANT_TYPE("a{ss}")))
-			call->attrs = g_variant_ref(v);
-		if (v)
-			g_variant_unref(v);
-		g_variant_unref(reply);
-	}
-	c->run->inflight--;
-	g_free(c);
-}
-
-/* SearchItems for one schema: the unlocked paths, then the locked ones (as libsecret orders
- * them). *out is a NULL-terminated array (g_strfreev). */
-static int list_search(struct secret_store *s, GDBusConnection *bus, const char *schema_name,
-		       char ***out)
-{
-	g_autoptr(GError) e = NULL;
-	g_autoptr(GVariant) reply = NULL;
-	g_autofree const char **unlocked = NULL, **locked = NULL;
-	GVariantBuilder b;
-	GPtrArray *all;
-	size_t i;
-
-	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
-	g_variant_builder_add(&b, "{ss}", "xdg:schema", schema_name);
-	reply = g_dbus_connection_call_sync(bus, SECRET_BUS, SECRET_PATH,
-					    "org.freedesktop.Secret.Service", "SearchItems",
-					    g_variant_new("(a{ss})", &b), G_VARIANT_TYPE("(aoao)"),
-					    G_DBUS_CALL_FLAGS_NONE, -1, s->cancel, &e);
-	if (!reply)
-		return from_gerror(s, e, "cannot search the keyring");
-	g_variant_get(reply, "(^a&o^a&o)", &unlocked, &locked);
-	all = g_ptr_array_new();
-	for (i = 0; unlocked && unlocked[i]; i++)
-		g_ptr_array_add(all, g_strdup(unlocked[i]));
-	for (i = 0; locked && locked[i]; i++)
-		g_ptr_array_add(all, g_strdup(locked[i]));
-	g_ptr_array_add(all, NULL);
-	*out = (char **)g_ptr_array_free(all, FALSE);
-	return 0;
-}
-
-static int cred_from_attrs(GVariant *attrs, struct cred *out)
-{
-	const char *server = "", *username = "", *origin = "", *expires = "";
-	struct cred c = {0};
-
-	if (attrs) {
-		g_variant_lookup(attrs, "server", "&s", &server);
-		g_variant_lookup(attrs, "username", "&s", &username);
-		g_variant_lookup(attrs, "origin", "&s", &origin);
-		g_variant_lookup(attrs, "expires", "&s", &expires);
-	}
-	c.server = strdup(server);
-	c.username = strdup(username);
-	c.origin = strdup(origin[0] ? origin : CRED_ORIGIN_LOGIN);
-	c.expires = g_ascii_strtoll(expires, NULL, 10);
-	if (!c.server || !c.username || !c.origin) {
-		cred_clear(&c);
-		return err_set(ERR_FAILED, "out of memory");
-	}
-	*out = c;
-	return 0;
-}
-
-/* The Attributes of every path, pipelined, added to l (first per server wins). *vanished is set
- * when an item disappeared in between (a concurrent replacement): the caller searches again. */
-static int list_fetch(struct secret_store *s, GDBusConnection *bus, char **paths,
-		      struct cred_list *l, int *vanished)
-{
-	GMainContext *ctx = g_main_context_new();
-	struct list_run run = {0};
-	size_t n = g_strv_length(paths), next = 0, i;
-	int rc = 0;
-
-	run.calls = g_new0(struct list_call, n ? n : 1);
-	g_main_context_push_thread_default(ctx);
-	while (next < n || run.inflight) {
-		while (next < n && run.inflight < LIST_WINDOW && !g_cancellable_is_cancelled(s->cancel)) {
-			struct list_ctx *c = g_new(struct list_ctx, 1);
-
-			c->run = &run;
-			c->i = next;
-			run.inflight++;
-			g_dbus_connection_call(bus, SECRET_BUS, paths[next], "org.freedesktop.DBus.Properties",
-					       "Get", g_variant_new("(ss)", "org.freedesktop.Secret.Item",
-								    "Attributes"),
-					       G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, s->cancel,
-					       list_got_attrs, c);
-			next++;
-		}
-		if (run.inflight)
-			g_main_context_iteration(ctx, TRUE);
-		else if (next < n)
-			break; /* cancelled before everything was sent */
-	}
-	g_main_context_pop_thread_default(ctx);
-	g_main_context_unref(ctx);
-	if (next < n)
-		rc = err_set(ERR_TIMEOUT, "cannot list the keyring: the Secret Service did not answer "
-			     "within %u ms", s->opts.timeout_ms);
-	for (i = 0; i < n; i++) {
-		struct list_call *call = &run.calls[i];
-
-		if (!rc && call->error) {
-			if (item_vanished(call->error))
-				*vanished = 1;
-			else
-				rc = from_gerror(s, call->error, "cannot read an entry's attributes");
-		}
-		if (!rc && call->attrs) {
-			struct cred c = {0};
-
-			rc = cred_from_attrs(call->attrs, &c);
-			/* One entry per server: ours were added first and win over legacy ones. */
-			if (!rc && c.server[0] && cred_list_find(l, c.server) < 0)
-				rc = cred_list_add(l, &c);
-			cred_clear(&c);
-		}
-		if (call->attrs)
-			g_variant_unref(call->attrs);
-		g_clear_error(&call->error);
-	}
-	g_free(run.calls);
-	return rc;
-}
-
-static int secret_list(struct store *base, struct cred_list *out)
-{
-	struct secret_store *s = (struct secret_store *)base;
-	const char *schemas[] = {SCHEMA_OURS, SCHEMA_LEGACY};
-	struct cred_list l = {0};
-	GDBusConnection *bus;
-	int attempt, vanished = 1, rc;
-	size_t i;
-
-	rc = op_begin(s);
-	bus = rc ? NULL : g_dbus_proxy_get_connection(G_DBUS_PROXY(s->service));
-	/* An item deleted between the search and the read (a concurrent replacement): its
-	 * replacement exists by then, so searching again finds it. */
-	for (attempt = 0; !rc && vanished && attempt < 5; attempt++) {
-		vanished = 0;
-		cred_list_clear(&l);
-		for (i = 0; !rc && i < 2; i++) {
-			char **paths = NULL;
-
-			rc = list_search(s, bus, schemas[i], &paths);
-			if (!rc)
-				rc = list_fetch(s, bus, paths, &l, &vanished);
-			g_strfreev(paths);
-		}
-	}
-	if (!rc && vanished)
-		rc = err_set(ERR_UNAVAILABLE, "the keyring kept changing while it was listed");
-	op_end(s);
-	if (rc) {
-		cred_list_clear(&l);
-		return rc;
-	}
-	*out = l;
-	return 0;
 }
 
 static void secret_free(struct store *base)
@@ -707,7 +498,7 @@ struct store *store_secret_new(const struct store_secret_opts *opts)
 	s->base.get = secret_get;
 	s->base.put = secret_put;
 	s->base.del = secret_del;
-	s->base.list = secret_list;
+	s->base.list = store_secret_list;
 	s->base.free = secret_free;
 	return &s->base;
 }
