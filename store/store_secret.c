@@ -4,7 +4,9 @@
  * Layout. Our items use the schema below: attributes server, username, origin and expires,
  * the secret as the item's value. Items that docker-credential-secretservice wrote (schema
  * io.docker.Credentials, attributes server and username) are read too, so people who switch
- * helpers keep their logins; we never write that schema, and erase removes both.
+ * helpers keep their logins; we never write that schema, and erase removes both. One more item,
+ * the list index (schema io.github.docker-credential-keyring.list-index, no secret), lets list
+ * read one item instead of all of ours; put and del keep it up to date (store_secret_index.c).
  *
  * Headless rules, because this runs on servers and CI as often as on desktops:
  *  - GDBus would "autolaunch" a bus through X11 when no session bus is known; we check for one
@@ -377,7 +379,7 @@ out:
 /* After a put, delete every other entry of ours for the server (another username, origin or
  * expiry), so exactly one remains. Legacy entries are left for the old helper. */
 static int remove_replaced(struct secret_store *s, const struct cred *kept, const char *username,
-			   const char *expires)
+			   const char *expires, SecretItem **kept_item, GPtrArray *removed)
 {
 	GList *items = NULL, *l;
 	g_autoptr(GError) e = NULL;
@@ -390,13 +392,37 @@ static int remove_replaced(struct secret_store *s, const struct cred *kept, cons
 			continue;
 		if (strcmp(attr(attrs, "username"), username) == 0 &&
 		    strcmp(attr(attrs, "origin"), kept->origin) == 0 &&
-		    strcmp(attr(attrs, "expires"), expires) == 0)
+		    strcmp(attr(attrs, "expires"), expires) == 0) {
+			if (!*kept_item)
+				*kept_item = g_object_ref(l->data);
 			continue;
+		}
+		g_ptr_array_add(removed, g_strdup(g_dbus_proxy_get_object_path(l->data)));
 		if (!secret_item_delete_sync(l->data, s->cancel, &e))
 			rc = store_secret_gerror(s, e, "cannot remove the replaced entry");
 	}
 	g_list_free_full(items, g_object_unref);
 	return rc;
+}
+
+/* Keep the list index in step with a put (store_secret_index.c): the server's entries go, the
+ * item that now holds it comes in. */
+static void index_after_put(struct secret_store *s, int rc, const char *server, SecretItem *kept,
+			    GPtrArray *removed)
+{
+	g_autoptr(GHashTable) attrs = kept ? secret_item_get_attributes(kept) : NULL;
+	struct list_index_entry e = {0};
+
+	if (kept) {
+		e.path = (char *)g_dbus_proxy_get_object_path(G_DBUS_PROXY(kept));
+		e.server = (char *)attr(attrs, "server");
+		e.username = (char *)attr(attrs, "username");
+		e.origin = (char *)attr(attrs, "origin");
+		e.expires = g_ascii_strtoll(attr(attrs, "expires"), NULL, 10);
+		e.username_is_secret = strcmp(attr(attrs, "username-is-secret"), "1") == 0;
+	}
+	store_secret_index_changed(s, rc, server, (char *const *)removed->pdata, removed->len,
+				   kept ? &e : NULL);
 }
 
 static int secret_put(struct store *base, const struct cred *in)
@@ -409,6 +435,8 @@ static int secret_put(struct store *base, const struct cred *in)
 	struct cred c = *in;
 	const char *username;
 	SecretValue *value = NULL;
+	SecretItem *kept = NULL;
+	GPtrArray *removed = g_ptr_array_new_with_free_func(g_free);
 	int lock, rc;
 
 	if (!c.origin)
@@ -437,14 +465,17 @@ static int secret_put(struct store *base, const struct cred *in)
 	label = g_strdup_printf("Registry login for %s", c.server);
 	value = secret_value_new(c.secret ? c.secret : "", (gssize)c.secret_len, "text/plain");
 	if (!secret_service_store_sync(s->service, &schema_ours, attrs, SECRET_COLLECTION_DEFAULT,
-				       label, value, s->cancel, &e)) {
+				       label, value, s->cancel, &e))
 		rc = store_secret_gerror(s, e, "cannot store in the keyring");
-		goto out;
-	}
-	rc = remove_replaced(s, &c, username, expires);
+	else
+		rc = remove_replaced(s, &c, username, expires, &kept, removed);
+	/* Even a failed store may have created the item. */
+	index_after_put(s, rc, c.server, kept, removed);
 out:
 	if (value)
 		secret_value_unref(value);
+	g_clear_object(&kept);
+	g_ptr_array_unref(removed);
 	store_secret_op_end(s);
 	lockfile_release(lock);
 	return rc;
@@ -455,6 +486,7 @@ static int secret_del(struct store *base, const char *server)
 	struct secret_store *s = (struct secret_store *)base;
 	GList *items = NULL, *l;
 	g_autoptr(GError) e = NULL;
+	g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func(g_free);
 	int lock, rc;
 
 	rc = store_secret_op_begin(s);
@@ -467,11 +499,18 @@ static int secret_del(struct store *base, const char *server)
 		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 	for (l = items; !rc && l; l = l->next) {
 		/* Never delete what we cannot identify: a locked item may be another program's. */
-		if (kind_of(l->data) == ITEM_OTHER)
+		if (kind_of(l->data) == ITEM_OTHER) {
 			rc = err_set(ERR_UNAVAILABLE, "cannot remove the entry: the keyring is locked");
-		else if (!secret_item_delete_sync(l->data, s->cancel, &e))
+			break;
+		}
+		g_ptr_array_add(removed, g_strdup(g_dbus_proxy_get_object_path(l->data)));
+		if (!secret_item_delete_sync(l->data, s->cancel, &e))
 			rc = store_secret_gerror(s, e, "cannot remove the entry");
 	}
+	/* Keep the list index in step (store_secret_index.c). */
+	if (removed->len)
+		store_secret_index_changed(s, rc, server, (char *const *)removed->pdata, removed->len,
+					   NULL);
 	g_list_free_full(items, g_object_unref);
 	store_secret_op_end(s);
 	lockfile_release(lock);
