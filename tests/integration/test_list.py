@@ -295,7 +295,8 @@ class Monitor:
                 lines.put(line)
             lines.put(None)
 
-        threading.Thread(target=reader, daemon=True).start()
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
         try:
             # Markers make sure the monitor sees everything from before the command to after it:
             # repeat the first until the monitor shows it.
@@ -311,6 +312,8 @@ class Monitor:
         finally:
             proc.terminate()
             proc.wait(10)
+            thread.join(10)
+            proc.stdout.close()
         calls = []
         for line in seen or []:
             f = line.rstrip("\n").split("\t")
