@@ -116,6 +116,12 @@ static struct list_index_entry entry_of(const char *path, GVariant *attrs)
 	return e;
 }
 
+/* The index's entry for path, when the index can answer. */
+static const struct list_index_entry *indexed(const struct pass *p, const char *path)
+{
+	return p->ix ? list_index_lookup(p->ix, path) : NULL;
+}
+
 /* The answer of one attributes read: *attrs, or NULL with *vanished set when the item was
  * deleted in between (a concurrent replacement), or an error. */
 static int read_result(struct secret_store *s, const struct secret_call *c, GVariant **attrs,
@@ -206,7 +212,7 @@ static int list_pass(struct secret_store *s, GDBusConnection *bus, struct pass *
 		size_t m = 0;
 
 		for (i = 0; p->ours[i]; i++) {
-			const struct list_index_entry *e = p->ix ? list_index_lookup(p->ix, p->ours[i]) : NULL;
+			const struct list_index_entry *e = indexed(p, p->ours[i]);
 
 			if (e)
 				answered++;
@@ -219,7 +225,7 @@ static int list_pass(struct secret_store *s, GDBusConnection *bus, struct pass *
 	/* Ours first, in search order, then legacy: the first entry for a server wins. */
 	collection = single ? g_path_get_dirname(single) : NULL;
 	for (i = 0; !rc && p->ours[i]; i++) {
-		const struct list_index_entry *e = p->ix ? list_index_lookup(p->ix, p->ours[i]) : NULL;
+		const struct list_index_entry *e = indexed(p, p->ours[i]);
 
 		if (e && e->server) {
 			rc = add_entry(a, e);
@@ -278,7 +284,7 @@ static int update(struct secret_store *s, GDBusConnection *bus, struct pass *p)
 	order = in_collection(p->ours, collection, &n);
 	for (i = 0; !rc && i < n; i++) {
 		const char *path = p->ours[order[i]];
-		const struct list_index_entry *e = p->ix ? list_index_lookup(p->ix, path) : NULL;
+		const struct list_index_entry *e = indexed(p, path);
 		GVariant *attrs = p->ours_attrs[order[i]];
 		struct list_index_entry fresh;
 

@@ -152,7 +152,8 @@ class Exact(FreshKeyring):
         self.store("token.example", "tok-en", "tok-en")  # the username is the secret: not shown
         weird = "we|ird%7C.example:5000/ü"
         self.store(weird, "us|er%25 ユーザー")
-        want = {"b.example": "ub2", "d.example": "ld", "token.example": "", weird: "us|er%25 ユーザー"}
+        want = {"b.example": "ub2", "d.example": "ld", "token.example": "",
+                weird: "us|er%25 ユーザー"}
         self.assert_list(want)
         self.assertEqual(len(self.assert_index_matches_items()), 3)
 
@@ -219,7 +220,8 @@ class Exact(FreshKeyring):
             {"xdg:schema": INDEX, "version": "1", "generation": "1", pa: "forged.example|x|login|0"},
             {"xdg:schema": INDEX, "version": "1", "generation": "1", pa: "forged%zz|x|login|0|0"},
             {"xdg:schema": INDEX, "version": "1", pa: "forged.example|x|login|0|0"},
-            {"xdg:schema": INDEX, "version": "1", "generation": "1", pa: "forged.example|" + "x" * 70000 + "|login|0|0"},
+            {"xdg:schema": INDEX, "version": "1", "generation": "1",
+             pa: "forged.example|" + "x" * 70000 + "|login|0|0"},
         ]
         for attrs in broken:
             set_attributes(self.env, index, attrs)
@@ -325,7 +327,8 @@ class Monitor:
 class RoundTrips(FreshKeyring):
     def fill(self, names):
         with ThreadPoolExecutor(max_workers=4) as pool:
-            results = list(pool.map(lambda n: run(self.env, "store", store_json(n, "u-" + n, "p")), names))
+            results = list(pool.map(
+                lambda n: run(self.env, "store", store_json(n, "u-" + n, "p")), names))
         self.assertTrue(all(r.rc == 0 for r in results), results)
 
     def steady_list_calls(self, count):
