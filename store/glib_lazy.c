@@ -85,6 +85,27 @@
 	  (d, key, t)) \
 	V(g_variant_builder_init, (GVariantBuilder *b, const GVariantType *t), (b, t)) \
 	V(g_variant_builder_add_value, (GVariantBuilder *b, GVariant *v), (b, v)) \
+	F(guint64, g_ascii_strtoull, (const gchar *s, gchar **end, guint base), (s, end, base)) \
+	F(int, g_strcmp0, (const char *a, const char *b), (a, b)) \
+	F(gchar *, g_path_get_dirname, (const gchar *file), (file)) \
+	F(guint32, g_random_int, (void), ()) \
+	V(g_qsort_with_data, (gconstpointer base, gint n, gsize size, GCompareDataFunc cmp, \
+	  gpointer data), (base, n, size, cmp, data)) \
+	F(gboolean, g_hash_table_add, (GHashTable *t, gpointer k), (t, k)) \
+	F(gboolean, g_hash_table_contains, (GHashTable *t, gconstpointer k), (t, k)) \
+	V(g_hash_table_remove_all, (GHashTable *t), (t)) \
+	F(GPtrArray *, g_ptr_array_new_with_free_func, (GDestroyNotify f), (f)) \
+	V(g_ptr_array_unref, (GPtrArray *a), (a)) \
+	V(g_variant_builder_clear, (GVariantBuilder *b), (b)) \
+	F(GVariant *, g_variant_builder_end, (GVariantBuilder *b), (b)) \
+	F(const gchar **, g_variant_get_objv, (GVariant *v, gsize *n), (v, n)) \
+	F(gsize, g_variant_iter_init, (GVariantIter *i, GVariant *v), (i, v)) \
+	F(GVariant *, g_variant_iter_next_value, (GVariantIter *i), (i)) \
+	F(GVariant *, g_variant_new_from_data, (const GVariantType *t, gconstpointer data, \
+	  gsize size, gboolean trusted, GDestroyNotify notify, gpointer user_data), \
+	  (t, data, size, trusted, notify, user_data)) \
+	F(GVariant *, g_variant_new_string, (const gchar *s), (s)) \
+	F(GVariant *, g_variant_ref_sink, (GVariant *v), (v)) \
 	/* GObject */ \
 	F(gpointer, g_object_ref, (gpointer o), (o)) \
 	V(g_object_unref, (gpointer o), (o)) \
@@ -103,6 +124,7 @@
 	F(GType, g_dbus_connection_get_type, (void), ()) \
 	F(GType, g_dbus_proxy_get_type, (void), ()) \
 	F(GDBusConnection *, g_dbus_proxy_get_connection, (GDBusProxy *p), (p)) \
+	F(const gchar *, g_dbus_proxy_get_object_path, (GDBusProxy *p), (p)) \
 	V(g_dbus_connection_call, (GDBusConnection *c, const gchar *bus, const gchar *path, \
 	  const gchar *iface, const gchar *method, GVariant *params, \
 	  const GVariantType *reply_type, GDBusCallFlags flags, gint timeout_ms, \
@@ -313,6 +335,20 @@ gboolean g_variant_lookup(GVariant *dict, const gchar *key, const gchar *fmt, ..
 		g_variant_unref(v);
 		return FALSE;
 	}
+	va_start(ap, fmt);
+	g_variant_get_va(v, fmt, NULL, &ap);
+	va_end(ap);
+	g_variant_unref(v);
+	return TRUE;
+}
+
+gboolean g_variant_iter_next(GVariantIter *iter, const gchar *fmt, ...)
+{
+	GVariant *v = g_variant_iter_next_value(iter);
+	va_list ap;
+
+	if (!v)
+		return FALSE;
 	va_start(ap, fmt);
 	g_variant_get_va(v, fmt, NULL, &ap);
 	va_end(ap);

@@ -4,7 +4,9 @@
  * Layout. Our items use the schema below: attributes server, username, origin and expires,
  * the secret as the item's value. Items that docker-credential-secretservice wrote (schema
  * io.docker.Credentials, attributes server and username) are read too, so people who switch
- * helpers keep their logins; we never write that schema, and erase removes both.
+ * helpers keep their logins; we never write that schema, and erase removes both. One more item,
+ * the list index (schema io.github.docker-credential-keyring.list-index, no secret), lets list
+ * read one item instead of all of ours; put and del keep it up to date (store_secret_index.c).
  *
  * Headless rules, because this runs on servers and CI as often as on desktops:
  *  - GDBus would "autolaunch" a bus through X11 when no session bus is known; we check for one
@@ -26,9 +28,7 @@
 #include "secmem.h"
 #include "store.h"
 #include "store_secret.h"
-
-#define SCHEMA_OURS "io.github.docker-credential-keyring"
-#define SCHEMA_LEGACY "io.docker.Credentials"
+#include "store_secret_internal.h"
 
 static const SecretSchema schema_ours = {
 	SCHEMA_OURS,
@@ -42,14 +42,6 @@ static const SecretSchema schema_ours = {
 		{NULL, 0},
 	},
 	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-};
-
-struct secret_store {
-	struct store base;
-	struct store_secret_opts opts;
-	SecretService *service;
-	GCancellable *cancel;
-	struct deadline *deadline;
 };
 
 /* ---- connecting ---------------------------------------------------------------------- */
@@ -79,7 +71,7 @@ static int ensure_session_bus_address(void)
 }
 
 /* Turn a GError into our code and message. */
-static int from_gerror(struct secret_store *s, GError *e, const char *what)
+int store_secret_gerror(struct secret_store *s, GError *e, const char *what)
 {
 	int code = ERR_UNAVAILABLE;
 
@@ -108,7 +100,7 @@ static int connect_service(struct secret_store *s)
 		return rc;
 	s->service = secret_service_get_sync(SECRET_SERVICE_NONE, s->cancel, &e);
 	if (!s->service)
-		return from_gerror(s, e, "cannot reach the Secret Service");
+		return store_secret_gerror(s, e, "cannot reach the Secret Service");
 	return 0;
 }
 
@@ -137,9 +129,8 @@ static int op_prepare(struct secret_store *s)
 	return s->deadline ? 0 : err_set(ERR_FAILED, "cannot start the deadline thread");
 }
 
-/* Every public operation is wrapped in begin/end: run under the deadline, and connect (the
- * libsecret service proxy unless connect is 0: then only the bus address is settled). */
-static int op_begin_with(struct secret_store *s, int connect)
+/* Every public operation is wrapped in begin/end: connect, and run under the deadline. */
+int store_secret_op_begin(struct secret_store *s)
 {
 	int rc;
 
@@ -148,15 +139,10 @@ static int op_begin_with(struct secret_store *s, int connect)
 	if (rc)
 		return rc;
 	deadline_arm(s->deadline, s->opts.timeout_ms);
-	return connect ? connect_service(s) : ensure_session_bus_address();
+	return connect_service(s);
 }
 
-static int op_begin(struct secret_store *s)
-{
-	return op_begin_with(s, 1);
-}
-
-static void op_end(struct secret_store *s)
+void store_secret_op_end(struct secret_store *s)
 {
 	if (s->deadline)
 		deadline_disarm(s->deadline);
@@ -225,7 +211,7 @@ static int username_from_secret(struct cred *c)
 
 /* gnome-keyring answers a call on a deleted item's path with UnknownMethod ("No such secret
  * item at path"), other services with NoSuchObject or UnknownObject. */
-static gboolean item_vanished(GError *e)
+gboolean store_secret_vanished(GError *e)
 {
 	g_autofree char *remote = g_dbus_error_get_remote_error(e);
 
@@ -251,8 +237,8 @@ static int search(struct secret_store *s, GHashTable *attrs, SecretSearchFlags f
 			*out = found;
 			return 0;
 		}
-		if (!item_vanished(e))
-			return from_gerror(s, e, "cannot search the keyring");
+		if (!store_secret_vanished(e))
+			return store_secret_gerror(s, e, "cannot search the keyring");
 	}
 	return err_set(ERR_UNAVAILABLE, "the keyring kept changing while it was searched");
 }
@@ -279,36 +265,6 @@ static int search_server(struct secret_store *s, const char *server, SecretSearc
 	}
 	g_list_free_full(found, g_object_unref);
 	*out = keep;
-	return 0;
-}
-
-/* Does any item have this server attribute? One SearchItems on the shared session connection,
- * which libsecret reuses afterwards. A miss is the common answer (every anonymous pull, every
- * public base image, the first get of a credential source's registry) and this makes it cost
- * two round trips (Hello, SearchItems) instead of libsecret's service proxy setup (property
- * loading, signal subscriptions) and search: 7 ms became 2 ms here. */
-static int any_item_for(struct secret_store *s, const char *server, int *any)
-{
-	g_autoptr(GError) e = NULL;
-	g_autoptr(GDBusConnection) bus = NULL;
-	g_autoptr(GVariant) reply = NULL;
-	g_autoptr(GVariant) unlocked = NULL, locked = NULL;
-	GVariantBuilder b;
-
-	bus = g_bus_get_sync(G_BUS_TYPE_SESSION, s->cancel, &e);
-	if (!bus)
-		return from_gerror(s, e, "cannot reach the Secret Service");
-	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
-	g_variant_builder_add(&b, "{ss}", "server", server);
-	reply = g_dbus_connection_call_sync(bus, "org.freedesktop.secrets", "/org/freedesktop/secrets",
-					    "org.freedesktop.Secret.Service", "SearchItems",
-					    g_variant_new("(a{ss})", &b), G_VARIANT_TYPE("(aoao)"),
-					    G_DBUS_CALL_FLAGS_NONE, -1, s->cancel, &e);
-	if (!reply)
-		return from_gerror(s, e, "cannot search the keyring");
-	unlocked = g_variant_get_child_value(reply, 0);
-	locked = g_variant_get_child_value(reply, 1);
-	*any = g_variant_n_children(unlocked) + g_variant_n_children(locked) > 0;
 	return 0;
 }
 
@@ -353,10 +309,10 @@ static int unlock_item(struct secret_store *s, SecretItem *item)
 	if (s->deadline)
 		deadline_arm(s->deadline, s->opts.prompt_timeout_ms);
 	if (secret_service_unlock_sync(s->service, &one, s->cancel, NULL, &e) < 1)
-		return e ? from_gerror(s, e, "cannot unlock the keyring")
+		return e ? store_secret_gerror(s, e, "cannot unlock the keyring")
 			 : err_set(ERR_UNAVAILABLE, "the keyring stayed locked");
 	if (!secret_item_load_secret_sync(item, s->cancel, &e))
-		return from_gerror(s, e, "cannot read the secret");
+		return store_secret_gerror(s, e, "cannot read the secret");
 	return 0;
 }
 
@@ -368,19 +324,13 @@ static int secret_get(struct store *base, const char *server, struct cred *out)
 	GList *items = NULL;
 	SecretItem *item = NULL;
 	SecretValue *value;
-	int attempt, any = 1;
+	int attempt;
 	struct cred c = {0};
 	const char *data;
 	gsize len;
 	int rc;
 
-	rc = op_begin_with(s, 0);
-	if (!rc)
-		rc = any_item_for(s, server, &any);
-	if (!rc && !any)
-		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
-	if (!rc)
-		rc = connect_service(s);
+	rc = store_secret_op_begin(s);
 	/* A concurrent store replaces an item by creating the new one and then deleting the old
 	 * one; a search that lands in between may return an item that is gone before its secret
 	 * is read. Searching again finds the new one. */
@@ -428,14 +378,14 @@ static int secret_get(struct store *base, const char *server, struct cred *out)
 out:
 	cred_clear(&c);
 	g_list_free_full(items, g_object_unref);
-	op_end(s);
+	store_secret_op_end(s);
 	return rc;
 }
 
 /* After a put, delete every other entry of ours for the server (another username, origin or
  * expiry), so exactly one remains. Legacy entries are left for the old helper. */
 static int remove_replaced(struct secret_store *s, const struct cred *kept, const char *username,
-			   const char *expires)
+			   const char *expires, SecretItem **kept_item, GPtrArray *removed)
 {
 	GList *items = NULL, *l;
 	g_autoptr(GError) e = NULL;
@@ -448,13 +398,37 @@ static int remove_replaced(struct secret_store *s, const struct cred *kept, cons
 			continue;
 		if (strcmp(attr(attrs, "username"), username) == 0 &&
 		    strcmp(attr(attrs, "origin"), kept->origin) == 0 &&
-		    strcmp(attr(attrs, "expires"), expires) == 0)
+		    strcmp(attr(attrs, "expires"), expires) == 0) {
+			if (!*kept_item)
+				*kept_item = g_object_ref(l->data);
 			continue;
+		}
+		g_ptr_array_add(removed, g_strdup(g_dbus_proxy_get_object_path(l->data)));
 		if (!secret_item_delete_sync(l->data, s->cancel, &e))
-			rc = from_gerror(s, e, "cannot remove the replaced entry");
+			rc = store_secret_gerror(s, e, "cannot remove the replaced entry");
 	}
 	g_list_free_full(items, g_object_unref);
 	return rc;
+}
+
+/* Keep the list index in step with a put (store_secret_index.c): the server's entries go, the
+ * item that now holds it comes in. */
+static void index_after_put(struct secret_store *s, int rc, const char *server, SecretItem *kept,
+			    GPtrArray *removed)
+{
+	g_autoptr(GHashTable) attrs = kept ? secret_item_get_attributes(kept) : NULL;
+	struct list_index_entry e = {0};
+
+	if (kept) {
+		e.path = (char *)g_dbus_proxy_get_object_path(G_DBUS_PROXY(kept));
+		e.server = (char *)attr(attrs, "server");
+		e.username = (char *)attr(attrs, "username");
+		e.origin = (char *)attr(attrs, "origin");
+		e.expires = g_ascii_strtoll(attr(attrs, "expires"), NULL, 10);
+		e.username_is_secret = strcmp(attr(attrs, "username-is-secret"), "1") == 0;
+	}
+	store_secret_index_changed(s, rc, server, (char *const *)removed->pdata, removed->len,
+				   kept ? &e : NULL);
 }
 
 static int secret_put(struct store *base, const struct cred *in)
@@ -467,6 +441,8 @@ static int secret_put(struct store *base, const struct cred *in)
 	struct cred c = *in;
 	const char *username;
 	SecretValue *value = NULL;
+	SecretItem *kept = NULL;
+	GPtrArray *removed = g_ptr_array_new_with_free_func(g_free);
 	int lock, rc;
 
 	if (!c.origin)
@@ -474,7 +450,7 @@ static int secret_put(struct store *base, const struct cred *in)
 	username = c.username;
 	snprintf(expires, sizeof(expires), "%lld", (long long)c.expires);
 	/* Connect before locking, so "no keyring" is the error a user sees on a bare server. */
-	rc = op_begin(s);
+	rc = store_secret_op_begin(s);
 	lock = rc ? -1 : lockfile_acquire("store", s->opts.timeout_ms);
 	if (lock < 0) {
 		rc = rc ? rc : lock;
@@ -495,15 +471,18 @@ static int secret_put(struct store *base, const struct cred *in)
 	label = g_strdup_printf("Registry login for %s", c.server);
 	value = secret_value_new(c.secret ? c.secret : "", (gssize)c.secret_len, "text/plain");
 	if (!secret_service_store_sync(s->service, &schema_ours, attrs, SECRET_COLLECTION_DEFAULT,
-				       label, value, s->cancel, &e)) {
-		rc = from_gerror(s, e, "cannot store in the keyring");
-		goto out;
-	}
-	rc = remove_replaced(s, &c, username, expires);
+				       label, value, s->cancel, &e))
+		rc = store_secret_gerror(s, e, "cannot store in the keyring");
+	else
+		rc = remove_replaced(s, &c, username, expires, &kept, removed);
+	/* Even a failed store may have created the item. */
+	index_after_put(s, rc, c.server, kept, removed);
 out:
 	if (value)
 		secret_value_unref(value);
-	op_end(s);
+	g_clear_object(&kept);
+	g_ptr_array_unref(removed);
+	store_secret_op_end(s);
 	lockfile_release(lock);
 	return rc;
 }
@@ -513,9 +492,10 @@ static int secret_del(struct store *base, const char *server)
 	struct secret_store *s = (struct secret_store *)base;
 	GList *items = NULL, *l;
 	g_autoptr(GError) e = NULL;
+	g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func(g_free);
 	int lock, rc;
 
-	rc = op_begin(s);
+	rc = store_secret_op_begin(s);
 	lock = rc ? -1 : lockfile_acquire("store", s->opts.timeout_ms);
 	if (lock < 0)
 		rc = rc ? rc : lock;
@@ -525,214 +505,22 @@ static int secret_del(struct store *base, const char *server)
 		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 	for (l = items; !rc && l; l = l->next) {
 		/* Never delete what we cannot identify: a locked item may be another program's. */
-		if (kind_of(l->data) == ITEM_OTHER)
+		if (kind_of(l->data) == ITEM_OTHER) {
 			rc = err_set(ERR_UNAVAILABLE, "cannot remove the entry: the keyring is locked");
-		else if (!secret_item_delete_sync(l->data, s->cancel, &e))
-			rc = from_gerror(s, e, "cannot remove the entry");
+			break;
+		}
+		g_ptr_array_add(removed, g_strdup(g_dbus_proxy_get_object_path(l->data)));
+		if (!secret_item_delete_sync(l->data, s->cancel, &e))
+			rc = store_secret_gerror(s, e, "cannot remove the entry");
 	}
+	/* Keep the list index in step (store_secret_index.c). */
+	if (removed->len)
+		store_secret_index_changed(s, rc, server, (char *const *)removed->pdata, removed->len,
+					   NULL);
 	g_list_free_full(items, g_object_unref);
-	op_end(s);
+	store_secret_op_end(s);
 	lockfile_release(lock);
 	return rc;
-}
-
-/* ---- list: direct D-Bus calls, pipelined ----------------------------------------------------
- *
- * libsecret's search makes one proxy per item and waits for each item's GetAll in turn, so a
- * list of N entries costs N round trips. Here: one SearchItems per schema, then every item's
- * Attributes property requested with calls that are all in flight together (at most
- * LIST_WINDOW at a time: dbus-daemon's default limit on pending replies per connection is 128)
- * and awaited together, so the time barely grows with N and no secret is loaded. */
-
-#define SECRET_BUS "org.freedesktop.secrets"
-#define SECRET_PATH "/org/freedesktop/secrets"
-#define LIST_WINDOW 96
-
-struct list_call {
-	GVariant *attrs; /* a{ss}, NULL until answered or when it failed */
-	GError *error;
-};
-
-struct list_run {
-	struct list_call *calls;
-	size_t inflight;
-};
-
-struct list_ctx {
-	struct list_run *run;
-	size_t i;
-};
-
-static void list_got_attrs(GObject *src, GAsyncResult *res, gpointer data)
-{
-	struct list_ctx *c = data;
-	struct list_call *call = &c->run->calls[c->i];
-	GVariant *reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &call->error);
-
-	if (reply) {
-		GVariant *v = NULL;
-
-		g_variant_get(reply, "(v)", &v);
-		if (v && g_variant_is_of_type(v, G_VARIANT_TYPE("a{ss}")))
-			call->attrs = g_variant_ref(v);
-		if (v)
-			g_variant_unref(v);
-		g_variant_unref(reply);
-	}
-	c->run->inflight--;
-	g_free(c);
-}
-
-/* SearchItems for one schema: the unlocked paths, then the locked ones (as libsecret orders
- * them). *out is a NULL-terminated array (g_strfreev). */
-static int list_search(struct secret_store *s, GDBusConnection *bus, const char *schema_name,
-		       char ***out)
-{
-	g_autoptr(GError) e = NULL;
-	g_autoptr(GVariant) reply = NULL;
-	g_autofree const char **unlocked = NULL, **locked = NULL;
-	GVariantBuilder b;
-	GPtrArray *all;
-	size_t i;
-
-	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
-	g_variant_builder_add(&b, "{ss}", "xdg:schema", schema_name);
-	reply = g_dbus_connection_call_sync(bus, SECRET_BUS, SECRET_PATH,
-					    "org.freedesktop.Secret.Service", "SearchItems",
-					    g_variant_new("(a{ss})", &b), G_VARIANT_TYPE("(aoao)"),
-					    G_DBUS_CALL_FLAGS_NONE, -1, s->cancel, &e);
-	if (!reply)
-		return from_gerror(s, e, "cannot search the keyring");
-	g_variant_get(reply, "(^a&o^a&o)", &unlocked, &locked);
-	all = g_ptr_array_new();
-	for (i = 0; unlocked && unlocked[i]; i++)
-		g_ptr_array_add(all, g_strdup(unlocked[i]));
-	for (i = 0; locked && locked[i]; i++)
-		g_ptr_array_add(all, g_strdup(locked[i]));
-	g_ptr_array_add(all, NULL);
-	*out = (char **)g_ptr_array_free(all, FALSE);
-	return 0;
-}
-
-static int cred_from_attrs(GVariant *attrs, struct cred *out)
-{
-	const char *server = "", *username = "", *origin = "", *expires = "";
-	struct cred c = {0};
-
-	if (attrs) {
-		g_variant_lookup(attrs, "server", "&s", &server);
-		g_variant_lookup(attrs, "username", "&s", &username);
-		g_variant_lookup(attrs, "origin", "&s", &origin);
-		g_variant_lookup(attrs, "expires", "&s", &expires);
-	}
-	c.server = strdup(server);
-	c.username = strdup(username);
-	c.origin = strdup(origin[0] ? origin : CRED_ORIGIN_LOGIN);
-	c.expires = g_ascii_strtoll(expires, NULL, 10);
-	if (!c.server || !c.username || !c.origin) {
-		cred_clear(&c);
-		return err_set(ERR_FAILED, "out of memory");
-	}
-	*out = c;
-	return 0;
-}
-
-/* The Attributes of every path, pipelined, added to l (first per server wins). *vanished is set
- * when an item disappeared in between (a concurrent replacement): the caller searches again. */
-static int list_fetch(struct secret_store *s, GDBusConnection *bus, char **paths,
-		      struct cred_list *l, int *vanished)
-{
-	GMainContext *ctx = g_main_context_new();
-	struct list_run run = {0};
-	size_t n = g_strv_length(paths), next = 0, i;
-	int rc = 0;
-
-	run.calls = g_new0(struct list_call, n ? n : 1);
-	g_main_context_push_thread_default(ctx);
-	while (next < n || run.inflight) {
-		while (next < n && run.inflight < LIST_WINDOW && !g_cancellable_is_cancelled(s->cancel)) {
-			struct list_ctx *c = g_new(struct list_ctx, 1);
-
-			c->run = &run;
-			c->i = next;
-			run.inflight++;
-			g_dbus_connection_call(bus, SECRET_BUS, paths[next], "org.freedesktop.DBus.Properties",
-					       "Get", g_variant_new("(ss)", "org.freedesktop.Secret.Item",
-								    "Attributes"),
-					       G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, s->cancel,
-					       list_got_attrs, c);
-			next++;
-		}
-		if (run.inflight)
-			g_main_context_iteration(ctx, TRUE);
-		else if (next < n)
-			break; /* cancelled before everything was sent */
-	}
-	g_main_context_pop_thread_default(ctx);
-	g_main_context_unref(ctx);
-	if (next < n)
-		rc = err_set(ERR_TIMEOUT, "cannot list the keyring: the Secret Service did not answer "
-			     "within %u ms", s->opts.timeout_ms);
-	for (i = 0; i < n; i++) {
-		struct list_call *call = &run.calls[i];
-
-		if (!rc && call->error) {
-			if (item_vanished(call->error))
-				*vanished = 1;
-			else
-				rc = from_gerror(s, call->error, "cannot read an entry's attributes");
-		}
-		if (!rc && call->attrs) {
-			struct cred c = {0};
-
-			rc = cred_from_attrs(call->attrs, &c);
-			/* One entry per server: ours were added first and win over legacy ones. */
-			if (!rc && c.server[0] && cred_list_find(l, c.server) < 0)
-				rc = cred_list_add(l, &c);
-			cred_clear(&c);
-		}
-		if (call->attrs)
-			g_variant_unref(call->attrs);
-		g_clear_error(&call->error);
-	}
-	g_free(run.calls);
-	return rc;
-}
-
-static int secret_list(struct store *base, struct cred_list *out)
-{
-	struct secret_store *s = (struct secret_store *)base;
-	const char *schemas[] = {SCHEMA_OURS, SCHEMA_LEGACY};
-	struct cred_list l = {0};
-	GDBusConnection *bus;
-	int attempt, vanished = 1, rc;
-	size_t i;
-
-	rc = op_begin(s);
-	bus = rc ? NULL : g_dbus_proxy_get_connection(G_DBUS_PROXY(s->service));
-	/* An item deleted between the search and the read (a concurrent replacement): its
-	 * replacement exists by then, so searching again finds it. */
-	for (attempt = 0; !rc && vanished && attempt < 5; attempt++) {
-		vanished = 0;
-		cred_list_clear(&l);
-		for (i = 0; !rc && i < 2; i++) {
-			char **paths = NULL;
-
-			rc = list_search(s, bus, schemas[i], &paths);
-			if (!rc)
-				rc = list_fetch(s, bus, paths, &l, &vanished);
-			g_strfreev(paths);
-		}
-	}
-	if (!rc && vanished)
-		rc = err_set(ERR_UNAVAILABLE, "the keyring kept changing while it was listed");
-	op_end(s);
-	if (rc) {
-		cred_list_clear(&l);
-		return rc;
-	}
-	*out = l;
-	return 0;
 }
 
 static void secret_free(struct store *base)
@@ -755,7 +543,7 @@ struct store *store_secret_new(const struct store_secret_opts *opts)
 	s->base.get = secret_get;
 	s->base.put = secret_put;
 	s->base.del = secret_del;
-	s->base.list = secret_list;
+	s->base.list = store_secret_list;
 	s->base.free = secret_free;
 	return &s->base;
 }
