@@ -169,8 +169,13 @@ int write_behind_spawn(const struct cred *c, int lock_fd)
 		if (copy.len > 65536)
 			fcntl(f.in_w, F_SETPIPE_SZ, (int)(copy.len < (1u << 20) ? copy.len : (1u << 20)));
 		rc = write_all(f.in_w, copy.data, copy.len);
-		if (!rc)
+		if (!rc) {
 			log_debug("%s: write-behind child %ld stores the copy", c->server, (long)pid);
+			/* Left open: the child reads to end of file, which comes when this process
+			 * exits. So its loading and D-Bus work start once the client has its answer,
+			 * instead of competing with our last milliseconds for the CPU. */
+			f.in_w = -1;
+		}
 	}
 	secbuf_free(&copy);
 	close_fds(&f);
