@@ -583,6 +583,30 @@ static int secret_del(struct store *base, const char *server)
 	return rc;
 }
 
+/* put, del and list declare GLib objects in their first lines, so libsecret must be loaded
+ * before they are entered: a missing libsecret is then an ordinary error, not an abort in a
+ * stub (glib_lazy.c). get needs no wrapper: it loads it only when the quick check says so. */
+static int loaded_put(struct store *base, const struct cred *in)
+{
+	int rc = glib_lazy_load();
+
+	return rc ? rc : secret_put(base, in);
+}
+
+static int loaded_del(struct store *base, const char *server)
+{
+	int rc = glib_lazy_load();
+
+	return rc ? rc : secret_del(base, server);
+}
+
+static int loaded_list(struct store *base, struct cred_list *out)
+{
+	int rc = glib_lazy_load();
+
+	return rc ? rc : store_secret_list(base, out);
+}
+
 static void secret_free(struct store *base)
 {
 	struct secret_store *s = (struct secret_store *)base;
@@ -601,9 +625,9 @@ struct store *store_secret_new(const struct store_secret_opts *opts)
 		return NULL;
 	s->opts = *opts;
 	s->base.get = secret_get;
-	s->base.put = secret_put;
-	s->base.del = secret_del;
-	s->base.list = store_secret_list;
+	s->base.put = loaded_put;
+	s->base.del = loaded_del;
+	s->base.list = loaded_list;
 	s->base.free = secret_free;
 	return &s->base;
 }
