@@ -197,7 +197,7 @@ static int skip_value(const unsigned char *b, size_t end, size_t *at, char type,
 		break;
 	case 's': case 'o':
 		*at = align_up(*at, 4);
-		if (*at + 4 > end)
+		if (*at > end || end - *at < 5 || get_u32(b + *at, be) > end - *at - 5)
 			return -1;
 		n = 4 + (size_t)get_u32(b + *at, be) + 1;
 		break;

@@ -105,6 +105,7 @@
 	  gsize size, gboolean trusted, GDestroyNotify notify, gpointer user_data), \
 	  (t, data, size, trusted, notify, user_data)) \
 	F(GVariant *, g_variant_new_string, (const gchar *s), (s)) \
+	F(gconstpointer, g_variant_get_data, (GVariant *v), (v)) \
 	F(GVariant *, g_variant_ref_sink, (GVariant *v), (v)) \
 	/* GObject */ \
 	F(gpointer, g_object_ref, (gpointer o), (o)) \
@@ -196,7 +197,9 @@ static void load(void)
 	size_t i;
 
 	if (!handle) {
-		snprintf(load_error, sizeof(load_error), "%s", dlerror());
+		const char *why = dlerror();
+
+		snprintf(load_error, sizeof(load_error), "%s", why ? why : "cannot load " LIBSECRET_SONAME);
 		return;
 	}
 	for (i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
@@ -207,13 +210,13 @@ static void load(void)
 			return;
 		}
 	}
-	loaded = 1;
+	__atomic_store_n(&loaded, 1, __ATOMIC_RELEASE);
 }
 
 int glib_lazy_load(void)
 {
 	pthread_once(&load_once, load);
-	if (loaded)
+	if (__atomic_load_n(&loaded, __ATOMIC_ACQUIRE))
 		return 0;
 	return err_set(ERR_UNAVAILABLE, "cannot use the Secret Service: %s (install libsecret-1-0)",
 		       load_error);
@@ -233,14 +236,14 @@ static void load_for(const char *name)
 #define STUB_F(ret, name, params, args)           \
 	ret(name) params                          \
 	{                                         \
-		if (!loaded)                      \
+		if (!__atomic_load_n(&loaded, __ATOMIC_ACQUIRE)) \
 			load_for(#name);          \
 		return (real.name) args;          \
 	}
 #define STUB_V(name, params, args)                \
 	void(name) params                         \
 	{                                         \
-		if (!loaded)                      \
+		if (!__atomic_load_n(&loaded, __ATOMIC_ACQUIRE)) \
 			load_for(#name);          \
 		(real.name) args;                 \
 	}
@@ -326,9 +329,13 @@ void g_variant_builder_add(GVariantBuilder *b, const gchar *fmt, ...)
 
 gboolean g_variant_lookup(GVariant *dict, const gchar *key, const gchar *fmt, ...)
 {
-	GVariant *v = g_variant_lookup_value(dict, key, NULL);
+	GVariant *v;
 	va_list ap;
 
+	/* As GLib does: serialised, the children share the dictionary's bytes, so a "&s" pointer
+	 * stays valid as long as the dictionary, also for one built in memory. */
+	(void)g_variant_get_data(dict);
+	v = g_variant_lookup_value(dict, key, NULL);
 	if (!v)
 		return FALSE;
 	if (!g_variant_check_format_string(v, fmt, FALSE)) {

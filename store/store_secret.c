@@ -19,10 +19,12 @@
  * Speed: a get first asks dbus_quick.c, without GLib, whether any item has that server
  * attribute; GLib and libsecret are loaded (glib_lazy.c) only when one might. */
 #include <libsecret/secret.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "dbus_quick.h"
 #include "deadline.h"
@@ -133,8 +135,8 @@ static int op_prepare(struct secret_store *s)
 	return s->deadline ? 0 : err_set(ERR_FAILED, "cannot start the deadline thread");
 }
 
-/* Every public operation is wrapped in begin/end: connect, and run under the deadline. */
-int store_secret_op_begin(struct secret_store *s)
+/* op_begin with a deadline of ms instead of the whole timeout. */
+static int op_begin_within(struct secret_store *s, unsigned ms)
 {
 	int rc;
 
@@ -142,8 +144,14 @@ int store_secret_op_begin(struct secret_store *s)
 	rc = op_prepare(s);
 	if (rc)
 		return rc;
-	deadline_arm(s->deadline, s->opts.timeout_ms);
+	deadline_arm(s->deadline, ms);
 	return connect_service(s);
+}
+
+/* Every public operation is wrapped in begin/end: connect, and run under the deadline. */
+int store_secret_op_begin(struct secret_store *s)
+{
+	return op_begin_within(s, s->opts.timeout_ms);
 }
 
 void store_secret_op_end(struct secret_store *s)
@@ -354,16 +362,36 @@ static void bus_address(char *buf, size_t size)
 	buf[path[i] ? 0 : n] = '\0';
 }
 
-/* Ask the quick way first (dbus_quick.c): a definite "no item" costs neither GLib nor
- * libsecret. 0: ask libsecret. */
-static int quick_answer(struct secret_store *s, const char *server)
+static int64_t mono_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Ask the quick way first (dbus_quick.c): a definite "no item" costs neither GLib nor
+ * libsecret. 0: ask libsecret, within *left_ms (what the quick way left of the timeout, so that
+ * a get never takes longer than one timeout in all). */
+static int quick_answer(struct secret_store *s, const char *server, unsigned *left_ms)
+{
+	int64_t start = mono_ms(), spent;
+	enum dbus_quick_answer q;
 	char addr[8192];
 
+	*left_ms = s->opts.timeout_ms;
 	bus_address(addr, sizeof(addr));
 	if (!addr[0])
 		return 0;
-	switch (dbus_quick_any_item(addr, server, s->opts.timeout_ms)) {
+	q = dbus_quick_any_item(addr, server, s->opts.timeout_ms);
+	spent = mono_ms() - start;
+	if (spent >= (int64_t)s->opts.timeout_ms) {
+		if (q != DBUS_QUICK_NONE)
+			q = DBUS_QUICK_TIMEOUT;
+	} else if (spent > 0) {
+		*left_ms = s->opts.timeout_ms - (unsigned)spent;
+	}
+	switch (q) {
 	case DBUS_QUICK_NONE:
 		return err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 	case DBUS_QUICK_TIMEOUT:
@@ -383,14 +411,18 @@ static int secret_get(struct store *base, const char *server, struct cred *out)
 	int attempt;
 	struct cred c = {0};
 	const char *data;
+	unsigned left_ms;
 	gsize len;
 	int rc;
 
 	err_clear();
-	rc = quick_answer(s, server);
+	rc = quick_answer(s, server, &left_ms);
+	/* Loaded before the first GLib call, which may be a free on the way out. */
+	if (!rc)
+		rc = glib_lazy_load();
 	if (rc)
 		return rc;
-	rc = store_secret_op_begin(s);
+	rc = op_begin_within(s, left_ms);
 	/* A concurrent store replaces an item by creating the new one and then deleting the old
 	 * one; a search that lands in between may return an item that is gone before its secret
 	 * is read. Searching again finds the new one. */

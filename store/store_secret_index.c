@@ -265,6 +265,8 @@ void store_secret_index_delete(struct secret_store *s, GDBusConnection *bus,
 	delete_all(s, bus, st->locked);
 }
 
+#define INDEX_RESCUE_MS 1000u
+
 void store_secret_index_changed(struct secret_store *s, int rc, const char *server,
 				char *const *removed, size_t n_removed,
 				const struct list_index_entry *added)
@@ -276,6 +278,12 @@ void store_secret_index_changed(struct secret_store *s, int rc, const char *serv
 	int ok = rc == 0;
 	size_t i;
 
+	/* After a timeout the operation's cancellable has fired and every call would fail at once;
+	 * the index may now be stale, and deleting it is what keeps list right. One more short
+	 * deadline: enough for a slow service, a bounded wait on a frozen one. */
+	if (rc == ERR_TIMEOUT && s->deadline)
+		deadline_arm(s->deadline, INDEX_RESCUE_MS < s->opts.timeout_ms ? INDEX_RESCUE_MS
+										: s->opts.timeout_ms);
 	if (store_secret_index_read(s, bus, &st))
 		goto out; /* no answer: nothing we could delete either */
 	if (!st.unlocked[0] && !st.locked[0])
