@@ -446,19 +446,68 @@ static int authenticate(int fd, int64_t deadline)
 	return len >= 3 && memcmp(in, "OK ", 3) == 0 ? 1 : -1;
 }
 
+/* The reply to call serial on the connection: its verdict, DBUS_QUICK_UNKNOWN for an error
+ * reply or anything unreadable, DBUS_QUICK_TIMEOUT when the deadline passes. Messages before
+ * it (Hello's reply, the NameAcquired signal, an earlier call's reply) are skipped. */
+struct conn {
+	int fd;
+	unsigned char *in;
+	size_t len, cap;
+	int64_t deadline;
+};
+
+static enum dbus_quick_answer await_reply(struct conn *c, uint32_t serial)
+{
+	for (;;) {
+		struct dbus_quick_msg m;
+		size_t size = 0;
+		int r;
+
+		while (c->len < 16 || (size = dbus_quick_message_size(c->in)) == 0 || size > c->len) {
+			if (c->len >= 16 && dbus_quick_message_size(c->in) == 0)
+				return DBUS_QUICK_UNKNOWN;
+			if (c->len >= 16 && dbus_quick_message_size(c->in) > c->cap) {
+				size_t want = dbus_quick_message_size(c->in);
+				unsigned char *bigger = realloc(c->in, want);
+
+				if (!bigger)
+					return DBUS_QUICK_UNKNOWN;
+				c->in = bigger;
+				c->cap = want;
+			}
+			r = recv_some(c->fd, c->in, &c->len, c->cap, c->deadline);
+			if (r <= 0)
+				return r == 0 ? DBUS_QUICK_TIMEOUT : DBUS_QUICK_UNKNOWN;
+		}
+		if (dbus_quick_parse(c->in, size, &m) != 0)
+			return DBUS_QUICK_UNKNOWN;
+		memmove(c->in, c->in + size, c->len - size);
+		c->len -= size;
+		if ((m.type == 2 || m.type == 3) && m.reply_serial == serial)
+			return m.type == 2 ? dbus_quick_verdict(m.body, m.body_len, m.big_endian, m.sig)
+					   : DBUS_QUICK_UNKNOWN;
+	}
+}
+
+/* SearchItems({"server": server}) with this serial, marshalled into o. */
+static void put_search(struct out *o, uint32_t serial, const struct out *body)
+{
+	put_call(o, serial, "org.freedesktop.secrets", "/org/freedesktop/secrets",
+		 "org.freedesktop.Secret.Service", "SearchItems", "a{ss}", body);
+}
+
 enum dbus_quick_answer dbus_quick_any_item(const char *address, const char *server,
 					   unsigned timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	struct conn c = {-1, NULL, 0, 64 * 1024, now_ms() + timeout_ms};
 	struct sockaddr_un sa;
 	socklen_t salen = 0;
-	unsigned char body_buf[MAX_SERVER + 64], msg_buf[MAX_SERVER + 512];
-	unsigned char *in = NULL;
+	unsigned char body_buf[MAX_SERVER + 64], msg_buf[MAX_SERVER + 512], again_buf[MAX_SERVER + 256];
 	struct out body = {body_buf, 0, sizeof(body_buf), 0};
 	struct out msg = {msg_buf, 0, sizeof(msg_buf), 0};
+	struct out again = {again_buf, 0, sizeof(again_buf), 0};
 	enum dbus_quick_answer answer = DBUS_QUICK_UNKNOWN;
-	size_t len = 0, cap = 64 * 1024;
-	int fd = -1, r;
+	int r;
 
 	if (!address || strlen(server) > MAX_SERVER || parse_address(address, &sa, &salen) != 0)
 		return DBUS_QUICK_UNKNOWN;
@@ -472,62 +521,41 @@ enum dbus_quick_answer dbus_quick_any_item(const char *address, const char *serv
 		 * 8-aligned in call too. */
 		put_call(&call, 1, "org.freedesktop.DBus", "/org/freedesktop/DBus",
 			 "org.freedesktop.DBus", "Hello", NULL, NULL);
-		put_call(&call, SEARCH_SERIAL, "org.freedesktop.secrets", "/org/freedesktop/secrets",
-			 "org.freedesktop.Secret.Service", "SearchItems", "a{ss}", &body);
+		put_search(&call, SEARCH_SERIAL, &body);
 		msg.len += call.len;
 		msg.failed |= call.failed;
 	}
-	if (body.failed || msg.failed)
+	put_search(&again, SEARCH_SERIAL + 1, &body);
+	if (body.failed || msg.failed || again.failed)
 		return DBUS_QUICK_UNKNOWN;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
+	c.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c.fd < 0)
 		return DBUS_QUICK_UNKNOWN;
-	if (connect(fd, (struct sockaddr *)&sa, salen) != 0) /* AF_UNIX: done or refused */
+	if (connect(c.fd, (struct sockaddr *)&sa, salen) != 0) /* AF_UNIX: done or refused */
 		goto out;
-	r = authenticate(fd, deadline);
-	if (r == 0)
-		answer = DBUS_QUICK_TIMEOUT;
-	if (r <= 0)
+	r = authenticate(c.fd, c.deadline);
+	if (r > 0)
+		r = send_all(c.fd, msg_buf, msg.len, c.deadline);
+	if (r <= 0) {
+		answer = r == 0 ? DBUS_QUICK_TIMEOUT : DBUS_QUICK_UNKNOWN;
 		goto out;
-	r = send_all(fd, msg_buf, msg.len, deadline);
-	if (r == 0)
-		answer = DBUS_QUICK_TIMEOUT;
-	if (r <= 0 || !(in = malloc(cap)))
+	}
+	if (!(c.in = malloc(c.cap)))
 		goto out;
-	/* Replies in order: Hello's, the NameAcquired signal, then ours (or an error). */
-	for (;;) {
-		struct dbus_quick_msg m;
-		size_t size;
-
-		while (len < 16 || (size = dbus_quick_message_size(in)) == 0 || size > len) {
-			if (len >= 16 && dbus_quick_message_size(in) == 0)
-				goto out;
-			if (len >= 16 && dbus_quick_message_size(in) > cap) {
-				unsigned char *bigger = realloc(in, dbus_quick_message_size(in));
-
-				if (!bigger)
-					goto out;
-				in = bigger;
-				cap = dbus_quick_message_size(in);
-			}
-			r = recv_some(fd, in, &len, cap, deadline);
-			if (r == 0)
-				answer = DBUS_QUICK_TIMEOUT;
-			if (r <= 0)
-				goto out;
-		}
-		if (dbus_quick_parse(in, size, &m) != 0)
-			goto out;
-		if ((m.type == 2 || m.type == 3) && m.reply_serial == SEARCH_SERIAL) {
-			if (m.type == 2)
-				answer = dbus_quick_verdict(m.body, m.body_len, m.big_endian, m.sig);
-			goto out;
-		}
-		memmove(in, in + size, len - size);
-		len -= size;
+	answer = await_reply(&c, SEARCH_SERIAL);
+	/* gnome-keyring admits a new client from an idle callback, and a client's first call can
+	 * be handled before that: then the search runs without the client's session and finds
+	 * nothing (the race behind its "assertion 'client' failed" reports). Items cannot appear
+	 * that way, only vanish, so "some" stands; "none" is asked once more, after the first
+	 * answer, when the client surely exists. */
+	if (answer == DBUS_QUICK_NONE) {
+		r = send_all(c.fd, again_buf, again.len, c.deadline);
+		answer = r > 0 ? await_reply(&c, SEARCH_SERIAL + 1)
+			       : r == 0 ? DBUS_QUICK_TIMEOUT : DBUS_QUICK_UNKNOWN;
 	}
 out:
-	free(in);
-	close(fd);
+	free(c.in);
+	if (c.fd >= 0)
+		close(c.fd);
 	return answer;
 }

@@ -47,8 +47,9 @@ static void str(struct msg *m, const char *s)
 	m->n += strlen(s) + 1;
 }
 
-/* type 2 (return) or 3 (error) to serial 2, with a SENDER field and sig/body. */
-static void reply(struct msg *m, int type, const char *sig, const unsigned char *body, size_t len)
+/* type 2 (return) or 3 (error) to serial to, with a SENDER field and sig/body. */
+static void reply_to(struct msg *m, uint32_t to, int type, const char *sig,
+		     const unsigned char *body, size_t len)
 {
 	size_t fields;
 
@@ -61,9 +62,9 @@ static void reply(struct msg *m, int type, const char *sig, const unsigned char 
 	u32(m, 7);
 	u32(m, 0);
 	fields = m->n;
-	pad(m, 8); /* REPLY_SERIAL = 2 */
+	pad(m, 8); /* REPLY_SERIAL */
 	m->b[m->n++] = 5, m->b[m->n++] = 1, m->b[m->n++] = 'u', m->b[m->n++] = 0;
-	u32(m, 2);
+	u32(m, to);
 	pad(m, 8); /* SENDER = ":1.5" */
 	m->b[m->n++] = 7, m->b[m->n++] = 1, m->b[m->n++] = 's', m->b[m->n++] = 0;
 	str(m, ":1.5");
@@ -85,6 +86,12 @@ static void reply(struct msg *m, int type, const char *sig, const unsigned char 
 	pad(m, 8);
 	memcpy(m->b + m->n, body, len);
 	m->n += len;
+}
+
+/* The reply to our first SearchItems (serial 2). */
+static void reply(struct msg *m, int type, const char *sig, const unsigned char *body, size_t len)
+{
+	reply_to(m, 2, type, sig, body, len);
 }
 
 static const unsigned char EMPTY[8] = {0};
@@ -169,7 +176,9 @@ static void test_parse(void **state)
 
 /* ---- the exchange, against a one-connection bus in a child process ------------------------ */
 
-enum bus_mode { BUS_EMPTY, BUS_ERROR, BUS_SILENT, BUS_REJECT };
+/* BUS_EMPTY answers both searches with no item; BUS_FLAKY answers the first with no item and
+ * the second (the confirmation) with one; BUS_ONCE answers the first and then stays silent. */
+enum bus_mode { BUS_EMPTY, BUS_FLAKY, BUS_ONCE, BUS_ERROR, BUS_SILENT, BUS_REJECT };
 
 static pid_t start_bus(const char *path, enum bus_mode mode)
 {
@@ -207,12 +216,22 @@ static pid_t start_bus(const char *path, enum bus_mode mode)
 		/* Hello's reply goes to serial 1: build it as a reply to 2 and patch the serial. */
 		reply(&hello_reply, 2, "s", (const unsigned char *)"\4\0\0\0:1.9\0", 9);
 		hello_reply.b[16 + 4] = 1;
-		if (mode == BUS_EMPTY)
-			reply(&r, 2, "aoao", EMPTY, 8);
-		else
+		if (mode == BUS_ERROR)
 			reply(&r, 3, "s", (const unsigned char *)"\4\0\0\0oops\0", 9);
+		else
+			reply(&r, 2, "aoao", EMPTY, 8);
 		(void)!write(c, hello_reply.b, hello_reply.n);
 		(void)!write(c, r.b, r.n);
+		if (mode == BUS_EMPTY || mode == BUS_FLAKY) {
+			n = read(c, buf, sizeof(buf)); /* the confirming SearchItems, serial 3 */
+			if (n <= 0)
+				_exit(1);
+			if (mode == BUS_EMPTY)
+				reply_to(&r, 3, 2, "aoao", EMPTY, 8);
+			else
+				reply_to(&r, 3, 2, "aoao", ONE, sizeof(ONE));
+			(void)!write(c, r.b, r.n);
+		}
 		sleep(1);
 		_exit(0);
 	}
@@ -253,6 +272,9 @@ static void test_exchange(void **state)
 {
 	(void)state;
 	ask(BUS_EMPTY, DBUS_QUICK_NONE, 0, 250);
+	/* "No item" is only believed when a second search, after the first answer, agrees. */
+	ask(BUS_FLAKY, DBUS_QUICK_SOME, 0, 250);
+	ask(BUS_ONCE, DBUS_QUICK_TIMEOUT, 290, 1000);
 	ask(BUS_ERROR, DBUS_QUICK_UNKNOWN, 0, 250);
 	ask(BUS_REJECT, DBUS_QUICK_UNKNOWN, 0, 250);
 	ask(BUS_SILENT, DBUS_QUICK_TIMEOUT, 290, 1000);
