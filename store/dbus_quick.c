@@ -446,9 +446,7 @@ static int authenticate(int fd, int64_t deadline)
 	return len >= 3 && memcmp(in, "OK ", 3) == 0 ? 1 : -1;
 }
 
-/* The reply to call serial on the connection: its verdict, DBUS_QUICK_UNKNOWN for an error
- * reply or anything unreadable, DBUS_QUICK_TIMEOUT when the deadline passes. Messages before
- * it (Hello's reply, the NameAcquired signal, an earlier call's reply) are skipped. */
+/* One connection to the bus: the socket, what has been read and not yet parsed, the deadline. */
 struct conn {
 	int fd;
 	unsigned char *in;
@@ -456,6 +454,9 @@ struct conn {
 	int64_t deadline;
 };
 
+/* The reply to call serial on the connection: its verdict, DBUS_QUICK_UNKNOWN for an error
+ * reply or anything unreadable, DBUS_QUICK_TIMEOUT when the deadline passes. Messages before
+ * it (Hello's reply, the NameAcquired signal, an earlier call's reply) are skipped. */
 static enum dbus_quick_answer await_reply(struct conn *c, uint32_t serial)
 {
 	for (;;) {
@@ -502,7 +503,8 @@ enum dbus_quick_answer dbus_quick_any_item(const char *address, const char *serv
 	struct conn c = {-1, NULL, 0, 64 * 1024, now_ms() + timeout_ms};
 	struct sockaddr_un sa;
 	socklen_t salen = 0;
-	unsigned char body_buf[MAX_SERVER + 64], msg_buf[MAX_SERVER + 512], again_buf[MAX_SERVER + 256];
+	unsigned char body_buf[MAX_SERVER + 64], msg_buf[MAX_SERVER + 512];
+	unsigned char again_buf[MAX_SERVER + 256];
 	struct out body = {body_buf, 0, sizeof(body_buf), 0};
 	struct out msg = {msg_buf, 0, sizeof(msg_buf), 0};
 	struct out again = {again_buf, 0, sizeof(again_buf), 0};
