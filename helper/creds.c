@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "monotonic.h"
 #include "lockfile.h"
 #include "log.h"
 #include "secmem.h"
@@ -119,22 +120,14 @@ static void move_cred(struct cred *to, struct cred *from)
 	memset(from, 0, sizeof(*from));
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* lock_fetch, saying in the debug log when it had to wait (for another fetch, or for a
  * write-behind child storing its copy). */
 static int lock_fetch_waiting(struct source *src, const char *server)
 {
-	int64_t waited = mono_ms();
+	int64_t waited = monotonic_ms();
 	int lock = lock_fetch(src, server);
 
-	waited = mono_ms() - waited;
+	waited = monotonic_ms() - waited;
 	if (waited >= 50)
 		log_debug("%s: waited %lld ms for the single-flight lock", server, (long long)waited);
 	return lock;

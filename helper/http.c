@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "monotonic.h"
 #include "log.h"
 
 /* No API answer we read is anywhere near this; a body this large is an attack or a bug. */
@@ -283,14 +284,6 @@ static void url_for_log(const char *url, char *buf, size_t size)
 	snprintf(buf, size, "%.*s%s", (int)(n < size ? n : size - 1), url, url[n] ? "?…" : "");
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Append a header line; on failure the list is left as it was (and freed, wiped, later). */
 static int add_header(struct curl_slist **headers, const char *line)
 {
@@ -402,7 +395,7 @@ int http_do(const struct http_opts *o, const struct http_request *req, struct ht
 		rc = add_header(&headers, "Accept: application/json");
 	if (!rc) {
 		char logurl[512] = "";
-		int64_t t0 = mono_ms();
+		int64_t t0 = monotonic_ms();
 
 		lc.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 		cc = lc.easy_perform(c);
@@ -411,11 +404,11 @@ int http_do(const struct http_opts *o, const struct http_request *req, struct ht
 		if (cc != CURLE_OK) {
 			rc = from_curl(cc, host, &sink, errbuf);
 			log_debug("%s %s failed after %lld ms: %s", req->method, logurl,
-				  (long long)(mono_ms() - t0), err_msg());
+				  (long long)(monotonic_ms() - t0), err_msg());
 		} else {
 			lc.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
 			log_debug("%s %s -> %ld in %lld ms (%zu bytes)", req->method, logurl, r.status,
-				  (long long)(mono_ms() - t0), r.body.len);
+				  (long long)(monotonic_ms() - t0), r.body.len);
 			if (r.status >= 300 && r.status < 400)
 				rc = err_set(ERR_UNAVAILABLE,
 					     "%s answered with a redirect (%ld); not followed, so credentials "

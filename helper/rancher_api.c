@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "monotonic.h"
 #include "json_secret.h"
 
 /* The longest pagination query we follow: Rancher's is our own query plus a marker. */
@@ -19,22 +20,14 @@ static const char *const kind_path[] = {"registries", "registrycredentials"};
 static const char *const kind_type[] = {"registry", "registryCredential"};
 static const char *const kind_noun[] = {"registry", "credential"};
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void rancher_begin(struct rancher_api *a)
 {
-	a->deadline = now_ms() + a->budget_ms;
+	a->deadline = monotonic_ms() + a->budget_ms;
 }
 
 int64_t rancher_remaining(const struct rancher_api *a)
 {
-	return a->deadline - now_ms();
+	return a->deadline - monotonic_ms();
 }
 
 int rancher_pause(struct rancher_api *a, int64_t ms)

@@ -30,6 +30,7 @@
 
 #include "creds.h"
 #include "err.h"
+#include "monotonic.h"
 #include "http.h"
 #include "json_secret.h"
 #include "secmem.h"
@@ -80,14 +81,6 @@ struct do_source {
 static int do_oom(void)
 {
 	return err_set(ERR_FAILED, "out of memory");
-}
-
-static int64_t do_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void do_sleep_ms(int64_t ms)
@@ -599,7 +592,7 @@ static int do_request(struct do_source *d, const struct http_request *req, int64
 		      struct http_response *out)
 {
 	struct http_opts o = d->http;
-	int64_t left = deadline - do_now_ms();
+	int64_t left = deadline - monotonic_ms();
 
 	if (left < 1)
 		left = 1;
@@ -722,7 +715,7 @@ static int do_fetch(struct source *s, const char *server, struct cred *out)
 	struct http_request req = {0};
 	struct cred c = {0};
 	char *token = NULL, from[128] = "";
-	int64_t deadline = do_now_ms() + d->http.timeout_ms, wait_ms;
+	int64_t deadline = monotonic_ms() + d->http.timeout_ms, wait_ms;
 	time_t asked = time(NULL);
 	int rc, attempt, retried_5xx = 0;
 
@@ -746,7 +739,7 @@ static int do_fetch(struct source *s, const char *server, struct cred *out)
 		}
 		wait_ms = do_retry_wait(&r, &retried_5xx);
 		if (wait_ms >= 0 && attempt < DO_MAX_ATTEMPTS &&
-		    do_now_ms() + wait_ms + DO_MIN_LEFT_MS <= deadline) {
+		    monotonic_ms() + wait_ms + DO_MIN_LEFT_MS <= deadline) {
 			do_sleep_ms(wait_ms);
 			continue;
 		}
@@ -814,7 +807,7 @@ static int do_on_erase(struct source *s, const char *server, const struct cred *
 	req.content_type = "application/x-www-form-urlencoded";
 	req.body = form.data;
 	req.body_len = form.len;
-	rc = do_request(d, &req, do_now_ms() + d->http.timeout_ms, &r);
+	rc = do_request(d, &req, monotonic_ms() + d->http.timeout_ms, &r);
 	if (rc) {
 		rc = err_wrap(rc, "erased %s from the keyring, but could not revoke its token at "
 			      "DigitalOcean", server);
@@ -1052,7 +1045,7 @@ static int do_check(struct source *s, char *what, size_t what_size)
 	req.method = "GET";
 	req.url = url.data;
 	req.bearer = token;
-	if (!rc && (rc = do_request(d, &req, do_now_ms() + d->http.timeout_ms, &r)) != 0)
+	if (!rc && (rc = do_request(d, &req, monotonic_ms() + d->http.timeout_ms, &r)) != 0)
 		rc = err_wrap(rc, "DigitalOcean API");
 	if (!rc && r.status != 200) {
 		rc = do_status_error(d, &r, from, -1, 1);

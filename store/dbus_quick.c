@@ -20,6 +20,7 @@
  * type, flags, version, body length, serial, header-field array length), the header fields
  * (code, variant), padding to 8, the body. Every value is aligned to its own size. */
 #include "dbus_quick.h"
+#include "monotonic.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -286,14 +287,6 @@ enum dbus_quick_answer dbus_quick_verdict(const unsigned char *body, size_t len,
 
 /* ---- the connection ------------------------------------------------------------------------ */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for events, or the deadline. 1 ready, 0 timeout, -1 error. */
 static int wait_for(int fd, short events, int64_t deadline)
 {
@@ -302,7 +295,7 @@ static int wait_for(int fd, short events, int64_t deadline)
 	int n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - monotonic_ms();
 		if (left <= 0)
 			return 0;
 		n = poll(&p, 1, (int)left);
@@ -500,7 +493,7 @@ static void put_search(struct out *o, uint32_t serial, const struct out *body)
 enum dbus_quick_answer dbus_quick_any_item(const char *address, const char *server,
 					   unsigned timeout_ms)
 {
-	struct conn c = {-1, NULL, 0, 64 * 1024, now_ms() + timeout_ms};
+	struct conn c = {-1, NULL, 0, 64 * 1024, monotonic_ms() + timeout_ms};
 	struct sockaddr_un sa;
 	socklen_t salen = 0;
 	unsigned char body_buf[MAX_SERVER + 64], msg_buf[MAX_SERVER + 512];

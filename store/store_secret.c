@@ -29,6 +29,7 @@
 #include "dbus_quick.h"
 #include "deadline.h"
 #include "err.h"
+#include "monotonic.h"
 #include "glib_lazy.h"
 #include "lockfile.h"
 #include "secmem.h"
@@ -362,20 +363,12 @@ static void bus_address(char *buf, size_t size)
 	buf[path[i] ? 0 : n] = '\0';
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Ask the quick way first (dbus_quick.c): a definite "no item" costs neither GLib nor
  * libsecret. 0: ask libsecret, within *left_ms (what the quick way left of the timeout, so that
  * a get never takes longer than one timeout in all). */
 static int quick_answer(struct secret_store *s, const char *server, unsigned *left_ms)
 {
-	int64_t start = mono_ms(), spent;
+	int64_t start = monotonic_ms(), spent;
 	enum dbus_quick_answer q;
 	char addr[8192];
 
@@ -384,7 +377,7 @@ static int quick_answer(struct secret_store *s, const char *server, unsigned *le
 	if (!addr[0])
 		return 0;
 	q = dbus_quick_any_item(addr, server, s->opts.timeout_ms);
-	spent = mono_ms() - start;
+	spent = monotonic_ms() - start;
 	if (spent >= (int64_t)s->opts.timeout_ms) {
 		if (q != DBUS_QUICK_NONE)
 			q = DBUS_QUICK_TIMEOUT;
