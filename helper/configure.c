@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "err.h"
+#include "fdio.h"
 #include "json_secret.h"
 
 #define DO_REGISTRY "registry.digitalocean.com"
@@ -503,21 +504,6 @@ static int mkdirs(const char *dir)
 	return rc;
 }
 
-static int write_all_fd(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Write the file next to itself and rename it over: readers see the old or the new file. */
 static int write_plan(struct plan *p)
 {
@@ -555,8 +541,8 @@ static int write_plan(struct plan *p)
 	text = json_object_to_json_string_length(p->root,
 						 JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 							 JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (!text || fchmod(fd, p->mode) != 0 || write_all_fd(fd, text, len) != 0 ||
-	    write_all_fd(fd, "\n", 1) != 0 || fsync(fd) != 0) {
+	if (!text || fchmod(fd, p->mode) != 0 || fdio_write_all(fd, text, len) != 0 ||
+	    fdio_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
 		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp,
 			     text ? strerror(errno) : "out of memory");
 		if (text)

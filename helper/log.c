@@ -1,5 +1,6 @@
 /* log: the debug log (see log.h). */
 #include "log.h"
+#include "fdio.h"
 #include "secmem.h"
 
 #include <errno.h>
@@ -38,21 +39,6 @@ int log_enabled(void)
 	return level >= LOG_DEBUG;
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 void log_debug(const char *fmt, ...)
 {
 	char line[1024];
@@ -77,13 +63,13 @@ void log_debug(const char *fmt, ...)
 	secmem_redact(line + pre); /* a quoted server message may echo what we sent */
 	n = strlen(line);
 	line[n++] = '\n';
-	write_all(STDERR_FILENO, line, n);
+	(void)fdio_write_all(STDERR_FILENO, line, n); /* a log line is best effort */
 	path = getenv("DOCKER_CREDENTIAL_KEYRING_LOG_FILE");
 	if (path && path[0]) {
 		/* One write per line with O_APPEND: parallel helpers do not interleave inside one. */
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
-			write_all(fd, line, n);
+			(void)fdio_write_all(fd, line, n);
 			close(fd);
 		}
 	}

@@ -13,6 +13,7 @@
 #include "configure.h"
 #include "doctor.h"
 #include "err.h"
+#include "fdio.h"
 #include "log.h"
 #include "proto.h"
 #include "source_do.h"
@@ -39,19 +40,6 @@ static const struct verb verbs[] = {
 	{"erase", verb_erase, 1, 1},
 	{"list", verb_list, 0, 0},
 };
-
-static void write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, p, n);
-		if (w <= 0)
-			return; /* the reader went away: nothing useful left to do */
-		p += w;
-		n -= (size_t)w;
-	}
-}
 
 static void print_help(const char *prog)
 {
@@ -229,7 +217,7 @@ static int run_verb(const struct verb *v, struct app *a)
 		v->run(a, in.data ? in.data : "", in.len, &r);
 	}
 	log_debug("%s: exit status %d", v->name, r.status);
-	write_all(STDOUT_FILENO, r.out.data ? r.out.data : "", r.out.len);
+	(void)fdio_write_all(STDOUT_FILENO, r.out.data ? r.out.data : "", r.out.len);
 	if (r.diag[0])
 		fprintf(stderr, "%s: %s\n", a->prog, r.diag);
 	status = r.status;
@@ -307,7 +295,7 @@ static int run_cache_copy(struct app *a)
 /* The end of configure and doctor: print what they said, close what they opened. */
 static int print_and_close(struct app *a, struct config *cfg, struct secbuf *out, int status)
 {
-	write_all(STDOUT_FILENO, out->data ? out->data : "", out->len);
+	(void)fdio_write_all(STDOUT_FILENO, out->data ? out->data : "", out->len);
 	secbuf_free(out);
 	close_sources(a);
 	store_free(a->store);

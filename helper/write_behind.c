@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fdio.h"
 #include "log.h"
 #include "proto.h"
 #include "secmem.h"
@@ -133,23 +134,6 @@ static int spawn_child(const struct fds *f, pid_t *pid)
 }
 #endif
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return err_set(ERR_FAILED, "the child did not take the copy: %s",
-				       w < 0 ? strerror(errno) : "short write");
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int write_behind_spawn(const struct cred *c, int lock_fd)
 {
 	struct secbuf copy = SECBUF_INIT;
@@ -168,7 +152,9 @@ int write_behind_spawn(const struct cred *c, int lock_fd)
 		 * wait for the child to start reading; else the write waits for it. */
 		if (copy.len > 65536)
 			fcntl(f.in_w, F_SETPIPE_SZ, (int)(copy.len < (1u << 20) ? copy.len : (1u << 20)));
-		rc = write_all(f.in_w, copy.data, copy.len);
+		if (fdio_write_all(f.in_w, copy.data, copy.len) != 0)
+			rc = err_set(ERR_FAILED, "the child did not take the copy: %s",
+				     errno ? strerror(errno) : "short write");
 		if (!rc) {
 			log_debug("%s: write-behind child %ld stores the copy", c->server, (long)pid);
 			/* Left open: the child reads to end of file, which comes when this process

@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from common import KeyringCase, NOT_FOUND, run, store_json
+from common import KeyringCase, NOT_FOUND, run, store_json, keyctl_works
 from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -20,15 +20,6 @@ DO_HOST = "registry.digitalocean.com"
 DO_TOKEN = "dop_v1_cachetoken"
 
 FROZEN = "500ms"  # deadline while the daemon is stopped: a miss must not take the default 3 s
-
-
-def keyctl_works():
-    # Kernels without CONFIG_KEYS have no /proc/keys; there the cache is off and these skip.
-    try:
-        with open("/proc/keys"):
-            return True
-    except OSError:
-        return False
 
 
 @unittest.skipUnless(keyctl_works(), "no kernel keyrings here")

@@ -21,7 +21,7 @@ import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 import test_digitalocean as do
-from common import BIN, run, store_json
+from common import BIN, run, store_json, keyctl_works
 
 HOST = do.HOST
 VERB = b"cache-copy"
@@ -33,14 +33,6 @@ def setUpModule():
 
 def tearDownModule():
     do.tearDownModule()
-
-
-def keyctl_works():
-    try:
-        with open("/proc/keys"):
-            return True
-    except OSError:
-        return False
 
 
 def children(session_dir):
