@@ -5,7 +5,9 @@ the process must not be dumpable (no core dump, /proc hides its memory from othe
 The only place the secret may appear is the stdout of a successful `get`: the tests check that
 it does appear there, so a secret that the checks could not see would fail them."""
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -184,6 +186,20 @@ class NotDumpable(unittest.TestCase):
     first thing in main), and look at who owns its /proc files. The same check on `cat`, which is
     dumpable, must see the process's own uid: so the test fails if the prctl goes away."""
 
+    @classmethod
+    def setUpClass(cls):
+        # nobody must be able to reach the binary: a checkout under a private directory
+        # (mktemp -d is 0700) is not. Run a copy from a directory anyone can enter.
+        cls.dir = tempfile.mkdtemp(prefix="dck-dumpable-")
+        os.chmod(cls.dir, 0o755)
+        cls.bin = os.path.join(cls.dir, "docker-credential-keyring")
+        shutil.copy2(os.path.realpath(BIN), cls.bin)
+        os.chmod(cls.bin, 0o755)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
     def spawn(self, argv):
         kw = {}
         if os.getuid() == 0:
@@ -216,7 +232,7 @@ class NotDumpable(unittest.TestCase):
         self.assertNotEqual(real, 0)
 
     def test_helper_is_not_dumpable(self):
-        uid, real = self.owner_after_start([os.path.realpath(BIN), "store"], lambda real: 0)
+        uid, real = self.owner_after_start([self.bin, "store"], lambda real: 0)
         self.assertNotEqual(real, 0)
         self.assertEqual(uid, 0, "/proc/<pid>/environ belongs to the helper's own user: it is "
                                  "dumpable (PR_SET_DUMPABLE missing?)")
@@ -224,7 +240,7 @@ class NotDumpable(unittest.TestCase):
     def test_write_behind_child_is_not_dumpable(self):
         # The child a get starts to store a fetched copy (helper/write_behind.h) is this binary
         # with the internal verb cache-copy; it reads the copy from stdin as store does.
-        uid, real = self.owner_after_start([os.path.realpath(BIN), "cache-copy"], lambda real: 0)
+        uid, real = self.owner_after_start([self.bin, "cache-copy"], lambda real: 0)
         self.assertNotEqual(real, 0)
         self.assertEqual(uid, 0, "the write-behind child is dumpable")
 
