@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -344,6 +345,21 @@ static int run_doctor(struct app *a)
 	return print_and_close(a, cfg, &out, status);
 }
 
+/* The end of a verb: its answer is written and every secret wiped and freed. What exit() would
+ * still do is run the exit handlers of the libraries a fetch loaded (OpenSSL freeing its
+ * tables, GnuTLS and Kerberos theirs via libcurl's dependencies): 0.5 ms of a 13 ms cold
+ * source-backed get, to free memory the kernel frees anyway. Sanitizer builds keep exit():
+ * LeakSanitizer's check is one of those handlers. */
+static __attribute__((noreturn)) void leave(int status)
+{
+	fflush(NULL);
+#ifdef DCK_SANITIZED
+	exit(status);
+#else
+	_exit(status);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	const char *slash = argv[0] ? strrchr(argv[0], '/') : NULL;
@@ -381,7 +397,7 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (strcmp(argv[1], verbs[i].name) == 0)
-			return run_verb(&verbs[i], &a);
+			leave(run_verb(&verbs[i], &a));
 	printf("%s: unknown action: %s\n", prog, argv[1]);
 	return 1;
 }

@@ -41,6 +41,12 @@ struct source {
 	 * (our key or token was refused), ERR_UNAVAILABLE / ERR_TIMEOUT (cannot reach it). */
 	int (*fetch)(struct source *s, const char *server, struct cred *out);
 
+	/* A fetch is likely next: do the next step of what it needs that has no effect outside
+	 * this process (loading the HTTP library), so that it overlaps the keyring's answers
+	 * (creds.c, store_overlap). Nonzero while steps remain. Must not use the store, must not
+	 * fail loudly (fetch does what is left, and reports what went wrong). NULL: nothing. */
+	int (*prepare)(struct source *s);
+
 	/* Seconds before expiry at which a cached copy is fetched again. */
 	int64_t (*refresh_before)(struct source *s, const struct cred *cached);
 

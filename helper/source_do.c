@@ -1095,6 +1095,13 @@ static int do_check(struct source *s, char *what, size_t what_size)
 	return rc;
 }
 
+/* While the keyring answers, load libcurl: a token fetch is about to need it. */
+static int do_prepare(struct source *s)
+{
+	(void)s;
+	return http_prepare();
+}
+
 int source_do_new(const struct config *cfg, struct store *st, struct source **out)
 {
 	struct do_source *d = calloc(1, sizeof(*d));
@@ -1107,6 +1114,7 @@ int source_do_new(const struct config *cfg, struct store *st, struct source **ou
 	d->base.name = DO_NAME;
 	d->base.serves = do_serves;
 	d->base.fetch = do_fetch;
+	d->base.prepare = do_prepare;
 	d->base.refresh_before = do_refresh_before;
 	d->base.on_store = NULL; /* a DO login is kept like any other */
 	d->base.on_erase = do_on_erase;

@@ -15,9 +15,12 @@ enum dbus_quick_answer {
 /* SearchItems({"server": server}) on the session bus at address (a D-Bus address string, e.g.
  * "unix:path=/run/user/1000/bus"), within timeout_ms. Never fails loudly: every error,
  * unsupported address or odd answer is DBUS_QUICK_UNKNOWN; no answer in time is
- * DBUS_QUICK_TIMEOUT (asking again the slow way would only wait as long again). */
+ * DBUS_QUICK_TIMEOUT (asking again the slow way would only wait as long again).
+ * while_waiting (may be NULL) is called each time a question has been sent, before its answer
+ * is read (once or twice: the search, the search that confirms "none"): the service searches
+ * while the caller works (store_overlap in store.h). */
 enum dbus_quick_answer dbus_quick_any_item(const char *address, const char *server,
-					   unsigned timeout_ms);
+					   unsigned timeout_ms, void (*while_waiting)(void));
 
 /* For tests and the fuzzer: the verdict on a reply body to SearchItems with signature sig. */
 enum dbus_quick_answer dbus_quick_verdict(const unsigned char *body, size_t len, int big_endian,

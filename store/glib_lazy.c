@@ -183,8 +183,8 @@ static int loaded;
 static char load_error[256];
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
-/* dlopen, then every dlsym at once: dlsym takes the dynamic loader's lock, and a lookup on
- * first call could wait behind another thread's dlopen (preload.c loads libcurl meanwhile). */
+/* dlopen, then every dlsym at once, so that a missing symbol shows at load time, in one
+ * place, rather than at a stub's first call. */
 static void load(void)
 {
 #define ENTRY_F(ret, name, params, args) {#name, (void **)&real.name},

@@ -69,6 +69,19 @@ static inline void store_free(struct store *s)
 		s->free(s);
 }
 
+/* Work to overlap with the keyring daemon's answers. A caller that expects a slow step after the
+ * next get (creds.c: a credential source's fetch, which first loads libcurl) arms it here, cut
+ * into steps: work does the next one and returns nonzero while more remain. The backend runs a
+ * step, on the calling thread, each time it has sent the daemon a question and waits for the
+ * answer (dbus_quick: the search, then the search that confirms "none"), and none when it
+ * never waits so (a kernel cache hit, no bus). The caller disarms it after the get (work NULL)
+ * and does what is left itself: it is an optimisation, never a duty. work must not use the
+ * store. */
+void store_overlap(int (*work)(void *arg), void *arg);
+
+/* For backends, while an answer is on its way: run the armed work's next step, if any. */
+void store_overlap_run(void);
+
 /* The in-memory backend (tests). */
 struct store *store_mem_new(void);
 

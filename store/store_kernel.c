@@ -26,6 +26,10 @@
  * check as a get's fill. list always asks inner: it
  * must show what the keyring holds. A source's copy is never cached past its expires.
  *
+ * Notes. A third kind of key, with no secret: "inner holds an entry for this server", kept up
+ * to a day (see the notes section below). creds.c asks for one before a get for a credential
+ * source's host, to guess whether the keyring will answer or a fetch follows.
+ *
  * Why "not found" is cached, and why only briefly. Docker asks for registries that have no
  * entry all the time (every anonymous pull, every base image of a build), and each miss used
  * to cost a D-Bus connection and a search. A cached miss costs what a hit costs. It is safe
@@ -145,21 +149,31 @@ static uint64_t fnv1a(const char *p, uint64_t h)
 	return h;
 }
 
-/* malloc'd description for server, or NULL when out of memory. */
-static char *describe(const struct kernel_store *s, const char *server)
+/* malloc'd description "<prefix><bus hash><kind><server>" (the server hashed when long), or
+ * NULL when out of memory. kind is ENTRY_KIND for an entry, NOTE_KIND for a note. */
+static char *describe_kind(const struct kernel_store *s, const char *kind, const char *server)
 {
 	size_t n = strlen(server);
-	size_t cap = sizeof(DESC_PREFIX) + 17 + 1 + (n > SERVER_IN_DESC_MAX ? 18 : n);
+	size_t cap = sizeof(DESC_PREFIX) + 17 + strlen(kind) + (n > SERVER_IN_DESC_MAX ? 18 : n);
 	char *d = malloc(cap);
 
 	if (!d)
 		return NULL;
 	if (n > SERVER_IN_DESC_MAX)
-		snprintf(d, cap, DESC_PREFIX "%s:h%016llx", s->bus_hash,
+		snprintf(d, cap, DESC_PREFIX "%s%sh%016llx", s->bus_hash, kind,
 			 (unsigned long long)fnv1a(server, 1469598103934665603ULL));
 	else
-		snprintf(d, cap, DESC_PREFIX "%s:%s", s->bus_hash, server);
+		snprintf(d, cap, DESC_PREFIX "%s%s%s", s->bus_hash, kind, server);
 	return d;
+}
+
+#define ENTRY_KIND ":"
+#define NOTE_KIND "#entry:" /* never equal to an entry's or the generation's description */
+
+/* The description of server's entry (or cached "not found"). */
+static char *describe(const struct kernel_store *s, const char *server)
+{
+	return describe_kind(s, ENTRY_KIND, server);
 }
 
 /* ---- payload: magic, u64 cached_until, i64 expires, then 5 × (u32 length, bytes):
@@ -418,6 +432,47 @@ static void gen_bump(struct kernel_store *s)
 	syscall(SYS_keyctl, KEYCTL_SETPERM, key, PERM_KEY);
 }
 
+/* ---- notes: "inner holds an entry for server" ------------------------------------------
+ * A note is a key without a secret ("1", described with NOTE_KIND) that outlives the entry's
+ * 60 s, up to the entry's expiry or STORE_KERNEL_NOTE_TTL: callers use it to guess, before
+ * asking inner, whether inner will answer (store_kernel_expects_entry). It is a guess for
+ * speed, never an answer: a wrong one (another program removed the entry) costs only the speed
+ * it was for. put and del remove it; store_kernel_prime and store_kernel_note_entry write it. */
+
+static char *describe_note(const struct kernel_store *s, const char *server)
+{
+	return describe_kind(s, NOTE_KIND, server);
+}
+
+static void note_write(struct kernel_store *s, const struct cred *c)
+{
+	int64_t life = STORE_KERNEL_NOTE_TTL, now = (int64_t)time(NULL);
+	char *desc;
+	long key;
+
+	if (c->expires && c->expires - now < life)
+		life = c->expires - now;
+	if (life <= 0 || !(desc = describe_note(s, c->server)))
+		return;
+	key = k_add(desc, "1", 1);
+	if (key < 0)
+		note_errno(s);
+	else if (syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, key, (unsigned)life) != 0 ||
+		 syscall(SYS_keyctl, KEYCTL_SETPERM, key, PERM_KEY) != 0)
+		k_remove(key);
+	free(desc);
+}
+
+static void note_remove(struct kernel_store *s, const char *server)
+{
+	char *desc = describe_note(s, server);
+	long key;
+
+	if (desc && (key = k_search(desc)) >= 0)
+		k_remove(key);
+	free(desc);
+}
+
 /* ---- the store interface ------------------------------------------------------------------- */
 
 static int kernel_get(struct store *base, const char *server, struct cred *out)
@@ -472,6 +527,32 @@ void store_kernel_prime(struct store *base, const struct cred *c)
 		cache_remove(s, c->server); /* a cached "not found" would send the next get to the source */
 	else if (gen_read(s) != gen)
 		k_remove(key);
+	note_write(s, c);
+}
+
+void store_kernel_note_entry(struct store *base, const struct cred *c)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+
+	if (base && base->get == kernel_get && s->ttl && !s->off && c->server[0])
+		note_write(s, c);
+}
+
+int store_kernel_expects_entry(struct store *base, const char *server)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+	char *desc;
+	long key;
+
+	if (!base || base->get != kernel_get || !s->ttl || s->off || !server[0])
+		return -1;
+	if (!(desc = describe_note(s, server)))
+		return -1;
+	key = k_search(desc);
+	if (key < 0 && refused(errno))
+		s->off = 1;
+	free(desc);
+	return s->off ? -1 : key >= 0;
 }
 
 static int kernel_put(struct store *base, const struct cred *c)
@@ -485,6 +566,7 @@ static int kernel_put(struct store *base, const struct cred *c)
 	if (!s->off) {
 		gen_bump(s);
 		cache_remove(s, c->server);
+		note_remove(s, c->server);
 	}
 	return rc;
 }
@@ -500,6 +582,7 @@ static int kernel_del(struct store *base, const char *server)
 	if (!s->off) {
 		gen_bump(s);
 		cache_remove(s, server);
+		note_remove(s, server);
 	}
 	return rc;
 }

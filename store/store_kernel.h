@@ -26,4 +26,15 @@ struct store *store_kernel_new(struct store *inner, unsigned ttl_seconds);
  * instead. A no-op when s is not a store_kernel or the cache is off (ttl 0, keyctl refused). */
 void store_kernel_prime(struct store *s, const struct cred *c);
 
+/* How long a note that inner holds an entry lasts (never past the entry's expires). */
+#define STORE_KERNEL_NOTE_TTL (24 * 3600)
+
+/* Notes, for speed only (see store_kernel.c): remember, without the secret, that inner holds
+ * an entry for c->server (store_kernel_prime notes the copies it caches; put and del through s
+ * forget). store_kernel_expects_entry: 1 when such a note exists, 0 when none does, -1 when
+ * there can be no notes (not a store_kernel, cache off, keyctl refused). A note is a guess,
+ * never an answer: what inner says still decides. */
+void store_kernel_note_entry(struct store *s, const struct cred *c);
+int store_kernel_expects_entry(struct store *s, const char *server);
+
 #endif

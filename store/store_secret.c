@@ -376,7 +376,7 @@ static int quick_answer(struct secret_store *s, const char *server, unsigned *le
 	bus_address(addr, sizeof(addr));
 	if (!addr[0])
 		return 0;
-	q = dbus_quick_any_item(addr, server, s->opts.timeout_ms);
+	q = dbus_quick_any_item(addr, server, s->opts.timeout_ms, store_overlap_run);
 	spent = monotonic_ms() - start;
 	if (spent >= (int64_t)s->opts.timeout_ms) {
 		if (q != DBUS_QUICK_NONE)

@@ -7,8 +7,8 @@ the same entries. Prints per-call medians, ratios and peak RSS; it never asserts
 
 The source row starts tests/fakes/fake_do.py (TLS, a throwaway CA from tests/lib/mkca.sh) and
 compares a get for registry.digitalocean.com with a cold cache (erased before each run, not
-timed) with the curl command line tool making the same request; the warm row counts the API
-requests warm gets make (0 is right).
+timed) with the curl command line tool making the same request, the two taking turns; the
+warm row counts the API requests warm gets make (0 is right).
 
 Each call is one process started with posix_spawn, stdin from a file and stdout to /dev/null,
 timed from spawn to exit (so both helpers pay the same harness cost); peak RSS comes from
@@ -128,26 +128,31 @@ def bench_source(ours, keyring_env, runs):
             with tempfile.NamedTemporaryFile("w", delete=False) as f:
                 f.write(DO_HOST)
             try:
-                cold = []
-                for i in range(runs + 2):
-                    # Erase (revoked at the fake) so the next get finds neither the keyring
-                    # entry nor the kernel cache: a cold get, one API request.
-                    spawn(ours + ["erase"], env, f.name)
-                    t, _, rc = spawn(ours + ["get"], env, f.name)
-                    if rc != 0:
-                        print("warning: cold source get exited %d" % rc, file=sys.stderr)
-                    if i >= 2:
-                        cold.append(t)
-                # The exact request our get made, for curl to make too.
+                # One get first, for the exact request it makes: curl makes the same one.
+                spawn(ours + ["erase"], env, f.name)
+                spawn(ours + ["get"], env, f.name)
                 req = [r for r in fake.control("GET", "requests")
                        if r["path"].startswith("/v2/")][-1]
                 url = fake.url + req["path"] + ("?" + req["raw_query"] if req.get("raw_query") else "")
                 argv = [curl, "-sS", "-o", "/dev/null", "--cacert", ca,
                         "-H", "Authorization: Bearer " + DO_TOKEN, url]
-                for _ in range(2):
-                    spawn(argv, env, "/dev/null")
-                curl_t = [spawn(argv, env, "/dev/null")[0] for _ in range(runs)]
-                # Warm: the copy cold get stored is fresh; no request at all.
+                # Turn about, so that both see the same machine: erase (revoked at the fake) so
+                # that the get finds neither the keyring entry nor the kernel cache (a cold
+                # get, one API request); erase again, which waits for the write-behind child,
+                # so that curl does not share the machine with it; then curl.
+                cold, curl_t = [], []
+                for i in range(runs + 2):
+                    spawn(ours + ["erase"], env, f.name)
+                    t, _, rc = spawn(ours + ["get"], env, f.name)
+                    if rc != 0:
+                        print("warning: cold source get exited %d" % rc, file=sys.stderr)
+                    spawn(ours + ["erase"], env, f.name)
+                    c = spawn(argv, env, "/dev/null")[0]
+                    if i >= 2:
+                        cold.append(t)
+                        curl_t.append(c)
+                # Warm: after one more cold get, its copy is fresh; no request at all.
+                spawn(ours + ["get"], env, f.name)
                 before = len(fake.control("GET", "requests"))
                 warm = [spawn(ours + ["get"], env, f.name)[0] for _ in range(runs)]
                 warm_requests = len(fake.control("GET", "requests")) - before

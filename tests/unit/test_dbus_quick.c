@@ -247,7 +247,17 @@ static double elapsed_ms(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void ask(enum bus_mode mode, enum dbus_quick_answer want, double min_ms, double max_ms)
+static int waits; /* how often the while_waiting hook ran */
+
+static void count_wait(void)
+{
+	waits++;
+}
+
+/* Ask the fake bus in mode; want that answer within [min_ms, max_ms) and the while_waiting
+ * hook run calls times (once per question sent: the search, the confirming search). */
+static void ask(enum bus_mode mode, enum dbus_quick_answer want, double min_ms, double max_ms,
+		int calls)
 {
 	char path[] = "/tmp/dck-quick-XXXXXX", sock[64], addr[96];
 	struct timespec t0;
@@ -259,9 +269,11 @@ static void ask(enum bus_mode mode, enum dbus_quick_answer want, double min_ms, 
 	snprintf(addr, sizeof(addr), "unix:path=%s,guid=0123", sock);
 	pid = start_bus(sock, mode);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(dbus_quick_any_item(addr, "registry.example.com", 300), want);
+	waits = 0;
+	assert_int_equal(dbus_quick_any_item(addr, "registry.example.com", 300, count_wait), want);
 	ms = elapsed_ms(&t0);
 	assert_true(ms >= min_ms && ms < max_ms);
+	assert_int_equal(waits, calls);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	unlink(sock);
@@ -271,24 +283,24 @@ static void ask(enum bus_mode mode, enum dbus_quick_answer want, double min_ms, 
 static void test_exchange(void **state)
 {
 	(void)state;
-	ask(BUS_EMPTY, DBUS_QUICK_NONE, 0, 250);
+	ask(BUS_EMPTY, DBUS_QUICK_NONE, 0, 250, 2);
 	/* "No item" is only believed when a second search, after the first answer, agrees. */
-	ask(BUS_FLAKY, DBUS_QUICK_SOME, 0, 250);
-	ask(BUS_ONCE, DBUS_QUICK_TIMEOUT, 290, 1000);
-	ask(BUS_ERROR, DBUS_QUICK_UNKNOWN, 0, 250);
-	ask(BUS_REJECT, DBUS_QUICK_UNKNOWN, 0, 250);
-	ask(BUS_SILENT, DBUS_QUICK_TIMEOUT, 290, 1000);
+	ask(BUS_FLAKY, DBUS_QUICK_SOME, 0, 250, 2);
+	ask(BUS_ONCE, DBUS_QUICK_TIMEOUT, 290, 1000, 2);
+	ask(BUS_ERROR, DBUS_QUICK_UNKNOWN, 0, 250, 1);
+	ask(BUS_REJECT, DBUS_QUICK_UNKNOWN, 0, 250, 0);
+	ask(BUS_SILENT, DBUS_QUICK_TIMEOUT, 290, 1000, 1);
 }
 
 static void test_addresses(void **state)
 {
 	(void)state;
-	assert_int_equal(dbus_quick_any_item(NULL, "x", 100), DBUS_QUICK_UNKNOWN);
-	assert_int_equal(dbus_quick_any_item("tcp:host=127.0.0.1,port=1", "x", 100), DBUS_QUICK_UNKNOWN);
-	assert_int_equal(dbus_quick_any_item("unix:path=/nonexistent/bus", "x", 100), DBUS_QUICK_UNKNOWN);
-	assert_int_equal(dbus_quick_any_item("unix:path=/tmp/%zz", "x", 100), DBUS_QUICK_UNKNOWN);
-	assert_int_equal(dbus_quick_any_item("unix:guid=1", "x", 100), DBUS_QUICK_UNKNOWN);
-	assert_int_equal(dbus_quick_any_item("unix:path=/tmp/%00x", "x", 100), DBUS_QUICK_UNKNOWN);
+	assert_int_equal(dbus_quick_any_item(NULL, "x", 100, NULL), DBUS_QUICK_UNKNOWN);
+	assert_int_equal(dbus_quick_any_item("tcp:host=127.0.0.1,port=1", "x", 100, NULL), DBUS_QUICK_UNKNOWN);
+	assert_int_equal(dbus_quick_any_item("unix:path=/nonexistent/bus", "x", 100, NULL), DBUS_QUICK_UNKNOWN);
+	assert_int_equal(dbus_quick_any_item("unix:path=/tmp/%zz", "x", 100, NULL), DBUS_QUICK_UNKNOWN);
+	assert_int_equal(dbus_quick_any_item("unix:guid=1", "x", 100, NULL), DBUS_QUICK_UNKNOWN);
+	assert_int_equal(dbus_quick_any_item("unix:path=/tmp/%00x", "x", 100, NULL), DBUS_QUICK_UNKNOWN);
 }
 
 int main(void)

@@ -1,0 +1,28 @@
+/* overlap: work a caller hands to the keyring's waits (see store.h, store_overlap). */
+#include "store.h"
+
+#include <stddef.h>
+
+static int (*armed_work)(void *arg);
+static void *armed_arg;
+
+void store_overlap(int (*work)(void *arg), void *arg)
+{
+	armed_work = work;
+	armed_arg = work ? arg : NULL;
+}
+
+void store_overlap_run(void)
+{
+	int (*work)(void *arg) = armed_work;
+	void *arg = armed_arg;
+
+	/* Disarmed while a step runs, so that nothing it calls can run it again; armed again
+	 * only when it says more steps remain. */
+	armed_work = NULL;
+	armed_arg = NULL;
+	if (work && work(arg)) {
+		armed_work = work;
+		armed_arg = arg;
+	}
+}
