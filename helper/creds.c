@@ -142,9 +142,16 @@ static const char *origin_of(const struct cred *c)
  * finds it at once, and in the keyring by a child that holds the fetch lock until it is done
  * (write_behind.h), so the client does not wait for the keyring's write. Without it, or when
  * the child cannot start: in the keyring now. Best effort either way: an answer without a
- * keyring is still an answer. */
-static void keep_copy(struct app *a, const struct cred *c, int lock)
+ * keyring is still an answer. A keyring that did not answer the get (timed out, locked, not
+ * reachable) may hold the user's own login, which the copy must not replace: then the copy
+ * stays in the kernel cache only, for its short life, so that the next gets do not all fetch. */
+static void keep_copy(struct app *a, const struct cred *c, int lock, int keyring_answered)
 {
+	if (!keyring_answered) {
+		log_debug("%s: the copy is not stored: the keyring did not answer", c->server);
+		store_kernel_prime(a->store, c);
+		return;
+	}
 	if (a->write_behind) {
 		store_kernel_prime(a->store, c);
 		if (write_behind_spawn(c, lock) == 0)
@@ -153,6 +160,8 @@ static void keep_copy(struct app *a, const struct cred *c, int lock)
 	}
 	if (a->store->put(a->store, c) != 0)
 		log_debug("%s: not cached: %s", c->server, err_msg());
+	else
+		store_kernel_note_entry(a->store, c); /* put forgot the note (store_kernel.h) */
 }
 
 static int prepare_source(void *src)
@@ -163,7 +172,7 @@ static int prepare_source(void *src)
 static int get_from_source(struct app *a, struct source *src, const char *server, struct cred *out)
 {
 	struct cred cached = {0}, fetched = {0};
-	int have_cached, lock, rc;
+	int have_cached, keyring_answered, lock, rc;
 	time_t now = time(NULL);
 	/* Is the keyring likely to leave this get to the source? The kernel cache keeps a note (no
 	 * secret) for a server whose entry a get or a fetch saw. Without one a fetch is likely, and
@@ -174,9 +183,13 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 
 	if (noted == 0 && src->fetch && src->prepare)
 		store_overlap(prepare_source, src);
-	have_cached = a->store->get(a->store, server, &cached) == 0;
+	rc = a->store->get(a->store, server, &cached);
 	store_overlap(NULL, NULL);
-	if (!have_cached)
+	have_cached = rc == 0;
+	keyring_answered = rc == 0 || rc == ERR_NOTFOUND;
+	if (!keyring_answered)
+		log_debug("%s: the keyring did not answer: %s", server, err_msg());
+	else if (!have_cached)
 		log_debug("%s: nothing cached in the keyring", server);
 	else if (cached.expires)
 		log_debug("%s: cached copy (origin %s) %s, expires in %lld s", server, origin_of(&cached),
@@ -223,7 +236,7 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 		log_debug("%s: %s answered, expires %s%lld s", server, src->name,
 			  fetched.expires ? "in " : "never, ", fetched.expires ?
 			  (long long)(fetched.expires - time(NULL)) : 0LL);
-		keep_copy(a, &fetched, lock);
+		keep_copy(a, &fetched, lock, keyring_answered);
 		move_cred(out, &fetched);
 	} else if (have_cached && is_origin(&cached, src->name) && is_unexpired(&cached, time(NULL))) {
 		/* Stale while error: the copy is still valid, the source is just not answering. */

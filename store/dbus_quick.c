@@ -295,10 +295,9 @@ static int wait_for(int fd, short events, int64_t deadline)
 	int n;
 
 	for (;;) {
+		/* Past the deadline, one look without waiting: what has already arrived counts. */
 		left = deadline - monotonic_ms();
-		if (left <= 0)
-			return 0;
-		n = poll(&p, 1, (int)left);
+		n = poll(&p, 1, left > 0 ? (int)left : 0);
 		if (n > 0)
 			return (p.revents & (POLLERR | POLLNVAL)) ? -1 : 1;
 		if (n == 0)
@@ -483,6 +482,20 @@ static enum dbus_quick_answer await_reply(struct conn *c, uint32_t serial)
 	}
 }
 
+/* The caller's work while an answer is on its way. The time it takes is the caller's, not the
+ * bus's: it moves the deadline, so that a slow step cannot turn an answer that is waiting in
+ * the socket into a timeout. */
+static void run_while_waiting(struct conn *c, void (*while_waiting)(void))
+{
+	int64_t start;
+
+	if (!while_waiting)
+		return;
+	start = monotonic_ms();
+	while_waiting();
+	c->deadline += monotonic_ms() - start;
+}
+
 /* SearchItems({"server": server}) with this serial, marshalled into o. */
 static void put_search(struct out *o, uint32_t serial, const struct out *body)
 {
@@ -540,8 +553,7 @@ enum dbus_quick_answer dbus_quick_any_item(const char *address, const char *serv
 	/* The bus routes Hello and the search and the service walks its items (about 1 ms with
 	 * 1,000 of them) whether or not we sit in poll meanwhile; the answer waits in the
 	 * socket. */
-	if (while_waiting)
-		while_waiting();
+	run_while_waiting(&c, while_waiting);
 	answer = await_reply(&c, SEARCH_SERIAL);
 	/* gnome-keyring admits a new client from an idle callback, and a client's first call can
 	 * be handled before that: then the search runs without the client's session and finds
@@ -550,8 +562,8 @@ enum dbus_quick_answer dbus_quick_any_item(const char *address, const char *serv
 	 * answer, when the client surely exists. */
 	if (answer == DBUS_QUICK_NONE) {
 		r = send_all(c.fd, again_buf, again.len, c.deadline);
-		if (r > 0 && while_waiting)
-			while_waiting();
+		if (r > 0)
+			run_while_waiting(&c, while_waiting);
 		answer = r > 0 ? await_reply(&c, SEARCH_SERIAL + 1)
 			       : r == 0 ? DBUS_QUICK_TIMEOUT : DBUS_QUICK_UNKNOWN;
 	}

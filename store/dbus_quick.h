@@ -18,7 +18,8 @@ enum dbus_quick_answer {
  * DBUS_QUICK_TIMEOUT (asking again the slow way would only wait as long again).
  * while_waiting (may be NULL) is called each time a question has been sent, before its answer
  * is read (once or twice: the search, the search that confirms "none"): the service searches
- * while the caller works (store_overlap in store.h). */
+ * while the caller works (store_overlap in store.h). The time it takes does not count against
+ * timeout_ms. */
 enum dbus_quick_answer dbus_quick_any_item(const char *address, const char *server,
 					   unsigned timeout_ms, void (*while_waiting)(void));
 

@@ -3,8 +3,11 @@
 
 #include <stddef.h>
 
+#include "monotonic.h"
+
 static int (*armed_work)(void *arg);
 static void *armed_arg;
+static int64_t worked_ms; /* in all steps so far */
 
 void store_overlap(int (*work)(void *arg), void *arg)
 {
@@ -21,8 +24,19 @@ void store_overlap_run(void)
 	 * only when it says more steps remain. */
 	armed_work = NULL;
 	armed_arg = NULL;
-	if (work && work(arg)) {
-		armed_work = work;
-		armed_arg = arg;
+	if (work) {
+		int64_t start = monotonic_ms();
+		int more = work(arg);
+
+		worked_ms += monotonic_ms() - start;
+		if (more) {
+			armed_work = work;
+			armed_arg = arg;
+		}
 	}
+}
+
+int64_t store_overlap_ms(void)
+{
+	return worked_ms;
 }

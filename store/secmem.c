@@ -112,7 +112,7 @@ static struct {
 } remembered[REMEMBER_MAX];
 static size_t nremembered;
 
-static void forget_all(void)
+void secmem_forget_all(void)
 {
 	size_t i;
 
@@ -131,7 +131,7 @@ void secmem_remember(const char *p, size_t n)
 		if (remembered[i].n == n && memcmp(remembered[i].p, p, n) == 0)
 			return;
 	if (nremembered == 0)
-		atexit(forget_all);
+		atexit(secmem_forget_all);
 	remembered[nremembered].p = secmem_dup(p, n);
 	if (remembered[nremembered].p)
 		remembered[nremembered++].n = n;

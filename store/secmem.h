@@ -41,8 +41,12 @@ char *secmem_dup(const void *p, size_t n);
  * no message can carry it out: err_set and the debug log pass every line through
  * secmem_redact. A remote server's error text is quoted in messages, and a hostile or broken
  * one could echo what we sent. Secrets shorter than 6 bytes are not remembered (they would
- * match ordinary words); copies are wiped at exit. */
+ * match ordinary words); copies are wiped at exit (or earlier: secmem_forget_all). */
 void secmem_remember(const char *p, size_t n);
+
+/* Wipe and forget every remembered secret now. For a process about to leave by _exit, which
+ * runs no exit handlers; exit() calls it anyway. */
+void secmem_forget_all(void);
 
 /* Replace every remembered secret in the NUL-terminated line s by "[redacted]" when that is
  * no longer than the secret, else by "***": in place, the line never grows. */

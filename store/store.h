@@ -82,6 +82,9 @@ void store_overlap(int (*work)(void *arg), void *arg);
 /* For backends, while an answer is on its way: run the armed work's next step, if any. */
 void store_overlap_run(void);
 
+/* Milliseconds spent in armed work so far: a backend's own timeouts must not count them. */
+int64_t store_overlap_ms(void);
+
 /* The in-memory backend (tests). */
 struct store *store_mem_new(void);
 

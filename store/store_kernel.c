@@ -523,10 +523,12 @@ void store_kernel_prime(struct store *base, const struct cred *c)
 	 * before our add: then ours may hide its change, so it goes (as in kernel_get). */
 	gen = gen_read(s);
 	key = cache_put(s, c->server, c);
-	if (key < 0)
+	if (key < 0) {
 		cache_remove(s, c->server); /* a cached "not found" would send the next get to the source */
-	else if (gen_read(s) != gen)
+	} else if (gen_read(s) != gen) {
 		k_remove(key);
+		return; /* and no note: that writer's change may have been an erase */
+	}
 	note_write(s, c);
 }
 

@@ -8,7 +8,9 @@ request; a second get right after (kernel cache on or off) asks nothing more; er
 right after a get wait for the child and win; 16 parallel cold gets make one request and one
 entry; `write-behind = false` stores before answering; the child's argv and environment hold no
 secret, it holds neither of get's output pipes, runs in its own session and holds the fetch
-lock; without /proc the copy is stored before answering.
+lock; without /proc the copy is stored before answering; a keyring that does not answer keeps
+the login it holds. What a get loads: libcurl while the keyring answers when a fetch is likely,
+not at all when the keyring answers.
 
 The deterministic cases freeze gnome-keyring (SIGSTOP) after a "not found" was cached in the
 kernel keyring: get then needs no D-Bus at all, and the child visibly waits for the keyring."""
@@ -184,6 +186,23 @@ class UserChanges(WriteBehindCase):
         self.wait_for_children()
         return self.fake.minted()[-1]["password"]
 
+    def test_a_keyring_that_does_not_answer_keeps_the_login(self):
+        # The keyring times out: the get fetches and answers, but its copy must not replace
+        # the login the keyring may hold (here: does hold) once it answers again.
+        r = run(self.env, "store", store_json(HOST, "me@example.com", "mine"))
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.ks.freeze_keyring()
+        self.frozen = True
+        r = self.get(DOCKER_CREDENTIAL_KEYRING_TIMEOUT="500ms")
+        minted = self.fake.minted()[-1]
+        self.assertEqual((r.rc, r.out), (0, do.answer(HOST, minted["username"], minted["password"])), r)
+        self.assertEqual(children(self.ks.dir), [], "a child would store the copy")
+        self.thaw()
+        self.wait_for_children()
+        r = self.get(DOCKER_CREDENTIAL_KEYRING_CACHE_TTL="0")
+        self.assertEqual((r.rc, r.out), (0, do.answer(HOST, "me@example.com", "mine")), r)
+        self.assertEqual(secret_tool_items(self.env, HOST), 1)
+
     @unittest.skipUnless(keyctl_works(), "no kernel keyrings here")
     def test_erase_waits_for_a_child_stuck_in_the_keyring(self):
         password = self.change_while_a_child_is_stuck("erase", HOST)
@@ -197,6 +216,72 @@ class UserChanges(WriteBehindCase):
         self.assertEqual(secret_tool_items(self.env, HOST), 1)
         r = self.get(DOCKER_CREDENTIAL_KEYRING_CACHE_TTL="0")
         self.assertEqual((r.rc, r.out), (0, do.answer(HOST, "me@example.com", "mine")), r)
+
+
+LIBCURL = b"file=libcurl.so.4 "              # LD_DEBUG=files: the loader opens libcurl
+LIBSECRET = b"file=libsecret-1.so.0 "        # ... or libsecret (the keyring's slow path)
+KEYRING_ANSWERED = b": nothing cached in the keyring"  # our debug log, once the keyring said so
+
+
+@unittest.skipUnless(keyctl_works(), "no kernel keyrings here")
+class WhatAGetLoads(WriteBehindCase):
+    """A get for a source's host loads libcurl while the keyring answers only when a fetch is
+    likely: when the kernel cache has no note that the keyring holds an entry for the host. The
+    loader's trace (LD_DEBUG) and our debug log share stderr, in order. cache-ttl 1 s lets the
+    cached copy go while the note (it lives as long as the copy) stays."""
+
+    def traced_get(self):
+        return self.get(LD_DEBUG="files", DOCKER_CREDENTIAL_KEYRING_DEBUG="1",
+                        DOCKER_CREDENTIAL_KEYRING_CACHE_TTL="1s")
+
+    def fetching_get(self):
+        """A get that fetches: one request, the minted answer, libcurl loaded. Its Result."""
+        before = self.api_count()
+        r = self.traced_get()
+        minted = self.fake.minted()[-1]
+        self.assertEqual((r.rc, r.out), (0, do.answer(HOST, minted["username"], minted["password"])), r)
+        self.assertEqual(self.api_count(), before + 1)
+        self.assertIn(LIBCURL, r.err)
+        self.assertIn(KEYRING_ANSWERED, r.err)
+        return r
+
+    def settle(self):
+        """The child has stored the copy (and cached it again, for 1 s); that 1 s is over."""
+        self.wait_for_children()
+        time.sleep(1.2)
+
+    def test_a_cold_get_loads_libcurl_while_the_keyring_answers(self):
+        r = self.fetching_get()
+        self.assertLess(r.err.index(LIBCURL), r.err.index(KEYRING_ANSWERED), r.err[-3000:])
+
+    def test_a_get_the_keyring_answers_does_not_load_libcurl(self):
+        first = self.fetching_get()
+        self.settle()
+        r = self.traced_get()
+        self.assertEqual((r.rc, r.out), (0, first.out), r)
+        self.assertEqual(self.api_count(), 1)
+        self.assertIn(LIBSECRET, r.err)  # the keyring answered, not the kernel cache
+        self.assertIn(b"answered from the keyring", r.err)
+        self.assertNotIn(LIBCURL, r.err)
+
+    def test_after_erase_it_is_loaded_early_again(self):
+        self.fetching_get()
+        r = run(self.env, "erase", HOST)
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        r = self.fetching_get()  # the note went with the entry
+        self.assertLess(r.err.index(LIBCURL), r.err.index(KEYRING_ANSWERED))
+
+    def test_a_note_that_lies_costs_speed_not_answers(self):
+        # Another program removes the entry behind our back: the note still says it is there,
+        # so libcurl is loaded late, and the get fetches and answers all the same.
+        self.fetching_get()
+        self.settle()
+        p = subprocess.run(["secret-tool", "clear", "server", HOST], env=self.env,
+                           capture_output=True, timeout=20)
+        self.assertEqual(p.returncode, 0, p)
+        self.assertEqual(secret_tool_items(self.env, HOST), 0)
+        r = self.fetching_get()
+        self.assertGreater(r.err.index(LIBCURL), r.err.index(KEYRING_ANSWERED))
 
 
 @unittest.skipUnless(keyctl_works(), "no kernel keyrings here")

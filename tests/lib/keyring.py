@@ -132,6 +132,8 @@ class KeyringSession:
 
     def stop(self):
         self.kill_keyring()
+        if self.env:
+            forget_kernel_keys(self.env.get("DBUS_SESSION_BUS_ADDRESS", ""))
         if self.dbus_pid:
             _kill(self.dbus_pid)
             self.dbus_pid = None
@@ -144,6 +146,36 @@ class KeyringSession:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+# keyctl(2) by number (Python has no binding and keyutils' CLI may be missing).
+KEYCTL = {"x86_64": 250, "aarch64": 219, "i686": 288, "armv7l": 311, "ppc64le": 312,
+          "s390x": 280, "riscv64": 219}
+KEYCTL_INVALIDATE = 21
+
+
+def forget_kernel_keys(bus_address):
+    """Remove the kernel keyring keys the helper made for this session's bus (store_kernel.c
+    names them "docker-credential-keyring:v1:<FNV-1a of the bus address>…"). Cached entries go
+    within a minute anyway, but notes live up to a day, and a user's key quota (200 keys for
+    non-root) must not fill up with the notes of dead test sessions."""
+    nr = KEYCTL.get(os.uname().machine)
+    if not bus_address or nr is None:
+        return
+    h = 1469598103934665603
+    for b in bus_address.encode():
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    prefix = "docker-credential-keyring:v1:%016x" % h
+    try:
+        with open("/proc/keys") as f:
+            ids = [int(line.split()[0], 16) for line in f if " " + prefix in line]
+    except OSError:
+        return
+    if ids:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        for key in ids:
+            libc.syscall(nr, KEYCTL_INVALIDATE, ctypes.c_long(key))
 
 
 def _kill(pid):

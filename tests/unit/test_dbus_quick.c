@@ -292,6 +292,36 @@ static void test_exchange(void **state)
 	ask(BUS_SILENT, DBUS_QUICK_TIMEOUT, 290, 1000, 1);
 }
 
+static void slow_wait(void)
+{
+	struct timespec t = {0, 200 * 1000000L};
+
+	waits++;
+	nanosleep(&t, NULL);
+}
+
+/* The caller's work is not the bus's time: 2 × 200 ms of it against a 100 ms timeout, and the
+ * answers already waiting in the socket still count. */
+static void test_slow_work_is_not_a_timeout(void **state)
+{
+	char path[] = "/tmp/dck-quick-XXXXXX", sock[64], addr[96];
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(mkdtemp(path));
+	snprintf(sock, sizeof(sock), "%s/bus", path);
+	snprintf(addr, sizeof(addr), "unix:path=%s", sock);
+	pid = start_bus(sock, BUS_EMPTY);
+	waits = 0;
+	assert_int_equal(dbus_quick_any_item(addr, "registry.example.com", 100, slow_wait),
+			 DBUS_QUICK_NONE);
+	assert_int_equal(waits, 2);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	unlink(sock);
+	rmdir(path);
+}
+
 static void test_addresses(void **state)
 {
 	(void)state;
@@ -309,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_verdict),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_exchange),
+		cmocka_unit_test(test_slow_work_is_not_a_timeout),
 		cmocka_unit_test(test_addresses),
 	};
 
