@@ -204,7 +204,7 @@ def main():
         l_ref = measure(ref + ["list"], env_r, "", lruns, warmup=1)
         l_our = measure(ours + ["list"], env_o, "", lruns, warmup=1)
         v_our = measure(ours + ["version"], env_o, "", a.runs)
-        src = bench_source(ours, env_o, max(10, a.runs // 2))
+        src = bench_source(ours, env_o, max(10, a.runs))
         t_true = measure([shutil.which("true")], env_o, "", a.runs)
         for name, m in (("get hit", g_hit), ("get hit, cache off", g_off), ("get miss", m_our),
                         ("get miss, cache off", m_off)):
