@@ -27,6 +27,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "creds.h"
 #include "err.h"
@@ -458,9 +459,23 @@ static int do_yaml_pair(char *line, size_t *indent, char **key, char **value)
 /* The token doctl would use: the context from DIGITALOCEAN_CONTEXT, else the file's `context`;
  * "default" (or none) means `access-token`, another name `auth-contexts: {name: token}`.
  * 0 with *out set, ERR_NOTFOUND (with why filled) when there is none. */
+/* Where doctl keeps its config: 0 with path filled, ERR_NOTFOUND when no place is known. */
+static int do_doctl_config_path(char *path, size_t path_size)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+
+	if (xdg && xdg[0] == '/')
+		snprintf(path, path_size, "%s/doctl/config.yaml", xdg);
+	else if (home && home[0])
+		snprintf(path, path_size, "%s/.config/doctl/config.yaml", home);
+	else
+		return ERR_NOTFOUND;
+	return 0;
+}
+
 static int do_doctl_token(char **out, char *why, size_t why_size)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME"), *ctx_env;
+	const char *ctx_env;
 	struct secbuf b = SECBUF_INIT;
 	char path[4096], ctx_clean[80];
 	char *line, *next, *key, *value, *access = NULL, *context = NULL;
@@ -470,11 +485,7 @@ static int do_doctl_token(char **out, char *why, size_t why_size)
 	int in_contexts = 0, rc = ERR_NOTFOUND, fd;
 	FILE *f;
 
-	if (xdg && xdg[0] == '/')
-		snprintf(path, sizeof(path), "%s/doctl/config.yaml", xdg);
-	else if (home && home[0])
-		snprintf(path, sizeof(path), "%s/.config/doctl/config.yaml", home);
-	else
+	if (do_doctl_config_path(path, sizeof(path)) != 0)
 		return ERR_NOTFOUND;
 	f = fopen(path, "re");
 	if (!f) {
@@ -1095,10 +1106,17 @@ static int do_check(struct source *s, char *what, size_t what_size)
 	return rc;
 }
 
-/* While the keyring answers, load libcurl: a token fetch is about to need it. */
+/* While the keyring answers, load libcurl: a token fetch is about to need it. Not when no token
+ * is at hand without the keyring (the environment, the config file, doctl's config): then the
+ * fetch either reads the token `login` saved, through libsecret, which dwarfs the load, or has
+ * no token and makes no request at all. */
 static int do_prepare(struct source *s)
 {
-	(void)s;
+	struct do_source *d = (struct do_source *)s;
+	char path[4096];
+
+	if (!d->token && (do_doctl_config_path(path, sizeof(path)) != 0 || access(path, R_OK) != 0))
+		return 0;
 	return http_prepare();
 }
 

@@ -23,7 +23,7 @@ import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 import test_digitalocean as do
-from common import BIN, run, store_json, keyctl_works
+from common import BIN, NOT_FOUND, run, store_json, keyctl_works
 
 HOST = do.HOST
 VERB = b"cache-copy"
@@ -271,6 +271,17 @@ class WhatAGetLoads(WriteBehindCase):
         r = self.fetching_get()  # the note went with the entry
         self.assertLess(r.err.index(LIBCURL), r.err.index(KEYRING_ANSWERED))
 
+    def test_without_a_token_at_hand_libcurl_is_not_loaded(self):
+        # No token in the environment, the config file or doctl's config (HOME is the keyring
+        # session's): the fetch has nothing to ask with, so nothing is loaded for it.
+        r = self.get(DIGITALOCEAN_ACCESS_TOKEN=None, LD_DEBUG="files",
+                     DOCKER_CREDENTIAL_KEYRING_DEBUG="1")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertIn(b"no DigitalOcean API token", r.err)
+        self.assertIn(KEYRING_ANSWERED, r.err)
+        self.assertNotIn(LIBCURL, r.err)
+        self.assertEqual(self.api_count(), 0)
+
     def test_a_note_that_lies_costs_speed_not_answers(self):
         # Another program removes the entry behind our back: the note still says it is there,
         # so libcurl is loaded late, and the get fetches and answers all the same.
@@ -344,7 +355,7 @@ class Settings(WriteBehindCase):
 
     def test_a_bad_value_is_named(self):
         r = self.get(DOCKER_CREDENTIAL_KEYRING_WRITE_BEHIND="sometimes")
-        self.assertEqual((r.rc, r.out), (1, do.NOT_FOUND), r)
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
         self.assertIn(b"DOCKER_CREDENTIAL_KEYRING_WRITE_BEHIND", r.err)
         self.assertEqual(self.fake.requests(), [])
 
