@@ -149,11 +149,11 @@ static void keep_copy(struct app *a, const struct cred *c, int lock, int keyring
 {
 	if (!keyring_answered) {
 		log_debug("%s: the copy is not stored: the keyring did not answer", c->server);
-		store_kernel_prime(a->store, c);
+		store_kernel_prime(a->store, c, 0);
 		return;
 	}
 	if (a->write_behind) {
-		store_kernel_prime(a->store, c);
+		store_kernel_prime(a->store, c, 1);
 		if (write_behind_spawn(c, lock) == 0)
 			return;
 		log_debug("%s: no write-behind (%s): storing the copy now", c->server, err_msg());
@@ -213,12 +213,18 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 	}
 	lock = lock_fetch_waiting(src, server);
 	if (lock >= 0) {
-		/* Another helper may have fetched while we waited for the lock: look again. */
+		/* Another helper may have fetched while we waited for the lock: look again. A
+		 * keyring that did not answer the first look may answer this one, with the user's
+		 * own login. */
 		struct cred again = {0};
+		int again_rc = a->store->get(a->store, server, &again);
 
-		if (a->store->get(a->store, server, &again) == 0 && is_origin(&again, src->name) &&
-		    is_fresh(src, &again, time(NULL))) {
-			log_debug("%s: another helper fetched it while we waited (single flight)", server);
+		keyring_answered |= again_rc == 0 || again_rc == ERR_NOTFOUND;
+		if (again_rc == 0 && (is_origin(&again, CRED_ORIGIN_LOGIN) ||
+				      (is_origin(&again, src->name) && is_fresh(src, &again, time(NULL))))) {
+			log_debug("%s: %s", server, is_origin(&again, CRED_ORIGIN_LOGIN)
+				  ? "the keyring answered this time, with a login"
+				  : "another helper fetched it while we waited (single flight)");
 			lockfile_release(lock);
 			cred_clear(&cached);
 			move_cred(out, &again);

@@ -456,9 +456,6 @@ static int do_yaml_pair(char *line, size_t *indent, char **key, char **value)
 	return 1;
 }
 
-/* The token doctl would use: the context from DIGITALOCEAN_CONTEXT, else the file's `context`;
- * "default" (or none) means `access-token`, another name `auth-contexts: {name: token}`.
- * 0 with *out set, ERR_NOTFOUND (with why filled) when there is none. */
 /* Where doctl keeps its config: 0 with path filled, ERR_NOTFOUND when no place is known. */
 static int do_doctl_config_path(char *path, size_t path_size)
 {
@@ -473,6 +470,9 @@ static int do_doctl_config_path(char *path, size_t path_size)
 	return 0;
 }
 
+/* The token doctl would use: the context from DIGITALOCEAN_CONTEXT, else the file's `context`;
+ * "default" (or none) means `access-token`, another name `auth-contexts: {name: token}`.
+ * 0 with *out set, ERR_NOTFOUND (with why filled) when there is none. */
 static int do_doctl_token(char **out, char *why, size_t why_size)
 {
 	const char *ctx_env;

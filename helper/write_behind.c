@@ -182,7 +182,7 @@ int write_behind_store(struct store *st, const char *in, size_t len)
 	/* put removed the copy the parent put in the kernel cache: the keyring holds it now, and
 	 * we still hold the fetch lock, so put it back rather than leave the next get to D-Bus. */
 	if (!rc)
-		store_kernel_prime(st, &c);
+		store_kernel_prime(st, &c, 1);
 	log_debug("%s: write-behind: %s", c.server, rc ? err_msg() : "copy stored in the keyring");
 	cred_clear(&c);
 	return rc;

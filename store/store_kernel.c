@@ -22,8 +22,9 @@
  * so a secret enters kernel memory only once something read it, and a keyring that is locked,
  * dead or hung after a `store` answers exactly as without a cache. The one exception is
  * store_kernel_prime: a credential source's copy just fetched for a get (it is read at once),
- * cached before the write-behind child has stored it in inner, under the same generation
- * check as a get's fill. list always asks inner: it
+ * cached before the write-behind child has stored it in inner (or instead, when inner did not
+ * answer that get: then it may hold the user's own login, which the copy must not replace),
+ * under the same generation check as a get's fill. list always asks inner: it
  * must show what the keyring holds. A source's copy is never cached past its expires.
  *
  * Notes. A third kind of key, with no secret: "inner holds an entry for this server", kept up
@@ -511,7 +512,7 @@ static int kernel_get(struct store *base, const char *server, struct cred *out)
 	return rc;
 }
 
-void store_kernel_prime(struct store *base, const struct cred *c)
+void store_kernel_prime(struct store *base, const struct cred *c, int note)
 {
 	struct kernel_store *s = (struct kernel_store *)base;
 	uint64_t gen;
@@ -529,7 +530,8 @@ void store_kernel_prime(struct store *base, const struct cred *c)
 		k_remove(key);
 		return; /* and no note: that writer's change may have been an erase */
 	}
-	note_write(s, c);
+	if (note)
+		note_write(s, c);
 }
 
 void store_kernel_note_entry(struct store *base, const struct cred *c)

@@ -365,7 +365,8 @@ static void bus_address(char *buf, size_t size)
 
 /* Ask the quick way first (dbus_quick.c): a definite "no item" costs neither GLib nor
  * libsecret. 0: ask libsecret, within *left_ms (what the quick way left of the timeout, so that
- * a get never takes longer than one timeout in all). */
+ * the keyring's own time in a get stays within one timeout; work a caller overlapped with the
+ * wait, store_overlap, comes on top). */
 static int quick_answer(struct secret_store *s, const char *server, unsigned *left_ms)
 {
 	int64_t start = monotonic_ms(), worked = store_overlap_ms(), spent;

@@ -203,6 +203,18 @@ class UserChanges(WriteBehindCase):
         self.assertEqual((r.rc, r.out), (0, do.answer(HOST, "me@example.com", "mine")), r)
         self.assertEqual(secret_tool_items(self.env, HOST), 1)
 
+    def test_a_keyring_that_answers_the_second_look_gives_the_login(self):
+        # The first look times out (600 ms); the keyring is back for the look under the fetch
+        # lock, which finds the login: that is the answer, and nothing is fetched.
+        r = run(self.env, "store", store_json(HOST, "me@example.com", "mine"))
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.ks.freeze_keyring()
+        self.frozen = True
+        threading.Timer(0.9, self.thaw).start()
+        r = self.get(DOCKER_CREDENTIAL_KEYRING_TIMEOUT="600ms")
+        self.assertEqual((r.rc, r.out), (0, do.answer(HOST, "me@example.com", "mine")), r)
+        self.assertEqual(self.api_count(), 0)
+
     @unittest.skipUnless(keyctl_works(), "no kernel keyrings here")
     def test_erase_waits_for_a_child_stuck_in_the_keyring(self):
         password = self.change_while_a_child_is_stuck("erase", HOST)
@@ -228,7 +240,7 @@ class WhatAGetLoads(WriteBehindCase):
     """A get for a source's host loads libcurl while the keyring answers only when a fetch is
     likely: when the kernel cache has no note that the keyring holds an entry for the host. The
     loader's trace (LD_DEBUG) and our debug log share stderr, in order. cache-ttl 1 s lets the
-    cached copy go while the note (it lives as long as the copy) stays."""
+    cached copy go while the note (it lives until the copy expires, at most a day) stays."""
 
     def traced_get(self):
         return self.get(LD_DEBUG="files", DOCKER_CREDENTIAL_KEYRING_DEBUG="1",

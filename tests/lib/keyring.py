@@ -149,7 +149,7 @@ class KeyringSession:
 
 
 # keyctl(2) by number (Python has no binding and keyutils' CLI may be missing).
-KEYCTL = {"x86_64": 250, "aarch64": 219, "i686": 288, "armv7l": 311, "ppc64le": 312,
+KEYCTL = {"x86_64": 250, "aarch64": 219, "i686": 288, "armv7l": 311, "ppc64le": 271,
           "s390x": 280, "riscv64": 219}
 KEYCTL_INVALIDATE = 21
 

@@ -178,7 +178,8 @@ static void test_parse(void **state)
 
 /* BUS_EMPTY answers both searches with no item; BUS_FLAKY answers the first with no item and
  * the second (the confirmation) with one; BUS_ONCE answers the first and then stays silent. */
-enum bus_mode { BUS_EMPTY, BUS_FLAKY, BUS_ONCE, BUS_ERROR, BUS_SILENT, BUS_REJECT };
+/* BUS_LATE: as BUS_EMPTY, each search answered 120 ms after it arrived. */
+enum bus_mode { BUS_EMPTY, BUS_FLAKY, BUS_ONCE, BUS_ERROR, BUS_SILENT, BUS_REJECT, BUS_LATE };
 
 static pid_t start_bus(const char *path, enum bus_mode mode)
 {
@@ -220,13 +221,17 @@ static pid_t start_bus(const char *path, enum bus_mode mode)
 			reply(&r, 3, "s", (const unsigned char *)"\4\0\0\0oops\0", 9);
 		else
 			reply(&r, 2, "aoao", EMPTY, 8);
+		if (mode == BUS_LATE)
+			usleep(120 * 1000);
 		(void)!write(c, hello_reply.b, hello_reply.n);
 		(void)!write(c, r.b, r.n);
-		if (mode == BUS_EMPTY || mode == BUS_FLAKY) {
+		if (mode == BUS_EMPTY || mode == BUS_FLAKY || mode == BUS_LATE) {
 			n = read(c, buf, sizeof(buf)); /* the confirming SearchItems, serial 3 */
 			if (n <= 0)
 				_exit(1);
-			if (mode == BUS_EMPTY)
+			if (mode == BUS_LATE)
+				usleep(120 * 1000);
+			if (mode != BUS_FLAKY)
 				reply_to(&r, 3, 2, "aoao", EMPTY, 8);
 			else
 				reply_to(&r, 3, 2, "aoao", ONE, sizeof(ONE));
@@ -292,34 +297,47 @@ static void test_exchange(void **state)
 	ask(BUS_SILENT, DBUS_QUICK_TIMEOUT, 290, 1000, 1);
 }
 
+static long wait_ms; /* how long each while_waiting call works */
+
 static void slow_wait(void)
 {
-	struct timespec t = {0, 200 * 1000000L};
+	struct timespec t = {0, wait_ms * 1000000L};
 
 	waits++;
 	nanosleep(&t, NULL);
 }
 
-/* The caller's work is not the bus's time: 2 × 200 ms of it against a 100 ms timeout, and the
- * answers already waiting in the socket still count. */
-static void test_slow_work_is_not_a_timeout(void **state)
+/* Ask a fake bus in mode with a 100 ms timeout while each wait works for work_ms. */
+static enum dbus_quick_answer ask_while_working(enum bus_mode mode, long work_ms)
 {
 	char path[] = "/tmp/dck-quick-XXXXXX", sock[64], addr[96];
+	enum dbus_quick_answer answer;
 	pid_t pid;
 
-	(void)state;
 	assert_non_null(mkdtemp(path));
 	snprintf(sock, sizeof(sock), "%s/bus", path);
 	snprintf(addr, sizeof(addr), "unix:path=%s", sock);
-	pid = start_bus(sock, BUS_EMPTY);
+	pid = start_bus(sock, mode);
 	waits = 0;
-	assert_int_equal(dbus_quick_any_item(addr, "registry.example.com", 100, slow_wait),
-			 DBUS_QUICK_NONE);
-	assert_int_equal(waits, 2);
+	wait_ms = work_ms;
+	answer = dbus_quick_any_item(addr, "registry.example.com", 100, slow_wait);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	unlink(sock);
 	rmdir(path);
+	return answer;
+}
+
+/* The caller's work is not the bus's time. 90 ms of work, then an answer 30 ms later, against a
+ * 100 ms timeout: only a deadline moved by the work waits for it (twice). And answers already
+ * in the socket when the work ends past the deadline (2 × 200 ms) still count. */
+static void test_slow_work_is_not_a_timeout(void **state)
+{
+	(void)state;
+	assert_int_equal(ask_while_working(BUS_LATE, 90), DBUS_QUICK_NONE);
+	assert_int_equal(waits, 2);
+	assert_int_equal(ask_while_working(BUS_EMPTY, 200), DBUS_QUICK_NONE);
+	assert_int_equal(waits, 2);
 }
 
 static void test_addresses(void **state)
