@@ -137,6 +137,16 @@ class FreshKeyring(unittest.TestCase):
         self.assertEqual(self.listed(), want)
         self.assertEqual(truth(self.env), want)
 
+    def indexed_a_and_b(self):
+        """Entries a.example (ua) and b.example (ub), listed once so that the index exists:
+        the index's path and a's item path."""
+        self.store("a.example", "ua")
+        self.store("b.example", "ub")
+        self.assert_list({"a.example": "ua", "b.example": "ub"})
+        (index,), _ = index_paths(self.env)
+        (pa,), _ = search(self.env, server="a.example")
+        return index, pa
+
     def assert_index_matches_items(self):
         """No index entry contradicts the item at its path (the invariant that makes it safe)."""
         entries = index_entries(self.env)
@@ -230,11 +240,7 @@ class Exact(FreshKeyring):
         self.assert_list({"a.example": "ua2"})
 
     def test_a_broken_index_is_no_index_and_is_replaced(self):
-        self.store("a.example", "ua")
-        self.store("b.example", "ub")
-        self.assert_list({"a.example": "ua", "b.example": "ub"})
-        (index,), _ = index_paths(self.env)
-        (pa,), _ = search(self.env, server="a.example")
+        index, pa = self.indexed_a_and_b()
         broken = [
             {"xdg:schema": INDEX, "version": "2", "generation": "1", pa: "forged.example|x|login|0|0"},
             {"xdg:schema": INDEX, "version": "1", "generation": "1", pa: "forged.example|x|login|0"},
@@ -386,12 +392,8 @@ class RoundTrips(FreshKeyring):
 
 class Locked(FreshKeyring):
     def test_a_locked_collection_never_shows_the_index(self):
-        self.store("a.example", "ua")
-        self.store("b.example", "ub")
-        self.assert_list({"a.example": "ua", "b.example": "ub"})
+        index, pa = self.indexed_a_and_b()
         # Forge the index: a's path now says forged.example.
-        (index,), _ = index_paths(self.env)
-        (pa,), _ = search(self.env, server="a.example")
         content = attributes(self.env, index)
         content[pa] = "forged.example|x|login|0|0"
         set_attributes(self.env, index, content)
