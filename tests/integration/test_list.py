@@ -20,8 +20,14 @@ COLLECTION = "/org/freedesktop/secrets/collection/login"
 
 
 def busctl(env, *args):
-    p = subprocess.run(["busctl", "--address=" + env["DBUS_SESSION_BUS_ADDRESS"], "--json=short"]
-                       + list(args), capture_output=True, text=True, timeout=20)
+    for _ in range(3):
+        p = subprocess.run(["busctl", "--address=" + env["DBUS_SESSION_BUS_ADDRESS"], "--json=short"]
+                           + list(args), capture_output=True, text=True, timeout=20)
+        # gnome-keyring's client race (see dbus_quick.c): a fresh connection's first call can
+        # run before the daemon has admitted the client, and then its handler declines, which
+        # GDBus reports as "not implemented". Each busctl is a fresh connection: ask again.
+        if "is not implemented on interface" not in p.stderr:
+            break
     if p.returncode:
         raise AssertionError("busctl %s: %s" % (" ".join(args), p.stderr))
     return json.loads(p.stdout)["data"] if p.stdout.strip() else None
