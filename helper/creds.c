@@ -12,6 +12,7 @@
 #include "lockfile.h"
 #include "log.h"
 #include "secmem.h"
+#include "utf8.h"
 #include "store_kernel.h"
 #include "write_behind.h"
 
@@ -238,6 +239,9 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 	rc = src->fetch(src, server, &fetched);
 	if (!rc)
 		secmem_remember(fetched.secret, fetched.secret_len);
+	/* An API's answer is input like any other: the keyring refuses text that is not UTF-8. */
+	if (!rc && !utf8_valid(fetched.username, strlen(fetched.username)))
+		rc = err_set(ERR_UNAVAILABLE, "%s answered a username that is not valid UTF-8", src->name);
 	if (!rc) {
 		log_debug("%s: %s answered, expires %s%lld s", server, src->name,
 			  fetched.expires ? "in " : "never, ", fetched.expires ?

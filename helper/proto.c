@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "err.h"
+#include "utf8.h"
 
 static int is_space(char c)
 {
@@ -39,6 +40,8 @@ int proto_parse_server(const char *buf, size_t len, char **out)
 		return err_set(ERR_INVALID, PROTO_NO_SERVER);
 	if (has_control(buf, len))
 		return err_set(ERR_INVALID, "invalid server URL: it contains control characters");
+	if (!utf8_valid(buf, len))
+		return err_set(ERR_INVALID, "invalid server URL: it is not valid UTF-8");
 	s = secmem_dup(buf, len);
 	if (!s)
 		return err_set(ERR_FAILED, "out of memory");
@@ -87,7 +90,7 @@ int proto_parse_store(const char *buf, size_t len, struct cred *out)
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *obj = NULL;
 	struct cred c = {0};
-	size_t server_len = 0, user_len = 0, rest;
+	size_t server_len = 0, user_len = 0, rest = 0;
 	int rc = 0;
 
 	if (!tok)
@@ -105,22 +108,38 @@ int proto_parse_store(const char *buf, size_t len, struct cred *out)
 	}
 	printbuf_reset(tok->pb);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
+	/* A number or literal at the very end waits for more input: a NUL says there is none. */
+	if (!obj && json_tokener_get_error(tok) == json_tokener_continue) {
+		obj = json_tokener_parse_ex(tok, "", 1);
+		rest = len; /* all of buf was read */
+		if (!obj && json_tokener_get_error(tok) != json_tokener_success) {
+			rc = err_set(ERR_INVALID, "invalid credentials JSON: unexpected end of input");
+			goto out;
+		}
+	} else {
+		rest = json_tokener_get_parse_end(tok);
+	}
+	/* `null` parses to no object and no error. */
+	if (!obj && json_tokener_get_error(tok) == json_tokener_success) {
+		rc = err_set(ERR_INVALID, "invalid credentials JSON: expected an object, got null");
+		goto out;
+	}
 	if (!obj) {
 		enum json_tokener_error je = json_tokener_get_error(tok);
 
 		rc = err_set(ERR_INVALID, "invalid credentials JSON: %s",
-			     je == json_tokener_continue ? "unexpected end of input"
-							 : json_tokener_error_desc(je));
+			     json_tokener_error_desc(je));
 		goto out;
 	}
-	for (rest = json_tokener_get_parse_end(tok); rest < len; rest++) {
+	for (; rest < len; rest++) {
 		if (!is_space(buf[rest])) {
 			rc = err_set(ERR_INVALID, "invalid credentials JSON: unexpected data after the object");
 			goto out;
 		}
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
-		rc = err_set(ERR_INVALID, "invalid credentials JSON: expected an object");
+		rc = err_set(ERR_INVALID, "invalid credentials JSON: expected an object, got %s",
+			     json_type_to_name(json_object_get_type(obj)));
 		goto out;
 	}
 	{
@@ -147,6 +166,12 @@ int proto_parse_store(const char *buf, size_t len, struct cred *out)
 	}
 	if (memchr(c.username, '\0', user_len)) {
 		rc = err_set(ERR_INVALID, "invalid username: it contains a NUL character");
+		goto out;
+	}
+	/* json-c lets overlong and out-of-range sequences through; the keyring refuses them. */
+	if (!utf8_valid(c.server, server_len) || !utf8_valid(c.username, user_len)) {
+		rc = err_set(ERR_INVALID, "invalid %s: it is not valid UTF-8",
+			     utf8_valid(c.server, server_len) ? "username" : "server URL");
 		goto out;
 	}
 	if (!c.secret) {
@@ -259,7 +284,8 @@ int proto_parse_copy(const char *buf, size_t len, struct cred *out)
 		return err_set(ERR_INVALID, "invalid copy: unexpected data after the fields");
 	/* server, username and origin become C strings: no NUL inside; a server is one line. */
 	if (fl[0] == 0 || has_control(f[0], fl[0]) || memchr(f[1], '\0', fl[1]) || fl[2] == 0 ||
-	    has_control(f[2], fl[2]))
+	    has_control(f[2], fl[2]) || !utf8_valid(f[0], fl[0]) || !utf8_valid(f[1], fl[1]) ||
+	    !utf8_valid(f[2], fl[2]))
 		return err_set(ERR_INVALID, "invalid copy: a bad server, username or origin");
 	if (parse_expires(f[4], fl[4], &c.expires))
 		return err_set(ERR_INVALID, "invalid copy: expires is not a Unix time");
@@ -274,39 +300,6 @@ int proto_parse_copy(const char *buf, size_t len, struct cred *out)
 	}
 	*out = c;
 	return 0;
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t need, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		need = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need;
 }
 
 int proto_json_string(struct secbuf *out, const char *s, size_t len)
@@ -328,7 +321,7 @@ int proto_json_string(struct secbuf *out, const char *s, size_t len)
 			continue;
 		}
 		if (p[i] >= 0x80) {
-			n = utf8_len(p + i, len - i);
+			n = utf8_seq_len(p + i, len - i);
 			rc = n ? secbuf_append(out, s + i, n) : secbuf_append_str(out, "\\ufffd");
 			i += n ? n : 1;
 			continue;

@@ -82,6 +82,9 @@ int store_secret_gerror(struct secret_store *s, GError *e, const char *what)
 {
 	int code = ERR_UNAVAILABLE;
 
+	/* Some libsecret calls fail without a GError (a value they refuse, say): still a failure. */
+	if (!e)
+		return err_set(ERR_FAILED, "%s: the Secret Service library failed without saying why", what);
 	if (g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 		return err_set(ERR_TIMEOUT, "%s: the Secret Service did not answer within %u ms",
 			       what, s->opts.timeout_ms);

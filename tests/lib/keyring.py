@@ -167,8 +167,8 @@ def forget_kernel_keys(bus_address):
         h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
     prefix = "docker-credential-keyring:v1:%016x" % h
     try:
-        with open("/proc/keys") as f:
-            ids = [int(line.split()[0], 16) for line in f if " " + prefix in line]
+        with open("/proc/keys", "rb") as f:  # descriptions hold whatever a server key held
+            ids = [int(line.split()[0], 16) for line in f if b" " + prefix.encode() in line]
     except OSError:
         return
     if ids:

@@ -91,7 +91,9 @@ static void store_errors(void **state)
 	assert_string_equal(err_msg(), "invalid credentials JSON: unexpected end of input");
 	assert_int_equal(parse("", &c), ERR_INVALID);
 	assert_int_equal(parse("[1]", &c), ERR_INVALID);
-	assert_string_equal(err_msg(), "invalid credentials JSON: expected an object");
+	assert_string_equal(err_msg(), "invalid credentials JSON: expected an object, got array");
+	assert_int_equal(parse("null", &c), ERR_INVALID);
+	assert_string_equal(err_msg(), "invalid credentials JSON: expected an object, got null");
 	assert_int_equal(parse("{\"ServerURL\":\"h\",\"Username\":\"u\"} x", &c), ERR_INVALID);
 	assert_string_equal(err_msg(), "invalid credentials JSON: unexpected character");
 	assert_int_equal(parse("{\"ServerURL\":\"h\\nx\",\"Username\":\"u\"}", &c), ERR_INVALID);
