@@ -241,6 +241,39 @@ int config_ms(const struct config *c, const char *section, const char *key, cons
 	return 0;
 }
 
+/* A duration in ms as people write it: "500ms", "3s", "10m", "1h". */
+static void format_ms(char *buf, size_t size, int64_t ms)
+{
+	if (ms % 3600000 == 0 && ms)
+		snprintf(buf, size, "%lldh", (long long)(ms / 3600000));
+	else if (ms % 60000 == 0 && ms)
+		snprintf(buf, size, "%lldm", (long long)(ms / 60000));
+	else if (ms % 1000 == 0)
+		snprintf(buf, size, "%llds", (long long)(ms / 1000));
+	else
+		snprintf(buf, size, "%lldms", (long long)ms);
+}
+
+int config_ms_range(const struct config *c, const char *section, const char *key, const char *env,
+		    int64_t def, int64_t min, int64_t max, int64_t *out)
+{
+	char lo[32], hi[32];
+	int64_t v;
+	int rc = config_ms(c, section, key, env, def, &v);
+
+	if (rc)
+		return rc;
+	if (v < min || v > max) {
+		format_ms(lo, sizeof(lo), min);
+		format_ms(hi, sizeof(hi), max);
+		return err_set(ERR_INVALID, "%s: \"%s\" is out of range (%s to %s; a bare number is "
+			       "seconds)", setting_name(section, key, env), config_str(c, section, key, env),
+			       lo, hi);
+	}
+	*out = v;
+	return 0;
+}
+
 int config_bool(const struct config *c, const char *section, const char *key, const char *env,
 		int def, int *out)
 {

@@ -31,6 +31,11 @@ const char *config_str(const struct config *c, const char *section, const char *
 int config_ms(const struct config *c, const char *section, const char *key, const char *env,
 	      int64_t def, int64_t *out);
 
+/* config_ms within [min, max] ms: a value outside is ERR_INVALID naming the setting and the
+ * range (a bare number is seconds: "30000" means 30000 s, not 30 s). */
+int config_ms_range(const struct config *c, const char *section, const char *key, const char *env,
+		    int64_t def, int64_t min, int64_t max, int64_t *out);
+
 /* true/false, yes/no, on/off, 1/0. */
 int config_bool(const struct config *c, const char *section, const char *key, const char *env,
 		int def, int *out);

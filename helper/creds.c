@@ -1,23 +1,24 @@
-/* creds: keyring and sources together (see creds.h and the table in source.h). */
+/* creds: the stores and the sources together (see creds.h and the table in source.h). */
 #include "creds.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "err.h"
-#include "monotonic.h"
 #include "lockfile.h"
 #include "log.h"
+#include "monotonic.h"
 #include "secmem.h"
 #include "utf8.h"
-#include "store_kernel.h"
 #include "write_behind.h"
 
 /* How long a second caller waits for the first caller's fetch (single flight). */
 #define FETCH_LOCK_WAIT_MS 30000
+
+/* Longer than any API token or key we know of, short enough to refuse pasted garbage. */
+#define SAVED_SECRET_MAX 4096
 
 int creds_is_reserved(const char *server)
 {
@@ -29,31 +30,43 @@ static int refuse_reserved(const char *server)
 	return err_set(ERR_INVALID, "%s is reserved for the helper's own settings", server);
 }
 
-/* Longer than any API token or key we know of, short enough to refuse pasted garbage. */
-#define SAVED_SECRET_MAX 4096
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int creds_check_token(const char **secret, size_t *len, const char *what)
+{
+	const char *p = *secret;
+	size_t n = *len, i;
+
+	while (n && is_blank(p[0])) {
+		p++;
+		n--;
+	}
+	while (n && is_blank(p[n - 1]))
+		n--;
+	if (n == 0)
+		return err_set(ERR_INVALID, "no %s given (it is empty)", what);
+	if (n > SAVED_SECRET_MAX)
+		return err_set(ERR_INVALID, "that is not a %s: longer than %d bytes", what, SAVED_SECRET_MAX);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
+			return err_set(ERR_INVALID, "that is not a %s: it holds spaces, control or "
+				       "non-ASCII characters", what);
+	*secret = p;
+	*len = n;
+	return 0;
+}
 
 int creds_save_secret(struct store *st, const char *key, const char *what, const char *secret,
 		      size_t len)
 {
 	struct cred c = {0};
-	size_t i;
-	int rc;
+	int rc = creds_check_token(&secret, &len, what);
 
-	while (len && (secret[0] == ' ' || secret[0] == '\t' || secret[0] == '\n' || secret[0] == '\r')) {
-		secret++;
-		len--;
-	}
-	while (len && (secret[len - 1] == ' ' || secret[len - 1] == '\t' || secret[len - 1] == '\n' ||
-		       secret[len - 1] == '\r'))
-		len--;
-	if (len == 0)
-		return err_set(ERR_INVALID, "no %s on standard input", what);
-	if (len > SAVED_SECRET_MAX)
-		return err_set(ERR_INVALID, "that is not a %s: longer than %d bytes", what, SAVED_SECRET_MAX);
-	for (i = 0; i < len; i++)
-		if ((unsigned char)secret[i] <= 0x20 || (unsigned char)secret[i] >= 0x7f)
-			return err_set(ERR_INVALID, "that is not a %s: it holds spaces, control or "
-				       "non-ASCII characters", what);
+	if (rc)
+		return rc;
 	c.server = strdup(key);
 	c.username = strdup(what);
 	c.origin = strdup(CREDS_ORIGIN_SECRET);
@@ -84,12 +97,14 @@ struct source *creds_route(struct app *a, const char *server)
 	return NULL;
 }
 
+/* ---- reading what the stores hold -------------------------------------------------------- */
+
 static int is_origin(const struct cred *c, const char *origin)
 {
 	return c->origin && strcmp(c->origin, origin) == 0;
 }
 
-/* Is a source's cached copy good to answer without asking the source? */
+/* Is a source's copy good to answer without asking the source? */
 static int is_fresh(struct source *src, const struct cred *c, time_t now)
 {
 	return c->expires == 0 || now + src->refresh_before(src, c) < c->expires;
@@ -100,19 +115,6 @@ static int is_unexpired(const struct cred *c, time_t now)
 	return c->expires == 0 || now < c->expires;
 }
 
-/* The single-flight lock for one server: a file name from a hash of the key. */
-static int lock_fetch(struct source *src, const char *server)
-{
-	unsigned long long h = 1469598103934665603ULL; /* FNV-1a */
-	char name[96];
-	const char *p;
-
-	for (p = server; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	snprintf(name, sizeof(name), "fetch-%s-%016llx", src->name, h);
-	return lockfile_acquire(name, FETCH_LOCK_WAIT_MS);
-}
-
 /* Take *from into *to (to is cleared first). */
 static void move_cred(struct cred *to, struct cred *from)
 {
@@ -121,89 +123,133 @@ static void move_cred(struct cred *to, struct cred *from)
 	memset(from, 0, sizeof(*from));
 }
 
-/* lock_fetch, saying in the debug log when it had to wait (for another fetch, or for a
- * write-behind child storing its copy). */
-static int lock_fetch_waiting(struct source *src, const char *server)
+/* What get would answer from for a server src serves: the store's entry, or the copies store's
+ * copy of src when the store has no login and the copy is newer (or the store did not answer).
+ * *answered: the store gave a definite answer (an entry or none); when it did not (locked, no
+ * keyring, a timeout) it may hold the user's own login, which no copy may replace. */
+static int look(struct app *a, struct source *src, const char *server, struct cred *out,
+		int *answered)
 {
-	int64_t waited = monotonic_ms();
-	int lock = lock_fetch(src, server);
+	struct cred kept = {0};
+	int rc = a->store->get(a->store, server, out);
 
+	*answered = rc == 0 || rc == ERR_NOTFOUND;
+	if (!*answered)
+		log_debug("%s: the keyring did not answer: %s", server, err_msg());
+	if ((rc == 0 && is_origin(out, CRED_ORIGIN_LOGIN)) || !a->copies)
+		return rc;
+	if (a->copies->get(a->copies, server, &kept) == 0 && is_origin(&kept, src->name) &&
+	    (rc != 0 || !is_origin(out, src->name) || kept.expires > out->expires)) {
+		log_debug("%s: copy in the kernel keyring", server);
+		move_cred(out, &kept);
+		return 0;
+	}
+	cred_clear(&kept);
+	if (rc)
+		err_set(rc, "no entry for %s", server);
+	return rc;
+}
+
+static void log_found(struct source *src, const char *server, const struct cred *c, int rc)
+{
+	time_t now = time(NULL);
+
+	if (rc)
+		log_debug("%s: nothing cached", server);
+	else if (c->expires)
+		log_debug("%s: cached copy (origin %s) %s, expires in %lld s", server, c->origin,
+			  !is_unexpired(c, now) ? "expired" : is_fresh(src, c, now) ? "fresh" : "stale",
+			  (long long)(c->expires - now));
+	else
+		log_debug("%s: cached (origin %s), no expiry", server, c->origin);
+}
+
+/* Can c be answered without asking src? The user's own login always wins: they stored it on
+ * purpose. */
+static int answers(struct source *src, const struct cred *c)
+{
+	return is_origin(c, CRED_ORIGIN_LOGIN) ||
+	       (is_origin(c, src->name) && is_fresh(src, c, time(NULL)));
+}
+
+/* ---- keeping a source's copy ------------------------------------------------------------- */
+
+int creds_keep_copy(struct app *a, const struct cred *c)
+{
+	int rc = a->store->put(a->store, c);
+
+	if (!rc)
+		return 0;
+	log_debug("%s: the keyring cannot keep the copy (%s)", c->server, err_msg());
+	if (!a->copies)
+		return rc;
+	rc = a->copies->put(a->copies, c);
+	log_debug("%s: %s", c->server, rc ? err_msg() : "copy kept in the kernel keyring");
+	return rc;
+}
+
+/* A fresh copy from a source. With write-behind, a child stores it after the answer, holding
+ * the fetch lock until it is done (write_behind.h), so the client does not wait for the
+ * keyring's write. A keyring that did not answer the get may hold the user's own login, which
+ * the copy must not replace: then it goes to the copies store only. Best effort either way:
+ * an answer without a place to keep it is still an answer. */
+static void keep_copy(struct app *a, const struct cred *c, int lock, int answered)
+{
+	if (!answered) {
+		if (a->copies && a->copies->put(a->copies, c) == 0)
+			log_debug("%s: copy kept in the kernel keyring (the keyring did not answer)", c->server);
+		else
+			log_debug("%s: the copy is not kept: %s", c->server,
+				  a->copies ? err_msg() : "the keyring did not answer");
+		return;
+	}
+	if (a->write_behind) {
+		if (write_behind_spawn(c, lock) == 0)
+			return;
+		log_debug("%s: no write-behind (%s): storing the copy now", c->server, err_msg());
+	}
+	(void)creds_keep_copy(a, c);
+}
+
+/* ---- get ------------------------------------------------------------------------------------ */
+
+/* The single-flight lock for one server, saying in the debug log when it had to wait (for
+ * another fetch, or for a write-behind child storing its copy). */
+static int lock_fetch(struct source *src, const char *server)
+{
+	char name[96], prefix[48];
+	int64_t waited = monotonic_ms();
+	int lock;
+
+	snprintf(prefix, sizeof(prefix), "fetch-%s", src->name);
+	lockfile_name(name, sizeof(name), prefix, server);
+	lock = lockfile_acquire(name, FETCH_LOCK_WAIT_MS);
 	waited = monotonic_ms() - waited;
 	if (waited >= 50)
 		log_debug("%s: waited %lld ms for the single-flight lock", server, (long long)waited);
 	return lock;
 }
 
-static const char *origin_of(const struct cred *c)
+/* A source's answer is input like any other: the keyring refuses text that is not UTF-8, and
+ * a copy travels to the write-behind child as JSON. */
+static int check_fetched(struct source *src, const struct cred *c)
 {
-	return c->origin ? c->origin : "none";
-}
-
-/* Keep what a source answered. With write-behind: in the kernel cache now, so the next get
- * finds it at once, and in the keyring by a child that holds the fetch lock until it is done
- * (write_behind.h), so the client does not wait for the keyring's write. Without it, or when
- * the child cannot start: in the keyring now. Best effort either way: an answer without a
- * keyring is still an answer. A keyring that did not answer the get (timed out, locked, not
- * reachable) may hold the user's own login, which the copy must not replace: then the copy
- * stays in the kernel cache only, for its short life, so that the next gets do not all fetch. */
-static void keep_copy(struct app *a, const struct cred *c, int lock, int keyring_answered)
-{
-	if (!keyring_answered) {
-		log_debug("%s: the copy is not stored: the keyring did not answer", c->server);
-		store_kernel_prime(a->store, c, 0);
-		return;
-	}
-	if (a->write_behind) {
-		store_kernel_prime(a->store, c, 1);
-		if (write_behind_spawn(c, lock) == 0)
-			return;
-		log_debug("%s: no write-behind (%s): storing the copy now", c->server, err_msg());
-	}
-	if (a->store->put(a->store, c) != 0)
-		log_debug("%s: not cached: %s", c->server, err_msg());
-	else
-		store_kernel_note_entry(a->store, c); /* put forgot the note (store_kernel.h) */
-}
-
-static int prepare_source(void *src)
-{
-	return ((struct source *)src)->prepare(src);
+	if (!utf8_valid(c->username, strlen(c->username)))
+		return err_set(ERR_UNAVAILABLE, "%s answered a username that is not valid UTF-8", src->name);
+	if (!utf8_valid(c->secret, c->secret_len))
+		return err_set(ERR_UNAVAILABLE, "%s answered a password that is not valid UTF-8", src->name);
+	return 0;
 }
 
 static int get_from_source(struct app *a, struct source *src, const char *server, struct cred *out)
 {
 	struct cred cached = {0}, fetched = {0};
-	int have_cached, keyring_answered, lock, rc;
-	time_t now = time(NULL);
-	/* Is the keyring likely to leave this get to the source? The kernel cache keeps a note (no
-	 * secret) for a server whose entry a get or a fetch saw. Without one a fetch is likely, and
-	 * its preparation overlaps the keyring's answer. With one the keyring most likely answers,
-	 * and loading libcurl for nothing would cost that get about 4 ms. Where the kernel cache
-	 * is off there are no notes (-1), and no guessing. */
-	int noted = store_kernel_expects_entry(a->store, server);
+	int answered, again, lock, rc;
 
-	if (noted == 0 && src->fetch && src->prepare)
-		store_overlap(prepare_source, src);
-	rc = a->store->get(a->store, server, &cached);
-	store_overlap(NULL, NULL);
-	have_cached = rc == 0;
-	keyring_answered = rc == 0 || rc == ERR_NOTFOUND;
-	if (!keyring_answered)
-		log_debug("%s: the keyring did not answer: %s", server, err_msg());
-	else if (!have_cached)
-		log_debug("%s: nothing cached in the keyring", server);
-	else if (cached.expires)
-		log_debug("%s: cached copy (origin %s) %s, expires in %lld s", server, origin_of(&cached),
-			  !is_unexpired(&cached, now) ? "expired" : is_fresh(src, &cached, now) ? "fresh" : "stale",
-			  (long long)(cached.expires - now));
-	else
-		log_debug("%s: cached copy (origin %s), no expiry", server, origin_of(&cached));
-	/* The user's own login always wins: they stored it on purpose. */
-	if (have_cached && (is_origin(&cached, CRED_ORIGIN_LOGIN) ||
-			    (is_origin(&cached, src->name) && is_fresh(src, &cached, now)))) {
+	rc = look(a, src, server, &cached, &answered);
+	log_found(src, server, &cached, rc);
+	if (rc == 0 && answers(src, &cached)) {
 		log_debug("%s: answered from the keyring, %s not asked", server, src->name);
-		if (noted == 0)
-			store_kernel_note_entry(a->store, &cached);
 		move_cred(out, &cached);
 		return 0;
 	}
@@ -212,26 +258,21 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 		cred_clear(&cached);
 		return err_set(ERR_NOTFOUND, "no entry for %s", server);
 	}
-	lock = lock_fetch_waiting(src, server);
+	lock = lock_fetch(src, server);
 	if (lock >= 0) {
-		/* Another helper may have fetched while we waited for the lock: look again. A
-		 * keyring that did not answer the first look may answer this one, with the user's
-		 * own login. */
-		struct cred again = {0};
-		int again_rc = a->store->get(a->store, server, &again);
+		/* Another helper may have fetched while we waited for the lock, or the user logged in,
+		 * or a keyring that did not answer the first look answers now: look again. */
+		struct cred now = {0};
 
-		keyring_answered |= again_rc == 0 || again_rc == ERR_NOTFOUND;
-		if (again_rc == 0 && (is_origin(&again, CRED_ORIGIN_LOGIN) ||
-				      (is_origin(&again, src->name) && is_fresh(src, &again, time(NULL))))) {
-			log_debug("%s: %s", server, is_origin(&again, CRED_ORIGIN_LOGIN)
-				  ? "the keyring answered this time, with a login"
-				  : "another helper fetched it while we waited (single flight)");
+		if (look(a, src, server, &now, &again) == 0 && answers(src, &now)) {
+			log_debug("%s: answered after the single-flight wait, %s not asked", server, src->name);
 			lockfile_release(lock);
 			cred_clear(&cached);
-			move_cred(out, &again);
+			move_cred(out, &now);
 			return 0;
 		}
-		cred_clear(&again);
+		answered |= again;
+		cred_clear(&now);
 	} else {
 		log_debug("%s: no single-flight lock (%s): fetching anyway", server, err_msg());
 	}
@@ -239,19 +280,18 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 	rc = src->fetch(src, server, &fetched);
 	if (!rc)
 		secmem_remember(fetched.secret, fetched.secret_len);
-	/* An API's answer is input like any other: the keyring refuses text that is not UTF-8. */
-	if (!rc && !utf8_valid(fetched.username, strlen(fetched.username)))
-		rc = err_set(ERR_UNAVAILABLE, "%s answered a username that is not valid UTF-8", src->name);
+	if (!rc)
+		rc = check_fetched(src, &fetched);
 	if (!rc) {
 		log_debug("%s: %s answered, expires %s%lld s", server, src->name,
-			  fetched.expires ? "in " : "never, ", fetched.expires ?
-			  (long long)(fetched.expires - time(NULL)) : 0LL);
-		keep_copy(a, &fetched, lock, keyring_answered);
+			  fetched.expires ? "in " : "never, ",
+			  fetched.expires ? (long long)(fetched.expires - time(NULL)) : 0LL);
+		keep_copy(a, &fetched, lock, answered);
 		move_cred(out, &fetched);
-	} else if (have_cached && is_origin(&cached, src->name) && is_unexpired(&cached, time(NULL))) {
+	} else if (is_origin(&cached, src->name) && is_unexpired(&cached, time(NULL))) {
 		/* Stale while error: the copy is still valid, the source is just not answering. */
-		log_debug("%s: %s failed (%s): serving the cached copy, still valid", server,
-			  src->name, err_msg());
+		log_debug("%s: %s failed (%s): serving the cached copy, still valid", server, src->name,
+			  err_msg());
 		move_cred(out, &cached);
 		rc = 0;
 	} else {
@@ -279,6 +319,8 @@ int creds_get(struct app *a, const char *server, struct cred *out)
 	return rc;
 }
 
+/* ---- store, erase ------------------------------------------------------------------------- */
+
 /* store and erase of a server that a source fetches for take its single-flight lock first: a
  * fetch under way, and the write-behind child storing its copy (it holds the lock until done),
  * finish before the user's change, which then wins instead of being overwritten. -1 when
@@ -289,7 +331,7 @@ static int lock_for_change(struct source *src, const char *server)
 
 	if (!src || !src->fetch)
 		return -1;
-	lock = lock_fetch_waiting(src, server);
+	lock = lock_fetch(src, server);
 	if (lock < 0)
 		log_debug("%s: no single-flight lock (%s): changing anyway", server, err_msg());
 	return lock;
@@ -308,10 +350,8 @@ int creds_store(struct app *a, const struct cred *c)
 	rc = a->store->put(a->store, c);
 	lockfile_release(lock);
 	log_debug("store %s: keyring %s", c->server, rc ? "failed" : "saved");
-	if (rc)
+	if (rc || !src || !src->on_store)
 		return rc;
-	if (!src || !src->on_store)
-		return 0;
 	rc = src->on_store(src, c);
 	log_debug("store %s: told %s: %s", c->server, src->name, rc ? err_msg() : "done");
 	return rc;
@@ -321,7 +361,7 @@ int creds_erase(struct app *a, const char *server)
 {
 	struct source *src;
 	struct cred cached = {0};
-	int have_cached = 0, lock, rc, src_rc = 0;
+	int have_cached = 0, answered, lock, rc, copy_rc, src_rc = 0;
 
 	if (creds_is_reserved(server))
 		return refuse_reserved(server);
@@ -329,8 +369,13 @@ int creds_erase(struct app *a, const char *server)
 	lock = lock_for_change(src, server);
 	/* Read under the lock: the copy to revoke may be the one a write-behind just stored. */
 	if (src && src->on_erase)
-		have_cached = a->store->get(a->store, server, &cached) == 0;
+		have_cached = look(a, src, server, &cached, &answered) == 0;
+	/* A copy the keyring could not keep goes too: the user logged out. (First, so that the
+	 * keyring's own error is the one kept.) */
+	copy_rc = a->copies ? a->copies->del(a->copies, server) : ERR_NOTFOUND;
 	rc = a->store->del(a->store, server);
+	if (rc == ERR_NOTFOUND && copy_rc == 0)
+		rc = 0;
 	lockfile_release(lock);
 	log_debug("erase %s: keyring %s; route %s", server,
 		  rc == 0 ? "deleted" : rc == ERR_NOTFOUND ? "had nothing" : "failed",
@@ -343,36 +388,51 @@ int creds_erase(struct app *a, const char *server)
 	return src_rc ? src_rc : rc;
 }
 
+/* ---- list ------------------------------------------------------------------------------------ */
+
+/* Append what from holds that l lacks (hiding the helper's own reserved entries). */
+static int merge(struct cred_list *l, const struct cred_list *from)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < from->len; i++)
+		if (!creds_is_reserved(from->items[i].server) && cred_list_find(l, from->items[i].server) < 0)
+			rc = cred_list_add(l, &from->items[i]);
+	return rc;
+}
+
 int creds_list(struct app *a, struct cred_list *out)
 {
-	struct cred_list stored = {0}, l = {0};
-	size_t i, j;
-	int rc = a->store->list(a->store, &stored);
+	struct cred_list got = {0}, l = {0};
+	char partial[1024] = "";
+	size_t i;
+	int rc = a->store->list(a->store, &got);
 
-	for (i = 0; !rc && i < stored.len; i++)
-		if (!creds_is_reserved(stored.items[i].server))
-			rc = cred_list_add(&l, &stored.items[i]);
-	cred_list_clear(&stored);
+	if (rc == STORE_PARTIAL) {
+		snprintf(partial, sizeof(partial), "%s", err_msg());
+		rc = 0;
+	}
+	if (!rc)
+		rc = merge(&l, &got);
+	cred_list_clear(&got);
+	/* A source, or the copies store, that cannot be read must not hide what the keyring holds. */
+	if (!rc && a->copies && a->copies->list(a->copies, &got) == 0)
+		rc = merge(&l, &got);
+	cred_list_clear(&got);
 	for (i = 0; !rc && i < a->nsources; i++) {
-		struct cred_list extra = {0};
 		struct source *src = a->sources[i];
 
-		/* A source that cannot be reached must not hide what the keyring holds. */
-		if (!src->list || src->list(src, &extra) != 0) {
-			if (src->list)
-				log_debug("list: %s left out: %s", src->name, err_msg());
-			cred_list_clear(&extra);
-			continue;
-		}
-		for (j = 0; !rc && j < extra.len; j++)
-			if (cred_list_find(&l, extra.items[j].server) < 0)
-				rc = cred_list_add(&l, &extra.items[j]);
-		cred_list_clear(&extra);
+		if (src->list && src->list(src, &got) == 0)
+			rc = merge(&l, &got);
+		else if (src->list)
+			log_debug("list: %s left out: %s", src->name, err_msg());
+		cred_list_clear(&got);
 	}
 	if (rc) {
 		cred_list_clear(&l);
 		return rc;
 	}
 	*out = l;
-	return 0;
+	return partial[0] ? err_set(STORE_PARTIAL, "%s", partial) : 0;
 }

@@ -1,22 +1,11 @@
-/* creds: the credentials the verbs work with — the keyring plus the credential sources —
+/* creds: the credentials the verbs work with — the stores and the credential sources —
  * combined in the order of the table in source.h. verbs.c calls only these. */
 #ifndef DCK_CREDS_H
 #define DCK_CREDS_H
 
 #include <stddef.h>
 
-#include "source.h"
-#include "store.h"
-
-struct app {
-	const char *prog;          /* program name as invoked, for messages */
-	struct store *store;       /* where credentials live */
-	struct source **sources;   /* in routing order: the first that serves a server owns it */
-	size_t nsources;
-	struct source *pinned;     /* run as docker-credential-<source>: it owns every server */
-	int write_behind;          /* a source's copy is stored in the keyring after answering
-				    * (write_behind.h); 0: before, as the client waits */
-};
+#include "app.h"
 
 /* Server keys under this prefix are the helper's own (saved API tokens): list hides them and
  * the protocol verbs refuse them. */
@@ -27,10 +16,14 @@ int creds_is_reserved(const char *server);
 /* Origin of a saved API secret (`login`), stored under a reserved key. */
 #define CREDS_ORIGIN_SECRET "saved-secret"
 
-/* `login NAME`: keep a source's API secret (what, e.g. "DigitalOcean API token", names it in
- * messages) in the store under the reserved key. Surrounding white space is dropped; the rest
- * must be printable ASCII without spaces, as every API token and key is, which also keeps it
- * from smuggling a line into an HTTP header. */
+/* Trim surrounding white space of a secret read from a person or a file (secret, len) and
+ * check it is an API token or key: 1 to 4096 printable ASCII characters without spaces, which
+ * also keeps it from smuggling a line into an HTTP header. what names it in messages. On
+ * success *secret and *len describe the trimmed part. 0 or ERR_INVALID. */
+int creds_check_token(const char **secret, size_t *len, const char *what);
+
+/* `login NAME`: keep a source's API secret (creds_check_token's rules) under the reserved
+ * key. */
 int creds_save_secret(struct store *st, const char *key, const char *what, const char *secret,
 		      size_t len);
 
@@ -43,6 +36,11 @@ struct source *creds_route(struct app *a, const char *server);
 int creds_get(struct app *a, const char *server, struct cred *out);
 int creds_store(struct app *a, const struct cred *c);
 int creds_erase(struct app *a, const char *server);
+/* 0, or STORE_PARTIAL (see store.h) with *out filled. */
 int creds_list(struct app *a, struct cred_list *out);
+
+/* Keep a source's fresh copy: in the store, else in the copies store. 0 or the error of the
+ * last place tried. (The write-behind child calls this too.) */
+int creds_keep_copy(struct app *a, const struct cred *c);
 
 #endif

@@ -140,16 +140,6 @@ static int ready_libcurl(char *why, size_t why_size)
 	return 0;
 }
 
-int http_prepare(void)
-{
-	char why[1024];
-
-	if (!lc.loaded)
-		return load_libcurl(why, sizeof(why)) == 0;
-	(void)ready_libcurl(why, sizeof(why));
-	return 0;
-}
-
 static int http_init(void)
 {
 	char why[1024];

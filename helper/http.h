@@ -58,13 +58,6 @@ int http_do(const struct http_opts *o, const struct http_request *req, struct ht
 
 void http_response_clear(struct http_response *r);
 
-/* The next step of getting libcurl ready (load it; initialise it), saying nothing when it
- * fails: the next http_do does what is left, and reports. Nonzero while steps remain. For a
- * caller that knows a request is coming and has waits to fill (creds.c, while the keyring
- * answers whether it holds a copy): loading libcurl and its TLS libraries is about 4.5 ms of a
- * cold source-backed get, initialising it 0.5 ms. */
-int http_prepare(void);
-
 /* Percent-encode s for a query string or form body (RFC 3986 unreserved kept). */
 int http_escape(struct secbuf *out, const char *s);
 

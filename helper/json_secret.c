@@ -1,8 +1,20 @@
-/* json_secret: parse and free JSON without leaving secrets in freed memory (see json_secret.h). */
+/* json_secret: parse and free JSON without leaving secrets in freed memory (see json_secret.h).
+ *
+ * json-c gathers each string in its tokener's buffer before copying it into its object, grows
+ * that buffer with realloc and frees it without wiping. Only its public calls are used here,
+ * so the buffer is managed from outside, by what it is fed:
+ *  - before the input, the tokener parses a throwaway string as long as the input, so its
+ *    buffer is already big enough and never moves (a move would leave a copy behind);
+ *  - after it, the same throwaway string again, which overwrites every byte the input put
+ *    there before the tokener is freed.
+ * Every string of the tree it returns is wiped by json_secret_free before json-c frees it. */
 #include "json_secret.h"
 
 #include <stdint.h>
 #include <string.h>
+
+#include "secmem.h"
+#include "utf8.h"
 
 static void wipe(struct json_object *v, int depth)
 {
@@ -39,47 +51,117 @@ void json_secret_free(struct json_object *v)
 	}
 }
 
+/* Parse the string literal "xxx…" of len+1 characters: the tokener's buffer grows to (or is
+ * overwritten over) len+1 bytes. */
+static int throwaway(struct json_tokener *tok, const struct secbuf *filler)
+{
+	struct json_object *o;
+
+	json_tokener_reset(tok);
+	o = json_tokener_parse_ex(tok, filler->data, (int)filler->len);
+	json_object_put(o);
+	json_tokener_reset(tok);
+	return o ? 0 : -1;
+}
+
+static int make_filler(struct secbuf *f, size_t len)
+{
+	size_t i;
+	int rc = secbuf_append(f, "\"", 1);
+
+	for (i = 0; !rc && i <= len; i += 64)
+		rc = secbuf_append(f, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+				   len + 1 - i < 64 ? len + 1 - i : 64);
+	return rc ? rc : secbuf_append(f, "\"", 1);
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 struct json_object *json_secret_parse(const char *buf, size_t len, int max_depth, const char **why)
 {
-	struct json_tokener *tok;
+	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL;
+	struct secbuf filler = SECBUF_INIT;
+	enum json_tokener_error je;
 	size_t rest;
 
-	if (!buf || len == 0) {
-		*why = "the body is empty";
-		return NULL;
-	}
-	if (len >= INT32_MAX) {
-		*why = "the body is too large";
-		return NULL;
-	}
-	tok = json_tokener_new_ex(max_depth);
 	*why = "out of memory";
-	if (!tok)
-		return NULL;
-	/* Room for every string at once: the buffer is never reallocated (leaving a copy). */
-	if (printbuf_memset(tok->pb, 0, 0, (int)len + 1) < 0) {
-		json_tokener_free(tok);
+	if (!buf || len == 0) {
+		*why = "the input is empty";
 		return NULL;
 	}
-	printbuf_reset(tok->pb);
+	if (len >= INT32_MAX / 2) {
+		*why = "the input is too large";
+		return NULL;
+	}
+	/* json-c's own check lets overlong forms and surrogates through; D-Bus and the keyring
+	 * do not (utf8.h). */
+	if (!utf8_valid(buf, len)) {
+		*why = "it is not valid UTF-8";
+		return NULL;
+	}
+	if (make_filler(&filler, len) != 0 || !(tok = json_tokener_new_ex(max_depth)) ||
+	    throwaway(tok, &filler) != 0)
+		goto out;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
-	if (!obj) {
-		enum json_tokener_error je = json_tokener_get_error(tok);
-
-		*why = je == json_tokener_continue ? "the JSON ends too early" : json_tokener_error_desc(je);
-	} else {
-		for (rest = json_tokener_get_parse_end(tok); rest < len; rest++) {
-			if (buf[rest] != ' ' && buf[rest] != '\t' && buf[rest] != '\n' && buf[rest] != '\r') {
-				*why = "data follows the JSON value";
-				json_secret_free(obj);
-				obj = NULL;
-				break;
-			}
+	rest = json_tokener_get_parse_end(tok);
+	/* A number or literal at the very end waits for more: a NUL byte says there is none. */
+	if (!obj && json_tokener_get_error(tok) == json_tokener_continue) {
+		obj = json_tokener_parse_ex(tok, "", 1);
+		rest = len;
+		if (!obj && json_tokener_get_error(tok) != json_tokener_success) {
+			*why = "unexpected end of input";
+			goto out;
 		}
 	}
-	explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
-	json_tokener_free(tok);
+	je = json_tokener_get_error(tok);
+	if (!obj) {
+		/* `null` is a value too, with no object: the caller says what it expected. */
+		*why = je == json_tokener_success ? "null" : json_tokener_error_desc(je);
+		goto out;
+	}
+	for (; rest < len; rest++) {
+		if (!is_space(buf[rest])) {
+			*why = "data follows the JSON value";
+			json_secret_free(obj);
+			obj = NULL;
+			break;
+		}
+	}
+out:
+	if (tok && throwaway(tok, &filler) != 0 && obj) {
+		/* The filler did not parse over the input's bytes: refuse rather than leave them. */
+		json_secret_free(obj);
+		obj = NULL;
+		*why = "out of memory";
+	}
+	if (tok)
+		json_tokener_free(tok);
+	secbuf_free(&filler);
 	return obj;
+}
+
+const char *json_secret_type(const struct json_object *v)
+{
+	return v ? json_type_to_name(json_object_get_type(v)) : "null";
+}
+
+int json_secret_string(struct json_object *obj, const char *key, const char **s, size_t *len)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(obj, key, &v) || !v) {
+		*s = NULL;
+		*len = 0;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	*s = json_object_get_string(v);
+	*len = (size_t)json_object_get_string_len(v);
+	return 0;
 }

@@ -20,8 +20,9 @@
 #include "secmem.h"
 #include "source_do.h"
 #include "source_rancher.h"
-#include "store_kernel.h"
-#include "store_secret.h"
+#include "kernel_store.h"
+#include "secret_store.h"
+#include "session.h"
 #include "verbs.h"
 #include "write_behind.h"
 
@@ -127,30 +128,59 @@ static void close_sources(struct app *a)
 	a->pinned = NULL;
 }
 
-/* The Secret Service store with its settings, behind the kernel keyring cache. */
-static int open_store(const struct config *cfg, struct store **out)
+/* The store for logins, and where a source's copy goes when that store cannot keep it:
+ *   store = secret-service  the Secret Service; copies in the kernel keyring
+ *   store = kernel          the kernel keyring for everything (kernel_store.h)
+ *   store = auto (default)  the Secret Service when there is a session bus; the kernel keyring
+ *                           when there is none at all (a server, a CI runner, a node). Where a
+ *                           bus exists but its keyring is broken or locked, that is reported:
+ *                           a desktop user's login must never silently land in memory that a
+ *                           reboot erases. */
+static int open_stores(const struct config *cfg, struct app *a)
 {
-	struct store_secret_opts o = {0};
-	int64_t timeout, prompt_timeout, ttl;
-	int rc;
+	struct secret_store_opts o = {0};
+	const char *which = config_str(cfg, "", "store", "DOCKER_CREDENTIAL_KEYRING_STORE");
+	const char *ring = config_str(cfg, "", "kernel-keyring", "DOCKER_CREDENTIAL_KEYRING_KERNEL_KEYRING");
+	int64_t timeout, lock_timeout, prompt_timeout;
+	int kernel, rc;
 
-	rc = config_ms(cfg, "", "timeout", "DOCKER_CREDENTIAL_KEYRING_TIMEOUT", 3000, &timeout);
+	rc = config_ms_range(cfg, "", "timeout", "DOCKER_CREDENTIAL_KEYRING_TIMEOUT", 3000, 1, 600000,
+			     &timeout);
 	if (!rc)
-		rc = config_ms(cfg, "", "prompt-timeout", "DOCKER_CREDENTIAL_KEYRING_PROMPT_TIMEOUT",
-			       60000, &prompt_timeout);
+		rc = config_ms_range(cfg, "", "lock-timeout", "DOCKER_CREDENTIAL_KEYRING_LOCK_TIMEOUT",
+				     30000, 0, 3600000, &lock_timeout);
+	if (!rc)
+		rc = config_ms_range(cfg, "", "prompt-timeout", "DOCKER_CREDENTIAL_KEYRING_PROMPT_TIMEOUT",
+				     60000, 1, 3600000, &prompt_timeout);
 	if (!rc)
 		rc = config_bool(cfg, "", "prompt", "DOCKER_CREDENTIAL_KEYRING_PROMPT", 1, &o.allow_prompt);
-	if (!rc)
-		rc = config_ms(cfg, "", "cache-ttl", "DOCKER_CREDENTIAL_KEYRING_CACHE_TTL",
-			       STORE_KERNEL_DEFAULT_TTL * 1000, &ttl);
 	if (rc)
 		return rc;
-	o.timeout_ms = (unsigned)(timeout > 0 && timeout < 3600000 ? timeout : 3000);
-	o.prompt_timeout_ms = (unsigned)(prompt_timeout > 0 && prompt_timeout < 3600000 ? prompt_timeout : 60000);
-	/* Kernel key timeouts are whole seconds: round up, so 500ms still caches; at most a day. */
-	ttl = ttl <= 0 ? 0 : ttl < 86400000 ? (ttl + 999) / 1000 : 86400;
-	*out = store_kernel_new(store_secret_new(&o), (unsigned)ttl);
-	return *out ? 0 : err_set(ERR_FAILED, "out of memory");
+	if (!which || !which[0] || strcmp(which, "auto") == 0)
+		kernel = session_bus_origin() == NULL;
+	else if (strcmp(which, "kernel") == 0 || strcmp(which, "secret-service") == 0)
+		kernel = strcmp(which, "kernel") == 0;
+	else
+		return err_set(ERR_INVALID, "%s: \"%s\" is not auto, secret-service or kernel",
+			       getenv("DOCKER_CREDENTIAL_KEYRING_STORE") ? "DOCKER_CREDENTIAL_KEYRING_STORE"
+									 : "store", which);
+	o.timeout_ms = (unsigned)timeout;
+	o.lock_timeout_ms = (unsigned)lock_timeout;
+	o.prompt_timeout_ms = (unsigned)prompt_timeout;
+	a->store = kernel ? kernel_store_new(ring) : secret_store_new(&o);
+	a->copies = kernel ? NULL : kernel_store_new(ring);
+	/* A write to the kernel keyring costs a system call: nothing to put behind the answer. */
+	if (kernel)
+		a->write_behind = 0;
+	log_debug("store: %s", kernel ? "the kernel keyring" : "the Secret Service");
+	return a->store && (kernel || a->copies) ? 0 : err_set(ERR_FAILED, "out of memory");
+}
+
+static void close_stores(struct app *a)
+{
+	store_free(a->store);
+	store_free(a->copies);
+	a->store = a->copies = NULL;
 }
 
 /* `debug = true` in the config file's top section turns the debug log on too (the variable,
@@ -192,10 +222,10 @@ static int run_verb(const struct verb *v, struct app *a)
 		apply_debug_setting(cfg);
 	log_debug("%s (as %s)", v->name, a->prog);
 	if (!rc)
-		rc = open_store(cfg, &a->store);
-	if (!rc)
 		rc = config_bool(cfg, "", "write-behind", "DOCKER_CREDENTIAL_KEYRING_WRITE_BEHIND", 1,
 				 &a->write_behind);
+	if (!rc)
+		rc = open_stores(cfg, a);
 	if (!rc && open_sources(cfg, a) != 0) {
 		log_debug("a source's setting is broken: %s", err_msg());
 		/* A source with a broken setting must not take every other registry down with it:
@@ -226,7 +256,7 @@ static int run_verb(const struct verb *v, struct app *a)
 	reply_clear(&r);
 	secbuf_free(&in);
 	close_sources(a);
-	store_free(a->store);
+	close_stores(a);
 	config_free(cfg);
 	return status;
 }
@@ -253,7 +283,7 @@ static int run_login(struct app *a, const char *verb, const char *name)
 		apply_debug_setting(cfg);
 	log_debug("%s %s", verb, name);
 	if (!rc)
-		rc = open_store(cfg, &a->store);
+		rc = open_stores(cfg, a);
 	if (!rc)
 		rc = login ? creds_save_secret(a->store, logins[i].key, logins[i].what,
 					       in.data ? in.data : "", in.len)
@@ -262,7 +292,7 @@ static int run_login(struct app *a, const char *verb, const char *name)
 	if (rc)
 		printf("%s\n", err_msg());
 	secbuf_free(&in);
-	store_free(a->store);
+	close_stores(a);
 	config_free(cfg);
 	return rc ? 1 : 0;
 }
@@ -283,13 +313,13 @@ static int run_cache_copy(struct app *a)
 	if (!rc)
 		apply_debug_setting(cfg);
 	if (!rc)
-		rc = open_store(cfg, &a->store);
+		rc = open_stores(cfg, a);
 	if (!rc)
-		rc = write_behind_store(a->store, in.data ? in.data : "", in.len);
+		rc = write_behind_store(a, in.data ? in.data : "", in.len);
 	else
 		log_debug(WRITE_BEHIND_VERB ": %s", err_msg());
 	secbuf_free(&in);
-	store_free(a->store);
+	close_stores(a);
 	config_free(cfg);
 	return rc ? 1 : 0;
 }
@@ -300,7 +330,7 @@ static int print_and_close(struct app *a, struct config *cfg, struct secbuf *out
 	(void)fdio_write_all(STDOUT_FILENO, out->data ? out->data : "", out->len);
 	secbuf_free(out);
 	close_sources(a);
-	store_free(a->store);
+	close_stores(a);
 	config_free(cfg);
 	return status;
 }
@@ -319,7 +349,7 @@ static int run_configure(struct app *a, int argc, char **argv)
 		rancher |= strcmp(argv[i], "--rancher") == 0;
 	rc = config_load(&cfg);
 	if (!rc)
-		rc = open_store(cfg, &a->store);
+		rc = open_stores(cfg, a);
 	if (!rc)
 		rc = open_sources(cfg, a); /* the sources that did open stay usable */
 	for (i = 0; rc && rancher && (size_t)i < a->nsources; i++)
@@ -340,7 +370,7 @@ static int run_doctor(struct app *a)
 	int status;
 
 	/* A broken setting is one of the things doctor reports, so carry on without the store. */
-	if (config_load(&cfg) == 0 && open_store(cfg, &a->store) == 0 && open_sources(cfg, a) != 0)
+	if (config_load(&cfg) == 0 && open_stores(cfg, a) == 0 && open_sources(cfg, a) != 0)
 		close_sources(a);
 	status = doctor_run(a, &out);
 	return print_and_close(a, cfg, &out, status);
@@ -368,7 +398,7 @@ int main(int argc, char **argv)
 	const char *slash = argv[0] ? strrchr(argv[0], '/') : NULL;
 	const char *prog = slash ? slash + 1 : (argv[0] ? argv[0] : "docker-credential-keyring");
 	const struct rlimit no_core = {0, 0};
-	struct app a = {prog, NULL, NULL, 0, NULL, 0};
+	struct app a = {prog, NULL, NULL, NULL, 0, NULL, 0};
 	size_t i;
 
 	/* Secrets pass through this process: no core dumps, no ptrace by other users' tools. */

@@ -26,15 +26,6 @@
  * saying what is wrong with the JSON. */
 int proto_parse_store(const char *buf, size_t len, struct cred *out);
 
-/* The write-behind child's input (write_behind.h; not a protocol verb): what the parent fetched,
- * as the line "dck-copy 1\n" and five netstrings ("<length>:<bytes>,"): server, username,
- * origin, secret and expires (decimal Unix time, 0: never), then "\n". Netstrings, not JSON,
- * because the copy must arrive byte for byte: a secret may hold NUL bytes or invalid UTF-8,
- * which proto_json_string would replace. Format appends to out; parse fills every field of *out
- * or returns ERR_INVALID (no secret in the message) for anything else. */
-int proto_format_copy(const struct cred *c, struct secbuf *out);
-int proto_parse_copy(const char *buf, size_t len, struct cred *out);
-
 /* `get`/`erase` input: the bare server string, white space trimmed. ERR_INVALID with
  * PROTO_NO_SERVER when empty, or a message when it holds NUL or control characters. */
 int proto_parse_server(const char *buf, size_t len, char **out);

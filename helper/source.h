@@ -12,9 +12,14 @@
  *
  * "Fresh" means more than refresh_before seconds left before the copy expires. A fetch runs
  * under a per-server lock across processes (single flight): the second caller waits, then
- * finds the first caller's copy. A fetched copy goes to the kernel cache at once and into the
- * keyring after the answer, from a child that holds that lock until it is done (write-behind,
- * write_behind.h; the write-behind setting off: into the keyring before answering).
+ * finds the first caller's copy. A fetched copy goes into the keyring after the answer, from a
+ * child that holds that lock until it is done (write-behind, write_behind.h; the write-behind
+ * setting off: into the keyring before answering).
+ *
+ * When the keyring cannot keep a copy, or does not answer at all (locked, no Secret Service,
+ * too slow: it may hold the user's own login, which a copy must never replace), the copy is
+ * kept in the kernel keyring instead (app.h's copies store), and read from there by the next
+ * get the same way: one fetch per lifetime, never one per pull.
  *
  * store and erase always change the keyring first; then the source is told (on_store,
  * on_erase) so that it can register or revoke on its side. Its failure is reported, the
@@ -40,12 +45,6 @@ struct source {
 	 * write-back target only). Errors: ERR_NOTFOUND (the source has none), ERR_DENIED
 	 * (our key or token was refused), ERR_UNAVAILABLE / ERR_TIMEOUT (cannot reach it). */
 	int (*fetch)(struct source *s, const char *server, struct cred *out);
-
-	/* A fetch is likely next: do the next step of what it needs that has no effect outside
-	 * this process (loading the HTTP library), so that it overlaps the keyring's answers
-	 * (creds.c, store_overlap). Nonzero while steps remain. Must not use the store, must not
-	 * fail loudly (fetch does what is left, and reports what went wrong). NULL: nothing. */
-	int (*prepare)(struct source *s);
 
 	/* Seconds before expiry at which a cached copy is fetched again. */
 	int64_t (*refresh_before)(struct source *s, const struct cred *cached);

@@ -1106,20 +1106,6 @@ static int do_check(struct source *s, char *what, size_t what_size)
 	return rc;
 }
 
-/* While the keyring answers, load libcurl: a token fetch is about to need it. Not when no token
- * is at hand without the keyring (the environment, the config file, doctl's config): then the
- * fetch either reads the token `login` saved, through libsecret, which dwarfs the load, or has
- * no token and makes no request at all. */
-static int do_prepare(struct source *s)
-{
-	struct do_source *d = (struct do_source *)s;
-	char path[4096];
-
-	if (!d->token && (do_doctl_config_path(path, sizeof(path)) != 0 || access(path, R_OK) != 0))
-		return 0;
-	return http_prepare();
-}
-
 int source_do_new(const struct config *cfg, struct store *st, struct source **out)
 {
 	struct do_source *d = calloc(1, sizeof(*d));
@@ -1132,7 +1118,6 @@ int source_do_new(const struct config *cfg, struct store *st, struct source **ou
 	d->base.name = DO_NAME;
 	d->base.serves = do_serves;
 	d->base.fetch = do_fetch;
-	d->base.prepare = do_prepare;
 	d->base.refresh_before = do_refresh_before;
 	d->base.on_store = NULL; /* a DO login is kept like any other */
 	d->base.on_erase = do_on_erase;

@@ -748,14 +748,6 @@ static const char *rancher_str(const struct config *cfg, const char *key, const 
 	return config_str(cfg, RANCHER_SECTION, key, env);
 }
 
-/* While the keyring answers, load libcurl: a read of the registry credential is about to
- * need it. */
-static int rancher_prepare(struct source *s)
-{
-	(void)s;
-	return http_prepare();
-}
-
 int source_rancher_new(const struct config *cfg, struct store *st, struct source **out)
 {
 	const char *url = rancher_str(cfg, "url", "RANCHER_URL");
@@ -818,7 +810,6 @@ int source_rancher_new(const struct config *cfg, struct store *st, struct source
 	r->base.name = RANCHER_NAME;
 	r->base.serves = rancher_serves;
 	r->base.fetch = have_reader ? rancher_fetch : NULL;
-	r->base.prepare = have_reader ? rancher_prepare : NULL;
 	r->base.refresh_before = rancher_refresh_before;
 	/* Writing back is opt-in: RANCHER_URL and RANCHER_ACCESS_KEY are often exported for the
 	 * rancher CLI, and copying every `docker login` (a personal ghcr.io token, say) into a

@@ -7,6 +7,7 @@
  *   get    JSON exit 0          PROTO_NOT_FOUND exit 1   PROTO_NOT_FOUND exit 1, reason on stderr
  *   erase  "" exit 0            "" exit 0 (podman needs it) the error line, exit 1
  *   list   JSON exit 0          {} exit 0                {} exit 0, reason on stderr
+ *          (a partly locked keyring: what can be read, exit 0, what is missing on stderr)
  *
  * For servers a credential source owns, "miss" and "trouble" include the source's answers
  * (no token, refused, unreachable): get still answers not-found, with the reason on stderr.
@@ -92,7 +93,8 @@ void verb_list(struct app *a, const char *in, size_t len, struct reply *r)
 
 	(void)in;
 	(void)len;
-	if (rc == ERR_UNAVAILABLE || rc == ERR_TIMEOUT) {
+	/* Nothing, or not everything, could be read: say why on stderr, answer what could be. */
+	if (rc == ERR_UNAVAILABLE || rc == ERR_TIMEOUT || rc == STORE_PARTIAL) {
 		snprintf(r->diag, sizeof(r->diag), "%s", err_msg());
 		rc = 0;
 	}

@@ -5,15 +5,17 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "creds.h"
 #include "err.h"
 #include "fdio.h"
+#include "json_secret.h"
 #include "log.h"
 #include "proto.h"
 #include "secmem.h"
-#include "store_kernel.h"
 
 extern char **environ;
 
@@ -143,7 +145,7 @@ int write_behind_spawn(const struct cred *c, int lock_fd)
 
 	rc = open_fds(&f, lock_fd);
 	if (!rc)
-		rc = proto_format_copy(c, &copy);
+		rc = write_behind_format(c, &copy);
 	if (!rc)
 		rc = spawn_child(&f, &pid);
 	if (!rc) {
@@ -168,22 +170,98 @@ int write_behind_spawn(const struct cred *c, int lock_fd)
 	return rc;
 }
 
-int write_behind_store(struct store *st, const char *in, size_t len)
+/* ---- the copy's format --------------------------------------------------------------------- */
+
+static int field(struct secbuf *out, const char *name, const char *v, size_t n, int first)
+{
+	int rc = secbuf_append_str(out, first ? "{\"" : ",\"");
+
+	if (!rc)
+		rc = secbuf_append_str(out, name);
+	if (!rc)
+		rc = secbuf_append_str(out, "\":");
+	return rc ? rc : proto_json_string(out, v, n);
+}
+
+int write_behind_format(const struct cred *c, struct secbuf *out)
+{
+	const char *origin = c->origin ? c->origin : CRED_ORIGIN_LOGIN;
+	char expires[32];
+	int rc;
+
+	snprintf(expires, sizeof(expires), ",\"Expires\":%lld}\n", (long long)c->expires);
+	rc = field(out, "ServerURL", c->server, strlen(c->server), 1);
+	if (!rc)
+		rc = field(out, "Username", c->username, strlen(c->username), 0);
+	if (!rc)
+		rc = field(out, "Secret", c->secret ? c->secret : "", c->secret ? c->secret_len : 0, 0);
+	if (!rc)
+		rc = field(out, "Origin", origin, strlen(origin), 0);
+	return rc ? rc : secbuf_append_str(out, expires);
+}
+
+enum { MAY_BE_EMPTY = 1, MAY_HOLD_NUL = 2 };
+
+/* obj[key], a string (as flags allow), copied into *out (wiped on free). */
+static int text(struct json_object *obj, const char *key, int flags, char **out, size_t *n)
+{
+	const char *s;
+	size_t len;
+
+	if (json_secret_string(obj, key, &s, &len) != 0 || !s || (!len && !(flags & MAY_BE_EMPTY)) ||
+	    (!(flags & MAY_HOLD_NUL) && memchr(s, '\0', len)))
+		return err_set(ERR_INVALID, "invalid copy: no usable %s", key);
+	*out = secmem_dup(s, len);
+	if (n)
+		*n = len;
+	return *out ? 0 : err_set(ERR_FAILED, "out of memory");
+}
+
+int write_behind_parse(const char *in, size_t len, struct cred *out)
+{
+	const char *why;
+	struct json_object *obj = json_secret_parse(in, len, 4, &why), *v = NULL;
+	struct cred c = {0};
+	int rc;
+
+	if (!obj || !json_object_is_type(obj, json_type_object)) {
+		json_secret_free(obj);
+		return err_set(ERR_INVALID, "invalid copy: not a JSON object");
+	}
+	rc = text(obj, "ServerURL", 0, &c.server, NULL);
+	if (!rc)
+		rc = text(obj, "Username", MAY_BE_EMPTY, &c.username, NULL);
+	if (!rc)
+		rc = text(obj, "Secret", MAY_BE_EMPTY | MAY_HOLD_NUL, &c.secret, &c.secret_len);
+	if (!rc)
+		rc = text(obj, "Origin", 0, &c.origin, NULL);
+	if (!rc && (!json_object_object_get_ex(obj, "Expires", &v) ||
+		    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0))
+		rc = err_set(ERR_INVALID, "invalid copy: no usable Expires");
+	if (!rc) {
+		c.expires = json_object_get_int64(v);
+		*out = c;
+		memset(&c, 0, sizeof(c));
+	}
+	cred_clear(&c);
+	json_secret_free(obj);
+	return rc;
+}
+
+/* ---- the child ------------------------------------------------------------------------------- */
+
+int write_behind_store(struct app *a, const char *in, size_t len)
 {
 	struct cred c = {0};
-	int rc = proto_parse_copy(in, len, &c);
+	int rc = write_behind_parse(in, len, &c);
 
 	if (rc) {
 		log_debug("write-behind: %s", err_msg());
 		return rc;
 	}
 	secmem_remember(c.secret, c.secret_len);
-	rc = st->put(st, &c);
-	/* put removed the copy the parent put in the kernel cache: the keyring holds it now, and
-	 * we still hold the fetch lock, so put it back rather than leave the next get to D-Bus. */
-	if (!rc)
-		store_kernel_prime(st, &c, 1);
-	log_debug("%s: write-behind: %s", c.server, rc ? err_msg() : "copy stored in the keyring");
+	rc = creds_keep_copy(a, &c);
+	log_debug("%s: write-behind: %s", c.server, rc ? err_msg() : "copy kept");
 	cred_clear(&c);
 	return rc;
 }

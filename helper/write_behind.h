@@ -8,7 +8,7 @@
  * How. The child is a fresh exec of this binary ("/proc/self/exe" WRITE_BEHIND_VERB), never a
  * bare fork: the parent has GLib and GDBus threads, which a forked child cannot use. It gets
  *  - the copy on stdin, from a pipe (never argv or the environment: other processes can read
- *    those), in proto_format_copy's format; the parent wipes its buffer;
+ *    those), as one JSON object (write_behind.c); the parent wipes its buffer;
  *  - /dev/null as stdout and stderr: docker and podman read the helper's output until both
  *    pipes reach end of file, which must happen when the parent exits, not when the child does;
  *  - the parent's single-flight fetch lock as descriptor WRITE_BEHIND_LOCK_FD, so the lock is
@@ -24,7 +24,8 @@
 
 #include <stddef.h>
 
-#include "store.h"
+#include "app.h"
+#include "secmem.h"
 
 /* The internal verb: not listed in --help, not part of the credential helper protocol. */
 #define WRITE_BEHIND_VERB "cache-copy"
@@ -37,7 +38,13 @@
  * before reading) and the caller stores c itself. */
 int write_behind_spawn(const struct cred *c, int lock_fd);
 
-/* Child: parse the copy in (len bytes) and store it in st. 0 or an err.h code. */
-int write_behind_store(struct store *st, const char *in, size_t len);
+/* Child: parse the copy in (len bytes) and keep it (creds_keep_copy). 0 or an err.h code. */
+int write_behind_store(struct app *a, const char *in, size_t len);
+
+/* The copy's format, for tests and the fuzzer: {"ServerURL","Username","Secret","Origin",
+ * "Expires"}. Text fields must be valid UTF-8 (creds.c checks a source's answer), so the copy
+ * arrives byte for byte; parse fills every field of *out or returns ERR_INVALID. */
+int write_behind_format(const struct cred *c, struct secbuf *out);
+int write_behind_parse(const char *in, size_t len, struct cred *out);
 
 #endif

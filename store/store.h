@@ -1,9 +1,10 @@
 /* store: where credentials live, behind one small interface.
  *
- * The protocol layer and the credential sources only ever see `struct store`; the Secret
- * Service backend (store_secret.c) is the real one and an in-memory backend (store_mem.c)
- * serves the unit tests. A backend is a struct of function pointers with a free slot
- * (libgit2's odb backends).
+ * The protocol layer and the credential sources only ever see `struct store`. The backends:
+ * the Secret Service (secret/secret_store.h), the kernel keyring for machines without one
+ * (kernel/kernel_store.h), and memory for the unit tests (mem_store_new below). A backend is a
+ * struct of function pointers with a free slot (libgit2's odb backends); the shared base code
+ * (errors, wiped memory, locks) is in base/.
  *
  * Rules every backend keeps:
  *  - One entry per server key. Keys are exact strings: no prefix, case or URL matching.
@@ -15,6 +16,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Not an error: list's answer is incomplete (see list below). */
+#define STORE_PARTIAL 1
 
 /* Who put an entry in the store. A login is what the user stored (`docker login`); the others
  * are copies a credential source cached, which the source may refresh or drop. */
@@ -57,7 +61,9 @@ struct store {
 	/* Remove the entry for server. ERR_NOTFOUND when there was none. */
 	int (*del)(struct store *s, const char *server);
 
-	/* Every entry, secrets not loaded, at most one per server (*out is filled, caller clears). */
+	/* Every entry, secrets not loaded, at most one per server (*out is filled, caller clears).
+	 * STORE_PARTIAL, with *out filled too, when some entries could not be read (a locked
+	 * keyring): err_msg() says which. */
 	int (*list)(struct store *s, struct cred_list *out);
 
 	void (*free)(struct store *s);
@@ -69,23 +75,7 @@ static inline void store_free(struct store *s)
 		s->free(s);
 }
 
-/* Work to overlap with the keyring daemon's answers. A caller that expects a slow step after the
- * next get (creds.c: a credential source's fetch, which first loads libcurl) arms it here, cut
- * into steps: work does the next one and returns nonzero while more remain. The backend runs a
- * step, on the calling thread, each time it has sent the daemon a question and waits for the
- * answer (dbus_quick: the search, then the search that confirms "none"), and none when it
- * never waits so (a kernel cache hit, no bus). The caller disarms it after the get (work NULL)
- * and does what is left itself: it is an optimisation, never a duty. work must not use the
- * store. */
-void store_overlap(int (*work)(void *arg), void *arg);
-
-/* For backends, while an answer is on its way: run the armed work's next step, if any. */
-void store_overlap_run(void);
-
-/* Milliseconds spent in armed work so far: a backend's own timeouts must not count them. */
-int64_t store_overlap_ms(void);
-
 /* The in-memory backend (tests). */
-struct store *store_mem_new(void);
+struct store *mem_store_new(void);
 
 #endif

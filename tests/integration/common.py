@@ -8,7 +8,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from keyring import KeyringSession  # noqa: E402
+from keyring import KeyringSession, forget_kernel_keyring, kernel_keyring_name  # noqa: E402,F401
 
 BIN = os.environ.get("DCK_BIN") or os.path.join(HERE, "..", "..", "build", "helper",
                                                 "docker-credential-keyring")
@@ -38,11 +38,18 @@ def run(env, verb, stdin=b"", timeout=20, argv0=None, args=None):
 
 
 def no_bus_env():
-    """The environment of a machine with no session bus (a bare server, a CI runner)."""
+    """The environment of a machine with no session bus (a bare server, a CI runner): the
+    helper keeps logins in the kernel keyring there, in a keyring of this test run's own
+    (removed when the tests end)."""
+    import atexit
+    import tempfile
     env = dict(os.environ)
     for var in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY"):
         env.pop(var, None)
     env["XDG_RUNTIME_DIR"] = "/nonexistent-runtime-dir"
+    name = kernel_keyring_name(tempfile.mktemp(prefix="nobus-"))
+    env["DOCKER_CREDENTIAL_KEYRING_KERNEL_KEYRING"] = name
+    atexit.register(forget_kernel_keyring, name)
     return env
 
 
@@ -91,3 +98,22 @@ def keyctl_works():
             return True
     except OSError:
         return False
+
+
+def copy_for_anyone(tmpdir):
+    """A copy of the binary and its plugins (store/base/plugin.h: they sit in ../lib beside it)
+    under tmpdir, where any user can run it: a checkout under a private directory (mktemp -d is
+    0700) is out of reach of the other users some tests run as. Returns the binary's path."""
+    import shutil
+    build = os.path.dirname(os.path.dirname(os.path.realpath(BIN)))
+    os.chmod(tmpdir, 0o755)
+    os.makedirs(os.path.join(tmpdir, "helper"), mode=0o755)
+    copy = os.path.join(tmpdir, "helper", os.path.basename(BIN))
+    shutil.copy2(os.path.realpath(BIN), copy)
+    os.chmod(copy, 0o755)
+    if os.path.isdir(os.path.join(build, "lib")):
+        shutil.copytree(os.path.join(build, "lib"), os.path.join(tmpdir, "lib"))
+    for root, dirs, files in os.walk(tmpdir):
+        for name in dirs + files:
+            os.chmod(os.path.join(root, name), 0o755)
+    return copy

@@ -4,7 +4,7 @@ import json
 import os
 import unittest
 
-from common import BIN, NOT_FOUND, KeyringCase, run, store_json
+from common import BIN, NOT_FOUND, KeyringCase, forget_kernel_keyring, no_bus_env, run, store_json
 
 
 class Invocation(KeyringCase):
@@ -187,6 +187,36 @@ class EmptyList(KeyringCase):
         for stdin in (b"", b"unused"):
             r = self.run_helper("list", stdin)
             self.assertEqual((r.rc, r.out, r.err), (0, b"{}\n", b""))
+
+
+class KernelKeyring:
+    """The same suites on a machine with no session bus: the kernel keyring is the store."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = no_bus_env()
+        cls.ks = type("NoSession", (), {"dir": __import__("tempfile").mkdtemp(prefix="dck-nobus-")})()
+
+    @classmethod
+    def tearDownClass(cls):
+        forget_kernel_keyring(cls.env["DOCKER_CREDENTIAL_KEYRING_KERNEL_KEYRING"])
+        __import__("shutil").rmtree(cls.ks.dir, ignore_errors=True)
+
+
+class VerbsOnTheKernelKeyring(KernelKeyring, Verbs):
+    def test_one_mebibyte_secret(self):
+        # The kernel keeps at most 32767 bytes per key: a larger login is refused in one line
+        # that says so, and nothing is half stored. The largest that fits round-trips.
+        r = self.run_helper("store", store_json("big.example.com", "u", "x" * (1 << 20)))
+        self.assertEqual((r.rc, r.out), (1, b"the entry for big.example.com is too large for the "
+                                            b"kernel keyring (1048633 bytes, at most 32767)\n"), r)
+        self.assert_miss("big.example.com")
+        self.store("big.example.com", "u", "y" * 32000)
+        self.get_ok("big.example.com", "u", "y" * 32000)
+
+
+class EmptyListOnTheKernelKeyring(KernelKeyring, EmptyList):
+    pass
 
 
 if __name__ == "__main__":

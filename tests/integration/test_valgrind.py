@@ -3,6 +3,7 @@ of uninitialised memory, no definite leak (a leaked block that held a secret is 
 
 Runs the normal build's binary (valgrind cannot run an ASan one). Library-internal noise that is
 not ours is suppressed in tests/valgrind.supp, library frames only."""
+import json
 import os
 import shutil
 import subprocess
@@ -75,7 +76,14 @@ class Memcheck(KeyringCase):
         self.check(["store"], store_json(SERVER, "u", "s"), rc=1, env=env)
 
     def test_no_bus(self):
+        # The kernel keyring is the store; and the Secret Service forced without a bus fails.
         env = dict(no_bus_env(), DOCKER_CREDENTIAL_KEYRING_TIMEOUT="60s")
+        self.check(["get"], SERVER, rc=1, out=NOT_FOUND, env=env)
+        self.check(["store"], store_json(SERVER, "u", "s"), env=env)
+        self.check(["get"], SERVER, env=env)
+        self.check(["list"], env=env)
+        self.check(["erase"], SERVER, env=env)
+        env["DOCKER_CREDENTIAL_KEYRING_STORE"] = "secret-service"
         self.check(["get"], SERVER, rc=1, out=NOT_FOUND, env=env)
         self.check(["store"], store_json(SERVER, "u", "s"), rc=1, env=env)
         self.check(["list"], out=b"{}\n", env=env)
@@ -96,8 +104,8 @@ class Memcheck(KeyringCase):
         # The child a cold get starts to store a fetched copy (helper/write_behind.h) is not
         # run under memcheck (/proc/self/exe is valgrind's tool here): check its verb directly.
         server = "copy.valgrind.example.com"
-        fields = [server, "carol", "digitalocean", "vg-copy-secret", "0"]
-        copy = "dck-copy 1\n" + "".join("%d:%s," % (len(f), f) for f in fields) + "\n"
+        copy = json.dumps({"ServerURL": server, "Username": "carol", "Secret": "vg-copy-secret",
+                           "Origin": "digitalocean", "Expires": 0})
         self.check(["cache-copy"], copy, out=b"")
         self.assertIn(b"vg-copy-secret", self.check(["get"], server))
         self.check(["cache-copy"], "not a copy", rc=1, out=b"")

@@ -4,16 +4,16 @@
 keyring's write, and a detached child stores the copy afterwards.
 
 What a user sees, checked: the answer, then the copy in the keyring shortly after, one API
-request; a second get right after (kernel cache on or off) asks nothing more; erase or store
-right after a get wait for the child and win; 16 parallel cold gets make one request and one
-entry; `write-behind = false` stores before answering; the child's argv and environment hold no
-secret, it holds neither of get's output pipes, runs in its own session and holds the fetch
-lock; without /proc the copy is stored before answering; a keyring that does not answer keeps
-the login it holds. What a get loads: libcurl while the keyring answers when a fetch is likely,
-not at all when the keyring answers.
+request; a second get right after asks nothing more; erase or store right after a get wait for
+the child and win; 16 parallel cold gets make one request and one entry; `write-behind = false`
+stores before answering; the child's argv and environment hold no secret, it holds neither of
+get's output pipes, runs in its own session and holds the fetch lock; without /proc the copy is
+stored before answering; a keyring that does not answer keeps the login it holds (the copy goes
+to the kernel keyring instead).
 
-The deterministic cases freeze gnome-keyring (SIGSTOP) after a "not found" was cached in the
-kernel keyring: get then needs no D-Bus at all, and the child visibly waits for the keyring."""
+The deterministic cases hold the keyring writers' lock (store/base/lockfile.h) from the test:
+get reads without it and answers, and its child visibly waits to store the copy."""
+import fcntl
 import os
 import shutil
 import subprocess
@@ -23,7 +23,7 @@ import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 import test_digitalocean as do
-from common import BIN, NOT_FOUND, run, store_json, keyctl_works
+from common import BIN, NOT_FOUND, run, store_json
 
 HOST = do.HOST
 VERB = b"cache-copy"
@@ -71,11 +71,18 @@ class WriteBehindCase(do.DoCase):
     def setUp(self):
         super().setUp()
         self.frozen = False
+        self.lock_fd = None
 
     def tearDown(self):
         if self.frozen:
             self.ks.thaw_keyring()
+        if self.lock_fd is not None:
+            self.release_writers_lock()
         self.wait_for_children()
+
+    def thaw(self):
+        self.ks.thaw_keyring()
+        self.frozen = False
 
     def wait_for_children(self, seconds=15):
         deadline = time.monotonic() + seconds
@@ -86,18 +93,17 @@ class WriteBehindCase(do.DoCase):
     def api_count(self):
         return len(self.fake.api_requests())
 
-    def freeze_after_a_cached_miss(self):
-        """Leave a "not found" for HOST in the kernel cache, then stop gnome-keyring: the next
-        cold get fetches without asking the keyring, and its child blocks in the keyring."""
-        self.fake.mode("status", status=401, count=1)
-        self.miss("refused the API token")
-        self.fake.reset()
-        self.ks.freeze_keyring()
-        self.frozen = True
+    def hold_writers_lock(self):
+        """Take the lock every writer of the keyring takes: the next cold get answers (reads
+        take no lock), and its child waits to store the copy until release_writers_lock."""
+        path = os.path.join(self.env["XDG_RUNTIME_DIR"], "docker-credential-keyring-%d" % os.getuid())
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        self.lock_fd = os.open(os.path.join(path, "keyring-writers.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
 
-    def thaw(self):
-        self.ks.thaw_keyring()
-        self.frozen = False
+    def release_writers_lock(self):
+        os.close(self.lock_fd)
+        self.lock_fd = None
 
 
 class Cold(WriteBehindCase):
@@ -105,25 +111,20 @@ class Cold(WriteBehindCase):
         password = self.get_ok()
         self.assertEqual(self.listed_once_stored().get(HOST), do.EMAIL)
         self.assertEqual(self.api_count(), 1)
-        # What the keyring holds (the kernel cache off) is the copy the client got.
-        r = self.get(DOCKER_CREDENTIAL_KEYRING_CACHE_TTL="0")
+        # What the keyring holds is the copy the client got.
+        r = self.get()
         self.assertEqual((r.rc, r.out), (0, do.answer(HOST, do.EMAIL, password)), r)
         self.assertEqual(self.api_count(), 1)
         self.wait_for_children()
         self.assertEqual(secret_tool_items(self.env, HOST), 1)
 
     def test_second_get_right_after_asks_nothing(self):
-        for ttl in ("60s", "0"):
-            with self.subTest(cache_ttl=ttl):
-                run(self.env, "erase", HOST)
-                self.fake.reset()
-                env = dict(DOCKER_CREDENTIAL_KEYRING_CACHE_TTL=ttl)
-                password = self.get_ok(**env)
-                # With the cache off this get misses the keyring while the child writes, waits
-                # for the fetch lock the child holds, and then finds the copy.
-                r = self.get(**env)
-                self.assertEqual((r.rc, r.out), (0, do.answer(HOST, do.EMAIL, password)), r)
-                self.assertEqual(self.api_count(), 1)
+        password = self.get_ok()
+        # This get may miss the keyring while the child writes: it waits for the fetch lock the
+        # child holds, and then finds the copy.
+        r = self.get()
+        self.assertEqual((r.rc, r.out), (0, do.answer(HOST, do.EMAIL, password)), r)
+        self.assertEqual(self.api_count(), 1)
 
     def test_parallel_cold_gets_make_one_request_and_one_entry(self):
         with ThreadPoolExecutor(16) as pool:
@@ -155,18 +156,17 @@ class UserChanges(WriteBehindCase):
         self.assertEqual((r.rc, r.out), (0, b""), r)
         self.wait_for_children()
         want = do.answer(HOST, "me@example.com", "my-own-secret")
-        for ttl in ("60s", "0"):
-            r = self.get(DOCKER_CREDENTIAL_KEYRING_CACHE_TTL=ttl)
-            self.assertEqual((r.rc, r.out), (0, want), r)
+        r = self.get()
+        self.assertEqual((r.rc, r.out), (0, want), r)
         self.assertEqual(self.listed().get(HOST), "me@example.com")
         self.assertEqual(secret_tool_items(self.env, HOST), 1)
         self.assertEqual(self.api_count(), 1)
 
     def change_while_a_child_is_stuck(self, verb, stdin):
-        """A cold get whose child waits for the frozen keyring, then verb: it must wait for the
+        """A cold get whose child waits to store its copy, then verb: it must wait for the
         child's fetch lock (its debug log says so), not go first. Returns the get's password."""
-        env = self.env_with(DOCKER_CREDENTIAL_KEYRING_TIMEOUT="20s")
-        self.freeze_after_a_cached_miss()
+        env = self.env_with(DOCKER_CREDENTIAL_KEYRING_LOCK_TIMEOUT="20s")
+        self.hold_writers_lock()
         r = run(env, "get", HOST)
         self.assertEqual(r.rc, 0, r)
         change = subprocess.Popen([BIN, verb], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -178,7 +178,7 @@ class UserChanges(WriteBehindCase):
         t.start()
         time.sleep(0.5)
         self.assertIsNone(change.poll(), "%s did not wait" % verb)
-        self.thaw()
+        self.release_writers_lock()
         t.join(60)
         self.assertEqual((change.returncode, res["out"]), (0, b""), res)
         # It waited for the child's lock, not only for the frozen keyring.
@@ -188,7 +188,8 @@ class UserChanges(WriteBehindCase):
 
     def test_a_keyring_that_does_not_answer_keeps_the_login(self):
         # The keyring times out: the get fetches and answers, but its copy must not replace
-        # the login the keyring may hold (here: does hold) once it answers again.
+        # the login the keyring may hold (here: does hold) once it answers again. The copy
+        # waits in the kernel keyring instead, and the login wins once the keyring answers.
         r = run(self.env, "store", store_json(HOST, "me@example.com", "mine"))
         self.assertEqual((r.rc, r.out), (0, b""), r)
         self.ks.freeze_keyring()
@@ -199,7 +200,7 @@ class UserChanges(WriteBehindCase):
         self.assertEqual(children(self.ks.dir), [], "a child would store the copy")
         self.thaw()
         self.wait_for_children()
-        r = self.get(DOCKER_CREDENTIAL_KEYRING_CACHE_TTL="0")
+        r = self.get()
         self.assertEqual((r.rc, r.out), (0, do.answer(HOST, "me@example.com", "mine")), r)
         self.assertEqual(secret_tool_items(self.env, HOST), 1)
 
@@ -215,104 +216,24 @@ class UserChanges(WriteBehindCase):
         self.assertEqual((r.rc, r.out), (0, do.answer(HOST, "me@example.com", "mine")), r)
         self.assertEqual(self.api_count(), 0)
 
-    @unittest.skipUnless(keyctl_works(), "no kernel keyrings here")
     def test_erase_waits_for_a_child_stuck_in_the_keyring(self):
         password = self.change_while_a_child_is_stuck("erase", HOST)
         self.assertEqual(secret_tool_items(self.env, HOST), 0)
         self.assertEqual([x["body"] for x in self.fake.api_requests("/v1/oauth/revoke")],
                          ["token=" + password])
 
-    @unittest.skipUnless(keyctl_works(), "no kernel keyrings here")
     def test_store_waits_for_a_child_stuck_in_the_keyring(self):
         self.change_while_a_child_is_stuck("store", store_json(HOST, "me@example.com", "mine"))
         self.assertEqual(secret_tool_items(self.env, HOST), 1)
-        r = self.get(DOCKER_CREDENTIAL_KEYRING_CACHE_TTL="0")
+        r = self.get()
         self.assertEqual((r.rc, r.out), (0, do.answer(HOST, "me@example.com", "mine")), r)
 
 
-LIBCURL = b"file=libcurl.so.4 "              # LD_DEBUG=files: the loader opens libcurl
-LIBSECRET = b"file=libsecret-1.so.0 "        # ... or libsecret (the keyring's slow path)
-KEYRING_ANSWERED = b": nothing cached in the keyring"  # our debug log, once the keyring said so
-
-
-@unittest.skipUnless(keyctl_works(), "no kernel keyrings here")
-class WhatAGetLoads(WriteBehindCase):
-    """A get for a source's host loads libcurl while the keyring answers only when a fetch is
-    likely: when the kernel cache has no note that the keyring holds an entry for the host. The
-    loader's trace (LD_DEBUG) and our debug log share stderr, in order. cache-ttl 1 s lets the
-    cached copy go while the note (it lives until the copy expires, at most a day) stays."""
-
-    def traced_get(self):
-        return self.get(LD_DEBUG="files", DOCKER_CREDENTIAL_KEYRING_DEBUG="1",
-                        DOCKER_CREDENTIAL_KEYRING_CACHE_TTL="1s")
-
-    def fetching_get(self):
-        """A get that fetches: one request, the minted answer, libcurl loaded. Its Result."""
-        before = self.api_count()
-        r = self.traced_get()
-        minted = self.fake.minted()[-1]
-        self.assertEqual((r.rc, r.out), (0, do.answer(HOST, minted["username"], minted["password"])), r)
-        self.assertEqual(self.api_count(), before + 1)
-        self.assertIn(LIBCURL, r.err)
-        self.assertIn(KEYRING_ANSWERED, r.err)
-        return r
-
-    def settle(self):
-        """The child has stored the copy (and cached it again, for 1 s); that 1 s is over."""
-        self.wait_for_children()
-        time.sleep(1.2)
-
-    def test_a_cold_get_loads_libcurl_while_the_keyring_answers(self):
-        r = self.fetching_get()
-        self.assertLess(r.err.index(LIBCURL), r.err.index(KEYRING_ANSWERED), r.err[-3000:])
-
-    def test_a_get_the_keyring_answers_does_not_load_libcurl(self):
-        first = self.fetching_get()
-        self.settle()
-        r = self.traced_get()
-        self.assertEqual((r.rc, r.out), (0, first.out), r)
-        self.assertEqual(self.api_count(), 1)
-        self.assertIn(LIBSECRET, r.err)  # the keyring answered, not the kernel cache
-        self.assertIn(b"answered from the keyring", r.err)
-        self.assertNotIn(LIBCURL, r.err)
-
-    def test_after_erase_it_is_loaded_early_again(self):
-        self.fetching_get()
-        r = run(self.env, "erase", HOST)
-        self.assertEqual((r.rc, r.out), (0, b""), r)
-        r = self.fetching_get()  # the note went with the entry
-        self.assertLess(r.err.index(LIBCURL), r.err.index(KEYRING_ANSWERED))
-
-    def test_without_a_token_at_hand_libcurl_is_not_loaded(self):
-        # No token in the environment, the config file or doctl's config (HOME is the keyring
-        # session's): the fetch has nothing to ask with, so nothing is loaded for it.
-        r = self.get(DIGITALOCEAN_ACCESS_TOKEN=None, LD_DEBUG="files",
-                     DOCKER_CREDENTIAL_KEYRING_DEBUG="1")
-        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
-        self.assertIn(b"no DigitalOcean API token", r.err)
-        self.assertIn(KEYRING_ANSWERED, r.err)
-        self.assertNotIn(LIBCURL, r.err)
-        self.assertEqual(self.api_count(), 0)
-
-    def test_a_note_that_lies_costs_speed_not_answers(self):
-        # Another program removes the entry behind our back: the note still says it is there,
-        # so libcurl is loaded late, and the get fetches and answers all the same.
-        self.fetching_get()
-        self.settle()
-        p = subprocess.run(["secret-tool", "clear", "server", HOST], env=self.env,
-                           capture_output=True, timeout=20)
-        self.assertEqual(p.returncode, 0, p)
-        self.assertEqual(secret_tool_items(self.env, HOST), 0)
-        r = self.fetching_get()
-        self.assertGreater(r.err.index(LIBCURL), r.err.index(KEYRING_ANSWERED))
-
-
-@unittest.skipUnless(keyctl_works(), "no kernel keyrings here")
 @unittest.skipUnless(os.geteuid() == 0, "a child's /proc files are hidden from its own user")
 class Detached(WriteBehindCase):
     def test_answer_does_not_wait_for_the_keyring(self):
-        env = self.env_with(DOCKER_CREDENTIAL_KEYRING_TIMEOUT="20s")
-        self.freeze_after_a_cached_miss()
+        env = self.env_with(DOCKER_CREDENTIAL_KEYRING_LOCK_TIMEOUT="20s")
+        self.hold_writers_lock()
         # Pipes, as docker and podman read the helper: communicate returns at end of file on
         # both, so a child holding either would keep it waiting until the keyring answers.
         start = time.monotonic()
@@ -325,7 +246,7 @@ class Detached(WriteBehindCase):
         pids = children(self.ks.dir)
         self.assertEqual(len(pids), 1, "no child waiting for the keyring")
         self.check_child(pids[0], password)
-        self.thaw()
+        self.release_writers_lock()
         self.assertEqual(self.listed_once_stored().get(HOST), do.EMAIL)
         self.assertEqual(self.api_count(), 1)
 
@@ -338,14 +259,15 @@ class Detached(WriteBehindCase):
         except PermissionError:
             environ = None  # not dumpable and not ours to read: that is the protection
         if environ is not None:
-            self.assertIn(b"DOCKER_CREDENTIAL_KEYRING_TIMEOUT=20s", environ)  # inherited
+            self.assertIn(b"DOCKER_CREDENTIAL_KEYRING_LOCK_TIMEOUT=20s", environ)  # inherited
             self.assertNotIn(password.encode(), environ)
         # 0 to 3 are what the spawn handed over; the child, busy in libsecret, may open and
         # close others while we look.
         fds = {fd: os.readlink("/proc/%d/fd/%d" % (pid, fd)) for fd in range(4)}
         self.assertTrue(fds[0].startswith("pipe:"), fds)
         self.assertEqual((fds[1], fds[2]), ("/dev/null", "/dev/null"))
-        self.assertRegex(fds[3], r"/docker-credential-keyring/fetch-digitalocean-[0-9a-f]{16}\.lock$")
+        self.assertRegex(fds[3], r"/docker-credential-keyring-%d/fetch-digitalocean-[0-9a-f]{16}\.lock$"
+                         % os.getuid())
         self.assertEqual(os.getsid(pid), pid, "the child has no session of its own")
 
 
@@ -396,7 +318,8 @@ class InternalVerb(WriteBehindCase):
         self.assertNotIn(VERB, r.out)
         r = run(self.env, None, stdin=b"not a copy", args=["cache-copy"])
         self.assertEqual((r.rc, r.out, r.err), (1, b"", b""), r)
-        copy = b"dck-copy 1\n25:registry.digitalocean.com,2:me,12:digitalocean,6:s3cr3t,1:0,\n"
+        copy = (b'{"ServerURL":"registry.digitalocean.com","Username":"me","Secret":"s3cr3t",'
+                b'"Origin":"digitalocean","Expires":0}')
         r = run(self.env, None, stdin=copy, args=["cache-copy"])
         self.assertEqual((r.rc, r.out, r.err), (0, b"", b""), r)
         self.assertEqual(self.listed().get(HOST), "me")

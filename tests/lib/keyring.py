@@ -61,7 +61,9 @@ class KeyringSession:
         env.update(HOME=home, XDG_RUNTIME_DIR=run,
                    XDG_DATA_HOME=os.path.join(home, ".local", "share"),
                    XDG_CONFIG_HOME=os.path.join(home, ".config"),
-                   XDG_CACHE_HOME=os.path.join(home, ".cache"))
+                   XDG_CACHE_HOME=os.path.join(home, ".cache"),
+                   # The kernel keyring holds copies the keyring could not keep: one per session.
+                   DOCKER_CREDENTIAL_KEYRING_KERNEL_KEYRING=kernel_keyring_name(self.dir))
         self.env = env
         self._start_bus()
         if self.with_keyring:
@@ -133,7 +135,7 @@ class KeyringSession:
     def stop(self):
         self.kill_keyring()
         if self.env:
-            forget_kernel_keys(self.env.get("DBUS_SESSION_BUS_ADDRESS", ""))
+            forget_kernel_keyring(self.env.get("DOCKER_CREDENTIAL_KEYRING_KERNEL_KEYRING", ""))
         if self.dbus_pid:
             _kill(self.dbus_pid)
             self.dbus_pid = None
@@ -154,21 +156,27 @@ KEYCTL = {"x86_64": 250, "aarch64": 219, "i686": 288, "armv7l": 311, "ppc64le": 
 KEYCTL_INVALIDATE = 21
 
 
-def forget_kernel_keys(bus_address):
-    """Remove the kernel keyring keys the helper made for this session's bus (store_kernel.c
-    names them "docker-credential-keyring:v1:<FNV-1a of the bus address>…"). Cached entries go
-    within a minute anyway, but notes live up to a day, and a user's key quota (200 keys for
-    non-root) must not fill up with the notes of dead test sessions."""
+def kernel_keyring_name(unique):
+    """A kernel keyring of the helper's (store/kernel/kernel_store.c) for one test session."""
+    return "dck-test-" + os.path.basename(unique.rstrip("/"))
+
+
+def forget_kernel_keyring(name):
+    """Remove the helper's kernel keyring called name, and with it every key in it: the kernel
+    keeps it after the test (it outlives the processes), and a user's key quota (200 keys,
+    20,000 bytes for non-root) must not fill up with dead test sessions' keys."""
     nr = KEYCTL.get(os.uname().machine)
-    if not bus_address or nr is None:
+    if not name or nr is None:
         return
-    h = 1469598103934665603
-    for b in bus_address.encode():
-        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    prefix = "docker-credential-keyring:v1:%016x" % h
     try:
+        ids = []
         with open("/proc/keys", "rb") as f:  # descriptions hold whatever a server key held
-            ids = [int(line.split()[0], 16) for line in f if b" " + prefix.encode() in line]
+            for line in f:
+                # ID FLAGS USAGE TIMEOUT PERM UID GID TYPE DESCRIPTION: SUMMARY
+                fields = line.split(None, 8)
+                if (len(fields) == 9 and fields[7] == b"keyring" and
+                        fields[8].rsplit(b": ", 1)[0] == name.encode()):
+                    ids.append(int(fields[0], 16))
     except OSError:
         return
     if ids:

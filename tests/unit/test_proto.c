@@ -1,5 +1,4 @@
-/* Unit tests of proto.c: store input parsing, server trimming, get/list output, escaping, and
- * the write-behind copy format. */
+/* Unit tests of proto.c: store input parsing, server trimming, get/list output, escaping. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,99 +178,6 @@ static void big_secret(void **state)
 	free(secret);
 }
 
-/* The write-behind copy: every byte of the secret survives, expires and origin too. */
-static void copy_round_trip(void **state)
-{
-	struct secbuf b = SECBUF_INIT;
-	struct cred in = {"registry.example.com", "me@example.com", "p\0\x01\xff,:9", 7,
-			  1767225600, "digitalocean"};
-	struct cred out = {0};
-
-	(void)state;
-	assert_int_equal(proto_format_copy(&in, &b), 0);
-	assert_int_equal(b.len, strlen("dck-copy 1\n20:registry.example.com,14:me@example.com,"
-				       "12:digitalocean,7:") + 7 + strlen(",10:1767225600,\n"));
-	assert_memory_equal(b.data, "dck-copy 1\n20:registry.example.com,14:me@example.com,"
-				    "12:digitalocean,7:p\0\x01\xff,:9,10:1767225600,\n", b.len);
-	assert_int_equal(proto_parse_copy(b.data, b.len, &out), 0);
-	assert_string_equal(out.server, in.server);
-	assert_string_equal(out.username, in.username);
-	assert_string_equal(out.origin, in.origin);
-	assert_int_equal(out.secret_len, 7);
-	assert_memory_equal(out.secret, in.secret, 7);
-	assert_int_equal(out.expires, 1767225600);
-	cred_clear(&out);
-	secbuf_free(&b);
-}
-
-static void copy_empty_and_never(void **state)
-{
-	struct secbuf b = SECBUF_INIT;
-	struct cred in = {"h", "", NULL, 0, 0, NULL}; /* no secret, no origin: a login */
-	struct cred out = {0};
-
-	(void)state;
-	assert_int_equal(proto_format_copy(&in, &b), 0);
-	assert_string_equal(b.data, "dck-copy 1\n1:h,0:,5:login,0:,1:0,\n");
-	assert_int_equal(proto_parse_copy(b.data, b.len, &out), 0);
-	assert_string_equal(out.username, "");
-	assert_string_equal(out.origin, CRED_ORIGIN_LOGIN);
-	assert_non_null(out.secret);
-	assert_int_equal(out.secret_len, 0);
-	assert_int_equal(out.expires, 0);
-	cred_clear(&out);
-	secbuf_free(&b);
-}
-
-static int parse_copy(const char *text)
-{
-	struct cred c = {0};
-	int rc = proto_parse_copy(text, strlen(text), &c);
-
-	assert_null(c.server); /* written only on success */
-	return rc;
-}
-
-static void copy_errors(void **state)
-{
-	static const char *bad[] = {
-		"",
-		"dck-copy 2\n1:h,1:u,1:o,1:s,1:0,\n",          /* another version */
-		"dck-copy 1\n1:h,1:u,1:o,1:s,1:0,",            /* no final newline */
-		"dck-copy 1\n1:h,1:u,1:o,1:s,1:0,\nx",         /* trailing data */
-		"dck-copy 1\n1:h,1:u,1:o,1:s,\n",              /* a field short */
-		"dck-copy 1\n1:h,1:u,1:o,2:s,1:0,\n",          /* a length past its field */
-		"dck-copy 1\n1:h,1:u,1:o,1:s;1:0,\n",          /* no comma */
-		"dck-copy 1\n01:h,1:u,1:o,1:s,1:0,\n",         /* leading zero */
-		"dck-copy 1\n:h,1:u,1:o,1:s,1:0,\n",           /* no length */
-		"dck-copy 1\n9999999999:h,1:u,1:o,1:s,1:0,\n", /* absurd length */
-		"dck-copy 1\n0:,1:u,1:o,1:s,1:0,\n",           /* empty server */
-		"dck-copy 1\n3:h\nx,1:u,1:o,1:s,1:0,\n",       /* a server of two lines */
-		"dck-copy 1\n1:h,1:u,0:,1:s,1:0,\n",           /* empty origin */
-		"dck-copy 1\n1:h,1:u,1:o,1:s,2:-1,\n",         /* negative expires */
-		"dck-copy 1\n1:h,1:u,1:o,1:s,2:01,\n",         /* leading zero */
-		"dck-copy 1\n1:h,1:u,1:o,1:s,19:9999999999999999999,\n", /* past int64 */
-		"dck-copy 1\n1:h,1:u,1:o,1:s,0:,\n",           /* empty expires */
-		"{\"ServerURL\":\"h\",\"Username\":\"u\",\"Secret\":\"s\"}", /* store input is not a copy */
-	};
-	static const char nul[] = "dck-copy 1\n1:h,3:u\0v,1:o,1:s,1:0,\n";
-	static const char ok[] = "dck-copy 1\n1:h,3:uav,1:o,1:s,1:0,\n";
-	struct cred c = {0};
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(parse_copy(bad[i]), ERR_INVALID);
-		assert_null(strstr(err_msg(), ":s,")); /* the message never quotes the input */
-	}
-	/* A NUL inside the username (it becomes a C string). */
-	assert_int_equal(proto_parse_copy(nul, sizeof(nul) - 1, &c), ERR_INVALID);
-	assert_string_equal(err_msg(), "invalid copy: a bad server, username or origin");
-	assert_null(c.server);
-	assert_int_equal(proto_parse_copy(ok, sizeof(ok) - 1, &c), 0);
-	cred_clear(&c);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,9 +190,6 @@ int main(void)
 		cmocka_unit_test(get_format),
 		cmocka_unit_test(list_format),
 		cmocka_unit_test(big_secret),
-		cmocka_unit_test(copy_round_trip),
-		cmocka_unit_test(copy_empty_and_never),
-		cmocka_unit_test(copy_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,7 +40,7 @@ static struct store broken = {broken_get, broken_put, broken_del, broken_list, b
 static void run(void (*verb)(struct app *, const char *, size_t, struct reply *), struct store *s,
 		const char *in, const char *want_out, const char *want_diag, int want_status)
 {
-	struct app a = {"docker-credential-keyring", s, NULL, 0, NULL, 0};
+	struct app a = {"docker-credential-keyring", s, NULL, NULL, 0, NULL, 0};
 	struct reply r = {SECBUF_INIT, "", 0};
 
 	verb(&a, in, strlen(in), &r);
@@ -52,7 +52,7 @@ static void run(void (*verb)(struct app *, const char *, size_t, struct reply *)
 
 static void round_trip(void **state)
 {
-	struct store *s = store_mem_new();
+	struct store *s = mem_store_new();
 
 	(void)state;
 	run(verb_list, s, "", "{}\n", "", 0);
@@ -69,7 +69,7 @@ static void round_trip(void **state)
 
 static void input_errors(void **state)
 {
-	struct store *s = store_mem_new();
+	struct store *s = mem_store_new();
 
 	(void)state;
 	run(verb_get, s, "", PROTO_NO_SERVER "\n", "", 1);

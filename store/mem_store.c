@@ -1,4 +1,4 @@
-/* store_mem: a store kept in process memory. It exists so the unit tests of the protocol and
+/* mem_store: a store kept in process memory. It exists so the unit tests of the protocol and
  * the sources run without D-Bus; it follows every rule of store.h. */
 #include <stdlib.h>
 #include <string.h>
@@ -117,7 +117,7 @@ static void mem_free(struct store *s)
 	free(m);
 }
 
-struct store *store_mem_new(void)
+struct store *mem_store_new(void)
 {
 	struct mem_store *m = calloc(1, sizeof(*m));
 

@@ -1,0 +1,456 @@
+/* kernel_store: see kernel_store.h.
+ *
+ * Layout: a keyring of ours, named by the caller (default "docker-credential-keyring"), linked
+ * into the persistent keyring (root: the user keyring). In it, one "user" key per server,
+ * described "entry:<server>" ("entry:h<hash>" for a server too long for a description), whose
+ * payload holds the whole entry (pack()); the payload's server is checked on every read, so a
+ * hash collision is a miss, never a wrong answer. Adding a key of the same description replaces
+ * the old one atomically: one entry per server, with no lock.
+ *
+ * A copy with an expiry is given that key timeout: the kernel removes it once it is useless.
+ * Keys grant everything to their possessor and view/read/write/search to processes of the same
+ * uid, nothing to group or others. */
+#include "kernel_store.h"
+
+#include <errno.h>
+#include <linux/keyctl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "hash.h"
+#include "secmem.h"
+
+#define MAGIC "DCK2"
+#define USER_PAYLOAD_MAX 32767 /* the kernel's limit for "user" keys */
+#define SERVER_IN_DESC_MAX 200
+#define PERM (0x3f000000u | 0x00010000u | 0x00020000u | 0x00040000u | 0x00080000u | 0x00200000u)
+
+struct kernel_store {
+	struct store base;
+	char *name;
+	long ring; /* our keyring, 0 until found or made */
+};
+
+/* ---- system calls --------------------------------------------------------------------- */
+
+static long k_search(long ring, const char *type, const char *desc)
+{
+	return syscall(SYS_keyctl, KEYCTL_SEARCH, ring, type, desc, 0);
+}
+
+static long k_read(long key, void *buf, size_t len)
+{
+	return syscall(SYS_keyctl, KEYCTL_READ, key, buf, len);
+}
+
+static int refused(int e)
+{
+	return e == ENOSYS || e == EPERM || e == EACCES || e == EOPNOTSUPP;
+}
+
+static int keyctl_error(const char *what)
+{
+	int e = errno;
+
+	if (refused(e))
+		return err_set(ERR_UNAVAILABLE, "%s: the kernel keyring cannot be used here (%s: no "
+			       "CONFIG_KEYS, or a container's seccomp profile refuses keyctl)", what,
+			       strerror(e));
+	if (e == EDQUOT)
+		return err_set(ERR_UNAVAILABLE, "%s: this user's kernel key quota is full", what);
+	return err_set(ERR_UNAVAILABLE, "%s: %s", what, strerror(e));
+}
+
+int kernel_store_usable(void)
+{
+	if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0) < 0)
+		return keyctl_error("no kernel keyring");
+	return 0;
+}
+
+/* Our keyring: found, or (create) made. 0, ERR_NOTFOUND (not there and !create) or an error. */
+static int find_ring(struct kernel_store *s, int create)
+{
+	long base = -1, ring;
+
+	if (s->ring)
+		return 0;
+	/* Non-root: the persistent keyring, which outlives the login (and links into our process
+	 * keyring, so we possess it). Root always has processes: its user keyring lasts. */
+	if (getuid() != 0)
+		base = syscall(SYS_keyctl, KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_PROCESS_KEYRING);
+	if (base < 0)
+		base = KEY_SPEC_USER_KEYRING;
+	ring = k_search(base, "keyring", s->name);
+	if (ring < 0 && errno != ENOKEY)
+		return keyctl_error("cannot open the kernel keyring");
+	if (ring < 0 && !create)
+		return ERR_NOTFOUND;
+	if (ring < 0) {
+		ring = syscall(SYS_add_key, "keyring", s->name, NULL, 0, base);
+		if (ring < 0 || syscall(SYS_keyctl, KEYCTL_SETPERM, ring, PERM) != 0)
+			return keyctl_error("cannot make a kernel keyring");
+	}
+	s->ring = ring;
+	return 0;
+}
+
+/* malloc'd "entry:<server>", the server hashed when long. */
+static char *describe(const char *server)
+{
+	char *d = malloc(SERVER_IN_DESC_MAX + 32);
+
+	if (!d)
+		return NULL;
+	if (strlen(server) > SERVER_IN_DESC_MAX)
+		snprintf(d, SERVER_IN_DESC_MAX + 32, "entry:h%016llx",
+			 (unsigned long long)hash_fnv1a(server));
+	else
+		snprintf(d, SERVER_IN_DESC_MAX + 32, "entry:%s", server);
+	return d;
+}
+
+/* ---- payload: magic, i64 expires, i64 stored (Unix time), then 4 × (u32 length, bytes):
+ *      server, username, origin, secret (native byte order: it never leaves the host) ---- */
+
+static void put_bytes(char **p, const void *src, size_t n)
+{
+	memcpy(*p, src, n);
+	*p += n;
+}
+
+static void put_field(char **p, const char *src, size_t n)
+{
+	uint32_t len = (uint32_t)n;
+
+	put_bytes(p, &len, sizeof(len));
+	put_bytes(p, src, n);
+}
+
+/* *out: a wiped-on-free buffer holding c. 0, ERR_INVALID when it does not fit a key, or
+ * ERR_FAILED. */
+static int pack(const struct cred *c, char **out, size_t *len)
+{
+	const char *origin = c->origin ? c->origin : CRED_ORIGIN_LOGIN;
+	size_t n = 4 + 8 + 8 + 4 * 4 + strlen(c->server) + strlen(c->username) + strlen(origin) +
+		   c->secret_len;
+	int64_t now = (int64_t)time(NULL);
+	char *buf, *p;
+
+	if (n > USER_PAYLOAD_MAX)
+		return err_set(ERR_INVALID, "the entry for %s is too large for the kernel keyring (%zu "
+			       "bytes, at most %d)", c->server, n, USER_PAYLOAD_MAX);
+	if (!(buf = malloc(n)))
+		return err_set(ERR_FAILED, "out of memory");
+	p = buf;
+	put_bytes(&p, MAGIC, 4);
+	put_bytes(&p, &c->expires, 8);
+	put_bytes(&p, &now, 8);
+	put_field(&p, c->server, strlen(c->server));
+	put_field(&p, c->username, strlen(c->username));
+	put_field(&p, origin, strlen(origin));
+	put_field(&p, c->secret ? c->secret : "", c->secret_len);
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int take_field(const char **p, size_t *n, const char **field, size_t *flen)
+{
+	uint32_t len;
+
+	if (*n < sizeof(len))
+		return -1;
+	memcpy(&len, *p, sizeof(len));
+	if (*n - sizeof(len) < len)
+		return -1;
+	*field = *p + sizeof(len);
+	*flen = len;
+	*p += sizeof(len) + len;
+	*n -= sizeof(len) + len;
+	return 0;
+}
+
+/* Unpack buf into *out (with the secret when with_secret); *stored: when it was written.
+ * 0, or -1 when it is not one of our entries (for server, when server is not NULL). */
+static int unpack(const char *buf, size_t n, const char *server, int with_secret, struct cred *out,
+		  int64_t *stored)
+{
+	const char *f[4];
+	size_t fl[4], i;
+	struct cred c = {0};
+
+	if (n < 20 || memcmp(buf, MAGIC, 4) != 0)
+		return -1;
+	memcpy(&c.expires, buf + 4, 8);
+	memcpy(stored, buf + 12, 8);
+	buf += 20;
+	n -= 20;
+	for (i = 0; i < 4; i++)
+		if (take_field(&buf, &n, &f[i], &fl[i]))
+			return -1;
+	if (n != 0 || memchr(f[0], '\0', fl[0]) || memchr(f[1], '\0', fl[1]) ||
+	    (server && (strlen(server) != fl[0] || memcmp(server, f[0], fl[0]) != 0)))
+		return -1;
+	c.server = secmem_dup(f[0], fl[0]);
+	c.username = secmem_dup(f[1], fl[1]);
+	c.origin = secmem_dup(f[2], fl[2]);
+	if (with_secret) {
+		c.secret = secmem_dup(f[3], fl[3]);
+		c.secret_len = fl[3];
+	}
+	if (!c.server || !c.username || !c.origin || (with_secret && !c.secret)) {
+		cred_clear(&c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+/* Read key into a wiped-on-free buffer; NULL when it is gone or unreadable. */
+static char *read_key(long key, size_t *len)
+{
+	char *buf = malloc(USER_PAYLOAD_MAX);
+	long n;
+
+	if (!buf)
+		return NULL;
+	n = k_read(key, buf, USER_PAYLOAD_MAX);
+	if (n < 0 || n > USER_PAYLOAD_MAX) {
+		secmem_free(buf, USER_PAYLOAD_MAX);
+		return NULL;
+	}
+	*len = (size_t)n;
+	return buf;
+}
+
+/* The keys of our keyring (malloc'd), or NULL with *n 0. */
+static long *ring_keys(struct kernel_store *s, size_t *n)
+{
+	long got = k_read(s->ring, NULL, 0), *ids;
+	int32_t *raw;
+	size_t i;
+
+	*n = 0;
+	if (got <= 0 || !(raw = malloc((size_t)got)))
+		return NULL;
+	got = k_read(s->ring, raw, (size_t)got);
+	ids = got > 0 ? malloc(((size_t)got / 4 + 1) * sizeof(*ids)) : NULL;
+	for (i = 0; ids && i < (size_t)got / 4; i++)
+		ids[i] = raw[i];
+	*n = ids ? (size_t)got / 4 : 0;
+	free(raw);
+	return ids;
+}
+
+/* ---- the quota ------------------------------------------------------------------------------ */
+
+/* This user's key usage from /proc/key-users ("uid: usage n/n keys/maxkeys bytes/maxbytes"). */
+static int quota(long *keys, long *maxkeys, long *bytes, long *maxbytes)
+{
+	FILE *f = fopen("/proc/key-users", "re");
+	char line[256];
+	unsigned uid;
+	long usage, nk, nik;
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, " %u: %ld %ld/%ld %ld/%ld %ld/%ld", &uid, &usage, &nk, &nik, keys,
+			       maxkeys, bytes, maxbytes) == 8 && uid == (unsigned)getuid();
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+/* Room for a key of len bytes: within half the quota for us and a quarter left for others.
+ * Our oldest source copies go first (never a login); 0 when it fits, else an error. */
+static int make_room(struct kernel_store *s, const char *server, size_t len)
+{
+	long keys, maxkeys, bytes, maxbytes;
+	int round;
+
+	for (round = 0; round < 64; round++) {
+		size_t n, i, ours = 0, our_bytes = 0;
+		long *ids, oldest = -1;
+		int64_t oldest_at = INT64_MAX;
+
+		if (quota(&keys, &maxkeys, &bytes, &maxbytes) != 0)
+			return 0; /* no figures: the kernel's own EDQUOT is the limit */
+		ids = ring_keys(s, &n);
+		for (i = 0; i < n; i++) {
+			size_t plen = 0;
+			char *buf = read_key(ids[i], &plen);
+			struct cred c = {0};
+			int64_t stored;
+
+			if (!buf)
+				continue;
+			ours++;
+			our_bytes += plen;
+			if (unpack(buf, plen, NULL, 0, &c, &stored) == 0 && strcmp(c.server, server) != 0 &&
+			    strcmp(c.origin, CRED_ORIGIN_LOGIN) != 0 && stored < oldest_at) {
+				oldest = ids[i];
+				oldest_at = stored;
+			}
+			cred_clear(&c);
+			secmem_free(buf, USER_PAYLOAD_MAX);
+		}
+		free(ids);
+		if ((long)(our_bytes + len) <= maxbytes / 2 && bytes + (long)len <= maxbytes * 3 / 4 &&
+		    (long)ours + 1 <= maxkeys / 2 && keys + 1 <= maxkeys * 3 / 4)
+			return 0;
+		if (oldest < 0)
+			return err_set(ERR_UNAVAILABLE, "no room in this user's kernel key quota (%ld of "
+				       "%ld bytes, %ld of %ld keys in use; this helper keeps to half): "
+				       "remove entries with `erase`, or raise kernel.keys.maxbytes",
+				       bytes, maxbytes, keys, maxkeys);
+		syscall(SYS_keyctl, KEYCTL_UNLINK, oldest, s->ring);
+	}
+	return err_set(ERR_UNAVAILABLE, "no room in this user's kernel key quota");
+}
+
+/* ---- the store interface ------------------------------------------------------------------- */
+
+static int k_get(struct store *base, const char *server, struct cred *out)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+	char *desc, *buf = NULL;
+	size_t len = 0;
+	int64_t stored;
+	long key;
+	int rc = find_ring(s, 0);
+
+	if (rc)
+		return rc == ERR_NOTFOUND ? err_set(ERR_NOTFOUND, "no entry for %s", server) : rc;
+	if (!(desc = describe(server)))
+		return err_set(ERR_FAILED, "out of memory");
+	key = k_search(s->ring, "user", desc);
+	if (key < 0 && errno != ENOKEY && errno != EKEYEXPIRED && errno != EKEYREVOKED)
+		rc = keyctl_error("cannot read the kernel keyring");
+	else if (key < 0 || !(buf = read_key(key, &len)) || unpack(buf, len, server, 1, out, &stored))
+		rc = err_set(ERR_NOTFOUND, "no entry for %s in the kernel keyring", server);
+	if (buf)
+		secmem_free(buf, USER_PAYLOAD_MAX);
+	free(desc);
+	return rc;
+}
+
+static int k_put(struct store *base, const struct cred *c)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+	char *desc = NULL, *payload = NULL;
+	int64_t life = c->expires ? c->expires - (int64_t)time(NULL) : 0;
+	size_t len = 0;
+	long key;
+	int rc = find_ring(s, 1);
+
+	if (!rc && c->expires && life <= 0)
+		return 0; /* already expired: nothing worth keeping */
+	if (!rc)
+		rc = pack(c, &payload, &len);
+	if (!rc && !(desc = describe(c->server)))
+		rc = err_set(ERR_FAILED, "out of memory");
+	if (!rc)
+		rc = make_room(s, c->server, len + strlen(desc));
+	if (!rc) {
+		key = syscall(SYS_add_key, "user", desc, payload, len, s->ring);
+		if (key < 0)
+			rc = keyctl_error("cannot store in the kernel keyring");
+		else if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, PERM) != 0 ||
+			 (life > 0 && syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, key, (unsigned)life) != 0))
+			rc = keyctl_error("cannot store in the kernel keyring");
+	}
+	if (payload)
+		secmem_free(payload, len);
+	free(desc);
+	return rc;
+}
+
+static int k_del(struct store *base, const char *server)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+	char *desc;
+	long key;
+	int rc = find_ring(s, 0);
+
+	if (rc)
+		return rc == ERR_NOTFOUND ? err_set(ERR_NOTFOUND, "no entry for %s", server) : rc;
+	if (!(desc = describe(server)))
+		return err_set(ERR_FAILED, "out of memory");
+	key = k_search(s->ring, "user", desc);
+	if (key < 0)
+		rc = errno == ENOKEY || errno == EKEYEXPIRED ? err_set(ERR_NOTFOUND, "no entry for %s", server)
+							     : keyctl_error("cannot remove from the kernel keyring");
+	else if (syscall(SYS_keyctl, KEYCTL_UNLINK, key, s->ring) != 0)
+		rc = keyctl_error("cannot remove from the kernel keyring");
+	free(desc);
+	return rc;
+}
+
+static int k_list(struct store *base, struct cred_list *out)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+	struct cred_list l = {0};
+	size_t n = 0, i;
+	long *ids;
+	int rc = find_ring(s, 0);
+
+	if (rc == ERR_NOTFOUND) {
+		*out = l;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	ids = ring_keys(s, &n);
+	for (i = 0; !rc && i < n; i++) {
+		size_t len = 0;
+		char *buf = read_key(ids[i], &len);
+		struct cred c = {0};
+		int64_t stored;
+
+		if (buf && unpack(buf, len, NULL, 0, &c, &stored) == 0 &&
+		    (!c.expires || c.expires > (int64_t)time(NULL)))
+			rc = cred_list_add(&l, &c);
+		cred_clear(&c);
+		if (buf)
+			secmem_free(buf, USER_PAYLOAD_MAX);
+	}
+	free(ids);
+	if (rc) {
+		cred_list_clear(&l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+static void k_free(struct store *base)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+
+	free(s->name);
+	free(s);
+}
+
+struct store *kernel_store_new(const char *name)
+{
+	struct kernel_store *s = calloc(1, sizeof(*s));
+
+	if (!s || !(s->name = strdup(name && name[0] ? name : KERNEL_STORE_DEFAULT_NAME))) {
+		free(s);
+		return NULL;
+	}
+	s->base.get = k_get;
+	s->base.put = k_put;
+	s->base.del = k_del;
+	s->base.list = k_list;
+	s->base.free = k_free;
+	return &s->base;
+}

@@ -1,0 +1,151 @@
+/* secret_store: see secret_store.h.
+ *
+ * Writers (put, del) hold one lock for the whole change (lockfile.h), so two helpers never
+ * interleave "create the new item, remove the old ones" for one server, and the keyring sees
+ * one of our writers at a time. The wait for it has its own budget (lock-timeout); the
+ * keyring's deadline starts once the lock is held. */
+#include "secret_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "lockfile.h"
+#include "monotonic.h"
+#include "plugin.h"
+#include "secret_plugin.h"
+#include "secret_read.h"
+#include "session.h"
+
+#define WRITERS_LOCK "keyring-writers"
+
+struct secret_store {
+	struct store base;
+	struct secret_store_opts opts;
+	char bus[4096];             /* "" when there is no session bus */
+	const struct secret_plugin *plugin;
+	struct store *lib;          /* libsecret's store, once loaded */
+};
+
+static int no_bus(void)
+{
+	return err_set(ERR_UNAVAILABLE, "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set "
+		       "and $XDG_RUNTIME_DIR/bus does not exist");
+}
+
+/* libsecret's store, loaded on first need. */
+static int lib(struct secret_store *s)
+{
+	struct secret_plugin_opts o = {s->bus, s->opts.timeout_ms, s->opts.allow_prompt,
+				       s->opts.prompt_timeout_ms};
+
+	if (s->lib)
+		return 0;
+	if (!s->plugin && !(s->plugin = plugin_load(SECRET_PLUGIN_FILE, SECRET_PLUGIN_SYMBOL)))
+		return err_wrap(ERR_UNAVAILABLE, "the Secret Service library is not available (install "
+				"libsecret-1-0)");
+	s->lib = s->plugin->open(&o);
+	return s->lib ? 0 : err_set(ERR_FAILED, "out of memory");
+}
+
+/* A read that ran out of time says so in the words libsecret's would. */
+static int timed_out(struct secret_store *s, int rc, const char *what)
+{
+	if (rc != ERR_TIMEOUT)
+		return rc;
+	return err_set(ERR_TIMEOUT, "%s: the Secret Service did not answer within %u ms", what,
+		       s->opts.timeout_ms);
+}
+
+/* The plugin keeps its own error message: bring it over. */
+static int from_lib(struct secret_store *s, int rc)
+{
+	return rc ? err_set(rc, "%s", s->plugin->last_error()) : 0;
+}
+
+static int ss_get(struct store *base, const char *server, struct cred *out)
+{
+	struct secret_store *s = (struct secret_store *)base;
+	int rc;
+
+	if (!s->bus[0])
+		return no_bus();
+	rc = secret_read_get(s->bus, server, monotonic_ms() + s->opts.timeout_ms, out);
+	if (rc != SECRET_READ_FALLBACK)
+		return timed_out(s, rc, "cannot read the keyring");
+	/* Locked (libsecret prompts where it may), or something the short way cannot read. */
+	rc = lib(s);
+	return rc ? rc : from_lib(s, s->lib->get(s->lib, server, out));
+}
+
+static int ss_list(struct store *base, struct cred_list *out)
+{
+	struct secret_store *s = (struct secret_store *)base;
+	size_t locked = 0;
+	int rc;
+
+	if (!s->bus[0])
+		return no_bus();
+	rc = secret_read_list(s->bus, monotonic_ms() + s->opts.timeout_ms, out, &locked);
+	if (rc == SECRET_READ_FALLBACK)
+		return (rc = lib(s)) ? rc : from_lib(s, s->lib->list(s->lib, out));
+	if (rc)
+		return timed_out(s, rc, "cannot list the keyring");
+	if (locked)
+		return err_set(STORE_PARTIAL, "%zu locked keyring%s not listed: unlock %s (see "
+			       "`docker-credential-keyring doctor`)", locked, locked == 1 ? "" : "s",
+			       locked == 1 ? "it" : "them");
+	return rc;
+}
+
+/* put and del: libsecret, under the writers' lock. */
+static int write_locked(struct secret_store *s, const struct cred *c, const char *server)
+{
+	int lock, rc;
+
+	if (!s->bus[0])
+		return no_bus();
+	rc = lib(s);
+	if (rc)
+		return rc;
+	lock = lockfile_acquire(WRITERS_LOCK, s->opts.lock_timeout_ms);
+	if (lock < 0)
+		return err_wrap(lock, "cannot change the keyring");
+	rc = from_lib(s, c ? s->lib->put(s->lib, c) : s->lib->del(s->lib, server));
+	lockfile_release(lock);
+	return rc;
+}
+
+static int ss_put(struct store *base, const struct cred *c)
+{
+	return write_locked((struct secret_store *)base, c, NULL);
+}
+
+static int ss_del(struct store *base, const char *server)
+{
+	return write_locked((struct secret_store *)base, NULL, server);
+}
+
+static void ss_free(struct store *base)
+{
+	struct secret_store *s = (struct secret_store *)base;
+
+	store_free(s->lib);
+	free(s);
+}
+
+struct store *secret_store_new(const struct secret_store_opts *o)
+{
+	struct secret_store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->opts = *o;
+	(void)session_bus_address(s->bus, sizeof(s->bus));
+	s->base.get = ss_get;
+	s->base.put = ss_put;
+	s->base.del = ss_del;
+	s->base.list = ss_list;
+	s->base.free = ss_free;
+	return &s->base;
+}
