@@ -1,6 +1,10 @@
 /* configure: see configure.h. Plan every file first, write only when every plan succeeded, so a
  * file we cannot parse leaves all files as they were. json-c keeps object keys in insertion order
- * and replaces an existing key's value in place, so a round trip keeps the file's key order. */
+ * and replaces an existing key's value in place, so a round trip keeps the file's key order.
+ *
+ * Both files may hold passwords (base64 in `auths`): they are read only through
+ * json_secret_parse/json_secret_free, and written back by our own serialiser into a secbuf,
+ * because json-c's serialiser grows its buffer with realloc and leaves copies behind. */
 #include "configure.h"
 
 #include <errno.h>
@@ -22,6 +26,7 @@
 
 #define DO_REGISTRY "registry.digitalocean.com"
 #define MAX_FILE (16u << 20) /* config files are small; anything bigger is not one */
+#define MAX_DEPTH 32	     /* json-c's default nesting limit, which clients' files fit */
 
 void configure_outf(struct secbuf *out, const char *fmt, ...)
 {
@@ -89,70 +94,74 @@ static int all_space(const char *s, size_t n)
 	return 1;
 }
 
+/* The whole of fd into b, which is wiped when freed: auth files hold base64 passwords. */
+static int read_file(const char *path, int fd, struct secbuf *b)
+{
+	char chunk[4096];
+	struct stat st;
+	ssize_t n;
+	int rc = 0;
+
+	if (fstat(fd, &st) != 0)
+		return err_set(ERR_FAILED, "%s: cannot read: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return err_set(ERR_INVALID, "%s: not a regular file", path);
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err_set(ERR_FAILED, "%s: cannot read: %s", path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((size_t)n > MAX_FILE - b->len) {
+			rc = err_set(ERR_INVALID, "%s: larger than %u MiB: not a config file", path,
+				     MAX_FILE >> 20);
+			break;
+		}
+		if ((rc = secbuf_append(b, chunk, (size_t)n)) != 0)
+			break;
+	}
+	explicit_bzero(chunk, sizeof(chunk));
+	return rc;
+}
+
 int configure_load(const char *path, struct json_object **out, int *exists)
 {
 	struct secbuf b = SECBUF_INIT;
-	struct json_tokener *tok = NULL;
 	struct json_object *o = NULL;
-	enum json_tokener_error jerr;
+	const char *why = NULL;
 	int fd, rc;
 
 	*exists = 0;
+	*out = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT) {
-			*out = NULL;
+		if (errno == ENOENT)
 			return 0;
-		}
 		return err_set(ERR_FAILED, "%s: cannot read: %s", path, strerror(errno));
 	}
 	*exists = 1;
-	/* auth files hold base64 passwords: read them into a buffer that is wiped */
-	rc = secbuf_read_fd(&b, fd, MAX_FILE);
+	rc = read_file(path, fd, &b);
 	close(fd);
 	if (rc) {
 		secbuf_free(&b);
-		return err_wrap(rc, "%s", path);
+		return rc;
 	}
 	if (all_space(b.data ? b.data : "", b.len)) { /* an empty file is an empty config */
 		secbuf_free(&b);
 		*out = json_object_new_object();
 		return *out ? 0 : err_set(ERR_FAILED, "out of memory");
 	}
-	tok = json_tokener_new();
-	if (!tok) {
-		secbuf_free(&b);
-		return err_set(ERR_FAILED, "out of memory");
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	/* Sized for the whole file first: a growing buffer would leave copies of the passwords an
-	 * auth file may hold in freed memory (json_secret.h). */
-	if (printbuf_memset(tok->pb, 0, 0, (int)b.len + 1) < 0) {
-		json_tokener_free(tok);
-		secbuf_free(&b);
-		return err_set(ERR_FAILED, "out of memory");
-	}
-	printbuf_reset(tok->pb);
-	o = json_tokener_parse_ex(tok, b.data, (int)b.len);
-	jerr = json_tokener_get_error(tok);
-	if (!o || jerr != json_tokener_success) {
-		rc = err_set(ERR_INVALID, "%s: not valid JSON (%s at byte %zu)", path,
-			     jerr == json_tokener_continue ? "unexpected end of file"
-							   : json_tokener_error_desc(jerr),
-			     json_tokener_get_parse_end(tok));
-	} else if (!all_space(b.data + json_tokener_get_parse_end(tok),
-			      b.len - json_tokener_get_parse_end(tok))) {
-		rc = err_set(ERR_INVALID, "%s: not valid JSON (text after the object at byte %zu)",
-			     path, json_tokener_get_parse_end(tok));
-	} else if (!json_object_is_type(o, json_type_object)) {
-		rc = err_set(ERR_INVALID, "%s: the top level is not a JSON object", path);
-	}
-	explicit_bzero(tok->pb->buf, (size_t)tok->pb->size);
-	json_tokener_free(tok);
+	o = json_secret_parse(b.data, b.len, MAX_DEPTH, &why);
 	secbuf_free(&b);
-	if (rc) {
+	if (!o)
+		return err_set(ERR_INVALID, "%s: not valid JSON (%s)", path, why);
+	if (!json_object_is_type(o, json_type_object)) {
 		json_secret_free(o);
-		return rc;
+		return err_set(ERR_INVALID, "%s: the top level is not a JSON object", path);
 	}
 	*out = o;
 	return 0;
@@ -479,6 +488,107 @@ static int plan_file(struct plan *p, const struct opts *o, int is_docker)
 
 /* ---- writing ------------------------------------------------------------------------- */
 
+/* JSON text into a secbuf (which wipes what it outgrows), pretty-printed with a two-space
+ * indent. Our own, because json-c's serialiser builds the text in a buffer it grows with
+ * realloc, leaving copies of the auths passwords in freed memory. */
+static int emit(struct secbuf *b, struct json_object *v, int level);
+
+static int emit_indent(struct secbuf *b, int level)
+{
+	static const char spaces[] = "                                ";
+	int rc = secbuf_append(b, "\n", 1);
+
+	for (; !rc && level > 0; level -= 16)
+		rc = secbuf_append(b, spaces, (size_t)(level > 16 ? 16 : level) * 2);
+	return rc;
+}
+
+static int emit_string(struct secbuf *b, const char *s, size_t n)
+{
+	size_t i, run = 0;
+	int rc = secbuf_append(b, "\"", 1);
+
+	for (i = 0; !rc && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		rc = secbuf_append(b, s + run, i - run);
+		if (c == '"' || c == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", c);
+		else if (c == '\n' || c == '\t' || c == '\r' || c == '\b' || c == '\f')
+			snprintf(esc, sizeof(esc), "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r'
+							 : c == '\b' ? 'b' : 'f');
+		else
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+		if (!rc)
+			rc = secbuf_append_str(b, esc);
+		run = i + 1;
+	}
+	if (!rc)
+		rc = secbuf_append(b, s + run, n - run);
+	return rc ? rc : secbuf_append(b, "\"", 1);
+}
+
+static int emit_object(struct secbuf *b, struct json_object *v, int level)
+{
+	int rc = secbuf_append(b, "{", 1), first = 1;
+
+	json_object_object_foreach(v, key, val) {
+		if (rc)
+			break;
+		if (!first)
+			rc = secbuf_append(b, ",", 1);
+		first = 0;
+		if (!rc)
+			rc = emit_indent(b, level + 1);
+		if (!rc)
+			rc = emit_string(b, key, strlen(key));
+		if (!rc)
+			rc = secbuf_append(b, ": ", 2);
+		if (!rc)
+			rc = emit(b, val, level + 1);
+	}
+	if (!rc && !first)
+		rc = emit_indent(b, level);
+	return rc ? rc : secbuf_append(b, "}", 1);
+}
+
+static int emit_array(struct secbuf *b, struct json_object *v, int level)
+{
+	size_t i, n = json_object_array_length(v);
+	int rc = secbuf_append(b, "[", 1);
+
+	for (i = 0; !rc && i < n; i++) {
+		if (i)
+			rc = secbuf_append(b, ",", 1);
+		if (!rc)
+			rc = emit_indent(b, level + 1);
+		if (!rc)
+			rc = emit(b, json_object_array_get_idx(v, i), level + 1);
+	}
+	if (!rc && n)
+		rc = emit_indent(b, level);
+	return rc ? rc : secbuf_append(b, "]", 1);
+}
+
+static int emit(struct secbuf *b, struct json_object *v, int level)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_object:
+		return emit_object(b, v, level);
+	case json_type_array:
+		return emit_array(b, v, level);
+	case json_type_string:
+		return emit_string(b, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+	case json_type_null:
+		return secbuf_append_str(b, "null");
+	default: /* numbers and booleans: json-c keeps a parsed number's own text; no secrets */
+		return secbuf_append_str(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	}
+}
+
 static int mkdirs(const char *dir)
 {
 	char *d = strdup(dir), *s;
@@ -507,9 +617,8 @@ static int mkdirs(const char *dir)
 /* Write the file next to itself and rename it over: readers see the old or the new file. */
 static int write_plan(struct plan *p)
 {
+	struct secbuf text = SECBUF_INIT;
 	char real[PATH_MAX], *target = p->path, *dir = NULL, *tmp = NULL, *slash;
-	const char *text;
-	size_t len;
 	int fd = -1, dfd, rc = 0;
 
 	/* A symlinked config (dotfiles repositories) stays a symlink: replace what it points to. */
@@ -532,24 +641,20 @@ static int write_plan(struct plan *p)
 		rc = err_set(ERR_FAILED, "out of memory");
 		goto done;
 	}
+	if (emit(&text, p->root, 0) || secbuf_append(&text, "\n", 1)) {
+		rc = err_set(ERR_FAILED, "out of memory");
+		goto done;
+	}
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		rc = err_set(ERR_FAILED, "%s: cannot create a temporary file in %s: %s", p->path, dir,
 			     strerror(errno));
 		goto done;
 	}
-	text = json_object_to_json_string_length(p->root,
-						 JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							 JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (!text || fchmod(fd, p->mode) != 0 || fdio_write_all(fd, text, len) != 0 ||
-	    fdio_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
-		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp,
-			     text ? strerror(errno) : "out of memory");
-		if (text)
-			explicit_bzero((char *)text, len);
+	if (fchmod(fd, p->mode) != 0 || fdio_write_all(fd, text.data, text.len) != 0 || fsync(fd) != 0) {
+		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp, strerror(errno));
 		goto done;
 	}
-	explicit_bzero((char *)text, len); /* the file's text, auths included */
 	if (close(fd) != 0) {
 		fd = -1;
 		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp, strerror(errno));
@@ -568,6 +673,7 @@ static int write_plan(struct plan *p)
 		close(dfd);
 	}
 done:
+	secbuf_free(&text); /* the file's text, auths included */
 	if (fd >= 0)
 		close(fd);
 	if (tmp)

@@ -26,7 +26,9 @@ char *configure_docker_path(void);
 char *configure_auth_path(void);
 
 /* Parse a whole file as a JSON object. 0 with *out (NULL when the file does not exist: the
- * caller starts from {}), or ERR_INVALID / ERR_FAILED with err_msg() naming the file and why. */
+ * caller starts from {}), or ERR_INVALID / ERR_FAILED with err_msg() naming the file and why.
+ * The file may hold passwords: the bytes read are wiped, and *out must be released with
+ * json_secret_free. */
 struct json_object;
 int configure_load(const char *path, struct json_object **out, int *exists);
 

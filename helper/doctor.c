@@ -13,6 +13,7 @@
 #include "config.h"
 #include "configure.h"
 #include "err.h"
+#include "json_secret.h"
 
 #ifndef DCK_VERSION
 #define DCK_VERSION "0.0.0"
@@ -159,7 +160,7 @@ static int source_routed(struct app *a, struct source *s)
 					routed = 1;
 			}
 		}
-		json_object_put(root);
+		json_secret_free(root); /* auths may hold passwords */
 	}
 	free(paths[0]);
 	free(paths[1]);
@@ -308,7 +309,7 @@ static void check_file(struct report *r, struct app *a, const char *what, const 
 	}
 	if (!n && !*store_ours)
 		P(r->out, "  routes nothing to this helper\n");
-	json_object_put(root);
+	json_secret_free(root); /* auths may hold passwords */
 }
 
 static void check_routing(struct report *r, struct app *a)

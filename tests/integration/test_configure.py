@@ -2,7 +2,8 @@
 """configure and doctor, run as a person would: each test gets a fresh HOME and runtime dir.
 configure must create the files (0600, dirs 0700) with exact content, keep every other key and
 the mode of an existing file, be idempotent, change nothing on --dry-run, and refuse a file it
-cannot parse. doctor must show a working keyring and, without a bus, the problem and a fix."""
+cannot parse, and leave no password from the files in freed memory. doctor must show a working
+keyring and, without a bus, the problem and a fix."""
 import json
 import os
 import shutil
@@ -11,10 +12,83 @@ import subprocess
 import tempfile
 import unittest
 
-from common import KeyringSession, run
+from common import BIN, KeyringSession, run
 from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 MKCA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib", "mkca.sh")
+
+MARK = "U0hJTS1NQVJLRVItN2YzYTliMmM"  # base64, as an auths password is: found in freed memory?
+
+# Reports every block freed (or left behind by realloc) that still holds $SHIM_MARKER.
+FREE_SHIM = b"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void (*real_free)(void *);
+static void *(*real_realloc)(void *, size_t);
+static char marker[128];
+static size_t marker_len;
+static int ready;
+
+static void init(void)
+{
+	const char *m = getenv("SHIM_MARKER");
+
+	real_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+	real_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+	if (m && strlen(m) < sizeof(marker)) {
+		strcpy(marker, m);
+		marker_len = strlen(m);
+	}
+	ready = 1;
+}
+
+static void scan(void *p, const char *how)
+{
+	char line[96];
+	int len;
+
+	if (p && marker_len && memmem(p, malloc_usable_size(p), marker, marker_len)) {
+		len = snprintf(line, sizeof(line), "SHIM: the secret in %s block\\n", how);
+		if (write(2, line, (size_t)len) < 0)
+			return;
+	}
+}
+
+void free(void *p)
+{
+	if (!ready)
+		init();
+	scan(p, "a freed");
+	real_free(p);
+}
+
+/* realloc that moves always, so the block left behind is scanned as well */
+void *realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (!ready)
+		init();
+	if (!p || !n)
+		return real_realloc(p, n);
+	old = malloc_usable_size(p);
+	q = malloc(n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	scan(p, "a realloc'd");
+	real_free(p);
+	return q;
+}
+"""
+
 
 FRESH = ('{\n  "credHelpers": {\n    "a.example": "keyring",\n'
          '    "registry.digitalocean.com": "keyring"\n  }\n}\n')
@@ -162,6 +236,43 @@ class Configure(unittest.TestCase):
         self.assertEqual(r.rc, 0, r)
         self.assertIn(b"containers auth file: skipped", r.out)
         self.assertTrue(os.path.exists(self.docker))
+
+    def test_nothing_to_do_is_an_error(self):
+        r = self.configure()
+        self.assertEqual(r.rc, 1, r)
+        self.assertFalse(os.path.exists(self.docker))
+        r = self.configure("--bogus", "a.example")
+        self.assertEqual(r.rc, 1, r)
+        self.assertFalse(os.path.exists(self.docker))
+
+    # --- no password left in freed memory -------------------------------------------------
+
+    def test_no_password_from_the_files_left_in_freed_memory(self):
+        with open(BIN, "rb") as f:
+            if b"__asan_init" in f.read():
+                self.skipTest("AddressSanitizer owns free() in this build")
+        shim = os.path.join(self.dir, "free_shim.so")
+        src = shim[:-3] + ".c"
+        with open(src, "wb") as f:
+            f.write(FREE_SHIM)
+        if subprocess.run(["cc", "-shared", "-fPIC", "-o", shim, src, "-ldl"]).returncode != 0:
+            self.skipTest("no C compiler for the free() shim")
+        # Passwords first, then enough text that a growing buffer must move after them.
+        cfg = {"auths": {"a.example": {"auth": MARK + "YWxpY2U6cHc="},
+                         "b.example": {"identitytoken": MARK + "-token"}},
+               "psFormat": "x" * 5000}
+        self.write(self.docker, json.dumps(cfg))
+        self.write(self.auth, json.dumps({"auths": {"a.example": {"auth": MARK + "YWxpY2U6cHc="}}}))
+        env = dict(self.env, LD_PRELOAD=shim, SHIM_MARKER=MARK)
+        for args in (["configure", "a.example"], ["configure", "--store"], ["doctor"]):
+            with self.subTest(args=args):
+                r = run(env, None, args=args)
+                self.assertIn(r.rc, (0, 1), r)
+                self.assertNotIn(b"SHIM:", r.err, r)
+        # the shim sees what it looks for: the text is in what configure wrote
+        self.assertIn(MARK, self.read(self.docker))
+        r = run(env, None, args=["configure", "--dry-run", "c.example"])
+        self.assertNotIn(b"SHIM:", r.err, r)
 
     def test_nothing_to_do_is_an_error(self):
         r = self.configure()
