@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -167,15 +168,127 @@ int configure_load(const char *path, struct json_object **out, int *exists)
 	return 0;
 }
 
+/* ---- registry hosts: what clients look up -------------------------------------------- */
+
+static const char *const hub_names[] = {"docker.io", "index.docker.io", "registry-1.docker.io",
+					"registry.hub.docker.com"};
+
+static int port_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 5 && strspn(s, "0123456789") == n && atol(s) >= 1 && atol(s) <= 65535;
+}
+
+/* host[:port] in lower case: a DNS name (letters, digits, '-', '_', '.'), or an IPv6
+ * address in brackets. */
+static int host_ok(const char *h)
+{
+	const char *port, *end;
+	size_t i, n;
+
+	if (h[0] == '[') {
+		end = strchr(h, ']');
+		if (!end || end == h + 1)
+			return 0;
+		for (i = 1; h + i < end; i++)
+			if (!strchr("0123456789abcdef:.", h[i]))
+				return 0;
+		if (end[1] == ':')
+			return port_ok(end + 2);
+		return end[1] == 0;
+	}
+	port = strchr(h, ':');
+	n = port ? (size_t)(port - h) : strlen(h);
+	if (n == 0 || strchr(".-", h[0]) || strchr(".-", h[n - 1]))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= '0' && h[i] <= '9') || h[i] == '-' ||
+		      h[i] == '_' || (h[i] == '.' && h[i + 1] != '.')))
+			return 0;
+	return !port || port_ok(port + 1);
+}
+
+/* The paths of the registry API itself, which `docker login https://host/v2/` also drops. */
+static int api_path(const char *p)
+{
+	static const char *const ok[] = {"", "/", "/v1", "/v1/", "/v2", "/v2/"};
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcasecmp(p, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int configure_normalize(const char *typed, int any_path, char **host)
+{
+	const char *p = typed;
+	char *h;
+	size_t n, i;
+
+	*host = NULL;
+	if (strncasecmp(p, "https://", 8) == 0)
+		p += 8;
+	else if (strncasecmp(p, "http://", 7) == 0)
+		p += 7;
+	else if (strstr(p, "://"))
+		return err_set(ERR_INVALID, "\"%s\" is not a registry host (a URL names one only "
+					    "with https:// or http://)", typed);
+	n = strcspn(p, "/?#");
+	h = strndup(p, n);
+	if (!h)
+		return err_set(ERR_FAILED, "out of memory");
+	for (i = 0; i < n; i++)
+		h[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] - 'A' + 'a' : h[i]);
+	if (!host_ok(h)) {
+		free(h);
+		return err_set(ERR_INVALID, "\"%s\" is not a registry host[:port]", typed);
+	}
+	if (!any_path && !api_path(p + n)) {
+		err_set(ERR_INVALID, "\"%s\": clients look credential helpers up by registry host, "
+				     "never by path: name the host, %s", typed, h);
+		free(h);
+		return ERR_INVALID;
+	}
+	for (i = 0; i < sizeof(hub_names) / sizeof(hub_names[0]); i++)
+		if (strcmp(h, hub_names[i]) == 0) {
+			free(h);
+			h = strdup("docker.io");
+			if (!h)
+				return err_set(ERR_FAILED, "out of memory");
+			break;
+		}
+	*host = h;
+	return 0;
+}
+
+size_t configure_keys(const char *host, int is_docker, const char *keys[2])
+{
+	if (strcmp(host, "docker.io") == 0 && is_docker) {
+		keys[0] = CONFIGURE_HUB_KEY;
+		keys[1] = "docker.io";
+		return 2;
+	}
+	keys[0] = host;
+	return 1;
+}
+
 /* ---- options ------------------------------------------------------------------------- */
+
+enum origin { BY_LOGIN, BY_DIGITALOCEAN, BY_RANCHER };
+
+struct host {
+	char *key;	    /* the host clients send (docker.io for Docker Hub); NULL: only typed */
+	char *typed;	    /* as typed, when that differs from key */
+	enum origin origin; /* where the credentials come from: the next step differs */
+};
 
 struct opts {
 	const char *name;
 	int store_mode, dry_run, rancher;
-	const char **hosts;
-	size_t nhosts, cap;
-	char **owned; /* hosts made here (from Rancher's list), freed at the end */
-	size_t nowned;
+	struct host *hosts;
+	size_t nhosts;
 };
 
 static int valid_name(const char *s)
@@ -189,31 +302,66 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-static int valid_host(const char *s)
+/* Nothing that could break a JSON key, a line of output or a shell word in a printed command. */
+static int printable_word(const char *s)
 {
 	if (!s[0])
 		return 0;
 	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == '"' || *s == '\\' || *s == 0x7f)
+		if ((unsigned char)*s <= ' ' || *s == '"' || *s == '\\' || *s == '\'' || *s == 0x7f)
 			return 0;
 	return 1;
 }
 
-static int add_host(struct opts *o, const char *h)
+static int oom(struct secbuf *out)
 {
-	const char **more;
-	size_t i;
+	configure_outf(out, "configure: out of memory\n");
+	return 1;
+}
 
-	for (i = 0; i < o->nhosts; i++)
-		if (strcmp(o->hosts[i], h) == 0)
-			return 0;
-	if (o->nhosts == o->cap) {
-		more = realloc(o->hosts, (o->cap * 2 + 4) * sizeof(*more));
-		if (!more)
-			return -1;
-		o->hosts = more;
-		o->cap = o->cap * 2 + 4;
+/* Add the host typed names. 0, or 1 with the reason in out. */
+static int add_host(struct opts *o, const char *typed, int any_path, enum origin origin,
+		    struct secbuf *out)
+{
+	struct host h = {NULL, NULL, origin}, *more;
+	size_t i;
+	int rc;
+
+	if (!printable_word(typed)) {
+		configure_outf(out, "configure: not a registry host: an argument holds a space, a quote, "
+				    "a backslash or a control character\n");
+		return 1;
 	}
+	rc = configure_normalize(typed, any_path, &h.key);
+	if (rc == ERR_FAILED)
+		return oom(out);
+	if (rc) {
+		configure_outf(out, "configure: %s\n", err_msg());
+		return 1;
+	}
+	if (h.key && strcmp(h.key, DO_REGISTRY) == 0)
+		h.origin = BY_DIGITALOCEAN;
+	if (strcmp(h.key, typed) != 0)
+		if (!(h.typed = strdup(typed))) {
+			free(h.key);
+			return oom(out);
+		}
+	for (i = 0; i < o->nhosts; i++) {
+		struct host *e = &o->hosts[i];
+
+		if (strcmp(e->key, h.key) == 0) {
+			free(h.key);
+			free(h.typed);
+			return 0;
+		}
+	}
+	more = realloc(o->hosts, (o->nhosts + 1) * sizeof(*more));
+	if (!more) {
+		free(h.key);
+		free(h.typed);
+		return oom(out);
+	}
+	o->hosts = more;
 	o->hosts[o->nhosts++] = h;
 	return 0;
 }
@@ -225,24 +373,25 @@ static const char usage[] =
 	"--rancher: every registry the configured Rancher holds a credential for) to\n"
 	"~/.docker/config.json and the containers auth file; --store sets credsStore instead\n"
 	"(docker sends every registry to the helper; podman, buildah and skopeo ignore it).\n"
+	"HOST is what `docker login HOST` takes: a URL or upper case is written as the host\n"
+	"clients send; docker.io (Docker Hub) gets the keys docker and podman look up.\n"
 	"NAME is the helper's name, the part after docker-credential- (default keyring).\n";
 
 /* 0, or 1 with the message in out. */
 static int parse_args(int argc, char **argv, struct opts *o, struct secbuf *out, int *help)
 {
-	int i;
+	int i, hosts_only = 0;
 
 	o->name = "keyring";
-	o->cap = (size_t)argc + 1;
-	o->hosts = calloc(o->cap, sizeof(*o->hosts));
-	if (!o->hosts) {
-		configure_outf(out, "configure: out of memory\n");
-		return 1;
-	}
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+		if (hosts_only || a[0] != '-') {
+			if (add_host(o, a, 0, BY_LOGIN, out))
+				return 1;
+		} else if (strcmp(a, "--") == 0) {
+			hosts_only = 1;
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			*help = 1;
 			return 0;
 		} else if (strcmp(a, "--dry-run") == 0 || strcmp(a, "-n") == 0) {
@@ -250,7 +399,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct secbuf *out,
 		} else if (strcmp(a, "--store") == 0) {
 			o->store_mode = 1;
 		} else if (strcmp(a, "--digitalocean") == 0) {
-			add_host(o, DO_REGISTRY);
+			if (add_host(o, DO_REGISTRY, 0, BY_DIGITALOCEAN, out))
+				return 1;
 		} else if (strcmp(a, "--rancher") == 0) {
 			o->rancher = 1;
 		} else if (strcmp(a, "--name") == 0 || strncmp(a, "--name=", 7) == 0) {
@@ -262,22 +412,9 @@ static int parse_args(int argc, char **argv, struct opts *o, struct secbuf *out,
 				return 1;
 			}
 			o->name = v;
-		} else if (strcmp(a, "--") == 0) {
-			for (i++; i < argc; i++) {
-				if (!valid_host(argv[i])) {
-					configure_outf(out, "configure: not a registry host: \"%s\"\n", argv[i]);
-					return 1;
-				}
-				add_host(o, argv[i]);
-			}
-		} else if (a[0] == '-') {
+		} else {
 			configure_outf(out, "configure: unknown option: %s\n%s", a, usage);
 			return 1;
-		} else if (!valid_host(a)) {
-			configure_outf(out, "configure: not a registry host: \"%s\"\n", a);
-			return 1;
-		} else {
-			add_host(o, a);
 		}
 	}
 	if (!o->nhosts && !o->store_mode && !o->rancher) {
@@ -290,40 +427,10 @@ static int parse_args(int argc, char **argv, struct opts *o, struct secbuf *out,
 
 /* ---- --rancher ------------------------------------------------------------------------ */
 
-/* The credHelpers keys clients look a Rancher serverAddress up under. Rancher keeps a bare
- * host[:port] (any case; Docker Hub as index.docker.io or another of its spellings), which is
- * what podman and docker send for every registry but Docker Hub. For Docker Hub, docker looks
- * up "https://index.docker.io/v1/" and the containers tools "docker.io": both are added. */
-static int rancher_keys(struct opts *o, const char *address)
-{
-	static const char *const hub[] = {"docker.io", "index.docker.io", "registry-1.docker.io",
-					  "registry.hub.docker.com"};
-	const char *p = strstr(address, "://") ? strstr(address, "://") + 3 : address;
-	size_t n = strcspn(p, "/?#"), i;
-	char **owned, *h;
-
-	if (n == 0)
-		return 0;
-	h = strndup(p, n);
-	owned = h ? realloc(o->owned, (o->nowned + 1) * sizeof(*owned)) : NULL;
-	if (!owned) {
-		free(h);
-		return -1;
-	}
-	o->owned = owned;
-	o->owned[o->nowned++] = h;
-	for (i = 0; i < n; i++)
-		h[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] - 'A' + 'a' : h[i]);
-	if (!valid_host(h))
-		return 0;
-	for (i = 0; i < sizeof(hub) / sizeof(hub[0]); i++)
-		if (strcmp(h, hub[i]) == 0)
-			return add_host(o, "https://index.docker.io/v1/") || add_host(o, "docker.io") ? -1 : 0;
-	return add_host(o, h);
-}
-
 /* Add the registries the configured Rancher source lists ({serverAddress: username}, those
- * with an active credential, within its hosts setting). 0, or 1 with the reason in out. */
+ * with an active credential, within its hosts setting). Rancher keeps a bare host[:port] in
+ * any case, Docker Hub as index.docker.io or another of its spellings: each becomes the host
+ * clients send. 0, or 1 with the reason in out. */
 static int rancher_hosts(struct app *a, struct opts *o, struct secbuf *out)
 {
 	struct source *src = NULL;
@@ -354,14 +461,21 @@ static int rancher_hosts(struct app *a, struct opts *o, struct secbuf *out)
 			configure_outf(out, " %s", l.items[i].server);
 		configure_outf(out, "\n");
 	}
-	for (i = 0; !rc && i < l.len; i++)
-		rc = rancher_keys(o, l.items[i].server);
+	for (i = 0; !rc && i < l.len; i++) {
+		char *h = NULL;
+		const char *s = l.items[i].server;
+
+		if (!printable_word(s) || configure_normalize(s, 1, &h)) {
+			configure_outf(out, "rancher: skipped a serverAddress that is not a registry host\n");
+			continue;
+		}
+		free(h);
+		rc = add_host(o, s, 1, BY_RANCHER, out);
+	}
 	found = l.len;
 	cred_list_clear(&l);
-	if (rc) {
-		configure_outf(out, "configure: out of memory\n");
+	if (rc)
 		return 1;
-	}
 	if (!found)
 		configure_outf(out, "rancher: no registry with an active credential%s\n",
 			       o->nhosts || o->store_mode ? "" : ": nothing to do");
@@ -371,104 +485,159 @@ static int rancher_hosts(struct app *a, struct opts *o, struct secbuf *out)
 /* ---- planning a file ----------------------------------------------------------------- */
 
 struct plan {
-	const char *label; /* "docker" or "containers" */
 	char *path;
+	char *target; /* where the bytes go: path, or the real path of a symlinked file */
 	struct json_object *root;
-	int exists;
+	int exists, is_docker;
 	mode_t mode;
-	struct secbuf changes; /* one line per change, "  + …" */
+	struct secbuf changes; /* one line per change */
 	struct secbuf notes;   /* warnings to show whatever happens */
 	int nchanges;
 };
 
-/* Does an auths key name host? docker writes "https://index.docker.io/v1/" style keys. */
-static int auth_key_matches(const char *key, const char *host)
+/* The client's command that stores a login for host in this file. */
+static void login_command(char *buf, size_t size, const char *host, int is_docker)
 {
-	const char *k = key;
-	size_t n;
-
-	if (strncmp(k, "https://", 8) == 0)
-		k += 8;
-	else if (strncmp(k, "http://", 7) == 0)
-		k += 7;
-	n = strcspn(k, "/");
-	return strlen(host) == n && strncmp(k, host, n) == 0;
+	if (is_docker && strcmp(host, "docker.io") == 0)
+		snprintf(buf, size, "docker login");
+	else
+		snprintf(buf, size, "%s login %s", is_docker ? "docker" : "podman", host);
 }
 
+/* A plaintext auths entry for host stays where it is, with the command that moves it. */
 static void warn_plaintext(struct plan *p, const char *host)
 {
 	struct json_object *auths = NULL, *auth;
+	char cmd[300];
 
 	if (!json_object_object_get_ex(p->root, "auths", &auths) ||
 	    !json_object_is_type(auths, json_type_object))
 		return;
 	json_object_object_foreach(auths, key, entry) {
-		if ((host && !auth_key_matches(key, host)) || !json_object_is_type(entry, json_type_object))
+		char *h = NULL;
+
+		if (!json_object_is_type(entry, json_type_object) ||
+		    !json_object_object_get_ex(entry, "auth", &auth) ||
+		    !json_object_is_type(auth, json_type_string) || json_object_get_string_len(auth) == 0)
 			continue;
-		if (json_object_object_get_ex(entry, "auth", &auth) &&
-		    json_object_is_type(auth, json_type_string) && json_object_get_string_len(auth) > 0)
-			configure_outf(&p->notes,
-				       "  warning: auths[\"%s\"] still holds a plaintext password; it is "
-				       "left in place: run `docker login %s` again to move it into the "
-				       "keyring, then remove the entry\n",
-				       key, host ? host : key);
+		if (host) {
+			/* docker writes Docker Hub as https://index.docker.io/v1/, others as typed */
+			int same = configure_normalize(key, 1, &h) == 0 && strcmp(h, host) == 0;
+
+			free(h);
+			if (!same)
+				continue;
+		}
+		login_command(cmd, sizeof(cmd), host ? host : key, p->is_docker);
+		configure_outf(&p->notes,
+			       "  warning: auths[\"%s\"] still holds a plaintext password; it is left in "
+			       "place: run `%s` again to move it into the keyring, then remove the "
+			       "entry\n",
+			       key, cmd);
 	}
+	err_clear();
 }
 
-static int set_helper(struct plan *p, const char *host, const char *name)
+static int helpers_of(struct plan *p, struct json_object **helpers)
 {
-	struct json_object *helpers = NULL, *cur = NULL, *v;
-
-	if (!json_object_object_get_ex(p->root, "credHelpers", &helpers) ||
-	    json_object_is_type(helpers, json_type_null)) {
-		helpers = json_object_new_object();
-		if (!helpers || json_object_object_add(p->root, "credHelpers", helpers))
+	*helpers = NULL;
+	if (!json_object_object_get_ex(p->root, "credHelpers", helpers) ||
+	    json_object_is_type(*helpers, json_type_null)) {
+		*helpers = json_object_new_object();
+		if (!*helpers || json_object_object_add(p->root, "credHelpers", *helpers))
 			return err_set(ERR_FAILED, "out of memory");
-	} else if (!json_object_is_type(helpers, json_type_object)) {
+	} else if (!json_object_is_type(*helpers, json_type_object)) {
 		return err_set(ERR_INVALID, "%s: \"credHelpers\" is not a JSON object", p->path);
 	}
-	warn_plaintext(p, host);
-	if (json_object_object_get_ex(helpers, host, &cur) && json_object_is_type(cur, json_type_string) &&
+	return 0;
+}
+
+static int set_helper(struct plan *p, const char *key, const char *name)
+{
+	struct json_object *helpers, *cur = NULL, *v;
+	int rc = helpers_of(p, &helpers);
+
+	if (rc)
+		return rc;
+	if (json_object_object_get_ex(helpers, key, &cur) && json_object_is_type(cur, json_type_string) &&
 	    strcmp(json_object_get_string(cur), name) == 0)
 		return 0;
 	if (cur && json_object_is_type(cur, json_type_string))
-		configure_outf(&p->changes, "  credHelpers[\"%s\"]: \"%s\" -> \"%s\"\n", host,
+		configure_outf(&p->changes, "  credHelpers[\"%s\"]: \"%s\" -> \"%s\"\n", key,
 			       json_object_get_string(cur), name);
 	else
-		configure_outf(&p->changes, "  credHelpers[\"%s\"] = \"%s\"\n", host, name);
+		configure_outf(&p->changes, "  credHelpers[\"%s\"] = \"%s\"\n", key, name);
 	v = json_object_new_string(name);
-	if (!v || json_object_object_add(helpers, host, v))
+	if (!v || json_object_object_add(helpers, key, v))
 		return err_set(ERR_FAILED, "out of memory");
 	p->nchanges++;
 	return 0;
 }
 
-static int set_store(struct plan *p, const char *name)
+static int set_store(struct plan *p, const struct opts *o)
 {
 	struct json_object *cur = NULL, *v;
+	const char *now;
 
-	if (json_object_object_get_ex(p->root, "credsStore", &cur) && json_object_is_type(cur, json_type_string) &&
-	    strcmp(json_object_get_string(cur), name) == 0)
+	json_object_object_get_ex(p->root, "credsStore", &cur);
+	now = cur && json_object_is_type(cur, json_type_string) ? json_object_get_string(cur) : NULL;
+	if (now && strcmp(now, o->name) == 0)
 		return 0;
-	if (cur && json_object_is_type(cur, json_type_string))
-		configure_outf(&p->changes, "  credsStore: \"%s\" -> \"%s\"\n", json_object_get_string(cur), name);
+	if (now)
+		configure_outf(&p->changes, "  credsStore: \"%s\" -> \"%s\"\n", now, o->name);
 	else
-		configure_outf(&p->changes, "  credsStore = \"%s\"\n", name);
-	v = json_object_new_string(name);
+		configure_outf(&p->changes, "  credsStore = \"%s\"\n", o->name);
+	v = json_object_new_string(o->name);
 	if (!v || json_object_object_add(p->root, "credsStore", v))
 		return err_set(ERR_FAILED, "out of memory");
 	p->nchanges++;
+	warn_plaintext(p, NULL);
 	return 0;
 }
 
+/* One host in one file: the keys this file's clients look it up under. */
+static int plan_host(struct plan *p, const struct host *h, const struct opts *o)
+{
+	const char *keys[2];
+	size_t n = configure_keys(h->key, p->is_docker, keys), i;
+	int rc = 0;
+
+	for (i = 0; !rc && i < n; i++)
+		rc = set_helper(p, keys[i], o->name);
+	if (!rc)
+		warn_plaintext(p, h->key);
+	return rc;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	return slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+}
+
+/* Where to write: an existing file's real path (a symlinked config, as in a dotfiles
+ * repository, stays a link: what it points to is replaced), else the path itself. */
+static int plan_target(struct plan *p)
+{
+	char real[PATH_MAX];
+
+	p->target = strdup(p->exists && realpath(p->path, real) ? real : p->path);
+	return p->target ? 0 : err_set(ERR_FAILED, "out of memory");
+}
+
 /* Load path and apply the options to it in memory. */
-static int plan_file(struct plan *p, const struct opts *o, int is_docker)
+static int plan_file(struct plan *p, const struct opts *o)
 {
 	struct stat st;
 	size_t i;
 	int rc;
 
 	rc = configure_load(p->path, &p->root, &p->exists);
+	if (!rc)
+		rc = plan_target(p);
 	if (rc)
 		return rc;
 	p->mode = 0600;
@@ -476,13 +645,10 @@ static int plan_file(struct plan *p, const struct opts *o, int is_docker)
 		p->mode = st.st_mode & 07777;
 	if (!p->root && !(p->root = json_object_new_object()))
 		return err_set(ERR_FAILED, "out of memory");
-	if (o->store_mode && is_docker) {
-		rc = set_store(p, o->name);
-		if (!rc)
-			warn_plaintext(p, NULL);
-	}
+	if (o->store_mode && p->is_docker)
+		rc = set_store(p, o);
 	for (i = 0; !rc && i < o->nhosts; i++)
-		rc = set_helper(p, o->hosts[i], o->name);
+		rc = plan_host(p, &o->hosts[i], o);
 	return rc;
 }
 
@@ -614,34 +780,26 @@ static int mkdirs(const char *dir)
 	return rc;
 }
 
-/* Write the file next to itself and rename it over: readers see the old or the new file. */
+/* Write the file next to its target and rename it over: readers see the old or the new file. */
 static int write_plan(struct plan *p)
 {
 	struct secbuf text = SECBUF_INIT;
-	char real[PATH_MAX], *target = p->path, *dir = NULL, *tmp = NULL, *slash;
+	char *dir = dir_of(p->target), *tmp = NULL;
+	const char *base = strrchr(p->target, '/') ? strrchr(p->target, '/') + 1 : p->target;
 	int fd = -1, dfd, rc = 0;
 
-	/* A symlinked config (dotfiles repositories) stays a symlink: replace what it points to. */
-	if (p->exists && realpath(p->path, real))
-		target = real;
-	dir = strdup(target);
 	if (!dir)
 		return err_set(ERR_FAILED, "out of memory");
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = 0;
-	else if (slash)
-		*slash = 0;
-	else
-		strcpy(dir, ".");
-	if (!p->exists && (rc = mkdirs(dir)) != 0)
+	if (!p->exists && strcmp(p->target, p->path) == 0 && (rc = mkdirs(dir)) != 0)
 		goto done;
-	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, strrchr(target, '/') ? strrchr(target, '/') + 1 : target) < 0) {
+	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
 		tmp = NULL;
 		rc = err_set(ERR_FAILED, "out of memory");
 		goto done;
 	}
 	if (emit(&text, p->root, 0) || secbuf_append(&text, "\n", 1)) {
+		free(tmp);
+		tmp = NULL;
 		rc = err_set(ERR_FAILED, "out of memory");
 		goto done;
 	}
@@ -649,19 +807,21 @@ static int write_plan(struct plan *p)
 	if (fd < 0) {
 		rc = err_set(ERR_FAILED, "%s: cannot create a temporary file in %s: %s", p->path, dir,
 			     strerror(errno));
+		free(tmp);
+		tmp = NULL;
 		goto done;
 	}
 	if (fchmod(fd, p->mode) != 0 || fdio_write_all(fd, text.data, text.len) != 0 || fsync(fd) != 0) {
 		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp, strerror(errno));
 		goto done;
 	}
-	if (close(fd) != 0) {
-		fd = -1;
+	dfd = close(fd);
+	fd = -1;
+	if (dfd != 0) {
 		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp, strerror(errno));
 		goto done;
 	}
-	fd = -1;
-	if (rename(tmp, target) != 0) {
+	if (rename(tmp, p->target) != 0) {
 		rc = err_set(ERR_FAILED, "%s: cannot replace the file: %s", p->path, strerror(errno));
 		goto done;
 	}
@@ -689,6 +849,7 @@ static void plan_clear(struct plan *p)
 	secbuf_free(&p->changes);
 	secbuf_free(&p->notes);
 	free(p->path);
+	free(p->target);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -702,19 +863,80 @@ static void opts_clear(struct opts *o)
 {
 	size_t i;
 
-	for (i = 0; i < o->nowned; i++)
-		free(o->owned[i]);
-	free(o->owned);
+	for (i = 0; i < o->nhosts; i++) {
+		free(o->hosts[i].key);
+		free(o->hosts[i].typed);
+	}
 	free(o->hosts);
+}
+
+/* A host typed otherwise than clients send it: say what is written instead. */
+static void say_normalised(const struct opts *o, struct secbuf *out)
+{
+	size_t i;
+
+	for (i = 0; i < o->nhosts; i++) {
+		const struct host *h = &o->hosts[i];
+
+		if (!h->typed || h->origin == BY_RANCHER)
+			continue;
+		if (strcmp(h->key, "docker.io") == 0)
+			configure_outf(out, "%s: Docker Hub: docker looks it up as %s, podman, buildah and "
+					    "skopeo as docker.io\n", h->typed, CONFIGURE_HUB_KEY);
+		else
+			configure_outf(out, "%s: clients send it as %s: that is what is written\n", h->typed,
+				       h->key);
+	}
+}
+
+/* The files to plan: the docker config always, the containers auth file unless it is the
+ * same file or only credsStore (which the containers tools ignore) is asked for. */
+static size_t choose_files(struct plan *plans, const struct opts *o, struct secbuf *out)
+{
+	char *auth;
+
+	plans[0].is_docker = 1;
+	plans[0].path = configure_docker_path();
+	if (!plans[0].path) {
+		configure_outf(out, "configure: cannot tell where the docker config is: set HOME or "
+				    "DOCKER_CONFIG\n");
+		return 0;
+	}
+	auth = configure_auth_path();
+	if (!auth) {
+		configure_outf(out, "containers auth file: skipped (neither REGISTRY_AUTH_FILE nor "
+				    "XDG_RUNTIME_DIR is set): podman, buildah and skopeo will not write "
+				    "through the helper; set one and run configure again\n");
+		return 1;
+	}
+	if (strcmp(auth, plans[0].path) == 0) {
+		configure_outf(out, "containers auth file: %s is the docker config\n", auth);
+		free(auth);
+		return 1;
+	}
+	if (o->store_mode && !o->nhosts) {
+		configure_outf(out, "%s: skipped: podman, buildah and skopeo ignore credsStore; name "
+				    "the registry hosts to wire them too\n", auth);
+		free(auth);
+		return 1;
+	}
+	plans[1].path = auth;
+	return 2;
+}
+
+static const char *what_changed(const struct plan *p, const struct opts *o)
+{
+	if (o->dry_run)
+		return p->exists ? "would change" : "would create";
+	return p->exists ? "changed" : "created";
 }
 
 int configure_run(struct app *a, int argc, char **argv, struct secbuf *out)
 {
 	struct opts o = {0};
 	struct plan plans[2];
-	size_t n = 0, i;
+	size_t n, i;
 	int help = 0, status = 0, changed = 0;
-	char *auth = NULL;
 
 	memset(plans, 0, sizeof(plans));
 	if (parse_args(argc, argv, &o, out, &help)) {
@@ -730,36 +952,16 @@ int configure_run(struct app *a, int argc, char **argv, struct secbuf *out)
 		opts_clear(&o);
 		return 1;
 	}
-	plans[0].label = "docker";
-	plans[0].path = configure_docker_path();
-	if (!plans[0].path) {
-		configure_outf(out, "configure: cannot tell where the docker config is: set HOME or "
-				    "DOCKER_CONFIG\n");
-		opts_clear(&o);
-		return 1;
+	n = choose_files(plans, &o, out);
+	if (!n) {
+		status = 1;
+		goto done;
 	}
-	n = 1;
-	auth = configure_auth_path();
-	if (!auth) {
-		configure_outf(out, "containers auth file: skipped (neither REGISTRY_AUTH_FILE nor "
-				    "XDG_RUNTIME_DIR is set): podman, buildah and skopeo will not write "
-				    "through the helper; set one and run configure again\n");
-	} else if (strcmp(auth, plans[0].path) == 0) {
-		configure_outf(out, "containers auth file: %s is the docker config\n", auth);
-		free(auth);
-	} else if (o.store_mode && !o.nhosts) {
-		configure_outf(out, "%s: skipped: podman, buildah and skopeo ignore credsStore; name "
-				    "the registry hosts to wire them too\n", auth);
-		free(auth);
-	} else {
-		plans[1].label = "containers";
-		plans[1].path = auth;
-		n = 2;
-	}
+	say_normalised(&o, out);
 
 	/* Plan everything before writing anything: one broken file leaves every file alone. */
 	for (i = 0; i < n; i++) {
-		if (plan_file(&plans[i], &o, i == 0)) {
+		if (plan_file(&plans[i], &o)) {
 			configure_outf(out, "%s: refusing to change it: %s\n", plans[i].path, err_msg());
 			status = 1;
 		}
@@ -773,16 +975,13 @@ int configure_run(struct app *a, int argc, char **argv, struct secbuf *out)
 
 		if (!p->nchanges) {
 			configure_outf(out, "%s: already configured, nothing to change\n", p->path);
-		} else if (o.dry_run) {
-			configure_outf(out, "%s: would %s:\n", p->path, p->exists ? "change" : "create it with");
-			append_buf(out, &p->changes);
-		} else if (write_plan(p)) {
+		} else if (!o.dry_run && write_plan(p)) {
 			configure_outf(out, "%s: %s\n", p->path, err_msg());
 			status = 1;
 		} else {
-			configure_outf(out, "%s: %s:\n", p->path, p->exists ? "changed" : "created");
+			configure_outf(out, "%s: %s:\n", p->path, what_changed(p, &o));
 			append_buf(out, &p->changes);
-			changed = 1;
+			changed |= !o.dry_run;
 		}
 		append_buf(out, &p->notes);
 	}

@@ -4,7 +4,8 @@
  *  [--rancher] HOST…`
  * adds credHelpers entries (--rancher: for the registries the configured Rancher knows), or sets
  * credsStore, in ~/.docker/config.json ($DOCKER_CONFIG) and
- * in the containers auth file ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json).
+ * in the containers auth file ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json),
+ * under the keys each file's clients look the host up by.
  * Every file is rewritten atomically, keeps its other keys (in order), unknown fields and mode,
  * and is refused untouched when it cannot be parsed. A run that changes nothing says so. */
 #ifndef DCK_CONFIGURE_H
@@ -31,6 +32,22 @@ char *configure_auth_path(void);
  * json_secret_free. */
 struct json_object;
 int configure_load(const char *path, struct json_object **out, int *exists);
+
+/* Docker Hub's key in docker's files; podman, buildah and skopeo send "docker.io". */
+#define CONFIGURE_HUB_KEY "https://index.docker.io/v1/"
+
+/* The registry host clients send for what a person typed (`docker login` takes the same):
+ * https:// or http:// and an API path (/, /v1/, /v2/) dropped, lower case, Docker Hub's
+ * spellings made "docker.io". any_path: drop any path (Rancher's addresses); else a path is
+ * refused, since clients look helpers up by host alone. 0 with *host (malloc'd), or
+ * ERR_INVALID with err_msg() saying why, or ERR_FAILED (out of memory). */
+int configure_normalize(const char *typed, int any_path, char **host);
+
+/* The credHelpers keys for a normalised host in the docker config (is_docker) or the
+ * containers auth file: Docker Hub is "https://index.docker.io/v1/" (docker) and "docker.io"
+ * (the containers tools, which also read the docker config) there, "docker.io" in the auth
+ * file, which docker never reads; any other host is its own key. Returns how many. */
+size_t configure_keys(const char *host, int is_docker, const char *keys[2]);
 
 /* Append printf-formatted text to out (no secrets: it is not wiped specially). */
 void configure_outf(struct secbuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -2,7 +2,10 @@
 """configure and doctor, run as a person would: each test gets a fresh HOME and runtime dir.
 configure must create the files (0600, dirs 0700) with exact content, keep every other key and
 the mode of an existing file, be idempotent, change nothing on --dry-run, and refuse a file it
-cannot parse, and leave no password from the files in freed memory. doctor must show a working
+cannot parse. It writes the keys each file's clients look a host up by (Docker Hub: docker's
+https://index.docker.io/v1/ and podman's docker.io), turns URLs and upper case into the host
+clients send or refuses what no client sends, and leaves no password from the files in freed
+memory. doctor must show a working
 keyring and, without a bus, the problem and a fix."""
 import json
 import os
@@ -17,6 +20,7 @@ from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the pa
 
 MKCA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib", "mkca.sh")
 
+HUB = "https://index.docker.io/v1/"
 MARK = "U0hJTS1NQVJLRVItN2YzYTliMmM"  # base64, as an auths password is: found in freed memory?
 
 # Reports every block freed (or left behind by realloc) that still holds $SHIM_MARKER.
@@ -89,6 +93,17 @@ void *realloc(void *p, size_t n)
 }
 """
 
+
+USAGE = (
+    "Usage: docker-credential-keyring configure [--dry-run] [--name NAME] [--store]\n"
+    "                                           [--digitalocean] [--rancher] [HOST...]\n"
+    "Adds credHelpers entries for each HOST (--digitalocean: registry.digitalocean.com;\n"
+    "--rancher: every registry the configured Rancher holds a credential for) to\n"
+    "~/.docker/config.json and the containers auth file; --store sets credsStore instead\n"
+    "(docker sends every registry to the helper; podman, buildah and skopeo ignore it).\n"
+    "HOST is what `docker login HOST` takes: a URL or upper case is written as the host\n"
+    "clients send; docker.io (Docker Hub) gets the keys docker and podman look up.\n"
+    "NAME is the helper's name, the part after docker-credential- (default keyring).\n")
 
 FRESH = ('{\n  "credHelpers": {\n    "a.example": "keyring",\n'
          '    "registry.digitalocean.com": "keyring"\n  }\n}\n')
@@ -237,6 +252,84 @@ class Configure(unittest.TestCase):
         self.assertIn(b"containers auth file: skipped", r.out)
         self.assertTrue(os.path.exists(self.docker))
 
+    # --- the keys each client looks up ----------------------------------------------------
+
+    def helpers(self, path):
+        return json.loads(self.read(path)).get("credHelpers")
+
+    def test_docker_hub_gets_the_keys_each_client_reads(self):
+        # docker looks Docker Hub up as https://index.docker.io/v1/; podman, buildah and skopeo
+        # as docker.io, in their auth file and in the docker config, which they read too.
+        for spelling in ("docker.io", "index.docker.io", "registry-1.docker.io",
+                         "https://index.docker.io/v1/", "HTTPS://Index.Docker.IO/v1/"):
+            with self.subTest(spelling=spelling):
+                for path in (self.docker, self.auth):
+                    if os.path.exists(path):
+                        os.unlink(path)
+                r = self.configure(spelling)
+                self.assertEqual(r.rc, 0, r)
+                self.assertEqual(self.helpers(self.docker), {HUB: "keyring", "docker.io": "keyring"})
+                self.assertEqual(list(self.helpers(self.docker)), [HUB, "docker.io"])
+                self.assertEqual(self.helpers(self.auth), {"docker.io": "keyring"})
+
+    def test_urls_and_upper_case_become_the_host_clients_send(self):
+        r = self.configure("https://REG.Example:5000/v2/", "HTTP://b.example/", "C.example",
+                           "[::1]:5000", "d.example/v1")
+        self.assertEqual(r.rc, 0, r)
+        want = {"reg.example:5000": "keyring", "b.example": "keyring", "c.example": "keyring",
+                "[::1]:5000": "keyring", "d.example": "keyring"}
+        for path in (self.docker, self.auth):
+            self.assertEqual(self.helpers(path), want, path)
+        out = r.out.decode().splitlines()
+        self.assertEqual(out[:4], [
+            "https://REG.Example:5000/v2/: clients send it as reg.example:5000: that is what is written",
+            "HTTP://b.example/: clients send it as b.example: that is what is written",
+            "C.example: clients send it as c.example: that is what is written",
+            "d.example/v1: clients send it as d.example: that is what is written"], r)
+        r = self.configure("reg.example:5000", "REG.EXAMPLE:5000")
+        self.assertIn(b"nothing changed", r.out)
+
+    def test_what_no_client_sends_is_refused(self):
+        cases = {
+            "reg.example/team/app": 'configure: "reg.example/team/app": clients look credential '
+                                    'helpers up by registry host, never by path: name the host, '
+                                    'reg.example\n',
+            "https://reg.example/v2/x": 'configure: "https://reg.example/v2/x": clients look '
+                                        'credential helpers up by registry host, never by path: '
+                                        'name the host, reg.example\n',
+            "ftp://reg.example": 'configure: "ftp://reg.example" is not a registry host (a URL '
+                                 'names one only with https:// or http://)\n',
+            "reg.example:0": 'configure: "reg.example:0" is not a registry host[:port]\n',
+            "reg.example:70000": 'configure: "reg.example:70000" is not a registry host[:port]\n',
+            "user@reg.example": 'configure: "user@reg.example" is not a registry host[:port]\n',
+            "-x.example": "configure: unknown option: -x.example\n" + USAGE,
+            "a b": "configure: not a registry host: an argument holds a space, a quote, a "
+                   "backslash or a control character\n",
+            "a\x1b[2Jb": "configure: not a registry host: an argument holds a space, a quote, a "
+                         "backslash or a control character\n",
+        }
+        for typed, line in cases.items():
+            with self.subTest(typed=typed):
+                r = self.configure("good.example", typed)
+                self.assertEqual((r.rc, r.out), (1, line.encode()), r)
+                self.assertFalse(os.path.exists(self.docker))
+                self.assertFalse(os.path.exists(self.auth))
+        # after --, a word with a dash is a host, here not a valid one
+        r = self.configure("--", "-x.example")
+        self.assertEqual((r.rc, r.out), (1, b'configure: "-x.example" is not a registry host[:port]\n'))
+
+    def test_plaintext_docker_hub_login_is_named_with_its_command(self):
+        self.write(self.docker, '{"auths": {"%s": {"auth": "dTpw"}}}' % HUB)
+        self.write(self.auth, '{"auths": {"docker.io": {"auth": "dTpw"}}}')
+        r = self.configure("docker.io")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(('  warning: auths["%s"] still holds a plaintext password; it is left in '
+                       'place: run `docker login` again to move it into the keyring, then remove '
+                       'the entry\n' % HUB).encode(), r.out)
+        self.assertIn(b'  warning: auths["docker.io"] still holds a plaintext password; it is left '
+                      b'in place: run `podman login docker.io` again to move it into the keyring, '
+                      b'then remove the entry\n', r.out)
+
     def test_nothing_to_do_is_an_error(self):
         r = self.configure()
         self.assertEqual(r.rc, 1, r)
@@ -273,6 +366,84 @@ class Configure(unittest.TestCase):
         self.assertIn(MARK, self.read(self.docker))
         r = run(env, None, args=["configure", "--dry-run", "c.example"])
         self.assertNotIn(b"SHIM:", r.err, r)
+
+    # --- the keys each client looks up ----------------------------------------------------
+
+    def helpers(self, path):
+        return json.loads(self.read(path)).get("credHelpers")
+
+    def test_docker_hub_gets_the_keys_each_client_reads(self):
+        # docker looks Docker Hub up as https://index.docker.io/v1/; podman, buildah and skopeo
+        # as docker.io, in their auth file and in the docker config, which they read too.
+        for spelling in ("docker.io", "index.docker.io", "registry-1.docker.io",
+                         "https://index.docker.io/v1/", "HTTPS://Index.Docker.IO/v1/"):
+            with self.subTest(spelling=spelling):
+                for path in (self.docker, self.auth):
+                    if os.path.exists(path):
+                        os.unlink(path)
+                r = self.configure(spelling)
+                self.assertEqual(r.rc, 0, r)
+                self.assertEqual(self.helpers(self.docker), {HUB: "keyring", "docker.io": "keyring"})
+                self.assertEqual(list(self.helpers(self.docker)), [HUB, "docker.io"])
+                self.assertEqual(self.helpers(self.auth), {"docker.io": "keyring"})
+
+    def test_urls_and_upper_case_become_the_host_clients_send(self):
+        r = self.configure("https://REG.Example:5000/v2/", "HTTP://b.example/", "C.example",
+                           "[::1]:5000", "d.example/v1")
+        self.assertEqual(r.rc, 0, r)
+        want = {"reg.example:5000": "keyring", "b.example": "keyring", "c.example": "keyring",
+                "[::1]:5000": "keyring", "d.example": "keyring"}
+        for path in (self.docker, self.auth):
+            self.assertEqual(self.helpers(path), want, path)
+        out = r.out.decode().splitlines()
+        self.assertEqual(out[:4], [
+            "https://REG.Example:5000/v2/: clients send it as reg.example:5000: that is what is written",
+            "HTTP://b.example/: clients send it as b.example: that is what is written",
+            "C.example: clients send it as c.example: that is what is written",
+            "d.example/v1: clients send it as d.example: that is what is written"], r)
+        r = self.configure("reg.example:5000", "REG.EXAMPLE:5000")
+        self.assertIn(b"nothing changed", r.out)
+
+    def test_what_no_client_sends_is_refused(self):
+        cases = {
+            "reg.example/team/app": 'configure: "reg.example/team/app": clients look credential '
+                                    'helpers up by registry host, never by path: name the host, '
+                                    'reg.example\n',
+            "https://reg.example/v2/x": 'configure: "https://reg.example/v2/x": clients look '
+                                        'credential helpers up by registry host, never by path: '
+                                        'name the host, reg.example\n',
+            "ftp://reg.example": 'configure: "ftp://reg.example" is not a registry host (a URL '
+                                 'names one only with https:// or http://)\n',
+            "reg.example:0": 'configure: "reg.example:0" is not a registry host[:port]\n',
+            "reg.example:70000": 'configure: "reg.example:70000" is not a registry host[:port]\n',
+            "user@reg.example": 'configure: "user@reg.example" is not a registry host[:port]\n',
+            "-x.example": "configure: unknown option: -x.example\n" + USAGE,
+            "a b": "configure: not a registry host: an argument holds a space, a quote, a "
+                   "backslash or a control character\n",
+            "a\x1b[2Jb": "configure: not a registry host: an argument holds a space, a quote, a "
+                         "backslash or a control character\n",
+        }
+        for typed, line in cases.items():
+            with self.subTest(typed=typed):
+                r = self.configure("good.example", typed)
+                self.assertEqual((r.rc, r.out), (1, line.encode()), r)
+                self.assertFalse(os.path.exists(self.docker))
+                self.assertFalse(os.path.exists(self.auth))
+        # after --, a word with a dash is a host, here not a valid one
+        r = self.configure("--", "-x.example")
+        self.assertEqual((r.rc, r.out), (1, b'configure: "-x.example" is not a registry host[:port]\n'))
+
+    def test_plaintext_docker_hub_login_is_named_with_its_command(self):
+        self.write(self.docker, '{"auths": {"%s": {"auth": "dTpw"}}}' % HUB)
+        self.write(self.auth, '{"auths": {"docker.io": {"auth": "dTpw"}}}')
+        r = self.configure("docker.io")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(('  warning: auths["%s"] still holds a plaintext password; it is left in '
+                       'place: run `docker login` again to move it into the keyring, then remove '
+                       'the entry\n' % HUB).encode(), r.out)
+        self.assertIn(b'  warning: auths["docker.io"] still holds a plaintext password; it is left '
+                      b'in place: run `podman login docker.io` again to move it into the keyring, '
+                      b'then remove the entry\n', r.out)
 
     def test_nothing_to_do_is_an_error(self):
         r = self.configure()
@@ -322,10 +493,13 @@ class ConfigureRancher(Configure):
         out = r.out.decode().splitlines()
         self.assertEqual(out[0], "rancher: 3 registries with an active credential: "
                                  "Registry.Example.com:5000 index.docker.io quay.io", r)
-        want = {"a.example": "keyring", "registry.example.com:5000": "keyring",
-                "https://index.docker.io/v1/": "keyring", "docker.io": "keyring",
-                "quay.io": "keyring"}
-        for path in (self.docker, self.auth):
+        docker = {"a.example": "keyring", "registry.example.com:5000": "keyring",
+                  "https://index.docker.io/v1/": "keyring", "docker.io": "keyring",
+                  "quay.io": "keyring"}
+        # The auth file is read by podman, buildah and skopeo only: no docker key there.
+        auth = {"a.example": "keyring", "registry.example.com:5000": "keyring",
+                "docker.io": "keyring", "quay.io": "keyring"}
+        for path, want in ((self.docker, docker), (self.auth, auth)):
             helpers = json.loads(self.read(path))["credHelpers"]
             self.assertEqual(helpers, want, path)
             self.assertEqual(list(helpers), list(want), path)
