@@ -72,6 +72,9 @@ char *configure_docker_path(void)
 	return p;
 }
 
+/* containers/image's order (pkg/docker/config getPathToAuth): REGISTRY_AUTH_FILE, then
+ * $XDG_RUNTIME_DIR/containers/auth.json, then /run/containers/UID/auth.json, which is what
+ * podman uses as root over ssh without pam_systemd, under su and in containers. */
 char *configure_auth_path(void)
 {
 	const char *f = getenv("REGISTRY_AUTH_FILE");
@@ -80,8 +83,12 @@ char *configure_auth_path(void)
 
 	if (f && f[0])
 		return strdup(f);
-	if (rt && rt[0] && asprintf(&p, "%s/containers/auth.json", rt) < 0)
+	if (rt && rt[0]) {
+		if (asprintf(&p, "%s/containers/auth.json", rt) < 0)
+			p = NULL;
+	} else if (asprintf(&p, "/run/containers/%u/auth.json", (unsigned)getuid()) < 0) {
 		p = NULL;
+	}
 	return p;
 }
 
@@ -904,10 +911,8 @@ static size_t choose_files(struct plan *plans, const struct opts *o, struct secb
 	}
 	auth = configure_auth_path();
 	if (!auth) {
-		configure_outf(out, "containers auth file: skipped (neither REGISTRY_AUTH_FILE nor "
-				    "XDG_RUNTIME_DIR is set): podman, buildah and skopeo will not write "
-				    "through the helper; set one and run configure again\n");
-		return 1;
+		oom(out);
+		return 0;
 	}
 	if (strcmp(auth, plans[0].path) == 0) {
 		configure_outf(out, "containers auth file: %s is the docker config\n", auth);

@@ -4,8 +4,8 @@
  *  [--rancher] HOST…`
  * adds credHelpers entries (--rancher: for the registries the configured Rancher knows), or sets
  * credsStore, in ~/.docker/config.json ($DOCKER_CONFIG) and
- * in the containers auth file ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json),
- * under the keys each file's clients look the host up by.
+ * in the containers auth file ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json,
+ * else /run/containers/UID/auth.json), under the keys each file's clients look the host up by.
  * Every file is rewritten atomically, keeps its other keys (in order), unknown fields and mode,
  * and is refused untouched when it cannot be parsed. A run that changes nothing says so. */
 #ifndef DCK_CONFIGURE_H
@@ -20,9 +20,8 @@
  * or a file was refused). Prints nothing itself. */
 int configure_run(struct app *a, int argc, char **argv, struct secbuf *out);
 
-/* Paths of the two files (malloc'd, caller frees). docker's is always found (NULL only when
- * out of memory or no home directory is known); the auth file is NULL when neither
- * REGISTRY_AUTH_FILE nor XDG_RUNTIME_DIR is set. */
+/* Paths of the two files (malloc'd, caller frees), as the clients find them. NULL only when
+ * out of memory, or for docker's when no home directory is known. */
 char *configure_docker_path(void);
 char *configure_auth_path(void);
 

@@ -266,7 +266,7 @@ static void check_file(struct report *r, struct app *a, const char *what, const 
 
 	*store_ours = 0;
 	if (!path) {
-		P(r->out, "%s: none (neither REGISTRY_AUTH_FILE nor XDG_RUNTIME_DIR is set)\n", what);
+		P(r->out, "%s: unknown (out of memory)\n", what);
 		return;
 	}
 	if (configure_load(path, &root, &exists)) {

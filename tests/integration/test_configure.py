@@ -4,8 +4,8 @@ configure must create the files (0600, dirs 0700) with exact content, keep every
 the mode of an existing file, be idempotent, change nothing on --dry-run, and refuse a file it
 cannot parse. It writes the keys each file's clients look a host up by (Docker Hub: docker's
 https://index.docker.io/v1/ and podman's docker.io), turns URLs and upper case into the host
-clients send or refuses what no client sends, and leaves no password from the files in freed
-memory. doctor must show a working
+clients send or refuses what no client sends, finds podman's auth file without XDG_RUNTIME_DIR,
+and leaves no password from the files in freed memory. doctor must show a working
 keyring and, without a bus, the problem and a fix."""
 import json
 import os
@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unittest
 
-from common import BIN, KeyringSession, run
+from common import BIN, KeyringSession, Result, run
 from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 MKCA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib", "mkca.sh")
@@ -104,6 +104,13 @@ USAGE = (
     "HOST is what `docker login HOST` takes: a URL or upper case is written as the host\n"
     "clients send; docker.io (Docker Hub) gets the keys docker and podman look up.\n"
     "NAME is the helper's name, the part after docker-credential- (default keyring).\n")
+
+def can_unshare():
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                          stderr=subprocess.DEVNULL).returncode == 0
+
 
 FRESH = ('{\n  "credHelpers": {\n    "a.example": "keyring",\n'
          '    "registry.digitalocean.com": "keyring"\n  }\n}\n')
@@ -245,12 +252,37 @@ class Configure(unittest.TestCase):
             self.assertEqual(json.loads(self.read(path)), {"credHelpers": {"r.example": "rancher"}})
         self.assertFalse(os.path.exists(self.docker))
 
-    def test_no_runtime_dir_skips_the_auth_file_with_a_note(self):
-        del self.env["XDG_RUNTIME_DIR"]
-        r = self.configure("a.example")
+    def run_without_runtime_dir(self, *args):
+        """The binary with XDG_RUNTIME_DIR unset (root over ssh, su, a container), in a mount
+        namespace whose /run is self.fake_run: podman's /run/containers/UID/auth.json lands
+        there, and the real /run is never touched."""
+        if not can_unshare():
+            self.skipTest("needs root and unshare for a private /run")
+        self.fake_run = os.path.join(self.dir, "fake-run")
+        os.makedirs(self.fake_run, exist_ok=True)
+        env = dict(self.env)
+        env.pop("XDG_RUNTIME_DIR", None)
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                            'mount --bind "$0" /run && exec "$@"', self.fake_run, BIN] + list(args),
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        return Result(p.returncode, p.stdout, p.stderr, 0)
+
+    def test_no_runtime_dir_wires_podmans_run_containers_file(self):
+        r = self.run_without_runtime_dir("configure", "a.example")
         self.assertEqual(r.rc, 0, r)
-        self.assertIn(b"containers auth file: skipped", r.out)
-        self.assertTrue(os.path.exists(self.docker))
+        auth = "/run/containers/%d/auth.json" % os.getuid()
+        self.assertIn(("%s: created:\n" % auth).encode(), r.out)
+        inside = os.path.join(self.fake_run, "containers", str(os.getuid()), "auth.json")
+        self.assertEqual(json.loads(self.read(inside)), {"credHelpers": {"a.example": "keyring"}})
+        self.assertEqual(mode(inside), 0o600)
+        self.assertEqual(mode(os.path.dirname(inside)), 0o700)
+        self.assertEqual(json.loads(self.read(self.docker)), {"credHelpers": {"a.example": "keyring"}})
+        # doctor reads the same file
+        r = self.run_without_runtime_dir("doctor")
+        lines = r.out.decode().splitlines()
+        i = lines.index("containers auth file: " + auth)
+        self.assertEqual(lines[i + 1], "  credHelpers: a.example -> keyring", r)
+        self.assertNotIn("routing:", r.out.decode())
 
     # --- the keys each client looks up ----------------------------------------------------
 
