@@ -287,13 +287,13 @@ enum origin { BY_LOGIN, BY_DIGITALOCEAN, BY_RANCHER };
 
 struct host {
 	char *key;	    /* the host clients send (docker.io for Docker Hub); NULL: only typed */
-	char *typed;	    /* as typed, when that differs from key */
+	char *typed;	    /* as typed, when that differs from key: --remove takes it out too */
 	enum origin origin; /* where the credentials come from: the next step differs */
 };
 
 struct opts {
 	const char *name;
-	int store_mode, dry_run, rancher;
+	int store_mode, dry_run, rancher, remove;
 	struct host *hosts;
 	size_t nhosts;
 };
@@ -320,13 +320,21 @@ static int printable_word(const char *s)
 	return 1;
 }
 
+/* The names this binary is installed under, and --name: --remove takes out only those. */
+static int is_ours(const struct opts *o, const char *name)
+{
+	return !strcmp(name, o->name) || !strcmp(name, "keyring") || !strcmp(name, "digitalocean") ||
+	       !strcmp(name, "rancher");
+}
+
 static int oom(struct secbuf *out)
 {
 	configure_outf(out, "configure: out of memory\n");
 	return 1;
 }
 
-/* Add the host typed names. 0, or 1 with the reason in out. */
+/* Add the host typed names. 0, or 1 with the reason in out. With --remove, a key no client
+ * looks up (an old `configure https://host/v2/`) is still taken, literally, so it can go. */
 static int add_host(struct opts *o, const char *typed, int any_path, enum origin origin,
 		    struct secbuf *out)
 {
@@ -342,21 +350,25 @@ static int add_host(struct opts *o, const char *typed, int any_path, enum origin
 	rc = configure_normalize(typed, any_path, &h.key);
 	if (rc == ERR_FAILED)
 		return oom(out);
-	if (rc) {
+	if (rc && !o->remove) {
 		configure_outf(out, "configure: %s\n", err_msg());
 		return 1;
 	}
 	if (h.key && strcmp(h.key, DO_REGISTRY) == 0)
 		h.origin = BY_DIGITALOCEAN;
-	if (strcmp(h.key, typed) != 0)
+	if (!h.key || strcmp(h.key, typed) != 0)
 		if (!(h.typed = strdup(typed))) {
 			free(h.key);
 			return oom(out);
 		}
-	for (i = 0; i < o->nhosts; i++) {
+	for (i = 0; h.key && i < o->nhosts; i++) {
 		struct host *e = &o->hosts[i];
 
-		if (strcmp(e->key, h.key) == 0) {
+		if (e->key && strcmp(e->key, h.key) == 0) {
+			if (!e->typed) { /* keep the other spelling for --remove */
+				e->typed = h.typed;
+				h.typed = NULL;
+			}
 			free(h.key);
 			free(h.typed);
 			return 0;
@@ -374,15 +386,16 @@ static int add_host(struct opts *o, const char *typed, int any_path, enum origin
 }
 
 static const char usage[] =
-	"Usage: docker-credential-keyring configure [--dry-run] [--name NAME] [--store]\n"
+	"Usage: docker-credential-keyring configure [--dry-run] [--remove] [--name NAME] [--store]\n"
 	"                                           [--digitalocean] [--rancher] [HOST...]\n"
 	"Adds credHelpers entries for each HOST (--digitalocean: " DO_REGISTRY ";\n"
 	"--rancher: every registry the configured Rancher holds a credential for) to\n"
 	"~/.docker/config.json and the containers auth file; --store sets credsStore instead\n"
 	"(docker sends every registry to the helper; podman, buildah and skopeo ignore it).\n"
-	"HOST is what `docker login HOST` takes: a URL or upper case is written as the host\n"
-	"clients send; docker.io (Docker Hub) gets the keys docker and podman look up.\n"
-	"NAME is the helper's name, the part after docker-credential- (default keyring).\n";
+	"--remove takes those entries out again. HOST is what `docker login HOST` takes: a URL\n"
+	"or upper case is written as the host clients send; docker.io (Docker Hub) gets the keys\n"
+	"docker and podman look up. NAME is the helper's name, the part after docker-credential-\n"
+	"(default keyring).\n";
 
 /* 0, or 1 with the message in out. */
 static int parse_args(int argc, char **argv, struct opts *o, struct secbuf *out, int *help)
@@ -390,6 +403,10 @@ static int parse_args(int argc, char **argv, struct opts *o, struct secbuf *out,
 	int i, hosts_only = 0;
 
 	o->name = "keyring";
+	/* --remove changes how hosts are taken: find it first */
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--remove") == 0)
+			o->remove = 1;
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -403,6 +420,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct secbuf *out,
 			return 0;
 		} else if (strcmp(a, "--dry-run") == 0 || strcmp(a, "-n") == 0) {
 			o->dry_run = 1;
+		} else if (strcmp(a, "--remove") == 0) {
+			continue;
 		} else if (strcmp(a, "--store") == 0) {
 			o->store_mode = 1;
 		} else if (strcmp(a, "--digitalocean") == 0) {
@@ -499,6 +518,7 @@ struct plan {
 	mode_t mode;
 	struct secbuf changes; /* one line per change */
 	struct secbuf notes;   /* warnings to show whatever happens */
+	struct secbuf removed; /* --remove: the keys taken out, as "|key|" */
 	int nchanges;
 };
 
@@ -545,11 +565,14 @@ static void warn_plaintext(struct plan *p, const char *host)
 	err_clear();
 }
 
-static int helpers_of(struct plan *p, struct json_object **helpers)
+static int helpers_of(struct plan *p, int create, struct json_object **helpers)
 {
 	*helpers = NULL;
 	if (!json_object_object_get_ex(p->root, "credHelpers", helpers) ||
 	    json_object_is_type(*helpers, json_type_null)) {
+		*helpers = NULL;
+		if (!create)
+			return 0;
 		*helpers = json_object_new_object();
 		if (!*helpers || json_object_object_add(p->root, "credHelpers", *helpers))
 			return err_set(ERR_FAILED, "out of memory");
@@ -562,7 +585,7 @@ static int helpers_of(struct plan *p, struct json_object **helpers)
 static int set_helper(struct plan *p, const char *key, const char *name)
 {
 	struct json_object *helpers, *cur = NULL, *v;
-	int rc = helpers_of(p, &helpers);
+	int rc = helpers_of(p, 1, &helpers);
 
 	if (rc)
 		return rc;
@@ -581,6 +604,28 @@ static int set_helper(struct plan *p, const char *key, const char *name)
 	return 0;
 }
 
+/* Take key out when it names this helper; another helper's entry stays, with a note. */
+static int remove_helper(struct plan *p, const char *key, const struct opts *o)
+{
+	struct json_object *helpers, *cur = NULL;
+	int rc = helpers_of(p, 0, &helpers);
+	const char *v;
+
+	if (rc || !helpers || !json_object_object_get_ex(helpers, key, &cur))
+		return rc;
+	v = json_object_is_type(cur, json_type_string) ? json_object_get_string(cur) : "";
+	if (!is_ours(o, v)) {
+		configure_outf(&p->notes, "  credHelpers[\"%s\"] names another helper (\"%s\"): left "
+					  "in place\n", key, v);
+		return 0;
+	}
+	configure_outf(&p->changes, "  credHelpers[\"%s\"] (\"%s\") removed\n", key, v);
+	configure_outf(&p->removed, "|%s|", key);
+	json_object_object_del(helpers, key);
+	p->nchanges++;
+	return 0;
+}
+
 static int set_store(struct plan *p, const struct opts *o)
 {
 	struct json_object *cur = NULL, *v;
@@ -588,6 +633,17 @@ static int set_store(struct plan *p, const struct opts *o)
 
 	json_object_object_get_ex(p->root, "credsStore", &cur);
 	now = cur && json_object_is_type(cur, json_type_string) ? json_object_get_string(cur) : NULL;
+	if (o->remove) {
+		if (now && is_ours(o, now)) {
+			configure_outf(&p->changes, "  credsStore (\"%s\") removed\n", now);
+			json_object_object_del(p->root, "credsStore");
+			p->nchanges++;
+		} else if (now) {
+			configure_outf(&p->notes, "  credsStore names another helper (\"%s\"): left in "
+						  "place\n", now);
+		}
+		return 0;
+	}
 	if (now && strcmp(now, o->name) == 0)
 		return 0;
 	if (now)
@@ -606,9 +662,17 @@ static int set_store(struct plan *p, const struct opts *o)
 static int plan_host(struct plan *p, const struct host *h, const struct opts *o)
 {
 	const char *keys[2];
-	size_t n = configure_keys(h->key, p->is_docker, keys), i;
+	size_t n = h->key ? configure_keys(h->key, p->is_docker, keys) : 0, i;
 	int rc = 0;
 
+	if (o->remove) {
+		for (i = 0; !rc && i < n; i++)
+			rc = remove_helper(p, keys[i], o);
+		/* the spelling typed: an old key, or Docker Hub's other key in the other file */
+		if (!rc && h->typed)
+			rc = remove_helper(p, h->typed, o);
+		return rc;
+	}
 	for (i = 0; !rc && i < n; i++)
 		rc = set_helper(p, keys[i], o->name);
 	if (!rc)
@@ -855,6 +919,7 @@ static void plan_clear(struct plan *p)
 	json_secret_free(p->root);
 	secbuf_free(&p->changes);
 	secbuf_free(&p->notes);
+	secbuf_free(&p->removed);
 	free(p->path);
 	free(p->target);
 	memset(p, 0, sizeof(*p));
@@ -882,7 +947,7 @@ static void say_normalised(const struct opts *o, struct secbuf *out)
 {
 	size_t i;
 
-	for (i = 0; i < o->nhosts; i++) {
+	for (i = 0; !o->remove && i < o->nhosts; i++) {
 		const struct host *h = &o->hosts[i];
 
 		if (!h->typed || h->origin == BY_RANCHER)
@@ -894,6 +959,76 @@ static void say_normalised(const struct opts *o, struct secbuf *out)
 			configure_outf(out, "%s: clients send it as %s: that is what is written\n", h->typed,
 				       h->key);
 	}
+}
+
+/* What to do once the files route to the helper: log in through it. */
+static void say_next(const struct opts *o, struct secbuf *out)
+{
+	size_t i;
+	int logins = 0, hub = 0;
+
+	for (i = 0; i < o->nhosts; i++) {
+		const struct host *h = &o->hosts[i];
+
+		if (h->origin != BY_LOGIN)
+			continue;
+		if (!logins++)
+			configure_outf(out, "next: log in once; the password then goes to the keyring, "
+					    "not into these files:\n");
+		if (strcmp(h->key, "docker.io") == 0) {
+			hub = 1;
+			configure_outf(out, "  docker login\n  podman login docker.io\n");
+		} else {
+			configure_outf(out, "  docker login %s\n", h->key);
+		}
+	}
+	if (hub)
+		configure_outf(out, "  (Docker Hub has one keyring entry per client: `docker login` for "
+				    "docker, `podman login docker.io` for podman, buildah and skopeo; for "
+				    "other registries `podman login HOST` stores the same entry as docker)\n");
+	if (o->store_mode && !o->nhosts)
+		configure_outf(out, "next: `docker login REGISTRY` for each registry you use; the "
+				    "password then goes to the keyring\n");
+	for (i = 0; i < o->nhosts; i++)
+		if (o->hosts[i].origin == BY_DIGITALOCEAN)
+			configure_outf(out, "%s: no login needed: credentials come from the DigitalOcean "
+					    "API (set DIGITALOCEAN_ACCESS_TOKEN or run "
+					    "`docker-credential-keyring login digitalocean`)\n", o->hosts[i].key);
+	for (i = 0; i < o->nhosts; i++)
+		if (o->hosts[i].origin == BY_RANCHER) {
+			configure_outf(out, "rancher's registries: no login needed: credentials come from "
+					    "Rancher\n");
+			break;
+		}
+}
+
+/* After --remove: the logins stay in the keyring (a key no client sends has none, but docker
+ * may have stored one under it); the command that erases each. */
+static void say_erase(const struct plan *plans, size_t n, struct secbuf *out)
+{
+	struct secbuf seen = SECBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *s = plans[i].removed.data;
+
+		while (s && (s = strchr(s, '|')) && s[1]) {
+			const char *e = strchr(s + 1, '|');
+			char key[1024];
+
+			snprintf(key, sizeof(key), "%.*s", (int)(e - s + 1), s);
+			if (!seen.data || !strstr(seen.data, key)) {
+				if (!seen.len)
+					configure_outf(out, "the logins stay in the keyring; to erase them "
+							    "too:\n");
+				configure_outf(out, "  printf %%s '%.*s' | docker-credential-keyring erase\n",
+					       (int)(e - s - 1), s + 1);
+				secbuf_append_str(&seen, key);
+			}
+			s = e + 1;
+		}
+	}
+	secbuf_free(&seen);
 }
 
 /* The files to plan: the docker config always, the containers auth file unless it is the
@@ -979,7 +1114,8 @@ int configure_run(struct app *a, int argc, char **argv, struct secbuf *out)
 		struct plan *p = &plans[i];
 
 		if (!p->nchanges) {
-			configure_outf(out, "%s: already configured, nothing to change\n", p->path);
+			configure_outf(out, "%s: %s, nothing to change\n", p->path,
+				       o.remove ? "not routed to this helper" : "already configured");
 		} else if (!o.dry_run && write_plan(p)) {
 			configure_outf(out, "%s: %s\n", p->path, err_msg());
 			status = 1;
@@ -994,6 +1130,10 @@ int configure_run(struct app *a, int argc, char **argv, struct secbuf *out)
 		configure_outf(out, "dry run: no file was changed\n");
 	else if (!changed && !status)
 		configure_outf(out, "nothing changed\n");
+	else if (changed && !status && o.remove)
+		say_erase(plans, n, out);
+	else if (changed && !status)
+		say_next(&o, out);
 done:
 	for (i = 0; i < 2; i++)
 		plan_clear(&plans[i]);

@@ -1,11 +1,11 @@
 /* configure: wire the helper into docker's and the containers tools' config files.
  *
- * `docker-credential-keyring configure [--dry-run] [--name N] [--store] [--digitalocean]
- *  [--rancher] HOST…`
- * adds credHelpers entries (--rancher: for the registries the configured Rancher knows), or sets
- * credsStore, in ~/.docker/config.json ($DOCKER_CONFIG) and
- * in the containers auth file ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json,
- * else /run/containers/UID/auth.json), under the keys each file's clients look the host up by.
+ * `docker-credential-keyring configure [--dry-run] [--remove] [--name N] [--store]
+ *  [--digitalocean] [--rancher] HOST…`
+ * adds (--remove: takes out) credHelpers entries (--rancher: for the registries the configured
+ * Rancher knows), or sets credsStore, in ~/.docker/config.json ($DOCKER_CONFIG) and in the
+ * containers auth file ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else
+ * /run/containers/UID/auth.json), under the keys each file's clients look the host up by.
  * Every file is rewritten atomically, keeps its other keys (in order), unknown fields and mode,
  * and is refused untouched when it cannot be parsed. A run that changes nothing says so. */
 #ifndef DCK_CONFIGURE_H

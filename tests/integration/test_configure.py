@@ -5,7 +5,8 @@ the mode of an existing file, be idempotent, change nothing on --dry-run, and re
 cannot parse. It writes the keys each file's clients look a host up by (Docker Hub: docker's
 https://index.docker.io/v1/ and podman's docker.io), turns URLs and upper case into the host
 clients send or refuses what no client sends, finds podman's auth file without XDG_RUNTIME_DIR,
-and leaves no password from the files in freed memory. doctor must show a working
+says the next step, takes entries out again with --remove, and leaves no password from the
+files in freed memory. doctor must show a working
 keyring and, without a bus, the problem and a fix."""
 import json
 import os
@@ -94,23 +95,24 @@ void *realloc(void *p, size_t n)
 """
 
 
-USAGE = (
-    "Usage: docker-credential-keyring configure [--dry-run] [--name NAME] [--store]\n"
-    "                                           [--digitalocean] [--rancher] [HOST...]\n"
-    "Adds credHelpers entries for each HOST (--digitalocean: registry.digitalocean.com;\n"
-    "--rancher: every registry the configured Rancher holds a credential for) to\n"
-    "~/.docker/config.json and the containers auth file; --store sets credsStore instead\n"
-    "(docker sends every registry to the helper; podman, buildah and skopeo ignore it).\n"
-    "HOST is what `docker login HOST` takes: a URL or upper case is written as the host\n"
-    "clients send; docker.io (Docker Hub) gets the keys docker and podman look up.\n"
-    "NAME is the helper's name, the part after docker-credential- (default keyring).\n")
-
 def can_unshare():
     if os.geteuid() != 0 or not shutil.which("unshare"):
         return False
     return subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
                           stderr=subprocess.DEVNULL).returncode == 0
 
+
+USAGE = (
+    "Usage: docker-credential-keyring configure [--dry-run] [--remove] [--name NAME] [--store]\n"
+    "                                           [--digitalocean] [--rancher] [HOST...]\n"
+    "Adds credHelpers entries for each HOST (--digitalocean: registry.digitalocean.com;\n"
+    "--rancher: every registry the configured Rancher holds a credential for) to\n"
+    "~/.docker/config.json and the containers auth file; --store sets credsStore instead\n"
+    "(docker sends every registry to the helper; podman, buildah and skopeo ignore it).\n"
+    "--remove takes those entries out again. HOST is what `docker login HOST` takes: a URL\n"
+    "or upper case is written as the host clients send; docker.io (Docker Hub) gets the keys\n"
+    "docker and podman look up. NAME is the helper's name, the part after docker-credential-\n"
+    "(default keyring).\n")
 
 FRESH = ('{\n  "credHelpers": {\n    "a.example": "keyring",\n'
          '    "registry.digitalocean.com": "keyring"\n  }\n}\n')
@@ -350,6 +352,24 @@ class Configure(unittest.TestCase):
         r = self.configure("--", "-x.example")
         self.assertEqual((r.rc, r.out), (1, b'configure: "-x.example" is not a registry host[:port]\n'))
 
+    def test_says_the_next_step(self):
+        r = self.configure("a.example", "docker.io", "--digitalocean")
+        self.assertEqual(r.rc, 0, r)
+        out = r.out.decode()
+        self.assertTrue(out.endswith(
+            "next: log in once; the password then goes to the keyring, not into these files:\n"
+            "  docker login a.example\n"
+            "  docker login\n"
+            "  podman login docker.io\n"
+            "  (Docker Hub has one keyring entry per client: `docker login` for docker, "
+            "`podman login docker.io` for podman, buildah and skopeo; for other registries "
+            "`podman login HOST` stores the same entry as docker)\n"
+            "registry.digitalocean.com: no login needed: credentials come from the DigitalOcean "
+            "API (set DIGITALOCEAN_ACCESS_TOKEN or run "
+            "`docker-credential-keyring login digitalocean`)\n"), out)
+        r = self.configure("a.example")  # nothing changed: nothing to do next
+        self.assertNotIn(b"next:", r.out)
+
     def test_plaintext_docker_hub_login_is_named_with_its_command(self):
         self.write(self.docker, '{"auths": {"%s": {"auth": "dTpw"}}}' % HUB)
         self.write(self.auth, '{"auths": {"docker.io": {"auth": "dTpw"}}}')
@@ -370,6 +390,54 @@ class Configure(unittest.TestCase):
         self.assertEqual(r.rc, 1, r)
         self.assertFalse(os.path.exists(self.docker))
 
+    # --- --remove -------------------------------------------------------------------------
+
+    def test_remove_takes_out_only_this_helpers_entries(self):
+        self.write(self.docker, json.dumps({"credHelpers": {"gcr.io": "gcloud", "b.example": "other"},
+                                            "auths": {}}))
+        self.assertEqual(self.configure("a.example", "docker.io", "keep.example").rc, 0)
+        r = self.configure("--remove", "a.example", "https://index.docker.io/v1/", "b.example")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(r.out.decode(), (
+            "%s: changed:\n"
+            '  credHelpers["a.example"] ("keyring") removed\n'
+            '  credHelpers["https://index.docker.io/v1/"] ("keyring") removed\n'
+            '  credHelpers["docker.io"] ("keyring") removed\n'
+            '  credHelpers["b.example"] names another helper ("other"): left in place\n'
+            "%s: changed:\n"
+            '  credHelpers["a.example"] ("keyring") removed\n'
+            '  credHelpers["docker.io"] ("keyring") removed\n'
+            "the logins stay in the keyring; to erase them too:\n"
+            "  printf %%s 'a.example' | docker-credential-keyring erase\n"
+            "  printf %%s 'https://index.docker.io/v1/' | docker-credential-keyring erase\n"
+            "  printf %%s 'docker.io' | docker-credential-keyring erase\n") % (self.docker, self.auth))
+        self.assertEqual(json.loads(self.read(self.docker)), {
+            "credHelpers": {"gcr.io": "gcloud", "b.example": "other", "keep.example": "keyring"},
+            "auths": {}})
+        self.assertEqual(self.helpers(self.auth), {"keep.example": "keyring"})
+        r = self.configure("--remove", "a.example")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(b"not routed to this helper, nothing to change", r.out)
+        self.assertIn(b"nothing changed", r.out)
+
+    def test_remove_clears_a_key_no_client_sends(self):
+        # What an older configure wrote as typed: --remove takes the literal key and the host.
+        self.write(self.docker, json.dumps({"credHelpers": {
+            "https://Reg.Example/v2/": "keyring", "reg.example": "keyring", "x/y": "keyring"}}))
+        r = self.configure("--remove", "https://Reg.Example/v2/", "x/y")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(self.helpers(self.docker), {})
+
+    def test_remove_store(self):
+        self.write(self.docker, '{"credsStore": "keyring"}')
+        r = self.configure("--remove", "--store")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(json.loads(self.read(self.docker)), {})
+        self.write(self.docker, '{"credsStore": "desktop"}')
+        r = self.configure("--remove", "--store")
+        self.assertIn(b'credsStore names another helper ("desktop"): left in place', r.out)
+        self.assertEqual(json.loads(self.read(self.docker)), {"credsStore": "desktop"})
+
     # --- no password left in freed memory -------------------------------------------------
 
     def test_no_password_from_the_files_left_in_freed_memory(self):
@@ -389,7 +457,8 @@ class Configure(unittest.TestCase):
         self.write(self.docker, json.dumps(cfg))
         self.write(self.auth, json.dumps({"auths": {"a.example": {"auth": MARK + "YWxpY2U6cHc="}}}))
         env = dict(self.env, LD_PRELOAD=shim, SHIM_MARKER=MARK)
-        for args in (["configure", "a.example"], ["configure", "--store"], ["doctor"]):
+        for args in (["configure", "a.example"], ["configure", "--store"],
+                     ["configure", "--remove", "a.example"], ["doctor"]):
             with self.subTest(args=args):
                 r = run(env, None, args=args)
                 self.assertIn(r.rc, (0, 1), r)
@@ -465,6 +534,24 @@ class Configure(unittest.TestCase):
         r = self.configure("--", "-x.example")
         self.assertEqual((r.rc, r.out), (1, b'configure: "-x.example" is not a registry host[:port]\n'))
 
+    def test_says_the_next_step(self):
+        r = self.configure("a.example", "docker.io", "--digitalocean")
+        self.assertEqual(r.rc, 0, r)
+        out = r.out.decode()
+        self.assertTrue(out.endswith(
+            "next: log in once; the password then goes to the keyring, not into these files:\n"
+            "  docker login a.example\n"
+            "  docker login\n"
+            "  podman login docker.io\n"
+            "  (Docker Hub has one keyring entry per client: `docker login` for docker, "
+            "`podman login docker.io` for podman, buildah and skopeo; for other registries "
+            "`podman login HOST` stores the same entry as docker)\n"
+            "registry.digitalocean.com: no login needed: credentials come from the DigitalOcean "
+            "API (set DIGITALOCEAN_ACCESS_TOKEN or run "
+            "`docker-credential-keyring login digitalocean`)\n"), out)
+        r = self.configure("a.example")  # nothing changed: nothing to do next
+        self.assertNotIn(b"next:", r.out)
+
     def test_plaintext_docker_hub_login_is_named_with_its_command(self):
         self.write(self.docker, '{"auths": {"%s": {"auth": "dTpw"}}}' % HUB)
         self.write(self.auth, '{"auths": {"docker.io": {"auth": "dTpw"}}}')
@@ -525,6 +612,8 @@ class ConfigureRancher(Configure):
         out = r.out.decode().splitlines()
         self.assertEqual(out[0], "rancher: 3 registries with an active credential: "
                                  "Registry.Example.com:5000 index.docker.io quay.io", r)
+        self.assertEqual(out[-1], "rancher's registries: no login needed: credentials come from "
+                                  "Rancher", r)
         docker = {"a.example": "keyring", "registry.example.com:5000": "keyring",
                   "https://index.docker.io/v1/": "keyring", "docker.io": "keyring",
                   "quay.io": "keyring"}
