@@ -512,7 +512,7 @@ static int rancher_hosts(struct app *a, struct opts *o, struct secbuf *out)
 
 struct plan {
 	char *path;
-	char *target; /* where the bytes go: path, or the real path of a symlinked file */
+	char *target; /* where the bytes go: path, or what its symbolic link points to */
 	struct json_object *root;
 	int exists, is_docker;
 	mode_t mode;
@@ -680,6 +680,38 @@ static int plan_host(struct plan *p, const struct host *h, const struct opts *o)
 	return rc;
 }
 
+/* Where a symbolic link ends: followed link by link (a relative one from its own directory),
+ * also when the last one points to nothing yet. NULL with errno on a loop or an error. */
+static char *link_end(const char *path)
+{
+	char *cur = strdup(path), buf[PATH_MAX];
+	int hops;
+
+	for (hops = 0; cur && hops < 40; hops++) {
+		struct stat st;
+		ssize_t n;
+		char *next = NULL, *slash;
+
+		if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode))
+			return cur;
+		n = readlink(cur, buf, sizeof(buf) - 1);
+		if (n < 0)
+			break;
+		buf[n] = 0;
+		slash = strrchr(cur, '/');
+		if (buf[0] == '/' || !slash)
+			next = strdup(buf);
+		else if (asprintf(&next, "%.*s/%s", (int)(slash - cur), cur, buf) < 0)
+			next = NULL;
+		free(cur);
+		cur = next;
+	}
+	if (cur)
+		errno = ELOOP;
+	free(cur);
+	return NULL;
+}
+
 static char *dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -689,14 +721,35 @@ static char *dir_of(const char *path)
 	return slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
 }
 
-/* Where to write: an existing file's real path (a symlinked config, as in a dotfiles
- * repository, stays a link: what it points to is replaced), else the path itself. */
+/* Where to write. An existing file: its real path (a symlinked config, as in a dotfiles
+ * repository, stays a link). A link to nothing: the file it names, created as docker does,
+ * when that file's directory exists; a link is never replaced by a file. */
 static int plan_target(struct plan *p)
 {
-	char real[PATH_MAX];
+	char real[PATH_MAX], *dir;
+	struct stat st;
+	int ok;
 
-	p->target = strdup(p->exists && realpath(p->path, real) ? real : p->path);
-	return p->target ? 0 : err_set(ERR_FAILED, "out of memory");
+	if (p->exists) {
+		p->target = strdup(realpath(p->path, real) ? real : p->path);
+		return p->target ? 0 : err_set(ERR_FAILED, "out of memory");
+	}
+	if (lstat(p->path, &st) != 0 || !S_ISLNK(st.st_mode)) {
+		p->target = strdup(p->path);
+		return p->target ? 0 : err_set(ERR_FAILED, "out of memory");
+	}
+	p->target = link_end(p->path);
+	if (!p->target)
+		return err_set(ERR_FAILED, "%s: cannot follow the symbolic link: %s", p->path,
+			       strerror(errno));
+	dir = dir_of(p->target);
+	ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	free(dir);
+	if (!ok)
+		return err_set(ERR_INVALID, "%s is a symbolic link to %s, whose directory does not "
+					    "exist: create that directory, or remove the link",
+			       p->path, p->target);
+	return 0;
 }
 
 /* Load path and apply the options to it in memory. */
@@ -1112,6 +1165,7 @@ int configure_run(struct app *a, int argc, char **argv, struct secbuf *out)
 	}
 	for (i = 0; i < n; i++) {
 		struct plan *p = &plans[i];
+		int link = strcmp(p->target, p->path) != 0 && !p->exists;
 
 		if (!p->nchanges) {
 			configure_outf(out, "%s: %s, nothing to change\n", p->path,
@@ -1120,7 +1174,9 @@ int configure_run(struct app *a, int argc, char **argv, struct secbuf *out)
 			configure_outf(out, "%s: %s\n", p->path, err_msg());
 			status = 1;
 		} else {
-			configure_outf(out, "%s: %s:\n", p->path, what_changed(p, &o));
+			configure_outf(out, "%s: %s%s%s%s:\n", p->path, what_changed(p, &o),
+				       link ? " " : "", link ? p->target : "",
+				       link ? ", where its symbolic link points" : "");
 			append_buf(out, &p->changes);
 			changed |= !o.dry_run;
 		}

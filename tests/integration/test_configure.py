@@ -5,8 +5,8 @@ the mode of an existing file, be idempotent, change nothing on --dry-run, and re
 cannot parse. It writes the keys each file's clients look a host up by (Docker Hub: docker's
 https://index.docker.io/v1/ and podman's docker.io), turns URLs and upper case into the host
 clients send or refuses what no client sends, finds podman's auth file without XDG_RUNTIME_DIR,
-says the next step, takes entries out again with --remove, and leaves no password from the
-files in freed memory. doctor must show a working
+says the next step, takes entries out again with --remove, follows a dangling symlink, and
+leaves no password from the files in freed memory. doctor must show a working
 keyring and, without a bus, the problem and a fix."""
 import json
 import os
@@ -437,6 +437,39 @@ class Configure(unittest.TestCase):
         r = self.configure("--remove", "--store")
         self.assertIn(b'credsStore names another helper ("desktop"): left in place', r.out)
         self.assertEqual(json.loads(self.read(self.docker)), {"credsStore": "desktop"})
+
+    # --- symbolic links -------------------------------------------------------------------
+
+    def test_dangling_symlink_is_followed_and_its_target_created(self):
+        dotfiles = os.path.join(self.dir, "dotfiles")
+        os.makedirs(dotfiles)
+        os.makedirs(os.path.dirname(self.docker))
+        os.symlink("../../dotfiles/docker.json", self.docker)  # relative, to nothing yet
+        r = self.configure("a.example")
+        self.assertEqual(r.rc, 0, r)
+        target = os.path.join(self.home, ".docker", "../../dotfiles/docker.json")
+        self.assertIn(("%s: created %s, where its symbolic link points:\n"
+                       % (self.docker, target)).encode(), r.out)
+        self.assertTrue(os.path.islink(self.docker))
+        self.assertEqual(os.readlink(self.docker), "../../dotfiles/docker.json")
+        self.assertEqual(self.helpers(os.path.join(dotfiles, "docker.json")), {"a.example": "keyring"})
+        self.assertEqual(mode(os.path.join(dotfiles, "docker.json")), 0o600)
+        r = self.configure("b.example")  # and from then on the link's file is changed in place
+        self.assertTrue(os.path.islink(self.docker))
+        self.assertEqual(self.helpers(self.docker), {"a.example": "keyring", "b.example": "keyring"})
+
+    def test_symlink_into_a_missing_directory_is_refused(self):
+        os.makedirs(os.path.dirname(self.docker))
+        target = os.path.join(self.dir, "not-cloned-yet", "docker.json")
+        os.symlink(target, self.docker)
+        r = self.configure("a.example")
+        self.assertEqual(r.rc, 1, r)
+        self.assertEqual(r.out.decode(), (
+            "%s: refusing to change it: %s is a symbolic link to %s, whose directory does not "
+            "exist: create that directory, or remove the link\nnothing was changed\n")
+            % (self.docker, self.docker, target))
+        self.assertEqual(os.readlink(self.docker), target)
+        self.assertFalse(os.path.exists(self.auth))
 
     # --- no password left in freed memory -------------------------------------------------
 
