@@ -1,10 +1,11 @@
 /* configure: wire the helper into docker's and the containers tools' config files.
  *
- * `docker-credential-keyring configure [--dry-run] [--name N] [--store] [--digitalocean]
- *  [--rancher] HOST…`
- * adds credHelpers entries (--rancher: for the registries the configured Rancher knows), or sets
- * credsStore, in ~/.docker/config.json ($DOCKER_CONFIG) and
- * in the containers auth file ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json).
+ * `docker-credential-keyring configure [--dry-run] [--remove] [--name N] [--store]
+ *  [--digitalocean] [--rancher] HOST…`
+ * adds (--remove: takes out) credHelpers entries (--rancher: for the registries the configured
+ * Rancher knows), or sets credsStore, in ~/.docker/config.json ($DOCKER_CONFIG) and in the
+ * containers auth file ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else
+ * /run/containers/UID/auth.json), under the keys each file's clients look the host up by.
  * Every file is rewritten atomically, keeps its other keys (in order), unknown fields and mode,
  * and is refused untouched when it cannot be parsed. A run that changes nothing says so. */
 #ifndef DCK_CONFIGURE_H
@@ -19,16 +20,33 @@
  * or a file was refused). Prints nothing itself. */
 int configure_run(struct app *a, int argc, char **argv, struct secbuf *out);
 
-/* Paths of the two files (malloc'd, caller frees). docker's is always found (NULL only when
- * out of memory or no home directory is known); the auth file is NULL when neither
- * REGISTRY_AUTH_FILE nor XDG_RUNTIME_DIR is set. */
+/* Paths of the two files (malloc'd, caller frees), as the clients find them. NULL only when
+ * out of memory, or for docker's when no home directory is known. */
 char *configure_docker_path(void);
 char *configure_auth_path(void);
 
 /* Parse a whole file as a JSON object. 0 with *out (NULL when the file does not exist: the
- * caller starts from {}), or ERR_INVALID / ERR_FAILED with err_msg() naming the file and why. */
+ * caller starts from {}), or ERR_INVALID / ERR_FAILED with err_msg() naming the file and why.
+ * The file may hold passwords: the bytes read are wiped, and *out must be released with
+ * json_secret_free. */
 struct json_object;
 int configure_load(const char *path, struct json_object **out, int *exists);
+
+/* Docker Hub's key in docker's files; podman, buildah and skopeo send "docker.io". */
+#define CONFIGURE_HUB_KEY "https://index.docker.io/v1/"
+
+/* The registry host clients send for what a person typed (`docker login` takes the same):
+ * https:// or http:// and an API path (/, /v1/, /v2/) dropped, lower case, Docker Hub's
+ * spellings made "docker.io". any_path: drop any path (Rancher's addresses); else a path is
+ * refused, since clients look helpers up by host alone. 0 with *host (malloc'd), or
+ * ERR_INVALID with err_msg() saying why, or ERR_FAILED (out of memory). */
+int configure_normalize(const char *typed, int any_path, char **host);
+
+/* The credHelpers keys for a normalised host in the docker config (is_docker) or the
+ * containers auth file: Docker Hub is "https://index.docker.io/v1/" (docker) and "docker.io"
+ * (the containers tools, which also read the docker config) there, "docker.io" in the auth
+ * file, which docker never reads; any other host is its own key. Returns how many. */
+size_t configure_keys(const char *host, int is_docker, const char *keys[2]);
 
 /* Append printf-formatted text to out (no secrets: it is not wiped specially). */
 void configure_outf(struct secbuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

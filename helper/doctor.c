@@ -2,6 +2,7 @@
  * config files; it never writes anything. */
 #include "doctor.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "config.h"
 #include "configure.h"
 #include "err.h"
+#include "json_secret.h"
 
 #ifndef DCK_VERSION
 #define DCK_VERSION "0.0.0"
@@ -159,7 +161,7 @@ static int source_routed(struct app *a, struct source *s)
 					routed = 1;
 			}
 		}
-		json_object_put(root);
+		json_secret_free(root); /* auths may hold passwords */
 	}
 	free(paths[0]);
 	free(paths[1]);
@@ -221,6 +223,48 @@ static int is_our_name(const char *prog, const char *name)
 	return prog && strncmp(prog, pre, sizeof(pre) - 1) == 0 && strcmp(prog + sizeof(pre) - 1, name) == 0;
 }
 
+/* What the routing checks gather from both files. Sets of words are kept as "|a||b|". */
+struct routing {
+	struct secbuf docker_sends; /* hosts the docker config routes here, as podman sends them */
+	struct secbuf auth_sends;   /* hosts the auth file routes here (under any spelling) */
+	struct secbuf logins;	    /* hosts with an `auths` entry (a login) in either file */
+	int store_ours;		    /* the docker config's credsStore is this helper */
+	char seen[1024];	    /* helper names already looked for on PATH */
+};
+
+static int set_has(const struct secbuf *set, const char *word)
+{
+	char *pat = NULL;
+	int found;
+
+	/* a word holds no '|', so "|word|" can only match a whole word */
+	if (!set->data || strchr(word, '|') || asprintf(&pat, "|%s|", word) < 0)
+		return 0;
+	found = strstr(set->data, pat) != NULL;
+	free(pat);
+	return found;
+}
+
+static void set_add(struct secbuf *set, const char *word)
+{
+	if (!strchr(word, '|') && !set_has(set, word))
+		P(set, "|%s|", word);
+}
+
+/* The words of a set, space separated, into out after prefix. */
+static void print_set(struct secbuf *out, const char *prefix, const struct secbuf *set)
+{
+	const char *s = set->data;
+
+	P(out, "%s", prefix);
+	while (s && (s = strchr(s, '|')) && s[1]) {
+		const char *e = strchr(s + 1, '|');
+
+		P(out, " %.*s", (int)(e - s - 1), s + 1);
+		s = e + 1;
+	}
+}
+
 static int on_path(const char *name)
 {
 	const char *path = getenv("PATH");
@@ -239,6 +283,50 @@ static int on_path(const char *name)
 	return found;
 }
 
+/* A directory on PATH we may write to, for the link: ~/.local/bin, ~/bin or /usr/local/bin
+ * when one of them is on PATH, else the first one. NULL when there is none. */
+static char *writable_path_dir(void)
+{
+	const char *path = getenv("PATH"), *home = getenv("HOME");
+	char *copy = path ? strdup(path) : NULL, *dir, *save = NULL, *best = NULL, *first = NULL;
+	char pref[3][PATH_MAX];
+	int i, rank = 3;
+
+	snprintf(pref[0], sizeof(pref[0]), "%s/.local/bin", home ? home : "/nonexistent");
+	snprintf(pref[1], sizeof(pref[1]), "%s/bin", home ? home : "/nonexistent");
+	snprintf(pref[2], sizeof(pref[2]), "/usr/local/bin");
+	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+		if (dir[0] != '/' || access(dir, W_OK) != 0)
+			continue;
+		if (!first)
+			first = dir;
+		for (i = 0; i < rank; i++)
+			if (strcmp(dir, pref[i]) == 0) {
+				best = dir;
+				rank = i;
+			}
+	}
+	best = best ? strdup(best) : first ? strdup(first) : NULL;
+	free(copy);
+	return best;
+}
+
+/* The fix for a helper name not on PATH: a link to this binary there. */
+static void fix_path(struct report *r, const char *name)
+{
+	char self[PATH_MAX], fix[3 * PATH_MAX], *to = writable_path_dir();
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0)
+		self[n] = 0;
+	else
+		snprintf(self, sizeof(self), "/usr/bin/docker-credential-keyring");
+	snprintf(fix, sizeof(fix), "%s`ln -s %s %s/docker-credential-%s`", to ? "" : "as root: ", self,
+		 to ? to : "/usr/local/bin", name);
+	free(to);
+	problem(r, fix);
+}
+
 static void check_name_on_path(struct report *r, const char *name, char *seen, size_t seen_len)
 {
 	char key[300];
@@ -250,28 +338,90 @@ static void check_name_on_path(struct report *r, const char *name, char *seen, s
 		strcat(seen, key);
 	if (!on_path(name)) {
 		P(r->out, "  docker-credential-%s is not on PATH: clients fail on these registries\n", name);
-		problem(r, "install the package, or put docker-credential-keyring (or a link to it "
-			   "with that name) in a directory on PATH");
+		fix_path(r, name);
 	}
 }
 
-/* Report one file; *routed counts the hosts it sends to us. hosts collects them (for the
- * comparison between the two files) as "|host|". */
+/* The hosts of a file's `auths` entries: registries someone logged in to. */
+static void gather_logins(struct json_object *root, struct secbuf *logins)
+{
+	struct json_object *auths = NULL;
+
+	if (!json_object_object_get_ex(root, "auths", &auths) || !json_object_is_type(auths, json_type_object))
+		return;
+	json_object_object_foreach(auths, key, v) {
+		char *h = NULL;
+
+		(void)v;
+		if (configure_normalize(key, 1, &h) == 0)
+			set_add(logins, h);
+		free(h);
+	}
+	err_clear();
+}
+
+/* Each host this file routes here must be routed under the key the client that writes this
+ * file looks it up by (configure_keys; docker.io in the docker config is podman's, which
+ * check_routing compares with the auth file): with docker.io but not
+ * https://index.docker.io/v1/, or with REG.Example but not reg.example, `docker login` writes
+ * that login into the file in plaintext. */
+static void check_keys(struct report *r, struct json_object *helpers, const struct secbuf *mine,
+		       int is_docker, struct routing *rt)
+{
+	struct secbuf missing = SECBUF_INIT, hosts = SECBUF_INIT;
+	char cmd[] = "`docker-credential-keyring configure";
+
+	json_object_object_foreach(helpers, key, v) {
+		const char *keys[2];
+		char *h = NULL;
+		size_t i, n;
+
+		if (!set_has(mine, key) || configure_normalize(key, 1, &h) != 0)
+			continue;
+		set_add(is_docker ? &rt->docker_sends : &rt->auth_sends, h);
+		n = configure_keys(h, is_docker, keys);
+		for (i = 0; i < n && !(is_docker && rt->store_ours); i++)
+			if (!(is_docker && strcmp(keys[i], "docker.io") == 0) && !set_has(mine, keys[i]) &&
+			    !set_has(&missing, keys[i])) {
+				P(r->out, "  %s is not routed here, though %s looks %s up by that key: "
+					  "%s login writes it here in plaintext\n", keys[i],
+				  is_docker ? "docker" : "podman", h, is_docker ? "docker" : "podman");
+				set_add(&missing, keys[i]);
+				set_add(&hosts, h);
+			}
+		free(h);
+		(void)v;
+	}
+	err_clear();
+	if (hosts.len) {
+		struct secbuf fix = SECBUF_INIT;
+
+		print_set(&fix, cmd, &hosts);
+		P(&fix, "`");
+		problem(r, fix.data);
+		secbuf_free(&fix);
+	}
+	secbuf_free(&missing);
+	secbuf_free(&hosts);
+}
+
+/* Report one file: what it routes to this helper, and keys its clients miss. */
 static void check_file(struct report *r, struct app *a, const char *what, const char *path,
-		       int is_docker, struct secbuf *hosts, int *store_ours, char *seen, size_t seen_len)
+		       int is_docker, struct routing *rt)
 {
 	struct json_object *root = NULL, *helpers = NULL, *cs = NULL;
+	struct secbuf mine = SECBUF_INIT;
 	int exists = 0, n = 0;
 
-	*store_ours = 0;
 	if (!path) {
-		P(r->out, "%s: none (neither REGISTRY_AUTH_FILE nor XDG_RUNTIME_DIR is set)\n", what);
+		P(r->out, "%s: unknown (out of memory)\n", what);
 		return;
 	}
 	if (configure_load(path, &root, &exists)) {
 		P(r->out, "%s: %s\n", what, err_msg());
-		problem(r, "repair the file (clients cannot read it either), then run "
-			   "`docker-credential-keyring configure HOST...`");
+		P(r->out, "  fix: correct %s so that it is one JSON object (the line above says what is "
+			  "wrong), then run `docker-credential-keyring doctor` again\n", path);
+		r->problems++;
 		return;
 	}
 	if (!root) {
@@ -279,19 +429,19 @@ static void check_file(struct report *r, struct app *a, const char *what, const 
 		return;
 	}
 	P(r->out, "%s: %s\n", what, path);
+	gather_logins(root, &rt->logins);
 	if (json_object_object_get_ex(root, "credsStore", &cs) && json_object_is_type(cs, json_type_string)) {
 		const char *v = json_object_get_string(cs);
 
 		if (is_our_name(a->prog, v)) {
-			*store_ours = is_docker;
+			rt->store_ours |= is_docker;
 			P(r->out, "  credsStore: %s%s\n", v,
 			  is_docker ? " (docker sends every registry here)"
 				    : " (ignored: podman, buildah and skopeo read only credHelpers)");
+			check_name_on_path(r, v, rt->seen, sizeof(rt->seen));
 		} else {
 			P(r->out, "  credsStore: %s (another helper)\n", v);
 		}
-		if (is_our_name(a->prog, v))
-			check_name_on_path(r, v, seen, seen_len);
 	}
 	if (json_object_object_get_ex(root, "credHelpers", &helpers) &&
 	    json_object_is_type(helpers, json_type_object)) {
@@ -301,60 +451,72 @@ static void check_file(struct report *r, struct app *a, const char *what, const 
 			if (!is_our_name(a->prog, name))
 				continue;
 			P(r->out, "  credHelpers: %s -> %s\n", host, name);
-			configure_outf(hosts, "|%s|", host);
-			check_name_on_path(r, name, seen, seen_len);
+			set_add(&mine, host);
+			check_name_on_path(r, name, rt->seen, sizeof(rt->seen));
 			n++;
 		}
+		check_keys(r, helpers, &mine, is_docker, rt);
 	}
-	if (!n && !*store_ours)
+	if (!n && !(is_docker && rt->store_ours))
 		P(r->out, "  routes nothing to this helper\n");
-	json_object_put(root);
+	secbuf_free(&mine);
+	json_secret_free(root);
 }
 
 static void check_routing(struct report *r, struct app *a)
 {
 	char *docker = configure_docker_path(), *auth = configure_auth_path();
-	struct secbuf dh = SECBUF_INIT, ah = SECBUF_INIT;
-	int store_ours = 0, unused = 0;
-	char seen[1024] = "";
+	struct routing rt = {SECBUF_INIT, SECBUF_INIT, SECBUF_INIT, 0, ""};
+	int same = auth && docker && strcmp(auth, docker) == 0;
 
-	check_file(r, a, "docker config", docker, 1, &dh, &store_ours, seen, sizeof(seen));
-	if (auth && docker && strcmp(auth, docker) == 0)
+	check_file(r, a, "docker config", docker, 1, &rt);
+	if (same)
 		P(r->out, "containers auth file: the docker config\n");
 	else
-		check_file(r, a, "containers auth file", auth, 0, &ah, &unused, seen, sizeof(seen));
+		check_file(r, a, "containers auth file", auth, 0, &rt);
 
-	if (!dh.len && !ah.len && !store_ours) {
+	if (!rt.docker_sends.len && !rt.auth_sends.len && !rt.store_ours) {
+		struct secbuf fix = SECBUF_INIT;
+
 		P(r->out, "routing: no config file sends any registry to this helper\n");
-		problem(r, "`docker-credential-keyring configure HOST...` (or `configure --store` for "
-			   "every registry docker uses)");
-	} else if (auth && docker && strcmp(auth, docker) != 0 && dh.len) {
+		if (rt.logins.len) {
+			print_set(&fix, "`docker-credential-keyring configure", &rt.logins);
+			P(&fix, "` (the registries these files hold logins for)");
+		} else {
+			P(&fix, "`docker-credential-keyring configure REGISTRY...` with the registries you "
+				"use (`docker-credential-keyring configure --store` routes every registry "
+				"docker uses, but podman, buildah and skopeo ignore it)");
+		}
+		problem(r, fix.data);
+		secbuf_free(&fix);
+	} else if (!same) {
 		/* Hosts docker routes here but podman would not: its login writes plaintext. */
-		const char *s = dh.data;
-		int missing = 0;
+		struct secbuf missing = SECBUF_INIT, fix = SECBUF_INIT;
+		const char *s = rt.docker_sends.data;
 
-		while ((s = strchr(s, '|')) && s[1]) {
+		while (s && (s = strchr(s, '|')) && s[1]) {
 			const char *e = strchr(s + 1, '|');
-			char key[512];
+			char host[512];
 
-			if (!e)
-				break;
-			snprintf(key, sizeof(key), "%.*s", (int)(e - s + 1), s);
-			if (!ah.data || !strstr(ah.data, key)) {
-				if (!missing++)
-					P(r->out, "routing: in the docker config only (podman login would "
-						  "write these in plaintext):");
-				P(r->out, " %.*s", (int)(e - s - 1), s + 1);
-			}
+			snprintf(host, sizeof(host), "%.*s", (int)(e - s - 1), s + 1);
+			if (!set_has(&rt.auth_sends, host))
+				set_add(&missing, host);
 			s = e + 1;
 		}
-		if (missing) {
+		if (missing.len) {
+			print_set(r->out, "routing: in the docker config only (podman login would write "
+					  "these in plaintext):", &missing);
 			P(r->out, "\n");
-			problem(r, "`docker-credential-keyring configure` with those hosts wires both files");
+			print_set(&fix, "`docker-credential-keyring configure", &missing);
+			P(&fix, "`");
+			problem(r, fix.data);
 		}
+		secbuf_free(&missing);
+		secbuf_free(&fix);
 	}
-	secbuf_free(&dh);
-	secbuf_free(&ah);
+	secbuf_free(&rt.docker_sends);
+	secbuf_free(&rt.auth_sends);
+	secbuf_free(&rt.logins);
 	free(docker);
 	free(auth);
 }

@@ -2,7 +2,12 @@
 """configure and doctor, run as a person would: each test gets a fresh HOME and runtime dir.
 configure must create the files (0600, dirs 0700) with exact content, keep every other key and
 the mode of an existing file, be idempotent, change nothing on --dry-run, and refuse a file it
-cannot parse. doctor must show a working keyring and, without a bus, the problem and a fix."""
+cannot parse. It writes the keys each file's clients look a host up by (Docker Hub: docker's
+https://index.docker.io/v1/ and podman's docker.io), turns URLs and upper case into the host
+clients send or refuses what no client sends, finds podman's auth file without XDG_RUNTIME_DIR,
+says the next step, takes entries out again with --remove, follows a dangling symlink, and
+leaves no password from the files in freed memory. doctor must show a working
+keyring and, without a bus, the problem and a fix."""
 import json
 import os
 import shutil
@@ -11,10 +16,103 @@ import subprocess
 import tempfile
 import unittest
 
-from common import KeyringSession, run
+from common import BIN, KeyringSession, Result, run
 from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 MKCA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib", "mkca.sh")
+
+HUB = "https://index.docker.io/v1/"
+MARK = "U0hJTS1NQVJLRVItN2YzYTliMmM"  # base64, as an auths password is: found in freed memory?
+
+# Reports every block freed (or left behind by realloc) that still holds $SHIM_MARKER.
+FREE_SHIM = b"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void (*real_free)(void *);
+static void *(*real_realloc)(void *, size_t);
+static char marker[128];
+static size_t marker_len;
+static int ready;
+
+static void init(void)
+{
+	const char *m = getenv("SHIM_MARKER");
+
+	real_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+	real_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+	if (m && strlen(m) < sizeof(marker)) {
+		strcpy(marker, m);
+		marker_len = strlen(m);
+	}
+	ready = 1;
+}
+
+static void scan(void *p, const char *how)
+{
+	char line[96];
+	int len;
+
+	if (p && marker_len && memmem(p, malloc_usable_size(p), marker, marker_len)) {
+		len = snprintf(line, sizeof(line), "SHIM: the secret in %s block\\n", how);
+		if (write(2, line, (size_t)len) < 0)
+			return;
+	}
+}
+
+void free(void *p)
+{
+	if (!ready)
+		init();
+	scan(p, "a freed");
+	real_free(p);
+}
+
+/* realloc that moves always, so the block left behind is scanned as well */
+void *realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (!ready)
+		init();
+	if (!p || !n)
+		return real_realloc(p, n);
+	old = malloc_usable_size(p);
+	q = malloc(n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	scan(p, "a realloc'd");
+	real_free(p);
+	return q;
+}
+"""
+
+
+def can_unshare():
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+USAGE = (
+    "Usage: docker-credential-keyring configure [--dry-run] [--remove] [--name NAME] [--store]\n"
+    "                                           [--digitalocean] [--rancher] [HOST...]\n"
+    "Adds credHelpers entries for each HOST (--digitalocean: registry.digitalocean.com;\n"
+    "--rancher: every registry the configured Rancher holds a credential for) to\n"
+    "~/.docker/config.json and the containers auth file; --store sets credsStore instead\n"
+    "(docker sends every registry to the helper; podman, buildah and skopeo ignore it).\n"
+    "--remove takes those entries out again. HOST is what `docker login HOST` takes: a URL\n"
+    "or upper case is written as the host clients send; docker.io (Docker Hub) gets the keys\n"
+    "docker and podman look up. NAME is the helper's name, the part after docker-credential-\n"
+    "(default keyring).\n")
 
 FRESH = ('{\n  "credHelpers": {\n    "a.example": "keyring",\n'
          '    "registry.digitalocean.com": "keyring"\n  }\n}\n')
@@ -156,12 +254,348 @@ class Configure(unittest.TestCase):
             self.assertEqual(json.loads(self.read(path)), {"credHelpers": {"r.example": "rancher"}})
         self.assertFalse(os.path.exists(self.docker))
 
-    def test_no_runtime_dir_skips_the_auth_file_with_a_note(self):
-        del self.env["XDG_RUNTIME_DIR"]
+    def run_without_runtime_dir(self, *args):
+        """The binary with XDG_RUNTIME_DIR unset (root over ssh, su, a container), in a mount
+        namespace whose /run is self.fake_run: podman's /run/containers/UID/auth.json lands
+        there, and the real /run is never touched."""
+        if not can_unshare():
+            self.skipTest("needs root and unshare for a private /run")
+        self.fake_run = os.path.join(self.dir, "fake-run")
+        os.makedirs(self.fake_run, exist_ok=True)
+        env = dict(self.env)
+        env.pop("XDG_RUNTIME_DIR", None)
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                            'mount --bind "$0" /run && exec "$@"', self.fake_run, BIN] + list(args),
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        return Result(p.returncode, p.stdout, p.stderr, 0)
+
+    def test_no_runtime_dir_wires_podmans_run_containers_file(self):
+        r = self.run_without_runtime_dir("configure", "a.example")
+        self.assertEqual(r.rc, 0, r)
+        auth = "/run/containers/%d/auth.json" % os.getuid()
+        self.assertIn(("%s: created:\n" % auth).encode(), r.out)
+        inside = os.path.join(self.fake_run, "containers", str(os.getuid()), "auth.json")
+        self.assertEqual(json.loads(self.read(inside)), {"credHelpers": {"a.example": "keyring"}})
+        self.assertEqual(mode(inside), 0o600)
+        self.assertEqual(mode(os.path.dirname(inside)), 0o700)
+        self.assertEqual(json.loads(self.read(self.docker)), {"credHelpers": {"a.example": "keyring"}})
+        # doctor reads the same file
+        r = self.run_without_runtime_dir("doctor")
+        lines = r.out.decode().splitlines()
+        i = lines.index("containers auth file: " + auth)
+        self.assertEqual(lines[i + 1], "  credHelpers: a.example -> keyring", r)
+        self.assertNotIn("routing:", r.out.decode())
+
+    # --- the keys each client looks up ----------------------------------------------------
+
+    def helpers(self, path):
+        return json.loads(self.read(path)).get("credHelpers")
+
+    def test_docker_hub_gets_the_keys_each_client_reads(self):
+        # docker looks Docker Hub up as https://index.docker.io/v1/; podman, buildah and skopeo
+        # as docker.io, in their auth file and in the docker config, which they read too.
+        for spelling in ("docker.io", "index.docker.io", "registry-1.docker.io",
+                         "https://index.docker.io/v1/", "HTTPS://Index.Docker.IO/v1/"):
+            with self.subTest(spelling=spelling):
+                for path in (self.docker, self.auth):
+                    if os.path.exists(path):
+                        os.unlink(path)
+                r = self.configure(spelling)
+                self.assertEqual(r.rc, 0, r)
+                self.assertEqual(self.helpers(self.docker), {HUB: "keyring", "docker.io": "keyring"})
+                self.assertEqual(list(self.helpers(self.docker)), [HUB, "docker.io"])
+                self.assertEqual(self.helpers(self.auth), {"docker.io": "keyring"})
+
+    def test_urls_and_upper_case_become_the_host_clients_send(self):
+        r = self.configure("https://REG.Example:5000/v2/", "HTTP://b.example/", "C.example",
+                           "[::1]:5000", "d.example/v1")
+        self.assertEqual(r.rc, 0, r)
+        want = {"reg.example:5000": "keyring", "b.example": "keyring", "c.example": "keyring",
+                "[::1]:5000": "keyring", "d.example": "keyring"}
+        for path in (self.docker, self.auth):
+            self.assertEqual(self.helpers(path), want, path)
+        out = r.out.decode().splitlines()
+        self.assertEqual(out[:4], [
+            "https://REG.Example:5000/v2/: clients send it as reg.example:5000: that is what is written",
+            "HTTP://b.example/: clients send it as b.example: that is what is written",
+            "C.example: clients send it as c.example: that is what is written",
+            "d.example/v1: clients send it as d.example: that is what is written"], r)
+        r = self.configure("reg.example:5000", "REG.EXAMPLE:5000")
+        self.assertIn(b"nothing changed", r.out)
+
+    def test_what_no_client_sends_is_refused(self):
+        cases = {
+            "reg.example/team/app": 'configure: "reg.example/team/app": clients look credential '
+                                    'helpers up by registry host, never by path: name the host, '
+                                    'reg.example\n',
+            "https://reg.example/v2/x": 'configure: "https://reg.example/v2/x": clients look '
+                                        'credential helpers up by registry host, never by path: '
+                                        'name the host, reg.example\n',
+            "ftp://reg.example": 'configure: "ftp://reg.example" is not a registry host (a URL '
+                                 'names one only with https:// or http://)\n',
+            "reg.example:0": 'configure: "reg.example:0" is not a registry host[:port]\n',
+            "reg.example:70000": 'configure: "reg.example:70000" is not a registry host[:port]\n',
+            "user@reg.example": 'configure: "user@reg.example" is not a registry host[:port]\n',
+            "-x.example": "configure: unknown option: -x.example\n" + USAGE,
+            "a b": "configure: not a registry host: an argument holds a space, a quote, a "
+                   "backslash or a control character\n",
+            "a\x1b[2Jb": "configure: not a registry host: an argument holds a space, a quote, a "
+                         "backslash or a control character\n",
+        }
+        for typed, line in cases.items():
+            with self.subTest(typed=typed):
+                r = self.configure("good.example", typed)
+                self.assertEqual((r.rc, r.out), (1, line.encode()), r)
+                self.assertFalse(os.path.exists(self.docker))
+                self.assertFalse(os.path.exists(self.auth))
+        # after --, a word with a dash is a host, here not a valid one
+        r = self.configure("--", "-x.example")
+        self.assertEqual((r.rc, r.out), (1, b'configure: "-x.example" is not a registry host[:port]\n'))
+
+    def test_says_the_next_step(self):
+        r = self.configure("a.example", "docker.io", "--digitalocean")
+        self.assertEqual(r.rc, 0, r)
+        out = r.out.decode()
+        self.assertTrue(out.endswith(
+            "next: log in once; the password then goes to the keyring, not into these files:\n"
+            "  docker login a.example\n"
+            "  docker login\n"
+            "  podman login docker.io\n"
+            "  (Docker Hub has one keyring entry per client: `docker login` for docker, "
+            "`podman login docker.io` for podman, buildah and skopeo; for other registries "
+            "`podman login HOST` stores the same entry as docker)\n"
+            "registry.digitalocean.com: no login needed: credentials come from the DigitalOcean "
+            "API (set DIGITALOCEAN_ACCESS_TOKEN or run "
+            "`docker-credential-keyring login digitalocean`)\n"), out)
+        r = self.configure("a.example")  # nothing changed: nothing to do next
+        self.assertNotIn(b"next:", r.out)
+
+    def test_plaintext_docker_hub_login_is_named_with_its_command(self):
+        self.write(self.docker, '{"auths": {"%s": {"auth": "dTpw"}}}' % HUB)
+        self.write(self.auth, '{"auths": {"docker.io": {"auth": "dTpw"}}}')
+        r = self.configure("docker.io")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(('  warning: auths["%s"] still holds a plaintext password; it is left in '
+                       'place: run `docker login` again to move it into the keyring, then remove '
+                       'the entry\n' % HUB).encode(), r.out)
+        self.assertIn(b'  warning: auths["docker.io"] still holds a plaintext password; it is left '
+                      b'in place: run `podman login docker.io` again to move it into the keyring, '
+                      b'then remove the entry\n', r.out)
+
+    def test_nothing_to_do_is_an_error(self):
+        r = self.configure()
+        self.assertEqual(r.rc, 1, r)
+        self.assertFalse(os.path.exists(self.docker))
+        r = self.configure("--bogus", "a.example")
+        self.assertEqual(r.rc, 1, r)
+        self.assertFalse(os.path.exists(self.docker))
+
+    # --- --remove -------------------------------------------------------------------------
+
+    def test_remove_takes_out_only_this_helpers_entries(self):
+        self.write(self.docker, json.dumps({"credHelpers": {"gcr.io": "gcloud", "b.example": "other"},
+                                            "auths": {}}))
+        self.assertEqual(self.configure("a.example", "docker.io", "keep.example").rc, 0)
+        r = self.configure("--remove", "a.example", "https://index.docker.io/v1/", "b.example")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(r.out.decode(), (
+            "%s: changed:\n"
+            '  credHelpers["a.example"] ("keyring") removed\n'
+            '  credHelpers["https://index.docker.io/v1/"] ("keyring") removed\n'
+            '  credHelpers["docker.io"] ("keyring") removed\n'
+            '  credHelpers["b.example"] names another helper ("other"): left in place\n'
+            "%s: changed:\n"
+            '  credHelpers["a.example"] ("keyring") removed\n'
+            '  credHelpers["docker.io"] ("keyring") removed\n'
+            "the logins stay in the keyring; to erase them too:\n"
+            "  printf %%s 'a.example' | docker-credential-keyring erase\n"
+            "  printf %%s 'https://index.docker.io/v1/' | docker-credential-keyring erase\n"
+            "  printf %%s 'docker.io' | docker-credential-keyring erase\n") % (self.docker, self.auth))
+        self.assertEqual(json.loads(self.read(self.docker)), {
+            "credHelpers": {"gcr.io": "gcloud", "b.example": "other", "keep.example": "keyring"},
+            "auths": {}})
+        self.assertEqual(self.helpers(self.auth), {"keep.example": "keyring"})
+        r = self.configure("--remove", "a.example")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(b"not routed to this helper, nothing to change", r.out)
+        self.assertIn(b"nothing changed", r.out)
+
+    def test_remove_clears_a_key_no_client_sends(self):
+        # What an older configure wrote as typed: --remove takes the literal key and the host.
+        self.write(self.docker, json.dumps({"credHelpers": {
+            "https://Reg.Example/v2/": "keyring", "reg.example": "keyring", "x/y": "keyring"}}))
+        r = self.configure("--remove", "https://Reg.Example/v2/", "x/y")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(self.helpers(self.docker), {})
+
+    def test_remove_store(self):
+        self.write(self.docker, '{"credsStore": "keyring"}')
+        r = self.configure("--remove", "--store")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(json.loads(self.read(self.docker)), {})
+        self.write(self.docker, '{"credsStore": "desktop"}')
+        r = self.configure("--remove", "--store")
+        self.assertIn(b'credsStore names another helper ("desktop"): left in place', r.out)
+        self.assertEqual(json.loads(self.read(self.docker)), {"credsStore": "desktop"})
+
+    # --- symbolic links -------------------------------------------------------------------
+
+    def test_dangling_symlink_is_followed_and_its_target_created(self):
+        dotfiles = os.path.join(self.dir, "dotfiles")
+        os.makedirs(dotfiles)
+        os.makedirs(os.path.dirname(self.docker))
+        os.symlink("../../dotfiles/docker.json", self.docker)  # relative, to nothing yet
         r = self.configure("a.example")
         self.assertEqual(r.rc, 0, r)
-        self.assertIn(b"containers auth file: skipped", r.out)
-        self.assertTrue(os.path.exists(self.docker))
+        target = os.path.join(self.home, ".docker", "../../dotfiles/docker.json")
+        self.assertIn(("%s: created %s, where its symbolic link points:\n"
+                       % (self.docker, target)).encode(), r.out)
+        self.assertTrue(os.path.islink(self.docker))
+        self.assertEqual(os.readlink(self.docker), "../../dotfiles/docker.json")
+        self.assertEqual(self.helpers(os.path.join(dotfiles, "docker.json")), {"a.example": "keyring"})
+        self.assertEqual(mode(os.path.join(dotfiles, "docker.json")), 0o600)
+        r = self.configure("b.example")  # and from then on the link's file is changed in place
+        self.assertTrue(os.path.islink(self.docker))
+        self.assertEqual(self.helpers(self.docker), {"a.example": "keyring", "b.example": "keyring"})
+
+    def test_symlink_into_a_missing_directory_is_refused(self):
+        os.makedirs(os.path.dirname(self.docker))
+        target = os.path.join(self.dir, "not-cloned-yet", "docker.json")
+        os.symlink(target, self.docker)
+        r = self.configure("a.example")
+        self.assertEqual(r.rc, 1, r)
+        self.assertEqual(r.out.decode(), (
+            "%s: refusing to change it: %s is a symbolic link to %s, whose directory does not "
+            "exist: create that directory, or remove the link\nnothing was changed\n")
+            % (self.docker, self.docker, target))
+        self.assertEqual(os.readlink(self.docker), target)
+        self.assertFalse(os.path.exists(self.auth))
+
+    # --- no password left in freed memory -------------------------------------------------
+
+    def test_no_password_from_the_files_left_in_freed_memory(self):
+        with open(BIN, "rb") as f:
+            if b"__asan_init" in f.read():
+                self.skipTest("AddressSanitizer owns free() in this build")
+        shim = os.path.join(self.dir, "free_shim.so")
+        src = shim[:-3] + ".c"
+        with open(src, "wb") as f:
+            f.write(FREE_SHIM)
+        if subprocess.run(["cc", "-shared", "-fPIC", "-o", shim, src, "-ldl"]).returncode != 0:
+            self.skipTest("no C compiler for the free() shim")
+        # Passwords first, then enough text that a growing buffer must move after them.
+        cfg = {"auths": {"a.example": {"auth": MARK + "YWxpY2U6cHc="},
+                         "b.example": {"identitytoken": MARK + "-token"}},
+               "psFormat": "x" * 5000}
+        self.write(self.docker, json.dumps(cfg))
+        self.write(self.auth, json.dumps({"auths": {"a.example": {"auth": MARK + "YWxpY2U6cHc="}}}))
+        env = dict(self.env, LD_PRELOAD=shim, SHIM_MARKER=MARK)
+        for args in (["configure", "a.example"], ["configure", "--store"],
+                     ["configure", "--remove", "a.example"], ["doctor"]):
+            with self.subTest(args=args):
+                r = run(env, None, args=args)
+                self.assertIn(r.rc, (0, 1), r)
+                self.assertNotIn(b"SHIM:", r.err, r)
+        # the shim sees what it looks for: the text is in what configure wrote
+        self.assertIn(MARK, self.read(self.docker))
+        r = run(env, None, args=["configure", "--dry-run", "c.example"])
+        self.assertNotIn(b"SHIM:", r.err, r)
+
+    # --- the keys each client looks up ----------------------------------------------------
+
+    def helpers(self, path):
+        return json.loads(self.read(path)).get("credHelpers")
+
+    def test_docker_hub_gets_the_keys_each_client_reads(self):
+        # docker looks Docker Hub up as https://index.docker.io/v1/; podman, buildah and skopeo
+        # as docker.io, in their auth file and in the docker config, which they read too.
+        for spelling in ("docker.io", "index.docker.io", "registry-1.docker.io",
+                         "https://index.docker.io/v1/", "HTTPS://Index.Docker.IO/v1/"):
+            with self.subTest(spelling=spelling):
+                for path in (self.docker, self.auth):
+                    if os.path.exists(path):
+                        os.unlink(path)
+                r = self.configure(spelling)
+                self.assertEqual(r.rc, 0, r)
+                self.assertEqual(self.helpers(self.docker), {HUB: "keyring", "docker.io": "keyring"})
+                self.assertEqual(list(self.helpers(self.docker)), [HUB, "docker.io"])
+                self.assertEqual(self.helpers(self.auth), {"docker.io": "keyring"})
+
+    def test_urls_and_upper_case_become_the_host_clients_send(self):
+        r = self.configure("https://REG.Example:5000/v2/", "HTTP://b.example/", "C.example",
+                           "[::1]:5000", "d.example/v1")
+        self.assertEqual(r.rc, 0, r)
+        want = {"reg.example:5000": "keyring", "b.example": "keyring", "c.example": "keyring",
+                "[::1]:5000": "keyring", "d.example": "keyring"}
+        for path in (self.docker, self.auth):
+            self.assertEqual(self.helpers(path), want, path)
+        out = r.out.decode().splitlines()
+        self.assertEqual(out[:4], [
+            "https://REG.Example:5000/v2/: clients send it as reg.example:5000: that is what is written",
+            "HTTP://b.example/: clients send it as b.example: that is what is written",
+            "C.example: clients send it as c.example: that is what is written",
+            "d.example/v1: clients send it as d.example: that is what is written"], r)
+        r = self.configure("reg.example:5000", "REG.EXAMPLE:5000")
+        self.assertIn(b"nothing changed", r.out)
+
+    def test_what_no_client_sends_is_refused(self):
+        cases = {
+            "reg.example/team/app": 'configure: "reg.example/team/app": clients look credential '
+                                    'helpers up by registry host, never by path: name the host, '
+                                    'reg.example\n',
+            "https://reg.example/v2/x": 'configure: "https://reg.example/v2/x": clients look '
+                                        'credential helpers up by registry host, never by path: '
+                                        'name the host, reg.example\n',
+            "ftp://reg.example": 'configure: "ftp://reg.example" is not a registry host (a URL '
+                                 'names one only with https:// or http://)\n',
+            "reg.example:0": 'configure: "reg.example:0" is not a registry host[:port]\n',
+            "reg.example:70000": 'configure: "reg.example:70000" is not a registry host[:port]\n',
+            "user@reg.example": 'configure: "user@reg.example" is not a registry host[:port]\n',
+            "-x.example": "configure: unknown option: -x.example\n" + USAGE,
+            "a b": "configure: not a registry host: an argument holds a space, a quote, a "
+                   "backslash or a control character\n",
+            "a\x1b[2Jb": "configure: not a registry host: an argument holds a space, a quote, a "
+                         "backslash or a control character\n",
+        }
+        for typed, line in cases.items():
+            with self.subTest(typed=typed):
+                r = self.configure("good.example", typed)
+                self.assertEqual((r.rc, r.out), (1, line.encode()), r)
+                self.assertFalse(os.path.exists(self.docker))
+                self.assertFalse(os.path.exists(self.auth))
+        # after --, a word with a dash is a host, here not a valid one
+        r = self.configure("--", "-x.example")
+        self.assertEqual((r.rc, r.out), (1, b'configure: "-x.example" is not a registry host[:port]\n'))
+
+    def test_says_the_next_step(self):
+        r = self.configure("a.example", "docker.io", "--digitalocean")
+        self.assertEqual(r.rc, 0, r)
+        out = r.out.decode()
+        self.assertTrue(out.endswith(
+            "next: log in once; the password then goes to the keyring, not into these files:\n"
+            "  docker login a.example\n"
+            "  docker login\n"
+            "  podman login docker.io\n"
+            "  (Docker Hub has one keyring entry per client: `docker login` for docker, "
+            "`podman login docker.io` for podman, buildah and skopeo; for other registries "
+            "`podman login HOST` stores the same entry as docker)\n"
+            "registry.digitalocean.com: no login needed: credentials come from the DigitalOcean "
+            "API (set DIGITALOCEAN_ACCESS_TOKEN or run "
+            "`docker-credential-keyring login digitalocean`)\n"), out)
+        r = self.configure("a.example")  # nothing changed: nothing to do next
+        self.assertNotIn(b"next:", r.out)
+
+    def test_plaintext_docker_hub_login_is_named_with_its_command(self):
+        self.write(self.docker, '{"auths": {"%s": {"auth": "dTpw"}}}' % HUB)
+        self.write(self.auth, '{"auths": {"docker.io": {"auth": "dTpw"}}}')
+        r = self.configure("docker.io")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(('  warning: auths["%s"] still holds a plaintext password; it is left in '
+                       'place: run `docker login` again to move it into the keyring, then remove '
+                       'the entry\n' % HUB).encode(), r.out)
+        self.assertIn(b'  warning: auths["docker.io"] still holds a plaintext password; it is left '
+                      b'in place: run `podman login docker.io` again to move it into the keyring, '
+                      b'then remove the entry\n', r.out)
 
     def test_nothing_to_do_is_an_error(self):
         r = self.configure()
@@ -211,10 +645,15 @@ class ConfigureRancher(Configure):
         out = r.out.decode().splitlines()
         self.assertEqual(out[0], "rancher: 3 registries with an active credential: "
                                  "Registry.Example.com:5000 index.docker.io quay.io", r)
-        want = {"a.example": "keyring", "registry.example.com:5000": "keyring",
-                "https://index.docker.io/v1/": "keyring", "docker.io": "keyring",
-                "quay.io": "keyring"}
-        for path in (self.docker, self.auth):
+        self.assertEqual(out[-1], "rancher's registries: no login needed: credentials come from "
+                                  "Rancher", r)
+        docker = {"a.example": "keyring", "registry.example.com:5000": "keyring",
+                  "https://index.docker.io/v1/": "keyring", "docker.io": "keyring",
+                  "quay.io": "keyring"}
+        # The auth file is read by podman, buildah and skopeo only: no docker key there.
+        auth = {"a.example": "keyring", "registry.example.com:5000": "keyring",
+                "docker.io": "keyring", "quay.io": "keyring"}
+        for path, want in ((self.docker, docker), (self.auth, auth)):
             helpers = json.loads(self.read(path))["credHelpers"]
             self.assertEqual(helpers, want, path)
             self.assertEqual(list(helpers), list(want), path)

@@ -2,14 +2,18 @@
 """doctor's credential-source checks through the real binary, against the fake DigitalOcean and
 Rancher APIs (TLS from a test CA) with a private keyring: one read-only API call per source (for
 DigitalOcean GET /v2/registries, never the endpoint that mints a token), the exact line of each
-result, and on failure the exact `fix:` line under it."""
+result, and on failure the exact `fix:` line under it. Then the routing checks: which config
+files send which registries here, under the keys each client looks them up by, each problem with
+a fix that is one exact command (which the tests run, and doctor is then content)."""
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
 import unittest
 
-from common import KeyringCase, run
+from common import BIN, KeyringCase, run
 from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -255,6 +259,159 @@ class Rancher(DoctorCase):
         self.assertEqual(self.source_lines(lines, "rancher")[0],
                          "  rancher: key accepted (RANCHER_* key envkey: environment 1a5, "
                          "2 registries)", r)
+
+
+class Routing(DoctorCase):
+    """The routing section: the docker config (~/.docker/config.json) and the containers auth
+    file (REGISTRY_AUTH_FILE here), with this binary's directory on PATH."""
+
+    def setUp(self):
+        super().setUp()
+        self.bindir = os.path.dirname(os.path.abspath(BIN))
+        self.denv["PATH"] = self.bindir + ":" + os.environ.get("PATH", "/usr/bin:/bin")
+        self.docker = os.path.join(self.dir, ".docker", "config.json")
+        self.auth = os.path.join(self.dir, "auth.json")
+        self.denv["REGISTRY_AUTH_FILE"] = self.auth
+
+    def write(self, path, obj):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(obj if isinstance(obj, str) else json.dumps(obj))
+
+    def routing(self, **extra):
+        """doctor's lines from the docker config on, without the summary line."""
+        r, lines = self.doctor(**extra)
+        i = next(n for n, l in enumerate(lines) if l.startswith("docker config:"))
+        return r, lines[i:-1]
+
+    def run_fix(self, line, **extra):
+        """Run the command of a `fix:` line, as a person would paste it."""
+        self.assertTrue(line.startswith("  fix: `"), line)
+        cmd = line[len("  fix: `"):line.rindex("`")]
+        env = dict(self.denv, **extra)
+        p = subprocess.run(cmd, shell=True, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, (cmd, p.stdout, p.stderr))
+
+    def configure(self, *args):
+        r = run(self.denv, None, args=["configure"] + list(args))
+        self.assertEqual(r.rc, 0, r)
+
+    def test_podman_logout_all_is_caught_with_one_command(self):
+        # podman logout --all rewrites auth.json without credHelpers: the next podman login
+        # would write plaintext. Docker Hub's docker key is not one podman needs.
+        self.configure("a.example", "docker.io")
+        self.write(self.auth, {"auths": {}})
+        r, lines = self.routing()
+        self.assertEqual(lines, [
+            "docker config: " + self.docker,
+            "  credHelpers: a.example -> keyring",
+            "  credHelpers: https://index.docker.io/v1/ -> keyring",
+            "  credHelpers: docker.io -> keyring",
+            "containers auth file: " + self.auth,
+            "  routes nothing to this helper",
+            "routing: in the docker config only (podman login would write these in plaintext): "
+            "a.example docker.io",
+            "  fix: `docker-credential-keyring configure a.example docker.io`"], r)
+        self.run_fix(lines[-1], PATH=self.denv["PATH"])
+        r, lines = self.routing()
+        self.assertEqual(lines[4:], ["containers auth file: " + self.auth,
+                                     "  credHelpers: a.example -> keyring",
+                                     "  credHelpers: docker.io -> keyring"], r)
+
+    def test_dockers_hub_key_is_not_missing_from_podmans_file(self):
+        # What configure writes for Docker Hub: podman never looks the docker key up.
+        self.write(self.docker, {"credHelpers": {"https://index.docker.io/v1/": "keyring",
+                                                 "docker.io": "keyring"}})
+        self.write(self.auth, {"credHelpers": {"docker.io": "keyring"}})
+        r, lines = self.routing()
+        self.assertEqual(lines, [
+            "docker config: " + self.docker,
+            "  credHelpers: https://index.docker.io/v1/ -> keyring",
+            "  credHelpers: docker.io -> keyring",
+            "containers auth file: " + self.auth,
+            "  credHelpers: docker.io -> keyring"], r)
+        self.assertNotIn(b"fix:", r.out)
+
+    def test_docker_hub_without_dockers_key_is_caught(self):
+        # What `configure docker.io` used to write: docker looks Docker Hub up by another key,
+        # and `docker login` stores the password in the docker config.
+        self.write(self.docker, {"credHelpers": {"docker.io": "keyring"}})
+        self.write(self.auth, {"credHelpers": {"docker.io": "keyring"}})
+        r, lines = self.routing()
+        self.assertEqual(lines[:4], [
+            "docker config: " + self.docker,
+            "  credHelpers: docker.io -> keyring",
+            "  https://index.docker.io/v1/ is not routed here, though docker looks docker.io up by "
+            "that key: docker login writes it here in plaintext",
+            "  fix: `docker-credential-keyring configure docker.io`"], r)
+        self.assertEqual(r.rc, 1, r)
+        self.run_fix(lines[3])
+        r, lines = self.routing()
+        self.assertNotIn(b"fix:", r.out)
+
+    def test_a_key_no_client_sends_is_caught(self):
+        # What an older configure wrote as typed: clients send reg.example.
+        self.write(self.docker, {"credHelpers": {"https://REG.Example/v2/": "keyring"}})
+        self.write(self.auth, {"credHelpers": {"https://REG.Example/v2/": "keyring"}})
+        r, lines = self.routing()
+        self.assertEqual(lines, [
+            "docker config: " + self.docker,
+            "  credHelpers: https://REG.Example/v2/ -> keyring",
+            "  reg.example is not routed here, though docker looks reg.example up by that key: "
+            "docker login writes it here in plaintext",
+            "  fix: `docker-credential-keyring configure reg.example`",
+            "containers auth file: " + self.auth,
+            "  credHelpers: https://REG.Example/v2/ -> keyring",
+            "  reg.example is not routed here, though podman looks reg.example up by that key: "
+            "podman login writes it here in plaintext",
+            "  fix: `docker-credential-keyring configure reg.example`"], r)
+        self.run_fix(lines[3])
+        r, lines = self.routing()
+        self.assertNotIn(b"fix:", r.out)
+
+    def test_helper_not_on_path_fix_is_the_link_to_make(self):
+        self.configure("a.example")
+        bindir = os.path.join(self.dir, "bin")
+        os.makedirs(bindir)
+        path = "/nonexistent-dir:%s:/usr/bin:/bin" % bindir
+        r, lines = self.routing(PATH=path)
+        self.assertEqual(lines[1:4], [
+            "  credHelpers: a.example -> keyring",
+            "  docker-credential-keyring is not on PATH: clients fail on these registries",
+            "  fix: `ln -s %s %s/docker-credential-keyring`" % (os.path.realpath(BIN), bindir)], r)
+        self.run_fix(lines[3], PATH=path)
+        r, lines = self.routing(PATH=path)
+        self.assertNotIn(b"fix:", r.out)
+        self.assertEqual(r.rc, 0, r)
+
+    def test_unreadable_file_fix_names_the_file(self):
+        self.write(self.docker, '{"auths": {')
+        r, lines = self.routing()
+        self.assertEqual(lines[:2], [
+            "docker config: %s: not valid JSON (the JSON ends too early)" % self.docker,
+            "  fix: correct %s so that it is one JSON object (the line above says what is "
+            "wrong), then run `docker-credential-keyring doctor` again" % self.docker], r)
+
+    def test_nothing_routed_fix_names_the_registries_logged_in_to(self):
+        self.write(self.docker, {"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"},
+                                           "Reg.Example:5000": {"auth": "dTpw"}}})
+        self.write(self.auth, {"auths": {"quay.io": {"auth": "dTpw"}}})
+        r, lines = self.routing()
+        self.assertEqual(lines[-2:], [
+            "routing: no config file sends any registry to this helper",
+            "  fix: `docker-credential-keyring configure docker.io reg.example:5000 quay.io` (the "
+            "registries these files hold logins for)"], r)
+        self.run_fix(lines[-1])
+        r, lines = self.routing()
+        self.assertNotIn("routing:", "\n".join(lines), r)
+        os.unlink(self.docker)
+        os.unlink(self.auth)
+        r, lines = self.routing()
+        self.assertEqual(lines[-1], "  fix: `docker-credential-keyring configure REGISTRY...` "
+                                    "with the registries you use (`docker-credential-keyring "
+                                    "configure --store` routes every registry docker uses, but "
+                                    "podman, buildah and skopeo ignore it)", r)
 
 
 if __name__ == "__main__":
