@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -23,7 +24,7 @@ import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from common import NOT_FOUND, KeyringCase, run, store_json
+from common import BIN, NOT_FOUND, KeyringCase, run, store_json
 from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -613,6 +614,47 @@ class Verbs(DoCase):
                 self.assertTrue(r.out.startswith(var.encode() + b": "), r)
                 self.assertEqual(r.out.count(b"\n"), 1, r)
         self.assertEqual(self.fake.requests(), [])
+
+
+class OptimisedBuild(unittest.TestCase):
+    """The DigitalOcean files compile without a warning at -O3 with GCC and with clang, as a
+    Release build compiles them: -Werror is on, and some warnings (GCC's stringop-overflow on
+    the source's free, inlined into its constructor) appear only when the optimiser inlines.
+    The flags are the build's own, from the compile_commands.json next to DCK_BIN."""
+
+    FILES = ("helper/source_do.c", "helper/login.c")
+
+    def commands(self):
+        build = os.path.dirname(os.path.dirname(os.path.abspath(BIN)))
+        path = os.path.join(build, "compile_commands.json")
+        if not os.path.exists(path):
+            self.skipTest("no compile_commands.json in %s" % build)
+        with open(path) as f:
+            entries = json.load(f)
+        found = [e for e in entries if e["file"].endswith(self.FILES)]
+        self.assertTrue(found, "none of %s in %s" % (self.FILES, path))
+        return found
+
+    def test_o3_with_gcc_and_clang(self):
+        for compiler in ("gcc", "clang"):
+            if not shutil.which(compiler):
+                continue
+            for entry in self.commands():
+                argv = shlex.split(entry["command"]) if "command" in entry else entry["arguments"]
+                # The same flags without optimisation, debug or output options, then -O3.
+                args, skip = [], False
+                for a in argv[1:]:
+                    if skip:
+                        skip = False
+                    elif a == "-o":
+                        skip = True
+                    elif not re.fullmatch(r"-O.*|-g.*|-fsanitize.*|-fno-sanitize.*", a):
+                        args.append(a)
+                with self.subTest(compiler=compiler, file=os.path.basename(entry["file"])):
+                    p = subprocess.run([compiler] + args + ["-O3", "-DNDEBUG", "-o", os.devnull],
+                                       cwd=entry["directory"], capture_output=True, text=True,
+                                       timeout=120)
+                    self.assertEqual((p.returncode, p.stderr), (0, ""))
 
 
 if __name__ == "__main__":
