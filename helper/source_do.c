@@ -19,6 +19,7 @@
 #include "source_do_parse.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@
 #include "monotonic.h"
 #include "http.h"
 #include "json_secret.h"
+#include "log.h"
 #include "secmem.h"
 
 #define DO_NAME "digitalocean"
@@ -57,6 +60,8 @@ enum {
 	DO_MAX_ATTEMPTS = 3,
 	DO_RETRY_5XX_MS = 1000,
 	DO_MIN_LEFT_MS = 1000,              /* a retry needs at least this much of the deadline */
+	DO_MAX_NAMES_FILE = 16 * 1024,      /* the remembered registry names: a line per API URL */
+	DO_MAX_NAMES_LINES = 16,
 };
 
 #define DO_MAX_EXPIRY 1576800000LL /* the API's largest accepted expiry_seconds */
@@ -78,6 +83,18 @@ struct do_source {
 };
 
 /* --- small helpers ------------------------------------------------------------------------- */
+
+/* A DigitalOcean registry name (models/registry_base.yml: ^[a-z0-9-]{1,63}$). Names go into
+ * URL paths, so nothing else may pass. */
+static int do_is_registry_name(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i]; i++)
+		if (i == 63 || !((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+			return 0;
+	return i > 0;
+}
 
 static int do_oom(void)
 {
@@ -366,7 +383,60 @@ out:
 	return rc;
 }
 
-/* The two parsers on a bare body, for the fuzzer (source_do_parse.h). */
+/* GET /v2/registries ({"registries":[{"name":…,"region":…},…]}): how many registries and the
+ * first DO_MAX_NAMES names. Every entry must have a valid name: one that is not would end up in
+ * a URL. */
+static int do_parse_registries(const struct secbuf *body, struct do_registries *out)
+{
+	struct json_object *obj, *regs = NULL;
+	struct do_registries r;
+	const char *why = NULL;
+	size_t i;
+	int rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	obj = do_parse_json(body, &why);
+	if (!obj || !json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, "registries", &regs) ||
+	    !json_object_is_type(regs, json_type_array)) {
+		rc = err_set(ERR_UNAVAILABLE, "DigitalOcean's answer to GET /v2/registries is not a "
+			     "registry list (%s)", obj ? "no \"registries\" array" : why);
+		goto out;
+	}
+	for (i = 0; i < json_object_array_length(regs); i++) {
+		struct json_object *name = NULL;
+		const char *v;
+
+		if (!json_object_object_get_ex(json_object_array_get_idx(regs, i), "name", &name) ||
+		    !json_object_is_type(name, json_type_string) ||
+		    !do_is_registry_name(v = json_object_get_string(name))) {
+			rc = err_set(ERR_UNAVAILABLE, "DigitalOcean's answer to GET /v2/registries holds "
+				     "a registry without a name of 1 to 63 characters of a-z, 0-9 and -");
+			goto out;
+		}
+		if (r.n < DO_MAX_NAMES)
+			snprintf(r.names[r.n], sizeof(r.names[r.n]), "%s", v);
+		r.n++;
+	}
+	*out = r;
+out:
+	json_secret_free(obj);
+	return rc;
+}
+
+/* "alpha, beta" for messages; ", …" when the account has more than were kept. */
+static void do_names_text(const struct do_registries *r, char *buf, size_t size)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < r->n && i < DO_MAX_NAMES && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", r->names[i]);
+	if (r->n > DO_MAX_NAMES && used < size)
+		snprintf(buf + used, size - used, ", …");
+}
+
+/* The parsers on a bare body, for the fuzzer (source_do_parse.h). */
 int do_parse_config_body(const char *body, size_t len, const char *server, struct cred *out)
 {
 	struct secbuf b = {(char *)body, len, len};
@@ -381,6 +451,13 @@ int do_parse_config_body(const char *body, size_t len, const char *server, struc
 	out->secret = c.secret;
 	out->secret_len = c.secret_len;
 	return 0;
+}
+
+int do_parse_registries_body(const char *body, size_t len, struct do_registries *out)
+{
+	struct secbuf b = {(char *)body, len, len};
+
+	return do_parse_registries(&b, out);
 }
 
 void do_describe_error_body(long status, const char *body, size_t len, char *buf, size_t size)
@@ -614,32 +691,6 @@ static int do_request(struct do_source *d, const struct http_request *req, int64
 	return http_do(&o, req, out);
 }
 
-/* The URL of the credentials endpoint, with its query. No secret in it. */
-static int do_credentials_url(struct do_source *d, struct secbuf *url)
-{
-	char query[96];
-	int rc = secbuf_append_str(url, d->api_url);
-
-	if (!rc && d->registry) {
-		rc = secbuf_append_str(url, "/v2/registries/");
-		if (!rc)
-			rc = secbuf_append_str(url, d->registry); /* checked: [a-z0-9-] only */
-		if (!rc)
-			rc = secbuf_append_str(url, "/docker-credentials");
-	} else if (!rc) {
-		rc = secbuf_append_str(url, "/v2/registry/docker-credentials");
-	}
-	/* No expiry_seconds means credentials that never expire, as the API defines it. */
-	if (d->expiry)
-		snprintf(query, sizeof(query), "?read_write=%s&expiry_seconds=%lld",
-			 d->read_write ? "true" : "false", (long long)d->expiry);
-	else
-		snprintf(query, sizeof(query), "?read_write=%s", d->read_write ? "true" : "false");
-	if (!rc)
-		rc = secbuf_append_str(url, query);
-	return rc ? do_oom() : 0;
-}
-
 /* How long to wait before asking again after r, or -1 not to ask again. 429: the server's
  * Retry-After, else its ratelimit-reset, else a second. 5xx: a second, once. */
 static int64_t do_retry_wait(const struct http_response *r, int *retried_5xx)
@@ -662,10 +713,45 @@ static int64_t do_retry_wait(const struct http_response *r, int *retried_5xx)
 	return -1;
 }
 
-/* The error for an answer other than 200, in one line. */
-static int do_status_error(struct do_source *d, const struct http_response *r, const char *from,
-			   int64_t wait_ms, int attempts)
+/* A GET and what became of it, for the callers' messages. */
+struct do_answer {
+	struct http_response r; /* the last answer, whatever its status */
+	int attempts;           /* requests made */
+	int64_t wait_ms;        /* the wait the last 429 or 5xx asked for; -1: none */
+	time_t asked;           /* when the last request went out */
+};
+
+/* GET url with the token, asking again after a 429 or a 5xx while the deadline allows, at most
+ * DO_MAX_ATTEMPTS requests in all. 0 whenever an answer came (a->r, any status); else the
+ * transport's error. The caller clears a->r. */
+static int do_get(struct do_source *d, const char *url, const char *token, int64_t deadline,
+		  struct do_answer *a)
 {
+	struct http_request req = {0};
+	int retried_5xx = 0, rc;
+
+	req.method = "GET";
+	req.url = url;
+	req.bearer = token;
+	for (a->attempts = 1;; a->attempts++) {
+		http_response_clear(&a->r);
+		a->asked = time(NULL);
+		rc = do_request(d, &req, deadline, &a->r);
+		if (rc)
+			return err_wrap(rc, "DigitalOcean API");
+		a->wait_ms = a->r.status == 200 ? -1 : do_retry_wait(&a->r, &retried_5xx);
+		if (a->wait_ms < 0 || a->attempts >= DO_MAX_ATTEMPTS ||
+		    monotonic_ms() + a->wait_ms + DO_MIN_LEFT_MS > deadline)
+			return 0;
+		do_sleep_ms(a->wait_ms);
+	}
+}
+
+/* The error for an answer other than 200, in one line. name: the registry asked for by name
+ * ("" for the account's only one), for a 404. */
+static int do_status_error(const struct do_answer *a, const char *from, const char *name)
+{
+	const struct http_response *r = &a->r;
 	char detail[512];
 
 	do_describe_error(r, detail, sizeof(detail));
@@ -677,9 +763,9 @@ static int do_status_error(struct do_source *d, const struct http_response *r, c
 		return err_set(ERR_DENIED, "DigitalOcean refused the API token from %s: it needs the "
 			       "registry:read and registry:update scopes (%s)", from, detail);
 	case 404:
-		if (d->registry)
+		if (name[0])
 			return err_set(ERR_NOTFOUND, "DigitalOcean has no registry named %s on this "
-				       "account (%s)", d->registry, detail);
+				       "account (%s)", name, detail);
 		return err_set(ERR_NOTFOUND, "DigitalOcean has no container registry on this account "
 			       "(%s)", detail);
 	case 412:
@@ -687,13 +773,13 @@ static int do_status_error(struct do_source *d, const struct http_response *r, c
 			       DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) to the one to use "
 			       "(%s)", detail);
 	case 429:
-		if (attempts >= DO_MAX_ATTEMPTS)
+		if (a->attempts >= DO_MAX_ATTEMPTS)
 			return err_set(ERR_UNAVAILABLE, "DigitalOcean's API rate limit is still reached "
-				       "after %d requests (%s)", attempts, detail);
-		if (wait_ms >= 0)
+				       "after %d requests (%s)", a->attempts, detail);
+		if (a->wait_ms >= 0)
 			return err_set(ERR_UNAVAILABLE, "DigitalOcean's API rate limit is reached and "
 				       "lifts in %lld s, after the deadline (%s)",
-				       (long long)((wait_ms + 999) / 1000), detail);
+				       (long long)((a->wait_ms + 999) / 1000), detail);
 		return err_set(ERR_UNAVAILABLE, "DigitalOcean's API rate limit is reached (%s)", detail);
 	default:
 		if (r->status >= 500)
@@ -701,6 +787,247 @@ static int do_status_error(struct do_source *d, const struct http_response *r, c
 		return err_set(ERR_FAILED, "the DigitalOcean API answered an unexpected status (%s)",
 			       detail);
 	}
+}
+
+/* --- which registry ------------------------------------------------------------------------- */
+
+/* Without the registry setting, fetch asks GET /v2/registries for the account's registry once,
+ * then remembers its name, so that it can use the current …/registries/<name>/docker-credentials
+ * rather than the deprecated single-registry endpoint. The name is remembered in a plain file,
+ * one line "<api-url> <name>" per API, in the user's cache directory: it is not a secret, and
+ * the keyring would cost a D-Bus round trip to read it and a keyring write to keep it (and on a
+ * server without a Secret Service, the kernel keyring forgets). It is only a cache: when it
+ * cannot be read or written, the next fetch asks again. A remembered name that the API no
+ * longer knows (404: the registry was deleted, or the token is now another account's) is
+ * forgotten and the name asked for again, once. */
+
+static int do_names_path(char *path, size_t size, int dir_only)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (xdg && xdg[0] == '/')
+		n = snprintf(path, size, "%s/docker-credential-keyring%s", xdg,
+			     dir_only ? "" : "/digitalocean-registry");
+	else if (home && home[0] == '/')
+		n = snprintf(path, size, "%s/.cache/docker-credential-keyring%s", home,
+			     dir_only ? "" : "/digitalocean-registry");
+	else
+		return ERR_NOTFOUND;
+	return n > 0 && (size_t)n < size ? 0 : ERR_NOTFOUND;
+}
+
+/* The file's text (NULL data when empty), or ERR_NOTFOUND when there is none to read. */
+static int do_names_read(struct secbuf *b)
+{
+	char path[4096];
+	struct stat st;
+	int fd, rc;
+
+	if (do_names_path(path, sizeof(path), 0))
+		return ERR_NOTFOUND;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return ERR_NOTFOUND;
+	rc = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ? ERR_NOTFOUND
+							: secbuf_read_fd(b, fd, DO_MAX_NAMES_FILE);
+	close(fd);
+	if (rc)
+		secbuf_free(b);
+	return rc ? ERR_NOTFOUND : 0;
+}
+
+/* The name remembered for this API, if any: 1 with name filled. */
+static int do_remembered_registry(const struct do_source *d, char *name, size_t size)
+{
+	struct secbuf b = SECBUF_INIT;
+	char *line, *next, *sp;
+	int found = 0;
+
+	if (do_names_read(&b))
+		return 0;
+	for (line = b.data; line && !found; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		sp = strchr(line, ' ');
+		if (!sp)
+			continue;
+		*sp++ = '\0';
+		if (strcmp(line, d->api_url) == 0 && do_is_registry_name(sp)) {
+			snprintf(name, size, "%s", sp);
+			found = 1;
+		}
+	}
+	secbuf_free(&b);
+	return found;
+}
+
+static int do_mkdir(const char *path)
+{
+	return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* Remember name for this API (NULL: forget it), keeping the other APIs' lines: a new file
+ * renamed over the old one, so that a reader sees the old text or the new, never half. */
+static void do_remember_registry(const struct do_source *d, const char *name)
+{
+	struct secbuf old = SECBUF_INIT, text = SECBUF_INIT;
+	char dir[4096], path[4200], tmp[4300], *line, *next, *sp;
+	size_t kept = 0;
+	int fd = -1, rc = 0;
+
+	if (do_names_path(dir, sizeof(dir), 1) || do_names_path(path, sizeof(path), 0))
+		return;
+	(void)do_names_read(&old);
+	for (line = old.data; line && !rc; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		sp = strchr(line, ' ');
+		if (!sp || ((size_t)(sp - line) == strlen(d->api_url) &&
+			    strncmp(line, d->api_url, (size_t)(sp - line)) == 0))
+			continue;
+		if (++kept >= DO_MAX_NAMES_LINES)
+			break;
+		rc = secbuf_append_str(&text, line) || secbuf_append_str(&text, "\n");
+	}
+	if (!rc && name)
+		rc = secbuf_append_str(&text, d->api_url) || secbuf_append_str(&text, " ") ||
+		     secbuf_append_str(&text, name) || secbuf_append_str(&text, "\n");
+	/* The cache directory itself may not exist yet (XDG: create it 0700). */
+	*strrchr(dir, '/') = '\0';
+	if (!rc)
+		rc = do_mkdir(dir);
+	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/docker-credential-keyring");
+	if (!rc)
+		rc = do_mkdir(dir);
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if (!rc)
+		rc = (fd = mkostemp(tmp, O_CLOEXEC)) < 0;
+	if (!rc)
+		rc = write(fd, text.data ? text.data : "", text.len) != (ssize_t)text.len;
+	if (fd >= 0 && close(fd) != 0)
+		rc = -1;
+	if (!rc)
+		rc = rename(tmp, path);
+	if (rc && fd >= 0)
+		unlink(tmp);
+	if (rc)
+		log_debug("digitalocean: cannot update %s (%s): the registry name is asked for again "
+			  "next time", path, strerror(errno));
+	secbuf_free(&old);
+	secbuf_free(&text);
+}
+
+/* Several registries: the names, and the setting that picks one. */
+static int do_several_error(const struct do_registries *regs)
+{
+	char names[512];
+
+	do_names_text(regs, names, sizeof(names));
+	return err_set(ERR_NOTFOUND, "the DigitalOcean account has several registries (%s): set "
+		       DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) to the one to use", names);
+}
+
+/* GET /v2/registries: the account's only registry into name (and remembered). "" when the API
+ * gives no usable list: the deprecated single-registry endpoint needs no name. */
+static int do_learn_registry(struct do_source *d, const char *token, const char *from,
+			     int64_t deadline, char *name, size_t size)
+{
+	struct secbuf url = SECBUF_INIT;
+	struct do_answer a = {{0}, 0, -1, 0};
+	struct do_registries regs;
+	long status;
+	int rc;
+
+	name[0] = '\0';
+	if (secbuf_append_str(&url, d->api_url) || secbuf_append_str(&url, "/v2/registries"))
+		rc = do_oom();
+	else
+		rc = do_get(d, url.data, token, deadline, &a);
+	status = a.r.status;
+	if (rc) {
+		/* the transport's error, as it is */
+	} else if (status == 200 && do_parse_registries(&a.r.body, &regs) == 0) {
+		if (regs.n == 0) {
+			rc = err_set(ERR_NOTFOUND, "DigitalOcean has no container registry on this "
+				     "account");
+		} else if (regs.n > 1) {
+			rc = do_several_error(&regs);
+		} else {
+			snprintf(name, size, "%s", regs.names[0]);
+			do_remember_registry(d, name);
+			log_debug("digitalocean: the account's registry is %s (remembered)", name);
+		}
+	} else if (status == 401 || status == 403 || status == 429 || status >= 500) {
+		rc = do_status_error(&a, from, "");
+	} else {
+		log_debug("digitalocean: GET /v2/registries gave no registry list (HTTP %ld%s%s): "
+			  "using the single-registry endpoint", status, status == 200 ? ": " : "",
+			  status == 200 ? err_msg() : "");
+		err_clear();
+	}
+	http_response_clear(&a.r);
+	secbuf_free(&url);
+	return rc;
+}
+
+/* --- minting ------------------------------------------------------------------------------ */
+
+/* The URL of the credentials endpoint for registry name ("" the account's only one), with its
+ * query. No secret in it. */
+static int do_credentials_url(struct do_source *d, const char *name, struct secbuf *url)
+{
+	char query[96];
+	int rc = secbuf_append_str(url, d->api_url);
+
+	if (!rc && name[0]) {
+		rc = secbuf_append_str(url, "/v2/registries/");
+		if (!rc)
+			rc = secbuf_append_str(url, name); /* checked: [a-z0-9-] only */
+		if (!rc)
+			rc = secbuf_append_str(url, "/docker-credentials");
+	} else if (!rc) {
+		rc = secbuf_append_str(url, "/v2/registry/docker-credentials");
+	}
+	/* No expiry_seconds means credentials that never expire, as the API defines it. */
+	if (d->expiry)
+		snprintf(query, sizeof(query), "?read_write=%s&expiry_seconds=%lld",
+			 d->read_write ? "true" : "false", (long long)d->expiry);
+	else
+		snprintf(query, sizeof(query), "?read_write=%s", d->read_write ? "true" : "false");
+	if (!rc)
+		rc = secbuf_append_str(url, query);
+	return rc ? do_oom() : 0;
+}
+
+/* GET …/docker-credentials (a new token on the account) into c. *status: the last answer's
+ * status, 0 when none came. */
+static int do_mint(struct do_source *d, const char *token, const char *from, const char *name,
+		   int64_t deadline, const char *server, struct cred *c, long *status)
+{
+	struct secbuf url = SECBUF_INIT;
+	struct do_answer a = {{0}, 0, -1, 0};
+	int rc = do_credentials_url(d, name, &url);
+
+	if (!rc)
+		rc = do_get(d, url.data, token, deadline, &a);
+	*status = a.r.status;
+	if (!rc && a.r.status == 200)
+		rc = do_parse_config(&a.r.body, server, c);
+	else if (!rc)
+		rc = do_status_error(&a, from, name);
+	if (!rc) {
+		c->server = strdup(server);
+		c->origin = strdup(DO_NAME);
+		c->expires = d->expiry ? (int64_t)a.asked + d->expiry : 0;
+		if (!c->server || !c->origin)
+			rc = do_oom();
+	}
+	http_response_clear(&a.r);
+	secbuf_free(&url);
+	return rc;
 }
 
 /* --- the source slots -------------------------------------------------------------------- */
@@ -718,58 +1045,40 @@ static int do_serves(struct source *s, const char *server)
 	return 0;
 }
 
+/* The registry setting, else the remembered name, else learn it (see "which registry"). Then
+ * mint; a remembered name the API no longer knows is forgotten and learned again, once. */
 static int do_fetch(struct source *s, const char *server, struct cred *out)
 {
 	struct do_source *d = (struct do_source *)s;
-	struct secbuf url = SECBUF_INIT;
-	struct http_response r = {0};
-	struct http_request req = {0};
 	struct cred c = {0};
-	char *token = NULL, from[128] = "";
-	int64_t deadline = monotonic_ms() + d->http.timeout_ms, wait_ms;
-	time_t asked = time(NULL);
-	int rc, attempt, retried_5xx = 0;
+	char *token = NULL, from[128] = "", name[64] = "";
+	int64_t deadline = monotonic_ms() + d->http.timeout_ms;
+	long status = 0;
+	int rc, remembered = 0;
 
 	rc = do_token(d, &token, from, sizeof(from));
+	if (!rc && d->registry)
+		snprintf(name, sizeof(name), "%s", d->registry);
+	else if (!rc && (remembered = do_remembered_registry(d, name, sizeof(name))) != 0)
+		log_debug("digitalocean: the account's registry is %s (remembered)", name);
+	else if (!rc)
+		rc = do_learn_registry(d, token, from, deadline, name, sizeof(name));
 	if (!rc)
-		rc = do_credentials_url(d, &url);
-	req.method = "GET";
-	req.url = url.data;
-	req.bearer = token;
-	for (attempt = 1; !rc; attempt++) {
-		http_response_clear(&r);
-		asked = time(NULL);
-		rc = do_request(d, &req, deadline, &r);
-		if (rc) {
-			rc = err_wrap(rc, "DigitalOcean API");
-			break;
-		}
-		if (r.status == 200) {
-			rc = do_parse_config(&r.body, server, &c);
-			break;
-		}
-		wait_ms = do_retry_wait(&r, &retried_5xx);
-		if (wait_ms >= 0 && attempt < DO_MAX_ATTEMPTS &&
-		    monotonic_ms() + wait_ms + DO_MIN_LEFT_MS <= deadline) {
-			do_sleep_ms(wait_ms);
-			continue;
-		}
-		rc = do_status_error(d, &r, from, wait_ms, attempt);
-	}
-	if (!rc) {
-		c.server = strdup(server);
-		c.origin = strdup(DO_NAME);
-		c.expires = d->expiry ? (int64_t)asked + d->expiry : 0;
-		if (!c.server || !c.origin)
-			rc = do_oom();
+		rc = do_mint(d, token, from, name, deadline, server, &c, &status);
+	if (rc && remembered && status == 404) {
+		log_debug("digitalocean: the API does not know registry %s any more: asking which "
+			  "registry the account has", name);
+		do_remember_registry(d, NULL);
+		cred_clear(&c);
+		rc = do_learn_registry(d, token, from, deadline, name, sizeof(name));
+		if (!rc)
+			rc = do_mint(d, token, from, name, deadline, server, &c, &status);
 	}
 	if (!rc) {
 		*out = c;
 		memset(&c, 0, sizeof(c));
 	}
 	cred_clear(&c);
-	http_response_clear(&r);
-	secbuf_free(&url);
 	secmem_free_str(token);
 	return rc;
 }
@@ -900,15 +1209,10 @@ static int do_registry_setting(const struct config *cfg, struct do_source *d)
 {
 	const char *env = DO_ENV "_REGISTRY", *v = config_str(cfg, DO_SECTION, "registry", env);
 	char name[64];
-	size_t i, len;
 
 	if (!v || !v[0])
 		return 0;
-	len = strlen(v);
-	for (i = 0; i < len; i++)
-		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
-			break;
-	if (len > 63 || i < len)
+	if (!do_is_registry_name(v))
 		return err_set(ERR_INVALID, "%s: a DigitalOcean registry name is 1 to 63 characters "
 			       "of a-z, 0-9 and -", do_setting_name("registry", env, name, sizeof(name)));
 	d->registry = strdup(v);
@@ -1040,13 +1344,12 @@ static int do_check(struct source *s, char *what, size_t what_size)
 {
 	static const char no_token[] = "no DigitalOcean API token: " DO_LOGIN_HINT;
 	struct do_source *d = (struct do_source *)s;
-	struct secbuf url = SECBUF_INIT, names = SECBUF_INIT;
-	struct http_response r = {0};
+	struct secbuf url = SECBUF_INIT;
 	struct http_request req = {0};
-	struct json_object *obj = NULL, *regs = NULL;
-	char *token = NULL, from[128] = "", found[DO_MAX_HOST_LEN + 1] = "";
-	const char *why = NULL;
-	size_t i, n = 0;
+	struct do_answer a = {{0}, 1, -1, 0};
+	struct do_registries regs;
+	char *token = NULL, from[128] = "", names[512] = "";
+	size_t i;
 	int rc;
 
 	rc = do_token(d, &token, from, sizeof(from));
@@ -1063,52 +1366,34 @@ static int do_check(struct source *s, char *what, size_t what_size)
 	req.method = "GET";
 	req.url = url.data;
 	req.bearer = token;
-	if (!rc && (rc = do_request(d, &req, monotonic_ms() + d->http.timeout_ms, &r)) != 0)
+	if (!rc && (rc = do_request(d, &req, monotonic_ms() + d->http.timeout_ms, &a.r)) != 0)
 		rc = err_wrap(rc, "DigitalOcean API");
-	if (!rc && r.status != 200) {
-		rc = do_status_error(d, &r, from, -1, 1);
+	if (!rc && a.r.status != 200) {
+		rc = do_status_error(&a, from, "");
 		if (rc == ERR_NOTFOUND) /* ERR_NOTFOUND means "no token" here */
 			rc = ERR_FAILED;
 	}
-	if (!rc) {
-		obj = do_parse_json(&r.body, &why);
-		if (!obj || !json_object_object_get_ex(obj, "registries", &regs) ||
-		    !json_object_is_type(regs, json_type_array))
-			rc = err_set(ERR_FAILED, "DigitalOcean's answer to GET /v2/registries is not a "
-				     "registry list (%s)", obj ? "no \"registries\" array" : why);
-	}
-	for (i = 0; !rc && i < json_object_array_length(regs); i++) {
-		struct json_object *name = NULL;
-		const char *v;
-
-		if (!json_object_object_get_ex(json_object_array_get_idx(regs, i), "name", &name) ||
-		    !json_object_is_type(name, json_type_string))
-			continue;
-		v = json_object_get_string(name);
-		if (n < 8) {
-			if (n)
-				secbuf_append_str(&names, ", ");
-			do_append_clean(&names, v, 64);
-		}
-		if ((!d->registry && n == 0) || (d->registry && strcmp(v, d->registry) == 0))
-			snprintf(found, sizeof(found), "%s", v);
-		n++;
-	}
-	if (!rc && n == 0)
+	if (!rc && do_parse_registries(&a.r.body, &regs) != 0)
+		rc = ERR_FAILED;
+	if (!rc)
+		do_names_text(&regs, names, sizeof(names));
+	for (i = 0; !rc && d->registry && i < regs.n && i < DO_MAX_NAMES; i++)
+		if (strcmp(regs.names[i], d->registry) == 0)
+			break;
+	if (!rc && regs.n == 0)
 		rc = err_set(ERR_FAILED, "token accepted, but the account has no container registry");
-	else if (!rc && d->registry && !found[0])
+	else if (!rc && d->registry && (i == regs.n || i == DO_MAX_NAMES))
 		rc = err_set(ERR_INVALID, "token accepted, but the account has no registry named %s "
-			     "(it has: %s)", d->registry, names.data ? names.data : "");
-	else if (!rc && !d->registry && n > 1)
+			     "(it has: %s)", d->registry, names);
+	else if (!rc && !d->registry && regs.n > 1)
 		rc = err_set(ERR_INVALID, "token accepted, but the account has %zu registries (%s) and "
-			     DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) names none", n,
-			     names.data ? names.data : "");
+			     DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) names none", regs.n,
+			     names);
 	else if (!rc)
-		snprintf(what, what_size, "token accepted (registry %s, token from %s)", found, from);
-	json_secret_free(obj);
-	http_response_clear(&r);
+		snprintf(what, what_size, "token accepted (registry %s, token from %s)",
+			 d->registry ? d->registry : regs.names[0], from);
+	http_response_clear(&a.r);
 	secbuf_free(&url);
-	secbuf_free(&names);
 	secmem_free_str(token);
 	return rc;
 }

@@ -187,7 +187,9 @@ class SourceAfterMiss(KeyringCase):
         super().tearDownClass()
 
     def api_requests(self):
-        return [r for r in self.fake.control("GET", "requests") if r["path"].startswith("/v2/")]
+        """The requests that mint a token (the first fetch also looks up the registry's name)."""
+        return [r for r in self.fake.control("GET", "requests")
+                if r["path"].endswith("/docker-credentials")]
 
     def test_source_host_fetches_after_a_cached_miss(self):
         # No token yet: the keyring misses (cached) and the source cannot fetch.

@@ -34,7 +34,9 @@ TOKEN = "dop_v1_testtoken"
 TOKEN2 = "dop_v1_secondtoken"
 READONLY = "dop_v1_readonly"
 EMAIL = "test@example.com"
-CREDS = "/v2/registry/docker-credentials"
+CREDS = "/v2/registry/docker-credentials"  # the deprecated single-registry endpoint
+REGISTRY = "test-registry"                 # the fake's only registry by default
+NAMED = "/v2/registries/%s/docker-credentials" % REGISTRY
 RESERVED = "docker-credential-keyring:digitalocean-token"
 EXTRA = "docr.example.test"
 
@@ -60,8 +62,13 @@ class Fake(FakeServer):
     def requests(self):
         return self.control("GET", "requests")
 
-    def api_requests(self, path=CREDS):
-        return [r for r in self.requests() if r["path"] == path]
+    def api_requests(self, path=None):
+        """The requests to path; by default, to the endpoints that mint a registry token."""
+        return [r for r in self.requests()
+                if (r["path"].endswith("/docker-credentials") if path is None else r["path"] == path)]
+
+    def counts(self):
+        return self.control("GET", "counts")
 
     def minted(self):
         return self.control("GET", "minted")
@@ -110,6 +117,27 @@ class DoCase(KeyringCase):
             self.assertEqual(r.rc, 0, r)
         run(self.env, None, args=["logout", "digitalocean"])  # test_login checks it works
         self.fake.reset()
+        # The steady state: the helper learned the account's registry at an earlier fetch.
+        # The Registry class tests how it learns it.
+        self.remember(REGISTRY)
+
+    # --- the registry name the helper remembers (docs/digitalocean.md) ----------------------
+    def names_file(self):
+        return os.path.join(self.env["XDG_CACHE_HOME"], "docker-credential-keyring",
+                            "digitalocean-registry")
+
+    def remember(self, name, url=None):
+        os.makedirs(os.path.dirname(self.names_file()), exist_ok=True)
+        with open(self.names_file(), "w") as f:
+            f.write("%s %s\n" % (url or self.fake.url, name))
+
+    def forget(self):
+        if os.path.exists(self.names_file()):
+            os.unlink(self.names_file())
+
+    def remembered(self):
+        with open(self.names_file()) as f:
+            return f.read()
 
     # --- helpers ---------------------------------------------------------------------------
     def env_with(self, **changes):
@@ -171,7 +199,7 @@ class Fetch(DoCase):
         password = self.get_ok()
         reqs = self.fake.requests()
         self.assertEqual(len(reqs), 1, reqs)
-        self.assertEqual((reqs[0]["method"], reqs[0]["path"]), ("GET", CREDS))
+        self.assertEqual((reqs[0]["method"], reqs[0]["path"]), ("GET", NAMED))
         self.assertEqual(reqs[0]["query"], {"read_write": "true", "expiry_seconds": "86400"})
         self.assertEqual(reqs[0]["authorization"], "Bearer " + TOKEN)
         self.assertEqual(reqs[0]["status"], 200)
@@ -227,7 +255,7 @@ class Fetch(DoCase):
 
     def test_named_registry_uses_the_multi_registry_endpoint(self):
         self.fake.control("POST", "config", {"registries": ["alpha", "beta"]})
-        r = self.miss("several registries")
+        r = self.miss("several registries (alpha, beta)")
         self.assertIn(b"DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY", r.err)
         self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY="beta")
         self.assertEqual(self.fake.requests()[-1]["path"], "/v2/registries/beta/docker-credentials")
@@ -614,6 +642,84 @@ class Verbs(DoCase):
                 self.assertTrue(r.out.startswith(var.encode() + b": "), r)
                 self.assertEqual(r.out.count(b"\n"), 1, r)
         self.assertEqual(self.fake.requests(), [])
+
+
+class Registry(DoCase):
+    """Without the registry setting, the helper learns the account's registry from GET
+    /v2/registries once, remembers it, and uses /v2/registries/<name>/docker-credentials."""
+
+    def test_the_only_registry_is_learned_once(self):
+        self.forget()
+        self.get_ok()
+        self.assertEqual(self.fake.counts(), {"GET /v2/registries": 1, "GET " + NAMED: 1})
+        self.assertEqual(self.remembered(), "%s %s\n" % (self.fake.url, REGISTRY))
+        for _ in range(2):  # later fetches (a new token each) ask for the name no more
+            run(self.env, "erase", HOST)
+            self.get_ok()
+        self.assertEqual(self.fake.counts(), {"GET /v2/registries": 1, "GET " + NAMED: 3,
+                                              "POST /v1/oauth/revoke": 2})
+
+    def test_several_registries_are_named_and_nothing_is_minted(self):
+        self.forget()
+        self.fake.control("POST", "config", {"registries": ["alpha", "beta:nyc3"]})
+        self.miss("the DigitalOcean account has several registries (alpha, beta): set "
+                  "DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY (or registry in [digitalocean]) to "
+                  "the one to use")
+        self.assertEqual(self.fake.counts(), {"GET /v2/registries": 1})
+        self.assertEqual(self.fake.minted(), [])
+        self.assertFalse(os.path.exists(self.names_file()))
+
+    def test_no_registry_at_all(self):
+        self.forget()
+        self.fake.control("POST", "config", {"registries": []})
+        self.miss("DigitalOcean has no container registry on this account")
+        self.assertEqual(self.fake.counts(), {"GET /v2/registries": 1})
+
+    def test_a_remembered_registry_that_is_gone_is_learned_again(self):
+        self.remember("deleted-one")
+        self.get_ok()
+        self.assertEqual([(r["path"], r["status"]) for r in self.fake.requests()],
+                         [("/v2/registries/deleted-one/docker-credentials", 404),
+                          ("/v2/registries", 200), (NAMED, 200)])
+        self.assertEqual(self.remembered(), "%s %s\n" % (self.fake.url, REGISTRY))
+
+    def test_names_are_remembered_per_api_url(self):
+        other = "https://127.0.0.1:1"
+        with open(self.names_file(), "a") as f:
+            f.write("%s other-name\n" % other)
+        self.get_ok()  # this API's name is used, and the other line is kept
+        self.assertEqual(self.fake.requests()[0]["path"], NAMED)
+        self.remember("junk name with spaces/../x")  # a line that is not a name is ignored
+        run(self.env, "erase", HOST)
+        self.get_ok()
+        self.assertEqual([r["path"] for r in self.fake.requests()][-2:],
+                         ["/v2/registries", NAMED])
+
+    def test_the_setting_wins_over_the_remembered_name(self):
+        self.fake.control("POST", "config", {"registries": ["alpha", REGISTRY]})
+        self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY="alpha")
+        self.assertEqual([r["path"] for r in self.fake.requests()],
+                         ["/v2/registries/alpha/docker-credentials"])
+
+    def test_an_api_without_a_registry_list_uses_the_deprecated_endpoint(self):
+        self.forget()
+        self.fake.mode("status", status=404, path="/v2/registries")
+        self.get_ok()
+        self.assertEqual([(r["path"], r["status"]) for r in self.fake.requests()],
+                         [("/v2/registries", 404), (CREDS, 200)])
+        self.assertFalse(os.path.exists(self.names_file()))
+        # There, several registries are a 412: the same advice, without the names.
+        run(self.env, "erase", HOST)
+        self.fake.control("POST", "config", {"registries": ["alpha", "beta"]})
+        self.miss("the DigitalOcean account has several registries: set "
+                  "DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY")
+
+    def test_a_cache_directory_that_cannot_be_written(self):
+        self.forget()
+        for _ in range(2):  # works each time, asking for the name each time
+            run(self.env, "erase", HOST)
+            self.get_ok(XDG_CACHE_HOME="/proc/no-cache-here")
+        self.assertEqual(self.fake.counts()["GET /v2/registries"], 2)
 
 
 class OptimisedBuild(unittest.TestCase):

@@ -196,7 +196,7 @@ class DigitalOcean(LoggedCase):
         self.assertEqual(self.h(env, "erase", DO_HOST).rc, 0)
         log = self.check_clean(self.fake.minted())
         for want in (b"get registry.digitalocean.com: digitalocean", b"fetching from digitalocean",
-                     b"/v2/registry/docker-credentials?\xe2\x80\xa6 -> 200", b"-> 401", b"-> 500",
+                     b"/v2/registries/test-registry/docker-credentials?\xe2\x80\xa6 -> 200", b"-> 401", b"-> 500",
                      b"answered from the keyring", b"POST " + self.fake.url.encode() +
                      b"/v1/oauth/revoke -> 200", b"login digitalocean"):
             self.assertIn(want, log)
