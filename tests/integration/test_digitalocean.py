@@ -206,6 +206,16 @@ class Fetch(DoCase):
         self.assertTrue(password.startswith("dop_v1_"))
         self.assertEqual(self.listed_once_stored().get(HOST), EMAIL)
 
+    def test_the_debug_log_shows_the_query(self):
+        # read_write and expiry_seconds are not secret; the token and the answer are.
+        r = self.get(DOCKER_CREDENTIAL_KEYRING_DEBUG="1", DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY="2h",
+                     DOCKER_CREDENTIAL_KEYRING_DO_READ_ONLY="yes")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(b"debug: digitalocean: minting a registry token: GET " + NAMED.encode() +
+                      b"?read_write=false&expiry_seconds=7200\n", r.err)
+        self.assertNotIn(TOKEN.encode(), r.err)
+        self.assertNotIn(self.fake.minted()[-1]["password"].encode(), r.err)
+
     def test_warm_get_makes_no_request(self):
         first = self.get_ok()
         for _ in range(3):
