@@ -53,6 +53,8 @@ enum {
 	DO_MAX_HOST_LEN = 253,
 	DO_MAX_URL_LEN = 2048,
 	DO_MAX_TOKEN = 4096,
+	DO_MAX_TOKEN_FILE = DO_MAX_TOKEN + 1024, /* the token, and white space around it */
+	DO_MAX_FROM = 512,                  /* "where the token came from", for messages */
 	DO_MAX_AUTH = 16384,                /* base64 of user:password; real ones are ~130 bytes */
 	DO_MAX_BODY = 64 * 1024,            /* the real answer is ~200 bytes */
 	DO_MAX_DOCTL_CONFIG = 1024 * 1024,
@@ -79,7 +81,8 @@ struct do_source {
 	double share;        /* refresh when less than this share of the lifetime is left */
 	int read_write;
 	char *token;         /* from the environment or the config file, unchecked; or NULL */
-	char token_from[96]; /* where that token came from, for messages */
+	char *token_file;    /* or the file that holds it (token-file), read at each fetch */
+	char token_from[DO_MAX_FROM]; /* where token or token_file came from, for messages */
 };
 
 /* --- small helpers ------------------------------------------------------------------------- */
@@ -635,15 +638,50 @@ static int do_doctl_token(char **out, char *why, size_t why_size)
 
 /* --- the token ----------------------------------------------------------------------------- */
 
-/* The API token, the first of: DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, the config
- * file's digitalocean.token, the token `login` saved in the keyring, doctl's config. *from
- * names where it came from. ERR_NOTFOUND when there is none anywhere. */
+/* The token in the file token-file names (Kubernetes keeps secrets in files): a regular file
+ * (a FIFO or a device could block, or never end) of at most DO_MAX_TOKEN_FILE bytes, holding
+ * the token alone, white space around it allowed. Read at each fetch, so that a file rotated in
+ * place is used from the next fetch on. Every failure names the setting. */
+static int do_token_from_file(const struct do_source *d, char **out)
+{
+	struct secbuf b = SECBUF_INIT;
+	struct stat st;
+	int fd, rc;
+
+	fd = open(d->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return err_set(ERR_INVALID, "%s: cannot read the token file: %s", d->token_from,
+			       strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = err_set(ERR_INVALID, "%s: not a regular file: it must hold the token alone",
+			     d->token_from);
+	else if (st.st_size > DO_MAX_TOKEN_FILE ||
+		 (rc = secbuf_read_fd(&b, fd, DO_MAX_TOKEN_FILE)) == ERR_INVALID)
+		rc = err_set(ERR_INVALID, "%s: larger than %d bytes: it must hold the token alone",
+			     d->token_from, DO_MAX_TOKEN_FILE);
+	else if (rc)
+		rc = err_set(ERR_INVALID, "%s: cannot read the token file", d->token_from);
+	else
+		rc = do_clean_token(b.data ? b.data : "", b.len, d->token_from, out);
+	close(fd);
+	secbuf_free(&b);
+	return rc;
+}
+
+/* The API token, the first of: the file DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE names,
+ * DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, the config file's digitalocean.token-file or
+ * digitalocean.token, the token `login` saved in the keyring, doctl's config. *from names where
+ * it came from. ERR_NOTFOUND when there is none anywhere. */
 static int do_token(struct do_source *d, char **out, char *from, size_t from_size)
 {
 	struct cred saved = {0};
 	char why[640] = "", keyring_note[400] = "";
 	int rc;
 
+	if (d->token_file) {
+		snprintf(from, from_size, "%s", d->token_from);
+		return do_token_from_file(d, out);
+	}
 	if (d->token) {
 		snprintf(from, from_size, "%s", d->token_from);
 		return do_clean_token(d->token, strlen(d->token), d->token_from, out);
@@ -1055,7 +1093,7 @@ static int do_fetch(struct source *s, const char *server, struct cred *out)
 {
 	struct do_source *d = (struct do_source *)s;
 	struct cred c = {0};
-	char *token = NULL, from[128] = "", name[64] = "";
+	char *token = NULL, from[DO_MAX_FROM] = "", name[64] = "";
 	int64_t deadline = monotonic_ms() + d->http.timeout_ms;
 	long status = 0;
 	int rc, remembered = 0;
@@ -1167,6 +1205,7 @@ static void do_destroy(struct do_source *d)
 	for (i = 0; i < d->nhosts; i++)
 		free(d->hosts[i]);
 	secmem_free_str(d->token);
+	free(d->token_file);
 	explicit_bzero(d, sizeof(*d));
 	free(d);
 }
@@ -1313,15 +1352,41 @@ static int do_share_setting(const struct config *cfg, struct do_source *d)
 	return 0;
 }
 
-/* The token from the environment or the config file, copied unchecked: it is checked when a
- * fetch needs it, so a bad one spoils DigitalOcean's answers only, not every verb's. */
+/* token-file: an absolute path, or ~/… in the home directory. The file is read when a fetch
+ * needs the token (do_token_from_file), not here: opening the source does no I/O. */
+static int do_token_file_setting(struct do_source *d, const char *v, const char *setting)
+{
+	const char *home = getenv("HOME");
+	int n;
+
+	if (v[0] == '~' && v[1] == '/' && home && home[0] == '/')
+		n = asprintf(&d->token_file, "%s%s", home, v + 1);
+	else if (v[0] == '/')
+		n = asprintf(&d->token_file, "%s", v);
+	else
+		return err_set(ERR_INVALID, "%s: \"%.200s\" is not an absolute path (or ~/…)", setting, v);
+	if (n < 0) {
+		d->token_file = NULL;
+		return do_oom();
+	}
+	snprintf(d->token_from, sizeof(d->token_from), "%s (%.400s)", setting, d->token_file);
+	return 0;
+}
+
+/* Where the token comes from, by precedence: the token-file variable (ours, so the most
+ * specific), DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, then the config file, where
+ * token-file and token together are ambiguous, so an error. A token is copied unchecked: it is
+ * checked when a fetch needs it, so a bad one spoils DigitalOcean's answers only, not every
+ * verb's. The keyring and doctl's config come after these, in do_token. */
 static int do_token_setting(const struct config *cfg, struct do_source *d)
 {
 	static const char *const envs[] = {"DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN"};
-	const char *v = NULL;
+	const char *v = getenv(DO_ENV "_TOKEN_FILE"), *file_v, *file_token;
 	size_t i;
 
-	for (i = 0; i < 2 && !v; i++) {
+	if (v && v[0])
+		return do_token_file_setting(d, v, DO_ENV "_TOKEN_FILE");
+	for (i = 0, v = NULL; i < 2 && !v; i++) {
 		v = getenv(envs[i]);
 		if (v && v[0])
 			snprintf(d->token_from, sizeof(d->token_from), "%s", envs[i]);
@@ -1329,7 +1394,14 @@ static int do_token_setting(const struct config *cfg, struct do_source *d)
 			v = NULL;
 	}
 	if (!v) {
-		v = config_file_value(cfg, DO_SECTION, "token");
+		file_v = config_file_value(cfg, DO_SECTION, "token-file");
+		file_token = config_file_value(cfg, DO_SECTION, "token");
+		if (file_v && file_v[0] && file_token && file_token[0])
+			return err_set(ERR_INVALID, DO_SECTION ".token-file and " DO_SECTION ".token are "
+				       "both set in the config file: keep one");
+		if (file_v && file_v[0])
+			return do_token_file_setting(d, file_v, DO_SECTION ".token-file");
+		v = file_token;
 		if (v && v[0])
 			snprintf(d->token_from, sizeof(d->token_from), DO_SECTION ".token in the config file");
 		else
@@ -1352,7 +1424,7 @@ static int do_check(struct source *s, char *what, size_t what_size)
 	struct http_request req = {0};
 	struct do_answer a = {{0}, 1, -1, 0};
 	struct do_registries regs;
-	char *token = NULL, from[128] = "", names[512] = "";
+	char *token = NULL, from[DO_MAX_FROM] = "", names[512] = "";
 	size_t i;
 	int rc;
 

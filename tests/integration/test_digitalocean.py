@@ -304,6 +304,76 @@ class Token(DoCase):
             self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None, DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
         self.assertEqual(self.fake.requests()[0]["authorization"], "Bearer " + TOKEN2)
 
+    def token_file(self, content, mode=0o600):
+        path = os.path.join(self.env["HOME"], "do-token")
+        if os.path.isdir(path):
+            os.rmdir(path)
+        with open(path, "wb") as f:
+            f.write(content if isinstance(content, bytes) else content.encode())
+        os.chmod(path, mode)
+        self.addCleanup(lambda: os.path.exists(path) and os.unlink(path))
+        return path
+
+    def test_token_file_wins_and_is_read_at_each_fetch(self):
+        path = self.token_file("  %s\r\n\n" % TOKEN2)
+        # Ours, the most specific: over DIGITALOCEAN_ACCESS_TOKEN (set in self.env).
+        self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE=path)
+        # A file rotated in place (Kubernetes updates mounted secrets so) is read again.
+        self.token_file(TOKEN)
+        run(self.env, "erase", HOST)
+        self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE=path)
+        self.assertEqual([r["authorization"] for r in self.fake.api_requests()],
+                         ["Bearer " + TOKEN2, "Bearer " + TOKEN])
+
+    def test_token_file_in_the_config_file(self):
+        self.token_file(TOKEN2 + "\n")
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "config")
+            with open(path, "w") as f:
+                f.write("[digitalocean]\ntoken-file = ~/do-token\n")
+            self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None, DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
+            run(self.env, "erase", HOST)
+            # The environment's token comes before the config file's token-file.
+            self.get_ok(DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
+            with open(path, "a") as f:
+                f.write("token = %s\n" % TOKEN)
+            run(self.env, "erase", HOST)
+            r = self.get(DIGITALOCEAN_ACCESS_TOKEN=None, DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
+            self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+            self.assertIn(b"digitalocean.token-file and digitalocean.token are both set in the "
+                          b"config file: keep one", r.err)
+        self.assertEqual([r["authorization"] for r in self.fake.api_requests()],
+                         ["Bearer " + TOKEN2, "Bearer " + TOKEN])
+
+    def test_token_file_failures_are_one_line_naming_the_setting(self):
+        var = "DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE"
+        missing = os.path.join(self.env["HOME"], "no-such-token")
+        self.miss("%s (%s): cannot read the token file: No such file or directory"
+                  % (var, missing), **{var: missing})
+        fifo = os.path.join(self.env["HOME"], "token-fifo")
+        os.mkfifo(fifo)
+        self.addCleanup(os.unlink, fifo)
+        r = self.miss("%s (%s): not a regular file" % (var, fifo), **{var: fifo})
+        self.assertLess(r.seconds, 3)  # a FIFO nobody writes must not block the get
+        self.miss("%s (%s): not a regular file" % (var, self.env["HOME"]),
+                  **{var: self.env["HOME"]})
+        for content, reason in ((b"", "is empty"), (b" \n\t\n", "is empty"),
+                                (b"x" * 6000, "larger than 5120 bytes"),
+                                (TOKEN.encode() + b"\n" + TOKEN2.encode(), "holds a character"),
+                                (TOKEN.encode() + b"\xc3\xa9", "holds a character")):
+            with self.subTest(content=content[:20]):
+                path = self.token_file(content)
+                self.miss("%s (%s)" % (var, path), **{var: path})
+                self.miss(reason, **{var: path})
+        self.assertEqual(self.fake.requests(), [])
+
+    def test_token_file_must_be_an_absolute_path(self):
+        r = self.get(DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE="do-token")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertEqual(r.err, b"docker-credential-keyring: DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE: "
+                                b"\"do-token\" is not an absolute path (or ~/\xe2\x80\xa6) "
+                                b"(going on without it)\n")
+
     def test_token_with_a_header_breaking_character_is_refused(self):
         self.miss("holds a character no token has",
                   DIGITALOCEAN_ACCESS_TOKEN=TOKEN + "\r\nX-Evil: 1")
