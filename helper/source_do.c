@@ -64,6 +64,9 @@ enum {
 	DO_MIN_LEFT_MS = 1000,              /* a retry needs at least this much of the deadline */
 	DO_MAX_NAMES_FILE = 16 * 1024,      /* the remembered registry names: a line per API URL */
 	DO_MAX_NAMES_LINES = 16,
+	DO_MIN_TIMEOUT_MS = 100,            /* the timeout settings' range */
+	DO_MAX_TIMEOUT_MS = 120 * 1000,     /* a get that waits longer helps nobody (kubelet: 60 s) */
+	DO_MAX_CONNECT_TIMEOUT_MS = 60 * 1000,
 };
 
 #define DO_MAX_EXPIRY 1576800000LL /* the API's largest accepted expiry_seconds */
@@ -1309,6 +1312,24 @@ static int do_hosts_setting(const struct config *cfg, struct do_source *d)
 	return rc;
 }
 
+/* timeout and connect-timeout, as http_opts_load read them: a value it would quietly make 1 ms
+ * (0), or one surely meant in another unit (3000: a number alone is seconds, so 50 minutes),
+ * is an error that names the setting, not a silent default. */
+static int do_timeout_setting(const struct config *cfg, const char *key, int64_t ms, int64_t max)
+{
+	char env[64], name[64];
+	const char *v;
+
+	snprintf(env, sizeof(env), DO_ENV "_%s", strcmp(key, "timeout") == 0 ? "TIMEOUT"
+										: "CONNECT_TIMEOUT");
+	v = config_str(cfg, DO_SECTION, key, env);
+	if (!v || !v[0] || (ms >= DO_MIN_TIMEOUT_MS && ms <= max))
+		return 0;
+	return err_set(ERR_INVALID, "%s: \"%.64s\" is out of range: %dms to %llds (a number alone "
+		       "is seconds)", do_setting_name(key, env, name, sizeof(name)), v,
+		       DO_MIN_TIMEOUT_MS, (long long)(max / 1000));
+}
+
 /* Seconds as a number or a duration (3600, 90m, 12h); 0 or "never": no expiry. */
 static int do_expiry_setting(const struct config *cfg, struct do_source *d)
 {
@@ -1513,7 +1534,12 @@ int source_do_new(const struct config *cfg, struct store *st, struct source **ou
 		return rc;
 	}
 	d->http.max_body = DO_MAX_BODY;
-	rc = do_url_setting(cfg, "api-url", "DIGITALOCEAN_API_URL", DO_API_URL, &d->api_url);
+	rc = do_timeout_setting(cfg, "timeout", d->http.timeout_ms, DO_MAX_TIMEOUT_MS);
+	if (!rc)
+		rc = do_timeout_setting(cfg, "connect-timeout", d->http.connect_timeout_ms,
+					DO_MAX_CONNECT_TIMEOUT_MS);
+	if (!rc)
+		rc = do_url_setting(cfg, "api-url", "DIGITALOCEAN_API_URL", DO_API_URL, &d->api_url);
 	if (!rc)
 		rc = do_url_setting(cfg, "oauth-url", DO_ENV "_OAUTH_URL", DO_OAUTH_URL, &d->oauth_url);
 	if (!rc)

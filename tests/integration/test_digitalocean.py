@@ -700,16 +700,38 @@ class Verbs(DoCase):
         self.assertEqual(self.listed_once_stored().get(HOST), EMAIL)
         self.assertEqual(len(self.fake.requests()), 1)  # list asks the API nothing
 
+    def test_timeouts_in_range_are_taken(self):
+        for timeout, connect in (("100ms", "100ms"), ("0.5", "0.5"), ("2m", "1m"), ("120", "60")):
+            with self.subTest(timeout=timeout, connect=connect):
+                r = self.get(DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT=timeout,
+                             DOCKER_CREDENTIAL_KEYRING_DO_CONNECT_TIMEOUT=connect)
+                self.assertEqual(r.rc, 0, r)
+                self.assertEqual(r.err, b"", r)
+
     def test_bad_settings_are_named(self):
-        cases = {
-            "DOCKER_CREDENTIAL_KEYRING_DO_REFRESH_SHARE": "1.5",
-            "DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY": "2.5",
-            "DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY": "Not_A_Name",
-            "DOCKER_CREDENTIAL_KEYRING_DO_HOSTS": "a.example,bad/host",
-            "DIGITALOCEAN_API_URL": "ftp://example.com",
-        }
-        for var, value in cases.items():
-            with self.subTest(var=var):
+        # Out of range, or without the unit it needs, is an error: never a silent default.
+        cases = [
+            ("DOCKER_CREDENTIAL_KEYRING_DO_REFRESH_SHARE", "1.5"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_REFRESH_SHARE", "50%"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY", "2.5"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY", "-60"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY", "1576800001"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY", "30d"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT", "0"),      # was made 1 ms
+            ("DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT", "3000"),   # 50 minutes: meant as ms?
+            ("DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT", "50ms"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_CONNECT_TIMEOUT", "0"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_CONNECT_TIMEOUT", "2h"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_READ_ONLY", "maybe"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_ALLOW_PLAIN_HTTP", "2"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY", "Not_A_Name"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_HOSTS", "a.example,bad/host"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE", "relative/token"),
+            ("DIGITALOCEAN_API_URL", "ftp://example.com"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_OAUTH_URL", "https://user:pw@example.com"),
+        ]
+        for var, value in cases:
+            with self.subTest(var=var, value=value):
                 # get: still the exact miss (a pull goes on anonymously), the reason on stderr
                 r = self.get(**{var: value})
                 self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
