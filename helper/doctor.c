@@ -186,7 +186,8 @@ static void check_source(struct report *r, struct app *a, struct source *s)
 		P(r->out, "  %s: not in use: %s\n", s->name, msg);
 	} else {
 		P(r->out, "  %s: %s\n", s->name, msg);
-		P(r->out, "    fix: %s\n", source_fix(s, rc, msg));
+		/* The source's own fix when it gave one (source.h, check): it knows the setting. */
+		P(r->out, "    fix: %s\n", what[0] ? what : source_fix(s, rc, msg));
 		r->problems++;
 	}
 }

@@ -71,6 +71,16 @@ enum {
 
 #define DO_MAX_EXPIRY 1576800000LL /* the API's largest accepted expiry_seconds */
 
+/* Where the token came from: doctor's fix says where to put a new one. */
+enum do_token_kind {
+	DO_TK_NONE,
+	DO_TK_ENV,     /* token_from names the variable */
+	DO_TK_CONFIG,  /* digitalocean.token in the config file */
+	DO_TK_FILE,    /* token_file, named by token_setting */
+	DO_TK_KEYRING, /* saved by `login` */
+	DO_TK_DOCTL,   /* doctl's config.yaml */
+};
+
 struct do_source {
 	struct source base; /* first: a struct source * of ours is a struct do_source * */
 	struct store *store; /* where `login` saved a token; not owned, may be NULL */
@@ -86,6 +96,8 @@ struct do_source {
 	char *token;         /* from the environment or the config file, unchecked; or NULL */
 	char *token_file;    /* or the file that holds it (token-file), read at each fetch */
 	char token_from[DO_MAX_FROM]; /* where token or token_file came from, for messages */
+	char token_setting[64]; /* the setting that named token_file */
+	enum do_token_kind token_kind; /* of token or token_file; DO_TK_NONE without either */
 };
 
 /* --- small helpers ------------------------------------------------------------------------- */
@@ -675,12 +687,14 @@ static int do_token_from_file(const struct do_source *d, char **out)
  * DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, the config file's digitalocean.token-file or
  * digitalocean.token, the token `login` saved in the keyring, doctl's config. *from names where
  * it came from. ERR_NOTFOUND when there is none anywhere. */
-static int do_token(struct do_source *d, char **out, char *from, size_t from_size)
+static int do_token(struct do_source *d, char **out, char *from, size_t from_size,
+		    enum do_token_kind *kind)
 {
 	struct cred saved = {0};
 	char why[640] = "", keyring_note[400] = "";
 	int rc;
 
+	*kind = d->token_kind;
 	if (d->token_file) {
 		snprintf(from, from_size, "%s", d->token_from);
 		return do_token_from_file(d, out);
@@ -693,6 +707,7 @@ static int do_token(struct do_source *d, char **out, char *from, size_t from_siz
 		rc = d->store->get(d->store, SOURCE_DO_TOKEN_KEY, &saved);
 		if (!rc && saved.origin && strcmp(saved.origin, CREDS_ORIGIN_SECRET) == 0 &&
 		    saved.secret) {
+			*kind = DO_TK_KEYRING;
 			snprintf(from, from_size, "the keyring (saved by login)");
 			rc = do_clean_token(saved.secret, saved.secret_len, from, out);
 			cred_clear(&saved);
@@ -703,6 +718,7 @@ static int do_token(struct do_source *d, char **out, char *from, size_t from_siz
 				 err_msg());
 		cred_clear(&saved);
 	}
+	*kind = DO_TK_DOCTL;
 	rc = do_doctl_token(out, why, sizeof(why));
 	if (!rc) {
 		snprintf(from, from_size, "doctl's config.yaml");
@@ -1098,10 +1114,11 @@ static int do_fetch(struct source *s, const char *server, struct cred *out)
 	struct cred c = {0};
 	char *token = NULL, from[DO_MAX_FROM] = "", name[64] = "";
 	int64_t deadline = monotonic_ms() + d->http.timeout_ms;
+	enum do_token_kind kind;
 	long status = 0;
 	int rc, remembered = 0;
 
-	rc = do_token(d, &token, from, sizeof(from));
+	rc = do_token(d, &token, from, sizeof(from), &kind);
 	if (!rc && d->registry)
 		snprintf(name, sizeof(name), "%s", d->registry);
 	else if (!rc && (remembered = do_remembered_registry(d, name, sizeof(name))) != 0)
@@ -1391,6 +1408,8 @@ static int do_token_file_setting(struct do_source *d, const char *v, const char 
 		return do_oom();
 	}
 	snprintf(d->token_from, sizeof(d->token_from), "%s (%.400s)", setting, d->token_file);
+	snprintf(d->token_setting, sizeof(d->token_setting), "%s", setting);
+	d->token_kind = DO_TK_FILE;
 	return 0;
 }
 
@@ -1409,10 +1428,12 @@ static int do_token_setting(const struct config *cfg, struct do_source *d)
 		return do_token_file_setting(d, v, DO_ENV "_TOKEN_FILE");
 	for (i = 0, v = NULL; i < 2 && !v; i++) {
 		v = getenv(envs[i]);
-		if (v && v[0])
+		if (v && v[0]) {
 			snprintf(d->token_from, sizeof(d->token_from), "%s", envs[i]);
-		else
+			d->token_kind = DO_TK_ENV;
+		} else {
 			v = NULL;
+		}
 	}
 	if (!v) {
 		file_v = config_file_value(cfg, DO_SECTION, "token-file");
@@ -1423,10 +1444,12 @@ static int do_token_setting(const struct config *cfg, struct do_source *d)
 		if (file_v && file_v[0])
 			return do_token_file_setting(d, file_v, DO_SECTION ".token-file");
 		v = file_token;
-		if (v && v[0])
+		if (v && v[0]) {
 			snprintf(d->token_from, sizeof(d->token_from), DO_SECTION ".token in the config file");
-		else
+			d->token_kind = DO_TK_CONFIG;
+		} else {
 			v = NULL;
+		}
 	}
 	if (!v)
 		return 0;
@@ -1434,9 +1457,94 @@ static int do_token_setting(const struct config *cfg, struct do_source *d)
 	return d->token ? 0 : do_oom();
 }
 
+/* --- doctor ------------------------------------------------------------------------------ */
+
+#define DO_NEW_TOKEN "make a new token with the registry:read and registry:update scopes (control " \
+	"panel: API, Tokens), then "
+
+/* Where a token goes, for a fix line: where this one came from. prefix says what to do first
+ * ("make a new token …, then "); "" when the token there is only malformed. */
+static void do_fix_put_token(const struct do_source *d, enum do_token_kind kind, char *fix,
+			     size_t size, const char *prefix)
+{
+	const char *it = prefix[0] ? "it" : "the token alone (no spaces, quotes or line breaks)";
+
+	switch (kind) {
+	case DO_TK_ENV:
+		snprintf(fix, size, "%sset %s to %s", prefix, d->token_from, it);
+		break;
+	case DO_TK_CONFIG:
+		snprintf(fix, size, "%sset `token = …` in the config file's [" DO_SECTION "] section "
+			 "to %s (or save it with `docker-credential-keyring login digitalocean` and "
+			 "remove that line)", prefix, it);
+		break;
+	case DO_TK_FILE:
+		snprintf(fix, size, "%swrite %s to %.400s (%s)", prefix, it, d->token_file,
+			 d->token_setting);
+		break;
+	case DO_TK_DOCTL:
+		snprintf(fix, size, "%s%s with `docker-credential-keyring login digitalocean` (it comes "
+			 "before doctl's config)", prefix, prefix[0] ? "save it" : "save a token");
+		break;
+	default:
+		snprintf(fix, size, "%s%s with `docker-credential-keyring login digitalocean`", prefix,
+			 prefix[0] ? "save it" : "save the token again");
+		break;
+	}
+}
+
+/* The exact fix for a failed check (doctor prints it under the failure). names: the account's
+ * registries when GET /v2/registries gave a list, else NULL. */
+static void do_check_fix(const struct do_source *d, int rc, int have_token, long status,
+			 enum do_token_kind kind, const char *names, char *fix, size_t size)
+{
+	char api_buf[64], reg_buf[64];
+	const char *api = do_setting_name("api-url", "DIGITALOCEAN_API_URL", api_buf, sizeof(api_buf));
+	const char *reg = do_setting_name("registry", DO_ENV "_REGISTRY", reg_buf, sizeof(reg_buf));
+
+	if (rc == ERR_NOTFOUND)
+		snprintf(fix, size, DO_LOGIN_HINT);
+	else if (!have_token) /* it is there, but empty, too long, with a space; or no file */
+		do_fix_put_token(d, kind, fix, size, "");
+	else if (status == 0 && rc == ERR_INVALID) /* http.c refused the URL */
+		snprintf(fix, size, "set %s to an https:// URL (plain http goes only to a loopback "
+			 "address, with " DO_ENV "_ALLOW_PLAIN_HTTP)", api);
+	else if (status == 401)
+		do_fix_put_token(d, kind, fix, size, "the token is wrong, expired or revoked: "
+				 DO_NEW_TOKEN);
+	else if (status == 403)
+		do_fix_put_token(d, kind, fix, size, DO_NEW_TOKEN);
+	else if (status == 429)
+		snprintf(fix, size, "wait for DigitalOcean's rate limit on this token to lift, then run "
+			 "`docker-credential-keyring doctor` again");
+	else if (status >= 500)
+		snprintf(fix, size, "DigitalOcean's API is failing: run `docker-credential-keyring "
+			 "doctor` again later");
+	else if (status == 0 && rc == ERR_TIMEOUT)
+		snprintf(fix, size, "check that the API (%s: %s) is reachable from here, or raise "
+			 DO_ENV "_TIMEOUT", api, d->api_url);
+	else if (status == 0)
+		snprintf(fix, size, "check that the API (%s: %s) is reachable from here: network, "
+			 "proxy, or set " DO_ENV "_CA_FILE to the CA bundle that signed its certificate",
+			 api, d->api_url);
+	else if (names && names[0] && d->registry)
+		snprintf(fix, size, "set %s to one of: %s", reg, names);
+	else if (names && names[0])
+		snprintf(fix, size, "set " DO_ENV "_REGISTRY (or `registry = …` in the config file's ["
+			 DO_SECTION "] section) to one of: %s", names);
+	else if (names && !names[0])
+		snprintf(fix, size, "create a container registry: `doctl registry create NAME`, or "
+			 "the control panel's Container Registry page");
+	else
+		snprintf(fix, size, "check that %s (%s) is DigitalOcean's API, "
+			 DO_API_URL " (unset it to use that)", api, d->api_url);
+}
+
 /* doctor: GET /v2/registries, one read-only call that needs registry:read and mints nothing
  * (never the docker-credentials endpoint). It also tells whether fetch can pick the registry:
- * with several on the account, the registry setting must name one of them. */
+ * with several on the account, the registry setting must name one of them. registry:update,
+ * which minting also needs, cannot be checked without minting: the line says so. On failure,
+ * what holds the exact fix. */
 static int do_check(struct source *s, char *what, size_t what_size)
 {
 	static const char no_token[] = "no DigitalOcean API token: " DO_LOGIN_HINT;
@@ -1445,18 +1553,21 @@ static int do_check(struct source *s, char *what, size_t what_size)
 	struct http_request req = {0};
 	struct do_answer a = {{0}, 1, -1, 0};
 	struct do_registries regs;
+	enum do_token_kind kind;
 	char *token = NULL, from[DO_MAX_FROM] = "", names[512] = "";
 	size_t i;
-	int rc;
+	int rc, listed = 0;
 
-	rc = do_token(d, &token, from, sizeof(from));
+	memset(&regs, 0, sizeof(regs));
+	rc = do_token(d, &token, from, sizeof(from), &kind);
 	if (rc == ERR_NOTFOUND && strncmp(err_msg(), no_token, sizeof(no_token) - 1) == 0) {
 		char rest[700];
 
-		/* the hint is doctor's fix line; keep only why the other places had none */
+		/* the hint is the fix line; keep only why the other places had none */
 		snprintf(rest, sizeof(rest), "%s", err_msg() + sizeof(no_token) - 1);
-		rc = err_set(ERR_NOTFOUND, "no API token (DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, "
-			     DO_SECTION ".token, `login`, doctl's config: none set)%s", rest);
+		rc = err_set(ERR_NOTFOUND, "no API token (" DO_ENV "_TOKEN_FILE, DIGITALOCEAN_ACCESS_TOKEN, "
+			     "DIGITALOCEAN_TOKEN, " DO_SECTION ".token-file, " DO_SECTION ".token, "
+			     "`login`, doctl's config: none set)%s", rest);
 	}
 	if (!rc && (secbuf_append_str(&url, d->api_url) || secbuf_append_str(&url, "/v2/registries")))
 		rc = do_oom();
@@ -1472,8 +1583,10 @@ static int do_check(struct source *s, char *what, size_t what_size)
 	}
 	if (!rc && do_parse_registries(&a.r.body, &regs) != 0)
 		rc = ERR_FAILED;
-	if (!rc)
+	if (!rc) {
 		do_names_text(&regs, names, sizeof(names));
+		listed = 1;
+	}
 	for (i = 0; !rc && d->registry && i < regs.n && i < DO_MAX_NAMES; i++)
 		if (strcmp(regs.names[i], d->registry) == 0)
 			break;
@@ -1486,9 +1599,13 @@ static int do_check(struct source *s, char *what, size_t what_size)
 		rc = err_set(ERR_INVALID, "token accepted, but the account has %zu registries (%s) and "
 			     DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) names none", regs.n,
 			     names);
-	else if (!rc)
-		snprintf(what, what_size, "token accepted (registry %s, token from %s)",
-			 d->registry ? d->registry : regs.names[0], from);
+	if (!rc)
+		snprintf(what, what_size, "token accepted (registry %s, token from %s); not checked: "
+			 "the registry:update scope, which getting credentials also needs (checking it "
+			 "would mint a token)", d->registry ? d->registry : regs.names[0], from);
+	else
+		do_check_fix(d, rc, token != NULL, a.r.status, kind, listed ? names : NULL, what,
+			     what_size);
 	http_response_clear(&a.r);
 	secbuf_free(&url);
 	secmem_free_str(token);

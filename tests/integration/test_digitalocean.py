@@ -32,7 +32,8 @@ MKCA = os.path.join(HERE, "..", "lib", "mkca.sh")
 HOST = "registry.digitalocean.com"
 TOKEN = "dop_v1_testtoken"
 TOKEN2 = "dop_v1_secondtoken"
-READONLY = "dop_v1_readonly"
+READONLY = "dop_v1_readonly"      # registry:read only: lists registries, cannot mint
+UPDATEONLY = "dop_v1_updateonly"  # registry:update without registry:read
 EMAIL = "test@example.com"
 CREDS = "/v2/registry/docker-credentials"  # the deprecated single-registry endpoint
 REGISTRY = "test-registry"                 # the fake's only registry by default
@@ -89,7 +90,7 @@ class DoCase(KeyringCase):
     """A keyring and a fake API for the class; the cache and the fake are reset per test."""
 
     fake_args = ("--token", TOKEN, "--token", TOKEN2, "--token-scopes",
-                 READONLY + "=registry:read")
+                 READONLY + "=registry:read", "--token-scopes", UPDATEONLY + "=registry:update")
 
     @classmethod
     def setUpClass(cls):
@@ -822,6 +823,110 @@ class Registry(DoCase):
             run(self.env, "erase", HOST)
             self.get_ok(XDG_CACHE_HOME="/proc/no-cache-here")
         self.assertEqual(self.fake.counts()["GET /v2/registries"], 2)
+
+
+class Doctor(DoCase):
+    """doctor's DigitalOcean line (one GET /v2/registries, nothing minted) and, for each
+    failure, the exact fix: a command to run or a setting to change, never "correct the
+    setting the line above names"."""
+
+    NEW = ("make a new token with the registry:read and registry:update scopes (control panel: "
+           "API, Tokens), then ")
+
+    def doctor(self, **changes):
+        r = run(self.env_with(**changes), "doctor", timeout=30)
+        lines = r.out.decode().splitlines()
+        i = next(n for n, l in enumerate(lines) if l.startswith("  digitalocean: "))
+        fix = lines[i + 1] if lines[i + 1].startswith("    fix: ") else None
+        return r, lines[i][len("  digitalocean: "):], fix and fix[len("    fix: "):]
+
+    def test_registry_update_is_said_to_be_unchecked(self):
+        # A registry:read token lists registries, yet every get would fail 403: doctor must not
+        # call it simply "accepted". Checking registry:update would mint a token, so it says so.
+        for token in (READONLY, TOKEN):
+            with self.subTest(token=token):
+                r, line, fix = self.doctor(DIGITALOCEAN_ACCESS_TOKEN=token)
+                self.assertEqual(line, "token accepted (registry test-registry, token from "
+                                 "DIGITALOCEAN_ACCESS_TOKEN); not checked: the registry:update "
+                                 "scope, which getting credentials also needs (checking it would "
+                                 "mint a token)", r)
+                self.assertIsNone(fix, r)
+        self.assertEqual(self.fake.counts(), {"GET /v2/registries": 2})
+        self.assertEqual(self.fake.minted(), [])
+
+    def test_each_failure_has_its_exact_fix(self):
+        tmp = tempfile.mkdtemp(prefix="dck-do-doctor-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        token_file = os.path.join(tmp, "token")
+        with open(token_file, "w") as f:
+            f.write("dop_v1_revoked\n")
+        config = os.path.join(tmp, "config")
+        with open(config, "w") as f:
+            f.write("[digitalocean]\ntoken = dop_v1_revoked\n")
+        missing = os.path.join(tmp, "missing")
+        alone = "the token alone (no spaces, quotes or line breaks)"
+        cases = [
+            ({"DIGITALOCEAN_ACCESS_TOKEN": "dop_v1_revoked"}, None,
+             "the token is wrong, expired or revoked: " + self.NEW +
+             "set DIGITALOCEAN_ACCESS_TOKEN to it"),
+            ({"DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE": token_file}, None,
+             "the token is wrong, expired or revoked: " + self.NEW + "write it to %s "
+             "(DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE)" % token_file),
+            ({"DIGITALOCEAN_ACCESS_TOKEN": None, "DOCKER_CREDENTIAL_KEYRING_CONFIG": config}, None,
+             "the token is wrong, expired or revoked: " + self.NEW + "set `token = …` in the "
+             "config file's [digitalocean] section to it (or save it with "
+             "`docker-credential-keyring login digitalocean` and remove that line)"),
+            ({"DIGITALOCEAN_ACCESS_TOKEN": UPDATEONLY}, None,
+             self.NEW + "set DIGITALOCEAN_ACCESS_TOKEN to it"),
+            ({"DIGITALOCEAN_TOKEN": "two words", "DIGITALOCEAN_ACCESS_TOKEN": None}, None,
+             "set DIGITALOCEAN_TOKEN to " + alone),
+            ({"DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE": missing}, None,
+             "write %s to %s (DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE)" % (alone, missing)),
+            ({}, ("rate_limited", {"reset_in": 600}),
+             "wait for DigitalOcean's rate limit on this token to lift, then run "
+             "`docker-credential-keyring doctor` again"),
+            ({}, ("status", {"status": 503, "body": "<html>down</html>"}),
+             "DigitalOcean's API is failing: run `docker-credential-keyring doctor` again later"),
+            ({}, ("malformed", {"body": '{"registries": 5}'}),
+             "check that DIGITALOCEAN_API_URL (%s) is DigitalOcean's API, "
+             "https://api.digitalocean.com (unset it to use that)" % self.fake.url),
+            ({"DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY": "nope"}, None,
+             "set DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY to one of: test-registry"),
+            ({"DIGITALOCEAN_API_URL": "http://127.0.0.1:1"}, None,
+             "set DIGITALOCEAN_API_URL to an https:// URL (plain http goes only to a loopback "
+             "address, with DOCKER_CREDENTIAL_KEYRING_DO_ALLOW_PLAIN_HTTP)"),
+            ({"DIGITALOCEAN_API_URL": "https://127.0.0.1:1"}, None,
+             "check that the API (DIGITALOCEAN_API_URL: https://127.0.0.1:1) is reachable from "
+             "here: network, proxy, or set DOCKER_CREDENTIAL_KEYRING_DO_CA_FILE to the CA "
+             "bundle that signed its certificate"),
+            ({"DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT": "1"}, ("silence", {"seconds": 5}),
+             "check that the API (DIGITALOCEAN_API_URL: %s) is reachable from here, or raise "
+             "DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT" % self.fake.url),
+        ]
+        for changes, mode, want in cases:
+            with self.subTest(changes=changes, mode=mode):
+                self.fake.reset()
+                if mode:
+                    self.fake.mode(mode[0], path="/v2/registries", **mode[1])
+                r, line, fix = self.doctor(**changes)
+                self.assertEqual(fix, want, (line, r))
+                self.assertEqual(r.rc, 1, r)
+                self.assertNotIn(b"revoked\n", r.out)
+        self.fake.reset()
+        self.fake.control("POST", "config", {"registries": []})
+        r, line, fix = self.doctor()
+        self.assertEqual((line, fix), (
+            "token accepted, but the account has no container registry",
+            "create a container registry: `doctl registry create NAME`, or the control panel's "
+            "Container Registry page"), r)
+
+    def test_a_token_saved_by_login_is_replaced_by_login(self):
+        r = run(self.env, None, stdin=TOKEN2 + "\n", args=["login", "digitalocean"])
+        self.assertEqual(r.rc, 0, r)
+        self.fake.mode("status", status=401, path="/v2/registries")
+        r, line, fix = self.doctor(DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual(fix, "the token is wrong, expired or revoked: " + self.NEW +
+                         "save it with `docker-credential-keyring login digitalocean`", r)
 
 
 class OptimisedBuild(unittest.TestCase):

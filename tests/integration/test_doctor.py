@@ -20,14 +20,15 @@ CERTS = None
 
 DO_LOGIN_FIX = ("    fix: set DIGITALOCEAN_ACCESS_TOKEN or run "
                 "`docker-credential-keyring login digitalocean`")
-DO_401_FIX = ("    fix: the token is wrong, expired or revoked: make a new one (control panel, API, "
-              "Tokens), then set DIGITALOCEAN_ACCESS_TOKEN or run "
-              "`docker-credential-keyring login digitalocean`")
-DO_403_FIX = ("    fix: the token needs the registry:read scope (and registry:update, which getting "
-              "registry credentials needs): make a token with both, then set "
-              "DIGITALOCEAN_ACCESS_TOKEN or run `docker-credential-keyring login digitalocean`")
-DO_NO_TOKEN = ("no API token (DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, digitalocean.token, "
-               "`login`, doctl's config: none set)")
+DO_NEW_TOKEN = ("make a new token with the registry:read and registry:update scopes (control "
+                "panel: API, Tokens), then set DIGITALOCEAN_ACCESS_TOKEN to it")
+DO_401_FIX = "    fix: the token is wrong, expired or revoked: " + DO_NEW_TOKEN
+DO_403_FIX = "    fix: " + DO_NEW_TOKEN
+DO_NO_TOKEN = ("no API token (DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE, DIGITALOCEAN_ACCESS_TOKEN, "
+               "DIGITALOCEAN_TOKEN, digitalocean.token-file, digitalocean.token, `login`, "
+               "doctl's config: none set)")
+DO_UNCHECKED = ("; not checked: the registry:update scope, which getting credentials also needs "
+                "(checking it would mint a token)")
 RANCHER_401_FIX = ("    fix: the key pair named above is wrong or was deleted in Rancher (API, "
                    "Keys): make a new environment API key and set it, or save its secret with "
                    "`docker-credential-keyring login rancher`")
@@ -107,7 +108,7 @@ class DigitalOcean(DoctorCase):
         r, lines = self.doctor(DIGITALOCEAN_ACCESS_TOKEN=TOKEN)
         line, after = self.source_lines(lines, "digitalocean")
         self.assertEqual(line, "  digitalocean: token accepted (registry test-registry, token from "
-                               "DIGITALOCEAN_ACCESS_TOKEN)", r)
+                               "DIGITALOCEAN_ACCESS_TOKEN)" + DO_UNCHECKED, r)
         self.assertFalse(after.strip().startswith("fix:"), r)
         paths = [(q["method"], q["path"]) for q in self.fake.control("GET", "requests")]
         self.assertEqual(paths, [("GET", "/v2/registries")])
@@ -119,7 +120,7 @@ class DigitalOcean(DoctorCase):
         r, lines = self.doctor()
         self.assertEqual(self.source_lines(lines, "digitalocean")[0],
                          "  digitalocean: token accepted (registry test-registry, token from "
-                         "the keyring (saved by login))", r)
+                         "the keyring (saved by login))" + DO_UNCHECKED, r)
 
     def test_token_refused(self):
         r, lines = self.doctor(DIGITALOCEAN_ACCESS_TOKEN="dop_v1_wrong")
@@ -158,12 +159,13 @@ class DigitalOcean(DoctorCase):
         self.assertEqual(self.source_lines(lines, "digitalocean"), (
             "  digitalocean: token accepted, but the account has 2 registries (alpha, beta) and "
             "DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY (or registry in [digitalocean]) names none",
-            "    fix: correct the setting the line above names"), r)
+            "    fix: set DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY (or `registry = …` in the config "
+            "file's [digitalocean] section) to one of: alpha, beta"), r)
         r, lines = self.doctor(DIGITALOCEAN_ACCESS_TOKEN=TOKEN,
                                DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY="beta")
         self.assertEqual(self.source_lines(lines, "digitalocean")[0],
                          "  digitalocean: token accepted (registry beta, token from "
-                         "DIGITALOCEAN_ACCESS_TOKEN)", r)
+                         "DIGITALOCEAN_ACCESS_TOKEN)" + DO_UNCHECKED, r)
 
     def test_unreachable_api_in_bounded_time(self):
         r, lines = self.doctor(DIGITALOCEAN_ACCESS_TOKEN=TOKEN,
