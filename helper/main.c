@@ -16,6 +16,7 @@
 #include "err.h"
 #include "fdio.h"
 #include "log.h"
+#include "login.h"
 #include "proto.h"
 #include "secmem.h"
 #include "source_do.h"
@@ -233,7 +234,7 @@ static int run_verb(const struct verb *v, struct app *a)
 
 static int run_login(struct app *a, const char *verb, const char *name)
 {
-	struct secbuf in = SECBUF_INIT;
+	struct secbuf out = SECBUF_INIT;
 	struct config *cfg = NULL;
 	size_t i;
 	int rc = 0, login = strcmp(verb, "login") == 0;
@@ -245,23 +246,22 @@ static int run_login(struct app *a, const char *verb, const char *name)
 		printf("%s: %s takes digitalocean or rancher, not %s\n", a->prog, verb, name);
 		return 1;
 	}
-	if (login)
-		rc = secbuf_read_fd(&in, STDIN_FILENO, 64 * 1024);
-	if (!rc)
-		rc = config_load(&cfg);
+	rc = config_load(&cfg);
 	if (!rc)
 		apply_debug_setting(cfg);
 	log_debug("%s %s", verb, name);
 	if (!rc)
 		rc = open_store(cfg, &a->store);
 	if (!rc)
-		rc = login ? creds_save_secret(a->store, logins[i].key, logins[i].what,
-					       in.data ? in.data : "", in.len)
+		rc = login ? login_run(a->store, cfg, name, logins[i].key, logins[i].what, STDIN_FILENO,
+				       &out)
 			   : creds_forget_secret(a->store, logins[i].key);
 	log_debug("%s %s: %s", verb, name, rc ? "failed" : "done");
 	if (rc)
 		printf("%s\n", err_msg());
-	secbuf_free(&in);
+	else
+		(void)fdio_write_all(STDOUT_FILENO, out.data ? out.data : "", out.len);
+	secbuf_free(&out);
 	store_free(a->store);
 	config_free(cfg);
 	return rc ? 1 : 0;

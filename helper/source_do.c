@@ -442,6 +442,50 @@ out:
 	return rc;
 }
 
+/* A string from the API for one line of ours: at most max bytes, control characters refused. */
+static int do_plain_string(struct json_object *v, size_t max)
+{
+	const char *p;
+
+	if (!v || !json_object_is_type(v, json_type_string) || !json_object_get_string_len(v) ||
+	    (size_t)json_object_get_string_len(v) > max)
+		return 0;
+	for (p = json_object_get_string(v); *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* GET /v2/account ({"account":{"email":…,"team":{"name":…},…}}): "email (team name)" into
+ * who, or just the e-mail when there is no team. */
+static int do_parse_account(const struct secbuf *body, char *who, size_t size)
+{
+	struct json_object *obj, *account = NULL, *email = NULL, *team = NULL, *team_name = NULL;
+	const char *why = NULL;
+	int rc = 0;
+
+	obj = do_parse_json(body, &why);
+	if (!obj || !json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, "account", &account) ||
+	    !json_object_is_type(account, json_type_object) ||
+	    !json_object_object_get_ex(account, "email", &email) || !do_plain_string(email, 254)) {
+		rc = err_set(ERR_UNAVAILABLE, "DigitalOcean's answer to GET /v2/account has no account "
+			     "e-mail (%s)", obj ? "no \"account\".\"email\" string of 1 to 254 "
+			     "printable characters" : why);
+		goto out;
+	}
+	if (json_object_object_get_ex(account, "team", &team) &&
+	    json_object_is_type(team, json_type_object) &&
+	    json_object_object_get_ex(team, "name", &team_name) && do_plain_string(team_name, 128))
+		snprintf(who, size, "%s (team %s)", json_object_get_string(email),
+			 json_object_get_string(team_name));
+	else
+		snprintf(who, size, "%s", json_object_get_string(email));
+out:
+	json_secret_free(obj);
+	return rc;
+}
+
 /* "alpha, beta" for messages; ", …" when the account has more than were kept. */
 static void do_names_text(const struct do_registries *r, char *buf, size_t size)
 {
@@ -469,6 +513,13 @@ int do_parse_config_body(const char *body, size_t len, const char *server, struc
 	out->secret = c.secret;
 	out->secret_len = c.secret_len;
 	return 0;
+}
+
+int do_parse_account_body(const char *body, size_t len, char *who, size_t size)
+{
+	struct secbuf b = {(char *)body, len, len};
+
+	return do_parse_account(&b, who, size);
 }
 
 int do_parse_registries_body(const char *body, size_t len, struct do_registries *out)
@@ -1678,4 +1729,90 @@ int source_do_new(const struct config *cfg, struct store *st, struct source **ou
 	d->read_write = !ro;
 	*out = &d->base;
 	return 0;
+}
+
+/* --- login --------------------------------------------------------------------------------- */
+
+/* GET api_url + path with token, for login's check: 0 with a->r (any status), or the transport's
+ * error. */
+static int do_login_get(struct do_source *d, const char *path, const char *token, int64_t deadline,
+			struct do_answer *a)
+{
+	struct secbuf url = SECBUF_INIT;
+	int rc = secbuf_append_str(&url, d->api_url) || secbuf_append_str(&url, path) ? do_oom()
+										      : 0;
+
+	if (!rc)
+		rc = do_get(d, url.data, token, deadline, a);
+	secbuf_free(&url);
+	return rc;
+}
+
+/* A refusal of the token login was given: nothing is saved. */
+static int do_login_refused(const struct do_answer *a, const char *why)
+{
+	char detail[512];
+
+	do_describe_error(&a->r, detail, sizeof(detail));
+	return err_set(ERR_DENIED, "DigitalOcean refused this token%s (%s): nothing saved", why, detail);
+}
+
+/* The account is for the confirmation only: any answer but a 401 leaves it unknown (403: the
+ * token has no account:read, which the helper does not need). */
+static int do_login_account(struct do_source *d, const char *token, int64_t deadline,
+			    struct source_do_login *out)
+{
+	struct do_answer a = {{0}, 0, -1, 0};
+	int rc = do_login_get(d, "/v2/account", token, deadline, &a);
+
+	if (!rc && a.r.status == 401)
+		rc = do_login_refused(&a, "");
+	else if (!rc && a.r.status == 200 &&
+		 do_parse_account(&a.r.body, out->account, sizeof(out->account)) != 0)
+		err_clear();
+	http_response_clear(&a.r);
+	return rc;
+}
+
+static int do_login_registries(struct do_source *d, const char *token, int64_t deadline,
+			       struct source_do_login *out)
+{
+	struct do_answer a = {{0}, 0, -1, 0};
+	struct do_registries regs;
+	int rc = do_login_get(d, "/v2/registries", token, deadline, &a);
+
+	if (!rc && a.r.status == 200 && (rc = do_parse_registries(&a.r.body, &regs)) == 0)
+		do_names_text(&regs, out->registries, sizeof(out->registries));
+	else if (!rc && (a.r.status == 401 || a.r.status == 403))
+		rc = do_login_refused(&a, ": it needs the registry:read and registry:update scopes");
+	else if (!rc && a.r.status != 200)
+		rc = do_status_error(&a, "login", "");
+	http_response_clear(&a.r);
+	return rc;
+}
+
+int source_do_check_login(const struct config *cfg, const char *token, struct source_do_login *out)
+{
+	struct source *s = NULL;
+	struct do_source *d;
+	char *clean = NULL;
+	int64_t deadline;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = source_do_new(cfg, NULL, &s);
+	if (rc)
+		return rc;
+	d = (struct do_source *)s;
+	deadline = monotonic_ms() + d->http.timeout_ms;
+	rc = do_clean_token(token, strlen(token), "standard input", &clean);
+	if (!rc)
+		rc = do_login_account(d, clean, deadline, out);
+	if (!rc)
+		rc = do_login_registries(d, clean, deadline, out);
+	if (d->token || d->token_file)
+		snprintf(out->shadowed_by, sizeof(out->shadowed_by), "%s", d->token_from);
+	secmem_free_str(clean);
+	do_destroy(d);
+	return rc;
 }

@@ -26,6 +26,10 @@ struct do_registries {
 
 int do_parse_registries_body(const char *body, size_t len, struct do_registries *out);
 
+/* A 200 answer of GET /v2/account: "email (team name)" (or the e-mail alone) into who, with
+ * no control character. On failure an err.h code with one line, and who is not written. */
+int do_parse_account_body(const char *body, size_t len, char *who, size_t size);
+
 /* One line for an answer other than 200: "HTTP <status>[: id: message (request …)]". */
 void do_describe_error_body(long status, const char *body, size_t len, char *buf, size_t size);
 

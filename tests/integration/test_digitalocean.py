@@ -10,15 +10,20 @@ reason on stderr, answered from a still-valid cached copy where there is one. 32
 on a cold cache make one request; erase revokes; store, list, doctl's config and `login` work.
 """
 import base64
+import fcntl
 import json
 import os
+import pty
 import re
+import select
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import unittest
@@ -421,7 +426,8 @@ class Token(DoCase):
 
     def test_login_saves_the_token_in_the_keyring(self):
         r = run(self.env, None, stdin=TOKEN2 + "\n", args=["login", "digitalocean"])
-        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual(r.rc, 0, r)
+        self.assertTrue(r.out.startswith(b"saved the DigitalOcean API token for "), r)
         self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None)
         self.assertEqual(self.fake.requests()[0]["authorization"], "Bearer " + TOKEN2)
         # The saved token is the helper's own: list hides it, the protocol verbs refuse it.
@@ -927,6 +933,175 @@ class Doctor(DoCase):
         r, line, fix = self.doctor(DIGITALOCEAN_ACCESS_TOKEN=None)
         self.assertEqual(fix, "the token is wrong, expired or revoked: " + self.NEW +
                          "save it with `docker-credential-keyring login digitalocean`", r)
+
+
+class Login(DoCase):
+    """`login digitalocean`: from a pipe as scripts do, and on a terminal (a real pty) with a
+    prompt and no echo, the terminal restored on every way out; the token checked with calls
+    that mint nothing before it is saved, and the account it belongs to said."""
+
+    SAVED = ("saved the DigitalOcean API token for test@example.com (team My Team) in the "
+             "keyring\n"
+             "  registry: test-registry\n"
+             "  not checked: the registry:update scope, which getting credentials also needs "
+             "(checking it would mint a token)\n")
+    PROMPT = b"DigitalOcean API token (input hidden): "
+
+    def login(self, stdin, name="digitalocean", **changes):
+        return run(self.env_with(**changes), None, stdin=stdin, args=["login", name])
+
+    def saved_token_is(self, token):
+        """A fetch with no token but the saved one uses token."""
+        run(self.env, "erase", HOST)
+        before = len(self.fake.api_requests())
+        self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual(self.fake.api_requests()[before]["authorization"], "Bearer " + token)
+
+    def nothing_saved(self):
+        run(self.env, "erase", HOST)
+        self.miss("no DigitalOcean API token", DIGITALOCEAN_ACCESS_TOKEN=None)
+
+    # --- a pipe ----------------------------------------------------------------------------
+    def test_checked_then_saved_with_the_account(self):
+        r = self.login(TOKEN2 + "\n", DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual((r.rc, r.out.decode(), r.err), (0, self.SAVED, b""), r)
+        self.assertEqual(self.fake.counts(), {"GET /v2/account": 1, "GET /v2/registries": 1})
+        self.assertEqual(self.fake.minted(), [])
+        self.assertTrue(all(q["authorization"] == "Bearer " + TOKEN2 for q in self.fake.requests()))
+        self.saved_token_is(TOKEN2)
+
+    def test_a_token_that_comes_first_is_named(self):
+        r = self.login(TOKEN2)  # DIGITALOCEAN_ACCESS_TOKEN is set in self.env
+        self.assertEqual((r.rc, r.out.decode()), (0, self.SAVED + "  note: "
+                         "DIGITALOCEAN_ACCESS_TOKEN is set and comes before the saved token\n"), r)
+
+    def test_a_refused_token_is_not_saved(self):
+        r = self.login("dop_v1_revoked\n")
+        self.assertEqual(r.rc, 1, r)
+        self.assertTrue(r.out.startswith(b"DigitalOcean refused this token (HTTP 401: "
+                                         b"unauthorized: Unable to authenticate you."), r)
+        self.assertTrue(r.out.endswith(b"): nothing saved\n"), r)
+        self.assertNotIn(b"revoked", r.out)
+        # Without registry:read (nor account:read): refused at GET /v2/registries.
+        r = self.login(UPDATEONLY)
+        self.assertEqual(r.rc, 1, r)
+        self.assertTrue(r.out.startswith(b"DigitalOcean refused this token: it needs the "
+                                         b"registry:read and registry:update scopes (HTTP 403"), r)
+        self.assertEqual(self.fake.minted(), [])
+        self.nothing_saved()
+
+    def test_a_token_without_account_read_is_saved(self):
+        r = self.login(READONLY, DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual((r.rc, r.out.decode()), (0, self.SAVED.replace(
+            "for test@example.com (team My Team) in the keyring",
+            "in the keyring (the account is not shown: the token has no account:read scope)")), r)
+
+    def test_an_api_out_of_reach_saves_it_unchecked(self):
+        r = self.login(TOKEN2, DIGITALOCEAN_API_URL="https://127.0.0.1:1",
+                       DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(r.out.decode().splitlines(), [
+            "saved the DigitalOcean API token in the keyring, unchecked: DigitalOcean API: cannot "
+            "reach 127.0.0.1: " + r.out.decode().split("cannot reach 127.0.0.1: ")[1].split("\n")[0],
+            "  `docker-credential-keyring doctor` checks it once the API can be reached"], r)
+        self.saved_token_is(TOKEN2)
+
+    def test_rancher_login_keeps_working(self):
+        r = self.login("rancher-secret\n", name="rancher")
+        self.assertEqual((r.rc, r.out), (0, b"saved the Rancher API secret key in the keyring\n"
+                                            b"  not checked here: `docker-credential-keyring "
+                                            b"doctor` checks it\n"), r)
+        self.assertEqual(self.fake.requests(), [])
+        r = run(self.env, None, args=["logout", "rancher"])
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+
+    # --- a terminal --------------------------------------------------------------------------
+    def start_on_a_pty(self, **changes):
+        """The helper with a new pty as its controlling terminal and stdin/stdout/stderr, as a
+        person's shell would run it. Returns (process, master fd, slave fd); the test keeps
+        the slave open to read the terminal's settings after the helper is gone."""
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        self.assertTrue(self.echo_is_on(slave))  # as a shell leaves it
+
+        def controlling_tty():
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        p = subprocess.Popen([BIN, "login", "digitalocean"], stdin=slave, stdout=slave,
+                             stderr=slave, env=self.env_with(**changes), start_new_session=True,
+                             preexec_fn=controlling_tty)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        return p, master, slave
+
+    def read_until(self, master, want, p=None, seconds=10):
+        """What the terminal shows, until want appears (or p ends and nothing is left)."""
+        seen, deadline = b"", time.monotonic() + seconds
+        while want not in seen:
+            self.assertLess(time.monotonic(), deadline, "waited for %r, saw %r" % (want, seen))
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                seen += os.read(master, 4096)
+            elif p is not None and p.poll() is not None:
+                break
+        return seen
+
+    def echo_is_on(self, slave):
+        return bool(termios.tcgetattr(slave)[3] & termios.ECHO)
+
+    def test_prompt_without_echo_then_saved(self):
+        p, master, slave = self.start_on_a_pty(DIGITALOCEAN_ACCESS_TOKEN=None)
+        shown = self.read_until(master, self.PROMPT)
+        self.assertFalse(self.echo_is_on(slave), "echo is on while the token is typed")
+        os.write(master, TOKEN2.encode() + b"\r")  # Enter
+        self.assertEqual(p.wait(timeout=20), 0)
+        shown += self.read_until(master, b"(checking it would mint a token)\r\n", p)
+        self.assertNotIn(TOKEN2.encode(), shown)  # not echoed, not printed
+        self.assertEqual(shown.replace(b"\r\n", b"\n"),
+                         self.PROMPT + b"\n" + self.SAVED.encode())
+        self.assertTrue(self.echo_is_on(slave), "echo not restored")
+        self.saved_token_is(TOKEN2)
+
+    def test_a_signal_while_typing_restores_the_terminal(self):
+        for how in ("ctrl-c", "sigterm", "sighup"):
+            with self.subTest(how=how):
+                p, master, slave = self.start_on_a_pty(DIGITALOCEAN_ACCESS_TOKEN=None)
+                self.read_until(master, self.PROMPT)
+                os.write(master, b"dop_v1_half")  # typed, not yet entered
+                self.assertFalse(self.echo_is_on(slave))
+                if how == "ctrl-c":
+                    os.write(master, b"\x03")  # the terminal's own SIGINT
+                    want = -signal.SIGINT
+                else:
+                    sig = signal.SIGTERM if how == "sigterm" else signal.SIGHUP
+                    p.send_signal(sig)
+                    want = -sig
+                self.assertEqual(p.wait(timeout=20), want)
+                self.assertTrue(self.echo_is_on(slave), "echo left off after %s" % how)
+                self.assertNotIn(b"dop_v1_half", self.read_until(master, b"\0", p, 2))
+        self.assertEqual(self.fake.requests(), [])
+        self.nothing_saved()
+
+    def test_ctrl_d_ends_the_token_too(self):
+        p, master, slave = self.start_on_a_pty(DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.read_until(master, self.PROMPT)
+        os.write(master, TOKEN2.encode() + b"\x04")  # pasted, then Ctrl-D instead of Enter
+        self.assertEqual(p.wait(timeout=20), 0)
+        self.assertNotIn(TOKEN2.encode(), self.read_until(master, b"a token)\r\n", p))
+        self.assertTrue(self.echo_is_on(slave))
+        self.saved_token_is(TOKEN2)
+
+    def test_nothing_typed(self):
+        for keys in (b"\r", b"\x04", b"   \r"):  # Enter, Ctrl-D, blanks
+            with self.subTest(keys=keys):
+                p, master, slave = self.start_on_a_pty(DIGITALOCEAN_ACCESS_TOKEN=None)
+                self.read_until(master, self.PROMPT)
+                os.write(master, keys)
+                self.assertEqual(p.wait(timeout=20), 1)
+                self.assertIn(b"no DigitalOcean API token on standard input\r\n",
+                              self.read_until(master, b"input\r\n", p))
+                self.assertTrue(self.echo_is_on(slave))
+        self.assertEqual(self.fake.requests(), [])
 
 
 class OptimisedBuild(unittest.TestCase):
