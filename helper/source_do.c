@@ -1066,7 +1066,8 @@ static int do_learn_registry(struct do_source *d, const char *token, const char 
 		} else {
 			snprintf(name, size, "%s", regs.names[0]);
 			do_remember_registry(d, name);
-			log_debug("digitalocean: the account's registry is %s (remembered)", name);
+			log_debug("digitalocean: the account's only registry is %s (GET /v2/registries; "
+				  "remembered for the next fetches)", name);
 		}
 	} else if (status == 401 || status == 403 || status == 429 || status >= 500) {
 		rc = do_status_error(&a, from, "");
@@ -1173,7 +1174,7 @@ static int do_fetch(struct source *s, const char *server, struct cred *out)
 	if (!rc && d->registry)
 		snprintf(name, sizeof(name), "%s", d->registry);
 	else if (!rc && (remembered = do_remembered_registry(d, name, sizeof(name))) != 0)
-		log_debug("digitalocean: the account's registry is %s (remembered)", name);
+		log_debug("digitalocean: registry %s, remembered from an earlier fetch", name);
 	else if (!rc)
 		rc = do_learn_registry(d, token, from, deadline, name, sizeof(name));
 	if (!rc)
