@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "config.h"
 #include "source.h"
 #include "store.h"
 
@@ -19,5 +20,24 @@ struct app {
 	int write_behind;          /* a source's copy is stored after answering (write_behind.h);
 				    * 0: before, as the client waits */
 };
+
+/* The credential sources this binary has, in routing order: the first that serves a server
+ * owns it. open: source.h's constructors. */
+struct source_kind {
+	const char *name;
+	int (*open)(const struct config *cfg, struct store *st, struct source **out);
+};
+extern const struct source_kind app_source_kinds[];
+extern const size_t app_source_kinds_len;
+
+/* The store for logins and the copies store, from the settings (app.c says which). 0 or
+ * ERR_INVALID naming a wrong setting (nothing is opened then). */
+int app_open_stores(const struct config *cfg, struct app *a);
+void app_close_stores(struct app *a);
+
+/* Every configured source into a->sources; the first constructor's error (the others still
+ * open). */
+int app_open_sources(const struct config *cfg, struct app *a);
+void app_close_sources(struct app *a);
 
 #endif

@@ -129,19 +129,21 @@ out:
 	return 0;
 }
 
-static int config_path(char *buf, size_t size)
+int config_file_path(char *buf, size_t size)
 {
 	const char *p = getenv("DOCKER_CREDENTIAL_KEYRING_CONFIG");
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	const char *home = getenv("HOME");
 
+	int n = -1;
+
 	if (p && p[0])
-		return snprintf(buf, size, "%s", p) < (int)size ? 1 : 0;
-	if (xdg && xdg[0] == '/')
-		return snprintf(buf, size, "%s/docker-credential-keyring/config", xdg) < (int)size;
-	if (home && home[0] == '/')
-		return snprintf(buf, size, "%s/.config/docker-credential-keyring/config", home) < (int)size;
-	return 0;
+		n = snprintf(buf, size, "%s", p);
+	else if (xdg && xdg[0] == '/')
+		n = snprintf(buf, size, "%s/docker-credential-keyring/config", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(buf, size, "%s/.config/docker-credential-keyring/config", home);
+	return n >= 0 && (size_t)n < size ? 0 : -1;
 }
 
 int config_load(struct config **out)
@@ -151,7 +153,7 @@ int config_load(struct config **out)
 	FILE *f;
 	int rc;
 
-	if (!config_path(path, sizeof(path)))
+	if (config_file_path(path, sizeof(path)) != 0)
 		return config_parse("", 0, "(none)", out);
 	f = fopen(path, "re");
 	if (!f) {

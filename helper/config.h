@@ -15,6 +15,10 @@ struct config;
 /* Load the file (if any). 0 with *out set, or ERR_INVALID naming file:line. */
 int config_load(struct config **out);
 
+/* The config file's path (whether or not it exists). 0, or -1 when no path can be made (no
+ * HOME, no XDG_CONFIG_HOME). */
+int config_file_path(char *buf, size_t size);
+
 /* Parse text as a config file (path is only used in messages). For tests and fuzzing. */
 int config_parse(const char *text, size_t len, const char *path, struct config **out);
 

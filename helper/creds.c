@@ -47,7 +47,7 @@ int creds_check_token(const char **secret, size_t *len, const char *what)
 	while (n && is_blank(p[n - 1]))
 		n--;
 	if (n == 0)
-		return err_set(ERR_INVALID, "no %s given (it is empty)", what);
+		return err_set(ERR_INVALID, "no %s on standard input", what);
 	if (n > SAVED_SECRET_MAX)
 		return err_set(ERR_INVALID, "that is not a %s: longer than %d bytes", what, SAVED_SECRET_MAX);
 	for (i = 0; i < n; i++)

@@ -11,10 +11,12 @@
 
 #include <json-c/json.h>
 
+#include "app.h"
 #include "config.h"
 #include "configure.h"
 #include "err.h"
 #include "json_secret.h"
+#include "session.h"
 
 #ifndef DCK_VERSION
 #define DCK_VERSION "0.0.0"
@@ -33,69 +35,97 @@ static void problem(struct report *r, const char *fix)
 	r->problems++;
 }
 
-/* ---- keyring ------------------------------------------------------------------------- */
+/* ---- settings ---------------------------------------------------------------------- */
 
-static void check_settings(struct report *r)
+/* The exact fix for a setting a message names ("NAME: what is wrong"): a variable is unset or
+ * set right; a line of the config file is corrected or removed. */
+static void setting_problem(struct report *r, const char *indent, const char *msg)
+{
+	char name[128], path[4096];
+	size_t n = strcspn(msg, ":"), i;
+	int env = n > 0 && n < sizeof(name);
+
+	for (i = 0; env && i < n; i++)
+		env = (msg[i] >= 'A' && msg[i] <= 'Z') || (msg[i] >= '0' && msg[i] <= '9') || msg[i] == '_';
+	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : 0), msg);
+	if (env) {
+		P(r->out, "%sfix: `unset %s` (its default then applies), or set %s as the line above "
+		  "says\n", indent, name, name);
+	} else if (n < sizeof(name) && config_file_path(path, sizeof(path)) == 0) {
+		const char *dot = strchr(name, '.');
+
+		if (strchr(name, '/')) /* a line of the file: "FILE:LINE: …" */
+			P(r->out, "%sfix: correct or remove that line of %s (the line above says what is "
+			  "wrong)\n", indent, path);
+		else if (dot)
+			P(r->out, "%sfix: correct `%s` in the [%.*s] section of %s as the line above says, "
+			  "or remove it for its default\n", indent, dot + 1, (int)(dot - name), name, path);
+		else
+			P(r->out, "%sfix: correct `%s` at the top of %s as the line above says, or remove it "
+			  "for its default\n", indent, name, path);
+	} else {
+		P(r->out, "%sfix: correct the setting the line above names (man docker-credential-keyring)\n",
+		  indent);
+	}
+	r->problems++;
+}
+
+/* The config file, then the settings of the stores. NULL when the stores cannot be opened
+ * (reported); else the loaded settings, for the sources. */
+static struct config *check_settings(struct report *r, struct app *a)
 {
 	struct config *cfg = NULL;
 
-	if (config_load(&cfg) == 0) {
-		P(r->out, "settings: ok\n");
-		config_free(cfg);
-		return;
+	if (config_load(&cfg) != 0) {
+		P(r->out, "settings: %s\n", err_msg());
+		setting_problem(r, "  ", err_msg());
+		return NULL;
 	}
-	P(r->out, "settings: %s\n", err_msg());
-	problem(r, "correct that line of the config file (see man docker-credential-keyring)");
+	if (app_open_stores(cfg, a) != 0) {
+		P(r->out, "settings: %s\n", err_msg());
+		setting_problem(r, "  ", err_msg());
+		config_free(cfg);
+		return NULL;
+	}
+	P(r->out, "settings: ok\n");
+	return cfg;
+}
+
+/* ---- keyring ------------------------------------------------------------------------- */
+
+/* One store's check (store.h): its line, and the fix for a failure. */
+static int check_store(struct report *r, const char *label, struct store *st, int problem)
+{
+	char what[1024] = "";
+	int rc;
+
+	err_clear();
+	rc = st->check(st, what, sizeof(what));
+	P(r->out, "%s: %s\n", label, rc ? err_msg() : what);
+	if (rc && what[0])
+		P(r->out, "  %s: %s\n", problem ? "fix" : "to have it", what);
+	r->problems += rc && problem;
+	return rc;
 }
 
 static void check_keyring(struct report *r, struct app *a)
 {
-	const char *addr = getenv("DBUS_SESSION_BUS_ADDRESS");
-	const char *rt = getenv("XDG_RUNTIME_DIR");
-	struct cred_list l = {0};
-	char *bus = NULL;
-	struct stat st;
-	int rc;
-
-	if (addr && addr[0]) {
-		P(r->out, "session bus: %s (DBUS_SESSION_BUS_ADDRESS)\n", addr);
-	} else if (rt && rt[0] && asprintf(&bus, "%s/bus", rt) >= 0 && stat(bus, &st) == 0 &&
-		   S_ISSOCK(st.st_mode)) {
-		P(r->out, "session bus: unix:path=%s ($XDG_RUNTIME_DIR/bus)\n", bus);
-	} else {
-		P(r->out, "session bus: none (DBUS_SESSION_BUS_ADDRESS is not set and "
-			  "$XDG_RUNTIME_DIR/bus does not exist)\n");
-	}
-	free(bus);
+	char bus[4096];
+	const char *origin = session_bus_origin();
 
 	if (!a->store) {
 		P(r->out, "keyring: not checked (the settings above could not be loaded)\n");
 		return;
 	}
-	rc = a->store->list(a->store, &l);
-	if (!rc) {
-		P(r->out, "keyring: the Secret Service answers (%zu entr%s)\n", l.len,
-		  l.len == 1 ? "y" : "ies");
-		cred_list_clear(&l);
-		return;
-	}
-	P(r->out, "keyring: %s\n", err_msg());
-	if (strstr(err_msg(), "no D-Bus session bus"))
-		problem(r, "run inside a desktop login session, or start a session bus and a keyring "
-			   "for this login: `dbus-run-session -- sh`, then "
-			   "`echo -n PASSWORD | gnome-keyring-daemon --unlock --components=secrets`");
-	else if (strstr(err_msg(), "no Secret Service"))
-		problem(r, "start a Secret Service on this bus: `gnome-keyring-daemon --start "
-			   "--components=secrets` (package gnome-keyring), or KeePassXC with its "
-			   "Secret Service integration");
-	else if (strstr(err_msg(), "locked"))
-		problem(r, "unlock the keyring: log in to the desktop session, or "
-			   "`echo -n PASSWORD | gnome-keyring-daemon --replace --unlock`");
-	else if (rc == ERR_TIMEOUT)
-		problem(r, "the keyring did not answer in time: check that it is not waiting for a "
-			   "prompt, or raise DOCKER_CREDENTIAL_KEYRING_TIMEOUT");
+	if (session_bus_address(bus, sizeof(bus)) == 0)
+		P(r->out, "session bus: %s (%s)\n", bus, origin);
 	else
-		problem(r, "check that the keyring daemon runs and answers on the session bus");
+		P(r->out, "session bus: none (DBUS_SESSION_BUS_ADDRESS is not set and "
+			  "$XDG_RUNTIME_DIR/bus does not exist)\n");
+	check_store(r, "keyring", a->store, 1);
+	/* Only a note: sources work without it, they fetch more often. */
+	if (a->copies)
+		check_store(r, "copies a keyring cannot keep", a->copies, 0);
 }
 
 /* ---- credential sources -------------------------------------------------------------- */
@@ -188,26 +218,38 @@ static void check_source(struct report *r, struct app *a, struct source *s)
 		P(r->out, "  %s: not in use: %s\n", s->name, msg);
 	} else {
 		P(r->out, "  %s: %s\n", s->name, msg);
-		P(r->out, "    fix: %s\n", source_fix(s, rc, msg));
+		/* The source's own fix when it gave one (source.h, check): it knows the setting. */
+		P(r->out, "    fix: %s\n", what[0] ? what : source_fix(s, rc, msg));
 		r->problems++;
 	}
 }
 
-static void check_sources(struct report *r, struct app *a)
+/* Each source on its own: a broken setting of one hides neither the others nor the keyring. */
+static void check_sources(struct report *r, struct app *a, const struct config *cfg)
 {
+	static struct source *opened[8];
 	size_t i;
 
-	if (!a->store) {
+	a->sources = opened;
+	a->nsources = 0;
+	if (!cfg) {
 		P(r->out, "credential sources: not checked (the settings could not be loaded)\n");
 		return;
 	}
-	if (!a->nsources) {
-		P(r->out, "credential sources: none configured (logins come only from `docker login`)\n");
-		return;
-	}
 	P(r->out, "credential sources:\n");
-	for (i = 0; i < a->nsources; i++)
-		check_source(r, a, a->sources[i]);
+	for (i = 0; i < app_source_kinds_len && a->nsources < 8; i++) {
+		struct source *s = NULL;
+
+		if (app_source_kinds[i].open(cfg, a->store, &s) != 0) {
+			P(r->out, "  %s: %s\n", app_source_kinds[i].name, err_msg());
+			setting_problem(r, "    ", err_msg());
+		} else if (s) {
+			opened[a->nsources++] = s;
+			check_source(r, a, s);
+		}
+	}
+	if (!a->nsources && !r->problems)
+		P(r->out, "  none configured (logins come only from `docker login`)\n");
 }
 
 /* ---- routing: which config files send which registries here -------------------------- */
@@ -524,13 +566,17 @@ static void check_routing(struct report *r, struct app *a)
 int doctor_run(struct app *a, struct secbuf *out)
 {
 	struct report r = {out, 0};
+	struct config *cfg;
 
 	P(out, "%s doctor (docker-credential-keyring v%s)\n", a->prog ? a->prog : "docker-credential-keyring",
 	  DCK_VERSION);
-	check_settings(&r);
+	cfg = check_settings(&r, a);
 	check_keyring(&r, a);
-	check_sources(&r, a);
+	check_sources(&r, a, cfg);
 	check_routing(&r, a);
+	app_close_sources(a);
+	app_close_stores(a);
+	config_free(cfg);
 	if (r.problems)
 		P(out, "%d problem%s found\n", r.problems, r.problems == 1 ? "" : "s");
 	else

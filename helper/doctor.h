@@ -10,8 +10,9 @@
 #include "creds.h"
 #include "secmem.h"
 
-/* a->store may be NULL (the settings could not be loaded): that is reported. Fills out with
- * the report; returns 0 when no problem was found, 1 otherwise. Prints nothing itself. */
+/* Opens the settings, the stores and each source itself (a broken one is one of the things it
+ * reports) and closes them again. Fills out with the report; returns 0 when no problem was
+ * found, 1 otherwise. Prints nothing itself. */
 int doctor_run(struct app *a, struct secbuf *out);
 
 #endif

@@ -16,13 +16,11 @@
 #include "err.h"
 #include "fdio.h"
 #include "log.h"
+#include "login.h"
 #include "proto.h"
 #include "secmem.h"
 #include "source_do.h"
 #include "source_rancher.h"
-#include "kernel_store.h"
-#include "secret_store.h"
-#include "session.h"
 #include "verbs.h"
 #include "write_behind.h"
 
@@ -73,13 +71,6 @@ static void print_help(const char *prog)
 	       prog, prog, prog, prog);
 }
 
-/* The credential sources, in routing order: the first that serves a server owns it. */
-static int (*const source_constructors[])(const struct config *, struct store *, struct source **) = {
-	source_do_new,
-	source_rancher_new,
-};
-#define NSOURCES (sizeof(source_constructors) / sizeof(source_constructors[0]))
-
 /* `login NAME` / `logout NAME`: save or forget a source's API secret in the keyring. The
  * secret comes on stdin, never in argv. */
 static const struct {
@@ -90,98 +81,6 @@ static const struct {
 	{"digitalocean", SOURCE_DO_TOKEN_KEY, "DigitalOcean API token"},
 	{"rancher", SOURCE_RANCHER_SECRET_KEY, "Rancher API secret key"},
 };
-
-/* Each source is created only when configured (a constructor leaves it NULL otherwise).
- * Returns the first constructor's error; the sources that did open are in a->sources. */
-static int open_sources(const struct config *cfg, struct app *a)
-{
-	static struct source *slots[NSOURCES];
-	size_t i;
-	int rc = 0;
-
-	a->sources = slots;
-	a->nsources = 0;
-	for (i = 0; i < NSOURCES; i++) {
-		struct source *s = NULL;
-		int src_rc = source_constructors[i](cfg, a->store, &s);
-
-		if (s)
-			slots[a->nsources++] = s;
-		rc = rc ? rc : src_rc; /* keep the first error, still open the others */
-	}
-	/* Installed as docker-credential-digitalocean (or -rancher), a config entry naming that
-	 * helper means "this source", whatever the host: pin it. */
-	for (i = 0; i < a->nsources; i++)
-		if (strncmp(a->prog, "docker-credential-", 18) == 0 &&
-		    strcmp(a->prog + 18, slots[i]->name) == 0)
-			a->pinned = slots[i];
-	return rc;
-}
-
-static void close_sources(struct app *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->nsources; i++)
-		a->sources[i]->free(a->sources[i]);
-	a->nsources = 0;
-	a->pinned = NULL;
-}
-
-/* The store for logins, and where a source's copy goes when that store cannot keep it:
- *   store = secret-service  the Secret Service; copies in the kernel keyring
- *   store = kernel          the kernel keyring for everything (kernel_store.h)
- *   store = auto (default)  the Secret Service when there is a session bus; the kernel keyring
- *                           when there is none at all (a server, a CI runner, a node). Where a
- *                           bus exists but its keyring is broken or locked, that is reported:
- *                           a desktop user's login must never silently land in memory that a
- *                           reboot erases. */
-static int open_stores(const struct config *cfg, struct app *a)
-{
-	struct secret_store_opts o = {0};
-	const char *which = config_str(cfg, "", "store", "DOCKER_CREDENTIAL_KEYRING_STORE");
-	const char *ring = config_str(cfg, "", "kernel-keyring", "DOCKER_CREDENTIAL_KEYRING_KERNEL_KEYRING");
-	int64_t timeout, lock_timeout, prompt_timeout;
-	int kernel, rc;
-
-	rc = config_ms_range(cfg, "", "timeout", "DOCKER_CREDENTIAL_KEYRING_TIMEOUT", 3000, 1, 600000,
-			     &timeout);
-	if (!rc)
-		rc = config_ms_range(cfg, "", "lock-timeout", "DOCKER_CREDENTIAL_KEYRING_LOCK_TIMEOUT",
-				     30000, 0, 3600000, &lock_timeout);
-	if (!rc)
-		rc = config_ms_range(cfg, "", "prompt-timeout", "DOCKER_CREDENTIAL_KEYRING_PROMPT_TIMEOUT",
-				     60000, 1, 3600000, &prompt_timeout);
-	if (!rc)
-		rc = config_bool(cfg, "", "prompt", "DOCKER_CREDENTIAL_KEYRING_PROMPT", 1, &o.allow_prompt);
-	if (rc)
-		return rc;
-	if (!which || !which[0] || strcmp(which, "auto") == 0)
-		kernel = session_bus_origin() == NULL;
-	else if (strcmp(which, "kernel") == 0 || strcmp(which, "secret-service") == 0)
-		kernel = strcmp(which, "kernel") == 0;
-	else
-		return err_set(ERR_INVALID, "%s: \"%s\" is not auto, secret-service or kernel",
-			       getenv("DOCKER_CREDENTIAL_KEYRING_STORE") ? "DOCKER_CREDENTIAL_KEYRING_STORE"
-									 : "store", which);
-	o.timeout_ms = (unsigned)timeout;
-	o.lock_timeout_ms = (unsigned)lock_timeout;
-	o.prompt_timeout_ms = (unsigned)prompt_timeout;
-	a->store = kernel ? kernel_store_new(ring) : secret_store_new(&o);
-	a->copies = kernel ? NULL : kernel_store_new(ring);
-	/* A write to the kernel keyring costs a system call: nothing to put behind the answer. */
-	if (kernel)
-		a->write_behind = 0;
-	log_debug("store: %s", kernel ? "the kernel keyring" : "the Secret Service");
-	return a->store && (kernel || a->copies) ? 0 : err_set(ERR_FAILED, "out of memory");
-}
-
-static void close_stores(struct app *a)
-{
-	store_free(a->store);
-	store_free(a->copies);
-	a->store = a->copies = NULL;
-}
 
 /* `debug = true` in the config file's top section turns the debug log on too (the variable,
  * when set, wins). A bad value is left for doctor to report: logging never stops a verb. */
@@ -225,8 +124,8 @@ static int run_verb(const struct verb *v, struct app *a)
 		rc = config_bool(cfg, "", "write-behind", "DOCKER_CREDENTIAL_KEYRING_WRITE_BEHIND", 1,
 				 &a->write_behind);
 	if (!rc)
-		rc = open_stores(cfg, a);
-	if (!rc && open_sources(cfg, a) != 0) {
+		rc = app_open_stores(cfg, a);
+	if (!rc && app_open_sources(cfg, a) != 0) {
 		log_debug("a source's setting is broken: %s", err_msg());
 		/* A source with a broken setting must not take every other registry down with it:
 		 * reads go on without it (and say why), changes stop. */
@@ -255,15 +154,15 @@ static int run_verb(const struct verb *v, struct app *a)
 	status = r.status;
 	reply_clear(&r);
 	secbuf_free(&in);
-	close_sources(a);
-	close_stores(a);
+	app_close_sources(a);
+	app_close_stores(a);
 	config_free(cfg);
 	return status;
 }
 
 static int run_login(struct app *a, const char *verb, const char *name)
 {
-	struct secbuf in = SECBUF_INIT;
+	struct secbuf out = SECBUF_INIT;
 	struct config *cfg = NULL;
 	size_t i;
 	int rc = 0, login = strcmp(verb, "login") == 0;
@@ -275,24 +174,23 @@ static int run_login(struct app *a, const char *verb, const char *name)
 		printf("%s: %s takes digitalocean or rancher, not %s\n", a->prog, verb, name);
 		return 1;
 	}
-	if (login)
-		rc = secbuf_read_fd(&in, STDIN_FILENO, 64 * 1024);
-	if (!rc)
-		rc = config_load(&cfg);
+	rc = config_load(&cfg);
 	if (!rc)
 		apply_debug_setting(cfg);
 	log_debug("%s %s", verb, name);
 	if (!rc)
-		rc = open_stores(cfg, a);
+		rc = app_open_stores(cfg, a);
 	if (!rc)
-		rc = login ? creds_save_secret(a->store, logins[i].key, logins[i].what,
-					       in.data ? in.data : "", in.len)
+		rc = login ? login_run(a->store, cfg, name, logins[i].key, logins[i].what, STDIN_FILENO,
+				       &out)
 			   : creds_forget_secret(a->store, logins[i].key);
 	log_debug("%s %s: %s", verb, name, rc ? "failed" : "done");
 	if (rc)
 		printf("%s\n", err_msg());
-	secbuf_free(&in);
-	close_stores(a);
+	else
+		(void)fdio_write_all(STDOUT_FILENO, out.data ? out.data : "", out.len);
+	secbuf_free(&out);
+	app_close_stores(a);
 	config_free(cfg);
 	return rc ? 1 : 0;
 }
@@ -313,13 +211,13 @@ static int run_cache_copy(struct app *a)
 	if (!rc)
 		apply_debug_setting(cfg);
 	if (!rc)
-		rc = open_stores(cfg, a);
+		rc = app_open_stores(cfg, a);
 	if (!rc)
 		rc = write_behind_store(a, in.data ? in.data : "", in.len);
 	else
 		log_debug(WRITE_BEHIND_VERB ": %s", err_msg());
 	secbuf_free(&in);
-	close_stores(a);
+	app_close_stores(a);
 	config_free(cfg);
 	return rc ? 1 : 0;
 }
@@ -329,8 +227,8 @@ static int print_and_close(struct app *a, struct config *cfg, struct secbuf *out
 {
 	(void)fdio_write_all(STDOUT_FILENO, out->data ? out->data : "", out->len);
 	secbuf_free(out);
-	close_sources(a);
-	close_stores(a);
+	app_close_sources(a);
+	app_close_stores(a);
 	config_free(cfg);
 	return status;
 }
@@ -349,9 +247,9 @@ static int run_configure(struct app *a, int argc, char **argv)
 		rancher |= strcmp(argv[i], "--rancher") == 0;
 	rc = config_load(&cfg);
 	if (!rc)
-		rc = open_stores(cfg, a);
+		rc = app_open_stores(cfg, a);
 	if (!rc)
-		rc = open_sources(cfg, a); /* the sources that did open stay usable */
+		rc = app_open_sources(cfg, a); /* the sources that did open stay usable */
 	for (i = 0; rc && rancher && (size_t)i < a->nsources; i++)
 		rancher = strcmp(a->sources[i]->name, "rancher") != 0;
 	if (rc && rancher) {
@@ -366,14 +264,9 @@ static int run_configure(struct app *a, int argc, char **argv)
 static int run_doctor(struct app *a)
 {
 	struct secbuf out = SECBUF_INIT;
-	struct config *cfg = NULL;
-	int status;
+	int status = doctor_run(a, &out); /* it opens (and closes) what it checks */
 
-	/* A broken setting is one of the things doctor reports, so carry on without the store. */
-	if (config_load(&cfg) == 0 && open_stores(cfg, a) == 0 && open_sources(cfg, a) != 0)
-		close_sources(a);
-	status = doctor_run(a, &out);
-	return print_and_close(a, cfg, &out, status);
+	return print_and_close(a, NULL, &out, status);
 }
 
 /* The end of a verb: its answer is written and its buffers wiped and freed. Of what exit() would

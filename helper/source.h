@@ -64,8 +64,10 @@ struct source {
 	 * "token accepted (registry r1, token from DIGITALOCEAN_ACCESS_TOKEN)") filled; else
 	 * ERR_NOTFOUND (no token or key is configured), ERR_DENIED (refused; the message names
 	 * the key and the HTTP status), ERR_UNAVAILABLE / ERR_TIMEOUT (unreachable), ERR_INVALID
-	 * (a setting does not fit what the API says) or ERR_FAILED, with err_msg() saying why.
-	 * Bounded by the source's own timeouts. NULL slot: nothing to check. */
+	 * (a setting does not fit what the API says) or ERR_FAILED, with err_msg() saying why,
+	 * and what either "" or the exact fix (the command to run or the setting to change),
+	 * which doctor prints under it. Bounded by the source's own timeouts. NULL slot: nothing
+	 * to check. */
 	int (*check)(struct source *s, char *what, size_t what_size);
 
 	void (*free)(struct source *s);

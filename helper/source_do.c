@@ -19,6 +19,7 @@
 #include "source_do_parse.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +36,7 @@
 #include "monotonic.h"
 #include "http.h"
 #include "json_secret.h"
+#include "log.h"
 #include "secmem.h"
 
 #define DO_NAME "digitalocean"
@@ -50,6 +53,8 @@ enum {
 	DO_MAX_HOST_LEN = 253,
 	DO_MAX_URL_LEN = 2048,
 	DO_MAX_TOKEN = 4096,
+	DO_MAX_TOKEN_FILE = DO_MAX_TOKEN + 1024, /* the token, and white space around it */
+	DO_MAX_FROM = 512,                  /* "where the token came from", for messages */
 	DO_MAX_AUTH = 16384,                /* base64 of user:password; real ones are ~130 bytes */
 	DO_MAX_BODY = 64 * 1024,            /* the real answer is ~200 bytes */
 	DO_MAX_DOCTL_CONFIG = 1024 * 1024,
@@ -57,9 +62,24 @@ enum {
 	DO_MAX_ATTEMPTS = 3,
 	DO_RETRY_5XX_MS = 1000,
 	DO_MIN_LEFT_MS = 1000,              /* a retry needs at least this much of the deadline */
+	DO_MAX_NAMES_FILE = 16 * 1024,      /* the remembered registry names: a line per API URL */
+	DO_MAX_NAMES_LINES = 16,
+	DO_MIN_TIMEOUT_MS = 100,            /* the timeout settings' range */
+	DO_MAX_TIMEOUT_MS = 120 * 1000,     /* a get that waits longer helps nobody (kubelet: 60 s) */
+	DO_MAX_CONNECT_TIMEOUT_MS = 60 * 1000,
 };
 
 #define DO_MAX_EXPIRY 1576800000LL /* the API's largest accepted expiry_seconds */
+
+/* Where the token came from: doctor's fix says where to put a new one. */
+enum do_token_kind {
+	DO_TK_NONE,
+	DO_TK_ENV,     /* token_from names the variable */
+	DO_TK_CONFIG,  /* digitalocean.token in the config file */
+	DO_TK_FILE,    /* token_file, named by token_setting */
+	DO_TK_KEYRING, /* saved by `login` */
+	DO_TK_DOCTL,   /* doctl's config.yaml */
+};
 
 struct do_source {
 	struct source base; /* first: a struct source * of ours is a struct do_source * */
@@ -74,10 +94,25 @@ struct do_source {
 	double share;        /* refresh when less than this share of the lifetime is left */
 	int read_write;
 	char *token;         /* from the environment or the config file, unchecked; or NULL */
-	char token_from[96]; /* where that token came from, for messages */
+	char *token_file;    /* or the file that holds it (token-file), read at each fetch */
+	char token_from[DO_MAX_FROM]; /* where token or token_file came from, for messages */
+	char token_setting[64]; /* the setting that named token_file */
+	enum do_token_kind token_kind; /* of token or token_file; DO_TK_NONE without either */
 };
 
 /* --- small helpers ------------------------------------------------------------------------- */
+
+/* A DigitalOcean registry name (models/registry_base.yml: ^[a-z0-9-]{1,63}$). Names go into
+ * URL paths, so nothing else may pass. */
+static int do_is_registry_name(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i]; i++)
+		if (i == 63 || !((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+			return 0;
+	return i > 0;
+}
 
 static int do_oom(void)
 {
@@ -366,7 +401,104 @@ out:
 	return rc;
 }
 
-/* The two parsers on a bare body, for the fuzzer (source_do_parse.h). */
+/* GET /v2/registries ({"registries":[{"name":…,"region":…},…]}): how many registries and the
+ * first DO_MAX_NAMES names. Every entry must have a valid name: one that is not would end up in
+ * a URL. */
+static int do_parse_registries(const struct secbuf *body, struct do_registries *out)
+{
+	struct json_object *obj, *regs = NULL;
+	struct do_registries r;
+	const char *why = NULL;
+	size_t i;
+	int rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	obj = do_parse_json(body, &why);
+	if (!obj || !json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, "registries", &regs) ||
+	    !json_object_is_type(regs, json_type_array)) {
+		rc = err_set(ERR_UNAVAILABLE, "DigitalOcean's answer to GET /v2/registries is not a "
+			     "registry list (%s)", obj ? "no \"registries\" array" : why);
+		goto out;
+	}
+	for (i = 0; i < json_object_array_length(regs); i++) {
+		struct json_object *name = NULL;
+		const char *v;
+
+		if (!json_object_object_get_ex(json_object_array_get_idx(regs, i), "name", &name) ||
+		    !json_object_is_type(name, json_type_string) ||
+		    !do_is_registry_name(v = json_object_get_string(name))) {
+			rc = err_set(ERR_UNAVAILABLE, "DigitalOcean's answer to GET /v2/registries holds "
+				     "a registry without a name of 1 to 63 characters of a-z, 0-9 and -");
+			goto out;
+		}
+		if (r.n < DO_MAX_NAMES)
+			snprintf(r.names[r.n], sizeof(r.names[r.n]), "%s", v);
+		r.n++;
+	}
+	*out = r;
+out:
+	json_secret_free(obj);
+	return rc;
+}
+
+/* A string from the API for one line of ours: at most max bytes, control characters refused. */
+static int do_plain_string(struct json_object *v, size_t max)
+{
+	const char *p;
+
+	if (!v || !json_object_is_type(v, json_type_string) || !json_object_get_string_len(v) ||
+	    (size_t)json_object_get_string_len(v) > max)
+		return 0;
+	for (p = json_object_get_string(v); *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* GET /v2/account ({"account":{"email":…,"team":{"name":…},…}}): "email (team name)" into
+ * who, or just the e-mail when there is no team. */
+static int do_parse_account(const struct secbuf *body, char *who, size_t size)
+{
+	struct json_object *obj, *account = NULL, *email = NULL, *team = NULL, *team_name = NULL;
+	const char *why = NULL;
+	int rc = 0;
+
+	obj = do_parse_json(body, &why);
+	if (!obj || !json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, "account", &account) ||
+	    !json_object_is_type(account, json_type_object) ||
+	    !json_object_object_get_ex(account, "email", &email) || !do_plain_string(email, 254)) {
+		rc = err_set(ERR_UNAVAILABLE, "DigitalOcean's answer to GET /v2/account has no account "
+			     "e-mail (%s)", obj ? "no \"account\".\"email\" string of 1 to 254 "
+			     "printable characters" : why);
+		goto out;
+	}
+	if (json_object_object_get_ex(account, "team", &team) &&
+	    json_object_is_type(team, json_type_object) &&
+	    json_object_object_get_ex(team, "name", &team_name) && do_plain_string(team_name, 128))
+		snprintf(who, size, "%s (team %s)", json_object_get_string(email),
+			 json_object_get_string(team_name));
+	else
+		snprintf(who, size, "%s", json_object_get_string(email));
+out:
+	json_secret_free(obj);
+	return rc;
+}
+
+/* "alpha, beta" for messages; ", …" when the account has more than were kept. */
+static void do_names_text(const struct do_registries *r, char *buf, size_t size)
+{
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < r->n && i < DO_MAX_NAMES && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", r->names[i]);
+	if (r->n > DO_MAX_NAMES && used < size)
+		snprintf(buf + used, size - used, ", …");
+}
+
+/* The parsers on a bare body, for the fuzzer (source_do_parse.h). */
 int do_parse_config_body(const char *body, size_t len, const char *server, struct cred *out)
 {
 	struct secbuf b = {(char *)body, len, len};
@@ -381,6 +513,20 @@ int do_parse_config_body(const char *body, size_t len, const char *server, struc
 	out->secret = c.secret;
 	out->secret_len = c.secret_len;
 	return 0;
+}
+
+int do_parse_account_body(const char *body, size_t len, char *who, size_t size)
+{
+	struct secbuf b = {(char *)body, len, len};
+
+	return do_parse_account(&b, who, size);
+}
+
+int do_parse_registries_body(const char *body, size_t len, struct do_registries *out)
+{
+	struct secbuf b = {(char *)body, len, len};
+
+	return do_parse_registries(&b, out);
 }
 
 void do_describe_error_body(long status, const char *body, size_t len, char *buf, size_t size)
@@ -558,15 +704,52 @@ static int do_doctl_token(char **out, char *why, size_t why_size)
 
 /* --- the token ----------------------------------------------------------------------------- */
 
-/* The API token, the first of: DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, the config
- * file's digitalocean.token, the token `login` saved in the keyring, doctl's config. *from
- * names where it came from. ERR_NOTFOUND when there is none anywhere. */
-static int do_token(struct do_source *d, char **out, char *from, size_t from_size)
+/* The token in the file token-file names (Kubernetes keeps secrets in files): a regular file
+ * (a FIFO or a device could block, or never end) of at most DO_MAX_TOKEN_FILE bytes, holding
+ * the token alone, white space around it allowed. Read at each fetch, so that a file rotated in
+ * place is used from the next fetch on. Every failure names the setting. */
+static int do_token_from_file(const struct do_source *d, char **out)
+{
+	struct secbuf b = SECBUF_INIT;
+	struct stat st;
+	int fd, rc;
+
+	fd = open(d->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return err_set(ERR_INVALID, "%s: cannot read the token file: %s", d->token_from,
+			       strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = err_set(ERR_INVALID, "%s: not a regular file: it must hold the token alone",
+			     d->token_from);
+	else if (st.st_size > DO_MAX_TOKEN_FILE ||
+		 (rc = secbuf_read_fd(&b, fd, DO_MAX_TOKEN_FILE)) == ERR_INVALID)
+		rc = err_set(ERR_INVALID, "%s: larger than %d bytes: it must hold the token alone",
+			     d->token_from, DO_MAX_TOKEN_FILE);
+	else if (rc)
+		rc = err_set(ERR_INVALID, "%s: cannot read the token file", d->token_from);
+	else
+		rc = do_clean_token(b.data ? b.data : "", b.len, d->token_from, out);
+	close(fd);
+	secbuf_free(&b);
+	return rc;
+}
+
+/* The API token, the first of: the file DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE names,
+ * DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, the config file's digitalocean.token-file or
+ * digitalocean.token, the token `login` saved in the keyring, doctl's config. *from names where
+ * it came from. ERR_NOTFOUND when there is none anywhere. */
+static int do_token(struct do_source *d, char **out, char *from, size_t from_size,
+		    enum do_token_kind *kind)
 {
 	struct cred saved = {0};
 	char why[640] = "", keyring_note[400] = "";
 	int rc;
 
+	*kind = d->token_kind;
+	if (d->token_file) {
+		snprintf(from, from_size, "%s", d->token_from);
+		return do_token_from_file(d, out);
+	}
 	if (d->token) {
 		snprintf(from, from_size, "%s", d->token_from);
 		return do_clean_token(d->token, strlen(d->token), d->token_from, out);
@@ -575,6 +758,7 @@ static int do_token(struct do_source *d, char **out, char *from, size_t from_siz
 		rc = d->store->get(d->store, SOURCE_DO_TOKEN_KEY, &saved);
 		if (!rc && saved.origin && strcmp(saved.origin, CREDS_ORIGIN_SECRET) == 0 &&
 		    saved.secret) {
+			*kind = DO_TK_KEYRING;
 			snprintf(from, from_size, "the keyring (saved by login)");
 			rc = do_clean_token(saved.secret, saved.secret_len, from, out);
 			cred_clear(&saved);
@@ -585,6 +769,7 @@ static int do_token(struct do_source *d, char **out, char *from, size_t from_siz
 				 err_msg());
 		cred_clear(&saved);
 	}
+	*kind = DO_TK_DOCTL;
 	rc = do_doctl_token(out, why, sizeof(why));
 	if (!rc) {
 		snprintf(from, from_size, "doctl's config.yaml");
@@ -614,32 +799,6 @@ static int do_request(struct do_source *d, const struct http_request *req, int64
 	return http_do(&o, req, out);
 }
 
-/* The URL of the credentials endpoint, with its query. No secret in it. */
-static int do_credentials_url(struct do_source *d, struct secbuf *url)
-{
-	char query[96];
-	int rc = secbuf_append_str(url, d->api_url);
-
-	if (!rc && d->registry) {
-		rc = secbuf_append_str(url, "/v2/registries/");
-		if (!rc)
-			rc = secbuf_append_str(url, d->registry); /* checked: [a-z0-9-] only */
-		if (!rc)
-			rc = secbuf_append_str(url, "/docker-credentials");
-	} else if (!rc) {
-		rc = secbuf_append_str(url, "/v2/registry/docker-credentials");
-	}
-	/* No expiry_seconds means credentials that never expire, as the API defines it. */
-	if (d->expiry)
-		snprintf(query, sizeof(query), "?read_write=%s&expiry_seconds=%lld",
-			 d->read_write ? "true" : "false", (long long)d->expiry);
-	else
-		snprintf(query, sizeof(query), "?read_write=%s", d->read_write ? "true" : "false");
-	if (!rc)
-		rc = secbuf_append_str(url, query);
-	return rc ? do_oom() : 0;
-}
-
 /* How long to wait before asking again after r, or -1 not to ask again. 429: the server's
  * Retry-After, else its ratelimit-reset, else a second. 5xx: a second, once. */
 static int64_t do_retry_wait(const struct http_response *r, int *retried_5xx)
@@ -662,10 +821,45 @@ static int64_t do_retry_wait(const struct http_response *r, int *retried_5xx)
 	return -1;
 }
 
-/* The error for an answer other than 200, in one line. */
-static int do_status_error(struct do_source *d, const struct http_response *r, const char *from,
-			   int64_t wait_ms, int attempts)
+/* A GET and what became of it, for the callers' messages. */
+struct do_answer {
+	struct http_response r; /* the last answer, whatever its status */
+	int attempts;           /* requests made */
+	int64_t wait_ms;        /* the wait the last 429 or 5xx asked for; -1: none */
+	time_t asked;           /* when the last request went out */
+};
+
+/* GET url with the token, asking again after a 429 or a 5xx while the deadline allows, at most
+ * DO_MAX_ATTEMPTS requests in all. 0 whenever an answer came (a->r, any status); else the
+ * transport's error. The caller clears a->r. */
+static int do_get(struct do_source *d, const char *url, const char *token, int64_t deadline,
+		  struct do_answer *a)
 {
+	struct http_request req = {0};
+	int retried_5xx = 0, rc;
+
+	req.method = "GET";
+	req.url = url;
+	req.bearer = token;
+	for (a->attempts = 1;; a->attempts++) {
+		http_response_clear(&a->r);
+		a->asked = time(NULL);
+		rc = do_request(d, &req, deadline, &a->r);
+		if (rc)
+			return err_wrap(rc, "DigitalOcean API");
+		a->wait_ms = a->r.status == 200 ? -1 : do_retry_wait(&a->r, &retried_5xx);
+		if (a->wait_ms < 0 || a->attempts >= DO_MAX_ATTEMPTS ||
+		    monotonic_ms() + a->wait_ms + DO_MIN_LEFT_MS > deadline)
+			return 0;
+		do_sleep_ms(a->wait_ms);
+	}
+}
+
+/* The error for an answer other than 200, in one line. name: the registry asked for by name
+ * ("" for the account's only one), for a 404. */
+static int do_status_error(const struct do_answer *a, const char *from, const char *name)
+{
+	const struct http_response *r = &a->r;
 	char detail[512];
 
 	do_describe_error(r, detail, sizeof(detail));
@@ -677,9 +871,9 @@ static int do_status_error(struct do_source *d, const struct http_response *r, c
 		return err_set(ERR_DENIED, "DigitalOcean refused the API token from %s: it needs the "
 			       "registry:read and registry:update scopes (%s)", from, detail);
 	case 404:
-		if (d->registry)
+		if (name[0])
 			return err_set(ERR_NOTFOUND, "DigitalOcean has no registry named %s on this "
-				       "account (%s)", d->registry, detail);
+				       "account (%s)", name, detail);
 		return err_set(ERR_NOTFOUND, "DigitalOcean has no container registry on this account "
 			       "(%s)", detail);
 	case 412:
@@ -687,13 +881,13 @@ static int do_status_error(struct do_source *d, const struct http_response *r, c
 			       DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) to the one to use "
 			       "(%s)", detail);
 	case 429:
-		if (attempts >= DO_MAX_ATTEMPTS)
+		if (a->attempts >= DO_MAX_ATTEMPTS)
 			return err_set(ERR_UNAVAILABLE, "DigitalOcean's API rate limit is still reached "
-				       "after %d requests (%s)", attempts, detail);
-		if (wait_ms >= 0)
+				       "after %d requests (%s)", a->attempts, detail);
+		if (a->wait_ms >= 0)
 			return err_set(ERR_UNAVAILABLE, "DigitalOcean's API rate limit is reached and "
 				       "lifts in %lld s, after the deadline (%s)",
-				       (long long)((wait_ms + 999) / 1000), detail);
+				       (long long)((a->wait_ms + 999) / 1000), detail);
 		return err_set(ERR_UNAVAILABLE, "DigitalOcean's API rate limit is reached (%s)", detail);
 	default:
 		if (r->status >= 500)
@@ -701,6 +895,252 @@ static int do_status_error(struct do_source *d, const struct http_response *r, c
 		return err_set(ERR_FAILED, "the DigitalOcean API answered an unexpected status (%s)",
 			       detail);
 	}
+}
+
+/* --- which registry ------------------------------------------------------------------------- */
+
+/* Without the registry setting, fetch asks GET /v2/registries for the account's registry once,
+ * then remembers its name, so that it can use the current …/registries/<name>/docker-credentials
+ * rather than the deprecated single-registry endpoint. The name is remembered in a plain file,
+ * one line "<api-url> <name>" per API, in the user's cache directory: it is not a secret, and
+ * the keyring would cost a D-Bus round trip to read it and a keyring write to keep it (and on a
+ * server without a Secret Service, the kernel keyring forgets). It is only a cache: when it
+ * cannot be read or written, the next fetch asks again. A remembered name that the API no
+ * longer knows (404: the registry was deleted, or the token is now another account's) is
+ * forgotten and the name asked for again, once. */
+
+static int do_names_path(char *path, size_t size, int dir_only)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (xdg && xdg[0] == '/')
+		n = snprintf(path, size, "%s/docker-credential-keyring%s", xdg,
+			     dir_only ? "" : "/digitalocean-registry");
+	else if (home && home[0] == '/')
+		n = snprintf(path, size, "%s/.cache/docker-credential-keyring%s", home,
+			     dir_only ? "" : "/digitalocean-registry");
+	else
+		return ERR_NOTFOUND;
+	return n > 0 && (size_t)n < size ? 0 : ERR_NOTFOUND;
+}
+
+/* The file's text (NULL data when empty), or ERR_NOTFOUND when there is none to read. */
+static int do_names_read(struct secbuf *b)
+{
+	char path[4096];
+	struct stat st;
+	int fd, rc;
+
+	if (do_names_path(path, sizeof(path), 0))
+		return ERR_NOTFOUND;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return ERR_NOTFOUND;
+	rc = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ? ERR_NOTFOUND
+							: secbuf_read_fd(b, fd, DO_MAX_NAMES_FILE);
+	close(fd);
+	if (rc)
+		secbuf_free(b);
+	return rc ? ERR_NOTFOUND : 0;
+}
+
+/* The name remembered for this API, if any: 1 with name filled. */
+static int do_remembered_registry(const struct do_source *d, char *name, size_t size)
+{
+	struct secbuf b = SECBUF_INIT;
+	char *line, *next, *sp;
+	int found = 0;
+
+	if (do_names_read(&b))
+		return 0;
+	for (line = b.data; line && !found; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		sp = strchr(line, ' ');
+		if (!sp)
+			continue;
+		*sp++ = '\0';
+		if (strcmp(line, d->api_url) == 0 && do_is_registry_name(sp)) {
+			snprintf(name, size, "%s", sp);
+			found = 1;
+		}
+	}
+	secbuf_free(&b);
+	return found;
+}
+
+static int do_mkdir(const char *path)
+{
+	return mkdir(path, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+/* Remember name for this API (NULL: forget it), keeping the other APIs' lines: a new file
+ * renamed over the old one, so that a reader sees the old text or the new, never half. */
+static void do_remember_registry(const struct do_source *d, const char *name)
+{
+	struct secbuf old = SECBUF_INIT, text = SECBUF_INIT;
+	char dir[4096], path[4200], tmp[4300], *line, *next, *sp;
+	size_t kept = 0;
+	int fd = -1, rc = 0;
+
+	if (do_names_path(dir, sizeof(dir), 1) || do_names_path(path, sizeof(path), 0))
+		return;
+	(void)do_names_read(&old);
+	for (line = old.data; line && !rc; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		sp = strchr(line, ' ');
+		if (!sp || ((size_t)(sp - line) == strlen(d->api_url) &&
+			    strncmp(line, d->api_url, (size_t)(sp - line)) == 0))
+			continue;
+		if (++kept >= DO_MAX_NAMES_LINES)
+			break;
+		rc = secbuf_append_str(&text, line) || secbuf_append_str(&text, "\n");
+	}
+	if (!rc && name)
+		rc = secbuf_append_str(&text, d->api_url) || secbuf_append_str(&text, " ") ||
+		     secbuf_append_str(&text, name) || secbuf_append_str(&text, "\n");
+	/* The cache directory itself may not exist yet (XDG: create it 0700). */
+	*strrchr(dir, '/') = '\0';
+	if (!rc)
+		rc = do_mkdir(dir);
+	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/docker-credential-keyring");
+	if (!rc)
+		rc = do_mkdir(dir);
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if (!rc)
+		rc = (fd = mkostemp(tmp, O_CLOEXEC)) < 0;
+	if (!rc)
+		rc = write(fd, text.data ? text.data : "", text.len) != (ssize_t)text.len;
+	if (fd >= 0 && close(fd) != 0)
+		rc = -1;
+	if (!rc)
+		rc = rename(tmp, path);
+	if (rc && fd >= 0)
+		unlink(tmp);
+	if (rc)
+		log_debug("digitalocean: cannot update %s (%s): the registry name is asked for again "
+			  "next time", path, strerror(errno));
+	secbuf_free(&old);
+	secbuf_free(&text);
+}
+
+/* Several registries: the names, and the setting that picks one. */
+static int do_several_error(const struct do_registries *regs)
+{
+	char names[512];
+
+	do_names_text(regs, names, sizeof(names));
+	return err_set(ERR_NOTFOUND, "the DigitalOcean account has several registries (%s): set "
+		       DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) to the one to use", names);
+}
+
+/* GET /v2/registries: the account's only registry into name (and remembered). "" when the API
+ * gives no usable list: the deprecated single-registry endpoint needs no name. */
+static int do_learn_registry(struct do_source *d, const char *token, const char *from,
+			     int64_t deadline, char *name, size_t size)
+{
+	struct secbuf url = SECBUF_INIT;
+	struct do_answer a = {{0}, 0, -1, 0};
+	struct do_registries regs;
+	long status;
+	int rc;
+
+	name[0] = '\0';
+	if (secbuf_append_str(&url, d->api_url) || secbuf_append_str(&url, "/v2/registries"))
+		rc = do_oom();
+	else
+		rc = do_get(d, url.data, token, deadline, &a);
+	status = a.r.status;
+	if (rc) {
+		/* the transport's error, as it is */
+	} else if (status == 200 && do_parse_registries(&a.r.body, &regs) == 0) {
+		if (regs.n == 0) {
+			rc = err_set(ERR_NOTFOUND, "DigitalOcean has no container registry on this "
+				     "account");
+		} else if (regs.n > 1) {
+			rc = do_several_error(&regs);
+		} else {
+			snprintf(name, size, "%s", regs.names[0]);
+			do_remember_registry(d, name);
+			log_debug("digitalocean: the account's only registry is %s (GET /v2/registries; "
+				  "remembered for the next fetches)", name);
+		}
+	} else if (status == 401 || status == 403 || status == 429 || status >= 500) {
+		rc = do_status_error(&a, from, "");
+	} else {
+		log_debug("digitalocean: GET /v2/registries gave no registry list (HTTP %ld%s%s): "
+			  "using the single-registry endpoint", status, status == 200 ? ": " : "",
+			  status == 200 ? err_msg() : "");
+		err_clear();
+	}
+	http_response_clear(&a.r);
+	secbuf_free(&url);
+	return rc;
+}
+
+/* --- minting ------------------------------------------------------------------------------ */
+
+/* The URL of the credentials endpoint for registry name ("" the account's only one), with its
+ * query. No secret in it. */
+static int do_credentials_url(struct do_source *d, const char *name, struct secbuf *url)
+{
+	char query[96];
+	int rc = secbuf_append_str(url, d->api_url);
+
+	if (!rc && name[0]) {
+		rc = secbuf_append_str(url, "/v2/registries/");
+		if (!rc)
+			rc = secbuf_append_str(url, name); /* checked: [a-z0-9-] only */
+		if (!rc)
+			rc = secbuf_append_str(url, "/docker-credentials");
+	} else if (!rc) {
+		rc = secbuf_append_str(url, "/v2/registry/docker-credentials");
+	}
+	/* No expiry_seconds means credentials that never expire, as the API defines it. */
+	if (d->expiry)
+		snprintf(query, sizeof(query), "?read_write=%s&expiry_seconds=%lld",
+			 d->read_write ? "true" : "false", (long long)d->expiry);
+	else
+		snprintf(query, sizeof(query), "?read_write=%s", d->read_write ? "true" : "false");
+	if (!rc)
+		rc = secbuf_append_str(url, query);
+	return rc ? do_oom() : 0;
+}
+
+/* GET …/docker-credentials (a new token on the account) into c. *status: the last answer's
+ * status, 0 when none came. */
+static int do_mint(struct do_source *d, const char *token, const char *from, const char *name,
+		   int64_t deadline, const char *server, struct cred *c, long *status)
+{
+	struct secbuf url = SECBUF_INIT;
+	struct do_answer a = {{0}, 0, -1, 0};
+	int rc = do_credentials_url(d, name, &url);
+
+	/* http.c logs URLs without their query (one may carry a secret); this one carries none,
+	 * and read_write and expiry_seconds are what a reader of the log wants to see. */
+	if (!rc)
+		log_debug("digitalocean: minting a registry token: GET %s", url.data + strlen(d->api_url));
+	if (!rc)
+		rc = do_get(d, url.data, token, deadline, &a);
+	*status = a.r.status;
+	if (!rc && a.r.status == 200)
+		rc = do_parse_config(&a.r.body, server, c);
+	else if (!rc)
+		rc = do_status_error(&a, from, name);
+	if (!rc) {
+		c->server = strdup(server);
+		c->origin = strdup(DO_NAME);
+		c->expires = d->expiry ? (int64_t)a.asked + d->expiry : 0;
+		if (!c->server || !c->origin)
+			rc = do_oom();
+	}
+	http_response_clear(&a.r);
+	secbuf_free(&url);
+	return rc;
 }
 
 /* --- the source slots -------------------------------------------------------------------- */
@@ -718,58 +1158,41 @@ static int do_serves(struct source *s, const char *server)
 	return 0;
 }
 
+/* The registry setting, else the remembered name, else learn it (see "which registry"). Then
+ * mint; a remembered name the API no longer knows is forgotten and learned again, once. */
 static int do_fetch(struct source *s, const char *server, struct cred *out)
 {
 	struct do_source *d = (struct do_source *)s;
-	struct secbuf url = SECBUF_INIT;
-	struct http_response r = {0};
-	struct http_request req = {0};
 	struct cred c = {0};
-	char *token = NULL, from[128] = "";
-	int64_t deadline = monotonic_ms() + d->http.timeout_ms, wait_ms;
-	time_t asked = time(NULL);
-	int rc, attempt, retried_5xx = 0;
+	char *token = NULL, from[DO_MAX_FROM] = "", name[64] = "";
+	int64_t deadline = monotonic_ms() + d->http.timeout_ms;
+	enum do_token_kind kind;
+	long status = 0;
+	int rc, remembered = 0;
 
-	rc = do_token(d, &token, from, sizeof(from));
+	rc = do_token(d, &token, from, sizeof(from), &kind);
+	if (!rc && d->registry)
+		snprintf(name, sizeof(name), "%s", d->registry);
+	else if (!rc && (remembered = do_remembered_registry(d, name, sizeof(name))) != 0)
+		log_debug("digitalocean: registry %s, remembered from an earlier fetch", name);
+	else if (!rc)
+		rc = do_learn_registry(d, token, from, deadline, name, sizeof(name));
 	if (!rc)
-		rc = do_credentials_url(d, &url);
-	req.method = "GET";
-	req.url = url.data;
-	req.bearer = token;
-	for (attempt = 1; !rc; attempt++) {
-		http_response_clear(&r);
-		asked = time(NULL);
-		rc = do_request(d, &req, deadline, &r);
-		if (rc) {
-			rc = err_wrap(rc, "DigitalOcean API");
-			break;
-		}
-		if (r.status == 200) {
-			rc = do_parse_config(&r.body, server, &c);
-			break;
-		}
-		wait_ms = do_retry_wait(&r, &retried_5xx);
-		if (wait_ms >= 0 && attempt < DO_MAX_ATTEMPTS &&
-		    monotonic_ms() + wait_ms + DO_MIN_LEFT_MS <= deadline) {
-			do_sleep_ms(wait_ms);
-			continue;
-		}
-		rc = do_status_error(d, &r, from, wait_ms, attempt);
-	}
-	if (!rc) {
-		c.server = strdup(server);
-		c.origin = strdup(DO_NAME);
-		c.expires = d->expiry ? (int64_t)asked + d->expiry : 0;
-		if (!c.server || !c.origin)
-			rc = do_oom();
+		rc = do_mint(d, token, from, name, deadline, server, &c, &status);
+	if (rc && remembered && status == 404) {
+		log_debug("digitalocean: the API does not know registry %s any more: asking which "
+			  "registry the account has", name);
+		do_remember_registry(d, NULL);
+		cred_clear(&c);
+		rc = do_learn_registry(d, token, from, deadline, name, sizeof(name));
+		if (!rc)
+			rc = do_mint(d, token, from, name, deadline, server, &c, &status);
 	}
 	if (!rc) {
 		*out = c;
 		memset(&c, 0, sizeof(c));
 	}
 	cred_clear(&c);
-	http_response_clear(&r);
-	secbuf_free(&url);
 	secmem_free_str(token);
 	return rc;
 }
@@ -838,9 +1261,11 @@ out:
 	return rc;
 }
 
-static void do_free(struct source *s)
+/* Wipe and free the whole source. It takes the do_source itself, not its struct source: GCC
+ * at -O3, inlining a free through &d->base, sized the wipe by that 80-byte member and refused
+ * the build (-Werror=stringop-overflow), and rightly so by the letter of the object model. */
+static void do_destroy(struct do_source *d)
 {
-	struct do_source *d = (struct do_source *)s;
 	size_t i;
 
 	if (!d)
@@ -852,8 +1277,14 @@ static void do_free(struct source *s)
 	for (i = 0; i < d->nhosts; i++)
 		free(d->hosts[i]);
 	secmem_free_str(d->token);
+	free(d->token_file);
 	explicit_bzero(d, sizeof(*d));
 	free(d);
+}
+
+static void do_free(struct source *s)
+{
+	do_destroy((struct do_source *)s); /* base is the first member: s is the do_source */
 }
 
 /* --- settings ------------------------------------------------------------------------------ */
@@ -893,15 +1324,10 @@ static int do_registry_setting(const struct config *cfg, struct do_source *d)
 {
 	const char *env = DO_ENV "_REGISTRY", *v = config_str(cfg, DO_SECTION, "registry", env);
 	char name[64];
-	size_t i, len;
 
 	if (!v || !v[0])
 		return 0;
-	len = strlen(v);
-	for (i = 0; i < len; i++)
-		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
-			break;
-	if (len > 63 || i < len)
+	if (!do_is_registry_name(v))
 		return err_set(ERR_INVALID, "%s: a DigitalOcean registry name is 1 to 63 characters "
 			       "of a-z, 0-9 and -", do_setting_name("registry", env, name, sizeof(name)));
 	d->registry = strdup(v);
@@ -955,6 +1381,24 @@ static int do_hosts_setting(const struct config *cfg, struct do_source *d)
 	return rc;
 }
 
+/* timeout and connect-timeout, as http_opts_load read them: a value it would quietly make 1 ms
+ * (0), or one surely meant in another unit (3000: a number alone is seconds, so 50 minutes),
+ * is an error that names the setting, not a silent default. */
+static int do_timeout_setting(const struct config *cfg, const char *key, int64_t ms, int64_t max)
+{
+	char env[64], name[64];
+	const char *v;
+
+	snprintf(env, sizeof(env), DO_ENV "_%s", strcmp(key, "timeout") == 0 ? "TIMEOUT"
+										: "CONNECT_TIMEOUT");
+	v = config_str(cfg, DO_SECTION, key, env);
+	if (!v || !v[0] || (ms >= DO_MIN_TIMEOUT_MS && ms <= max))
+		return 0;
+	return err_set(ERR_INVALID, "%s: \"%.64s\" is out of range: %dms to %llds (a number alone "
+		       "is seconds)", do_setting_name(key, env, name, sizeof(name)), v,
+		       DO_MIN_TIMEOUT_MS, (long long)(max / 1000));
+}
+
 /* Seconds as a number or a duration (3600, 90m, 12h); 0 or "never": no expiry. */
 static int do_expiry_setting(const struct config *cfg, struct do_source *d)
 {
@@ -998,27 +1442,66 @@ static int do_share_setting(const struct config *cfg, struct do_source *d)
 	return 0;
 }
 
-/* The token from the environment or the config file, copied unchecked: it is checked when a
- * fetch needs it, so a bad one spoils DigitalOcean's answers only, not every verb's. */
+/* token-file: an absolute path, or ~/… in the home directory. The file is read when a fetch
+ * needs the token (do_token_from_file), not here: opening the source does no I/O. */
+static int do_token_file_setting(struct do_source *d, const char *v, const char *setting)
+{
+	const char *home = getenv("HOME");
+	int n;
+
+	if (v[0] == '~' && v[1] == '/' && home && home[0] == '/')
+		n = asprintf(&d->token_file, "%s%s", home, v + 1);
+	else if (v[0] == '/')
+		n = asprintf(&d->token_file, "%s", v);
+	else
+		return err_set(ERR_INVALID, "%s: \"%.200s\" is not an absolute path (or ~/…)", setting, v);
+	if (n < 0) {
+		d->token_file = NULL;
+		return do_oom();
+	}
+	snprintf(d->token_from, sizeof(d->token_from), "%s (%.400s)", setting, d->token_file);
+	snprintf(d->token_setting, sizeof(d->token_setting), "%s", setting);
+	d->token_kind = DO_TK_FILE;
+	return 0;
+}
+
+/* Where the token comes from, by precedence: the token-file variable (ours, so the most
+ * specific), DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, then the config file, where
+ * token-file and token together are ambiguous, so an error. A token is copied unchecked: it is
+ * checked when a fetch needs it, so a bad one spoils DigitalOcean's answers only, not every
+ * verb's. The keyring and doctl's config come after these, in do_token. */
 static int do_token_setting(const struct config *cfg, struct do_source *d)
 {
 	static const char *const envs[] = {"DIGITALOCEAN_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN"};
-	const char *v = NULL;
+	const char *v = getenv(DO_ENV "_TOKEN_FILE"), *file_v, *file_token;
 	size_t i;
 
-	for (i = 0; i < 2 && !v; i++) {
+	if (v && v[0])
+		return do_token_file_setting(d, v, DO_ENV "_TOKEN_FILE");
+	for (i = 0, v = NULL; i < 2 && !v; i++) {
 		v = getenv(envs[i]);
-		if (v && v[0])
+		if (v && v[0]) {
 			snprintf(d->token_from, sizeof(d->token_from), "%s", envs[i]);
-		else
+			d->token_kind = DO_TK_ENV;
+		} else {
 			v = NULL;
+		}
 	}
 	if (!v) {
-		v = config_file_value(cfg, DO_SECTION, "token");
-		if (v && v[0])
+		file_v = config_file_value(cfg, DO_SECTION, "token-file");
+		file_token = config_file_value(cfg, DO_SECTION, "token");
+		if (file_v && file_v[0] && file_token && file_token[0])
+			return err_set(ERR_INVALID, DO_SECTION ".token-file and " DO_SECTION ".token are "
+				       "both set in the config file: keep one");
+		if (file_v && file_v[0])
+			return do_token_file_setting(d, file_v, DO_SECTION ".token-file");
+		v = file_token;
+		if (v && v[0]) {
 			snprintf(d->token_from, sizeof(d->token_from), DO_SECTION ".token in the config file");
-		else
+			d->token_kind = DO_TK_CONFIG;
+		} else {
 			v = NULL;
+		}
 	}
 	if (!v)
 		return 0;
@@ -1026,82 +1509,157 @@ static int do_token_setting(const struct config *cfg, struct do_source *d)
 	return d->token ? 0 : do_oom();
 }
 
+/* --- doctor ------------------------------------------------------------------------------ */
+
+#define DO_NEW_TOKEN "make a new token with the registry:read and registry:update scopes (control " \
+	"panel: API, Tokens), then "
+
+/* Where a token goes, for a fix line: where this one came from. prefix says what to do first
+ * ("make a new token …, then "); "" when the token there is only malformed. */
+static void do_fix_put_token(const struct do_source *d, enum do_token_kind kind, char *fix,
+			     size_t size, const char *prefix)
+{
+	const char *it = prefix[0] ? "it" : "the token alone (no spaces, quotes or line breaks)";
+
+	switch (kind) {
+	case DO_TK_ENV:
+		snprintf(fix, size, "%sset %s to %s", prefix, d->token_from, it);
+		break;
+	case DO_TK_CONFIG:
+		snprintf(fix, size, "%sset `token = …` in the config file's [" DO_SECTION "] section "
+			 "to %s (or save it with `docker-credential-keyring login digitalocean` and "
+			 "remove that line)", prefix, it);
+		break;
+	case DO_TK_FILE:
+		snprintf(fix, size, "%swrite %s to %.400s (%s)", prefix, it, d->token_file,
+			 d->token_setting);
+		break;
+	case DO_TK_DOCTL:
+		snprintf(fix, size, "%s%s with `docker-credential-keyring login digitalocean` (it comes "
+			 "before doctl's config)", prefix, prefix[0] ? "save it" : "save a token");
+		break;
+	default:
+		snprintf(fix, size, "%s%s with `docker-credential-keyring login digitalocean`", prefix,
+			 prefix[0] ? "save it" : "save the token again");
+		break;
+	}
+}
+
+/* The exact fix for a failed check (doctor prints it under the failure). names: the account's
+ * registries when GET /v2/registries gave a list, else NULL. */
+static void do_check_fix(const struct do_source *d, int rc, int have_token, long status,
+			 enum do_token_kind kind, const char *names, char *fix, size_t size)
+{
+	char api_buf[64], reg_buf[64];
+	const char *api = do_setting_name("api-url", "DIGITALOCEAN_API_URL", api_buf, sizeof(api_buf));
+	const char *reg = do_setting_name("registry", DO_ENV "_REGISTRY", reg_buf, sizeof(reg_buf));
+
+	if (rc == ERR_NOTFOUND)
+		snprintf(fix, size, DO_LOGIN_HINT);
+	else if (!have_token) /* it is there, but empty, too long, with a space; or no file */
+		do_fix_put_token(d, kind, fix, size, "");
+	else if (status == 0 && rc == ERR_INVALID) /* http.c refused the URL */
+		snprintf(fix, size, "set %s to an https:// URL (plain http goes only to a loopback "
+			 "address, with " DO_ENV "_ALLOW_PLAIN_HTTP)", api);
+	else if (status == 401)
+		do_fix_put_token(d, kind, fix, size, "the token is wrong, expired or revoked: "
+				 DO_NEW_TOKEN);
+	else if (status == 403)
+		do_fix_put_token(d, kind, fix, size, DO_NEW_TOKEN);
+	else if (status == 429)
+		snprintf(fix, size, "wait for DigitalOcean's rate limit on this token to lift, then run "
+			 "`docker-credential-keyring doctor` again");
+	else if (status >= 500)
+		snprintf(fix, size, "DigitalOcean's API is failing: run `docker-credential-keyring "
+			 "doctor` again later");
+	else if (status == 0 && rc == ERR_TIMEOUT)
+		snprintf(fix, size, "check that the API (%s: %s) is reachable from here, or raise "
+			 DO_ENV "_TIMEOUT", api, d->api_url);
+	else if (status == 0)
+		snprintf(fix, size, "check that the API (%s: %s) is reachable from here: network, "
+			 "proxy, or set " DO_ENV "_CA_FILE to the CA bundle that signed its certificate",
+			 api, d->api_url);
+	else if (names && names[0] && d->registry)
+		snprintf(fix, size, "set %s to one of: %s", reg, names);
+	else if (names && names[0])
+		snprintf(fix, size, "set " DO_ENV "_REGISTRY (or `registry = …` in the config file's ["
+			 DO_SECTION "] section) to one of: %s", names);
+	else if (names && !names[0])
+		snprintf(fix, size, "create a container registry: `doctl registry create NAME`, or "
+			 "the control panel's Container Registry page");
+	else
+		snprintf(fix, size, "check that %s (%s) is DigitalOcean's API, "
+			 DO_API_URL " (unset it to use that)", api, d->api_url);
+}
+
 /* doctor: GET /v2/registries, one read-only call that needs registry:read and mints nothing
  * (never the docker-credentials endpoint). It also tells whether fetch can pick the registry:
- * with several on the account, the registry setting must name one of them. */
+ * with several on the account, the registry setting must name one of them. registry:update,
+ * which minting also needs, cannot be checked without minting: the line says so. On failure,
+ * what holds the exact fix. */
 static int do_check(struct source *s, char *what, size_t what_size)
 {
 	static const char no_token[] = "no DigitalOcean API token: " DO_LOGIN_HINT;
 	struct do_source *d = (struct do_source *)s;
-	struct secbuf url = SECBUF_INIT, names = SECBUF_INIT;
-	struct http_response r = {0};
+	struct secbuf url = SECBUF_INIT;
 	struct http_request req = {0};
-	struct json_object *obj = NULL, *regs = NULL;
-	char *token = NULL, from[128] = "", found[DO_MAX_HOST_LEN + 1] = "";
-	const char *why = NULL;
-	size_t i, n = 0;
-	int rc;
+	struct do_answer a = {{0}, 1, -1, 0};
+	struct do_registries regs;
+	enum do_token_kind kind;
+	char *token = NULL, from[DO_MAX_FROM] = "", names[512] = "";
+	size_t i;
+	int rc, listed = 0;
 
-	rc = do_token(d, &token, from, sizeof(from));
+	memset(&regs, 0, sizeof(regs));
+	rc = do_token(d, &token, from, sizeof(from), &kind);
 	if (rc == ERR_NOTFOUND && strncmp(err_msg(), no_token, sizeof(no_token) - 1) == 0) {
 		char rest[700];
 
-		/* the hint is doctor's fix line; keep only why the other places had none */
+		/* the hint is the fix line; keep only why the other places had none */
 		snprintf(rest, sizeof(rest), "%s", err_msg() + sizeof(no_token) - 1);
-		rc = err_set(ERR_NOTFOUND, "no API token (DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, "
-			     DO_SECTION ".token, `login`, doctl's config: none set)%s", rest);
+		rc = err_set(ERR_NOTFOUND, "no API token (" DO_ENV "_TOKEN_FILE, DIGITALOCEAN_ACCESS_TOKEN, "
+			     "DIGITALOCEAN_TOKEN, " DO_SECTION ".token-file, " DO_SECTION ".token, "
+			     "`login`, doctl's config: none set)%s", rest);
 	}
 	if (!rc && (secbuf_append_str(&url, d->api_url) || secbuf_append_str(&url, "/v2/registries")))
 		rc = do_oom();
 	req.method = "GET";
 	req.url = url.data;
 	req.bearer = token;
-	if (!rc && (rc = do_request(d, &req, monotonic_ms() + d->http.timeout_ms, &r)) != 0)
+	if (!rc && (rc = do_request(d, &req, monotonic_ms() + d->http.timeout_ms, &a.r)) != 0)
 		rc = err_wrap(rc, "DigitalOcean API");
-	if (!rc && r.status != 200) {
-		rc = do_status_error(d, &r, from, -1, 1);
+	if (!rc && a.r.status != 200) {
+		rc = do_status_error(&a, from, "");
 		if (rc == ERR_NOTFOUND) /* ERR_NOTFOUND means "no token" here */
 			rc = ERR_FAILED;
 	}
+	if (!rc && do_parse_registries(&a.r.body, &regs) != 0)
+		rc = ERR_FAILED;
 	if (!rc) {
-		obj = do_parse_json(&r.body, &why);
-		if (!obj || !json_object_object_get_ex(obj, "registries", &regs) ||
-		    !json_object_is_type(regs, json_type_array))
-			rc = err_set(ERR_FAILED, "DigitalOcean's answer to GET /v2/registries is not a "
-				     "registry list (%s)", obj ? "no \"registries\" array" : why);
+		do_names_text(&regs, names, sizeof(names));
+		listed = 1;
 	}
-	for (i = 0; !rc && i < json_object_array_length(regs); i++) {
-		struct json_object *name = NULL;
-		const char *v;
-
-		if (!json_object_object_get_ex(json_object_array_get_idx(regs, i), "name", &name) ||
-		    !json_object_is_type(name, json_type_string))
-			continue;
-		v = json_object_get_string(name);
-		if (n < 8) {
-			if (n)
-				secbuf_append_str(&names, ", ");
-			do_append_clean(&names, v, 64);
-		}
-		if ((!d->registry && n == 0) || (d->registry && strcmp(v, d->registry) == 0))
-			snprintf(found, sizeof(found), "%s", v);
-		n++;
-	}
-	if (!rc && n == 0)
+	for (i = 0; !rc && d->registry && i < regs.n && i < DO_MAX_NAMES; i++)
+		if (strcmp(regs.names[i], d->registry) == 0)
+			break;
+	if (!rc && regs.n == 0)
 		rc = err_set(ERR_FAILED, "token accepted, but the account has no container registry");
-	else if (!rc && d->registry && !found[0])
+	else if (!rc && d->registry && (i == regs.n || i == DO_MAX_NAMES))
 		rc = err_set(ERR_INVALID, "token accepted, but the account has no registry named %s "
-			     "(it has: %s)", d->registry, names.data ? names.data : "");
-	else if (!rc && !d->registry && n > 1)
+			     "(it has: %s)", d->registry, names);
+	else if (!rc && !d->registry && regs.n > 1)
 		rc = err_set(ERR_INVALID, "token accepted, but the account has %zu registries (%s) and "
-			     DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) names none", n,
-			     names.data ? names.data : "");
-	else if (!rc)
-		snprintf(what, what_size, "token accepted (registry %s, token from %s)", found, from);
-	json_secret_free(obj);
-	http_response_clear(&r);
+			     DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) names none", regs.n,
+			     names);
+	if (!rc)
+		snprintf(what, what_size, "token accepted (registry %s, token from %s); not checked: "
+			 "the registry:update scope, which getting credentials also needs (checking it "
+			 "would mint a token)", d->registry ? d->registry : regs.names[0], from);
+	else
+		do_check_fix(d, rc, token != NULL, a.r.status, kind, listed ? names : NULL, what,
+			     what_size);
+	http_response_clear(&a.r);
 	secbuf_free(&url);
-	secbuf_free(&names);
 	secmem_free_str(token);
 	return rc;
 }
@@ -1130,7 +1688,12 @@ int source_do_new(const struct config *cfg, struct store *st, struct source **ou
 		return rc;
 	}
 	d->http.max_body = DO_MAX_BODY;
-	rc = do_url_setting(cfg, "api-url", "DIGITALOCEAN_API_URL", DO_API_URL, &d->api_url);
+	rc = do_timeout_setting(cfg, "timeout", d->http.timeout_ms, DO_MAX_TIMEOUT_MS);
+	if (!rc)
+		rc = do_timeout_setting(cfg, "connect-timeout", d->http.connect_timeout_ms,
+					DO_MAX_CONNECT_TIMEOUT_MS);
+	if (!rc)
+		rc = do_url_setting(cfg, "api-url", "DIGITALOCEAN_API_URL", DO_API_URL, &d->api_url);
 	if (!rc)
 		rc = do_url_setting(cfg, "oauth-url", DO_ENV "_OAUTH_URL", DO_OAUTH_URL, &d->oauth_url);
 	if (!rc)
@@ -1146,10 +1709,96 @@ int source_do_new(const struct config *cfg, struct store *st, struct source **ou
 	if (!rc)
 		rc = do_token_setting(cfg, d);
 	if (rc) {
-		do_free(&d->base);
+		do_destroy(d);
 		return rc;
 	}
 	d->read_write = !ro;
 	*out = &d->base;
 	return 0;
+}
+
+/* --- login --------------------------------------------------------------------------------- */
+
+/* GET api_url + path with token, for login's check: 0 with a->r (any status), or the transport's
+ * error. */
+static int do_login_get(struct do_source *d, const char *path, const char *token, int64_t deadline,
+			struct do_answer *a)
+{
+	struct secbuf url = SECBUF_INIT;
+	int rc = secbuf_append_str(&url, d->api_url) || secbuf_append_str(&url, path) ? do_oom()
+										      : 0;
+
+	if (!rc)
+		rc = do_get(d, url.data, token, deadline, a);
+	secbuf_free(&url);
+	return rc;
+}
+
+/* A refusal of the token login was given: nothing is saved. */
+static int do_login_refused(const struct do_answer *a, const char *why)
+{
+	char detail[512];
+
+	do_describe_error(&a->r, detail, sizeof(detail));
+	return err_set(ERR_DENIED, "DigitalOcean refused this token%s (%s): nothing saved", why, detail);
+}
+
+/* The account is for the confirmation only: any answer but a 401 leaves it unknown (403: the
+ * token has no account:read, which the helper does not need). */
+static int do_login_account(struct do_source *d, const char *token, int64_t deadline,
+			    struct source_do_login *out)
+{
+	struct do_answer a = {{0}, 0, -1, 0};
+	int rc = do_login_get(d, "/v2/account", token, deadline, &a);
+
+	if (!rc && a.r.status == 401)
+		rc = do_login_refused(&a, "");
+	else if (!rc && a.r.status == 200 &&
+		 do_parse_account(&a.r.body, out->account, sizeof(out->account)) != 0)
+		err_clear();
+	http_response_clear(&a.r);
+	return rc;
+}
+
+static int do_login_registries(struct do_source *d, const char *token, int64_t deadline,
+			       struct source_do_login *out)
+{
+	struct do_answer a = {{0}, 0, -1, 0};
+	struct do_registries regs;
+	int rc = do_login_get(d, "/v2/registries", token, deadline, &a);
+
+	if (!rc && a.r.status == 200 && (rc = do_parse_registries(&a.r.body, &regs)) == 0)
+		do_names_text(&regs, out->registries, sizeof(out->registries));
+	else if (!rc && (a.r.status == 401 || a.r.status == 403))
+		rc = do_login_refused(&a, ": it needs the registry:read and registry:update scopes");
+	else if (!rc && a.r.status != 200)
+		rc = do_status_error(&a, "login", "");
+	http_response_clear(&a.r);
+	return rc;
+}
+
+int source_do_check_login(const struct config *cfg, const char *token, struct source_do_login *out)
+{
+	struct source *s = NULL;
+	struct do_source *d;
+	char *clean = NULL;
+	int64_t deadline;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = source_do_new(cfg, NULL, &s);
+	if (rc)
+		return rc;
+	d = (struct do_source *)s;
+	deadline = monotonic_ms() + d->http.timeout_ms;
+	rc = do_clean_token(token, strlen(token), "standard input", &clean);
+	if (!rc)
+		rc = do_login_account(d, clean, deadline, out);
+	if (!rc)
+		rc = do_login_registries(d, clean, deadline, out);
+	if (d->token || d->token_file)
+		snprintf(out->shadowed_by, sizeof(out->shadowed_by), "%s", d->token_from);
+	secmem_free_str(clean);
+	do_destroy(d);
+	return rc;
 }

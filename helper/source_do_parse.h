@@ -14,6 +14,22 @@
  * credential, and out is not written. */
 int do_parse_config_body(const char *body, size_t len, const char *server, struct cred *out);
 
+/* A 200 answer of GET /v2/registries: how many registries the account has, and the first
+ * DO_MAX_NAMES names (each checked: ^[a-z0-9-]{1,63}$, as they go into URL paths). On failure
+ * an err.h code with one line, and out is not written. */
+#define DO_MAX_NAMES 16 /* an account has at most 10 */
+
+struct do_registries {
+	size_t n;
+	char names[DO_MAX_NAMES][64];
+};
+
+int do_parse_registries_body(const char *body, size_t len, struct do_registries *out);
+
+/* A 200 answer of GET /v2/account: "email (team name)" (or the e-mail alone) into who, with
+ * no control character. On failure an err.h code with one line, and who is not written. */
+int do_parse_account_body(const char *body, size_t len, char *who, size_t size);
+
 /* One line for an answer other than 200: "HTTP <status>[: id: message (request …)]". */
 void do_describe_error_body(long status, const char *body, size_t len, char *buf, size_t size);
 

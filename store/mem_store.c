@@ -1,5 +1,6 @@
 /* mem_store: a store kept in process memory. It exists so the unit tests of the protocol and
  * the sources run without D-Bus; it follows every rule of store.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,6 +118,13 @@ static void mem_free(struct store *s)
 	free(m);
 }
 
+static int mem_check(struct store *s, char *what, size_t size)
+{
+	(void)s;
+	snprintf(what, size, "memory (a test's store)");
+	return 0;
+}
+
 struct store *mem_store_new(void)
 {
 	struct mem_store *m = calloc(1, sizeof(*m));
@@ -128,5 +136,6 @@ struct store *mem_store_new(void)
 	m->base.del = mem_del;
 	m->base.list = mem_list;
 	m->base.free = mem_free;
+	m->base.check = mem_check;
 	return &m->base;
 }

@@ -431,6 +431,35 @@ static int k_list(struct store *base, struct cred_list *out)
 	return 0;
 }
 
+static int k_check(struct store *base, char *what, size_t size)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+	struct cred_list l = {0};
+	long keys, maxkeys, bytes, maxbytes;
+	int rc = kernel_store_usable();
+
+	if (rc) {
+		snprintf(what, size, "allow keyctl, add_key and request_key in the container's seccomp "
+			 "profile, or use a Secret Service: `store = secret-service` with a session bus");
+		return rc;
+	}
+	rc = k_list(base, &l);
+	if (rc) {
+		snprintf(what, size, "check that the kernel keyring %s is this user's", s->name);
+		return rc;
+	}
+	if (quota(&keys, &maxkeys, &bytes, &maxbytes) == 0)
+		snprintf(what, size, "the kernel keyring \"%s\" (%s): %zu entr%s; this user's kernel keys "
+			 "use %ld of %ld bytes; entries do not survive a reboot", s->name,
+			 getuid() ? "this user's persistent keyring" : "root's user keyring", l.len,
+			 l.len == 1 ? "y" : "ies", bytes, maxbytes);
+	else
+		snprintf(what, size, "the kernel keyring \"%s\": %zu entr%s; entries do not survive a "
+			 "reboot", s->name, l.len, l.len == 1 ? "y" : "ies");
+	cred_list_clear(&l);
+	return 0;
+}
+
 static void k_free(struct store *base)
 {
 	struct kernel_store *s = (struct kernel_store *)base;
@@ -451,6 +480,7 @@ struct store *kernel_store_new(const char *name)
 	s->base.put = k_put;
 	s->base.del = k_del;
 	s->base.list = k_list;
+	s->base.check = k_check;
 	s->base.free = k_free;
 	return &s->base;
 }

@@ -263,8 +263,9 @@ static SecretCollection *default_collection(struct lib_store *s, int *rc)
 	if (!c && e)
 		*rc = gerror(s, e, "cannot find the keyring's default collection");
 	else if (!c)
-		*rc = err_set(ERR_UNAVAILABLE, "the Secret Service has no default keyring (a keyring "
-			      "daemon started without a login keyring): see `docker-credential-keyring doctor`");
+		*rc = err_set(ERR_UNAVAILABLE, "cannot store in the keyring: the Secret Service has no "
+			      "default keyring (a keyring daemon started without a login keyring): see "
+			      "`docker-credential-keyring doctor`");
 	return c;
 }
 
@@ -412,6 +413,13 @@ static int lib_list(struct store *base, struct cred_list *out)
 
 /* ---- the plugin ------------------------------------------------------------------------------ */
 
+static int lib_check(struct store *base, char *what, size_t size)
+{
+	(void)base;
+	snprintf(what, size, "libsecret");
+	return 0;
+}
+
 static void lib_free(struct store *base)
 {
 	struct lib_store *s = (struct lib_store *)base;
@@ -440,6 +448,7 @@ static struct store *lib_open(const struct secret_plugin_opts *o)
 	s->base.put = lib_put;
 	s->base.del = lib_del;
 	s->base.list = lib_list;
+	s->base.check = lib_check;
 	s->base.free = lib_free;
 	return &s->base;
 }

@@ -560,3 +560,81 @@ int secret_read_list(const char *address, int64_t deadline, struct cred_list *ou
 	*out = l;
 	return 0;
 }
+
+/* ---- health ---------------------------------------------------------------------------- */
+
+/* ReadAlias → (o): "/" when the alias is not set. */
+static int on_alias(void *ctx, uint32_t i, const struct dbus_reply *r)
+{
+	struct secret_health *h = ctx;
+	struct dbus_iter it;
+	const char *path;
+	size_t n;
+
+	(void)i;
+	if (r->type == 3)
+		return error_reply(r, "cannot ask the keyring for its default collection");
+	dbus_iter_init(&it, r);
+	if (strcmp(r->sig, "o") != 0 || dbus_get_string(&it, &path, &n))
+		return malformed("cannot ask the keyring for its default collection");
+	if (strcmp(path, "/") != 0 && n < sizeof(h->collection))
+		memcpy(h->collection, path, n + 1);
+	return 0;
+}
+
+static int on_default_locked(void *ctx, uint32_t i, const struct dbus_reply *r)
+{
+	struct secret_health *h = ctx;
+	struct dbus_iter it;
+	const char *sig;
+	uint32_t b;
+
+	(void)i;
+	dbus_iter_init(&it, r);
+	if (r->type == 3 || strcmp(r->sig, "v") != 0 || dbus_get_variant(&it, &sig) ||
+	    strcmp(sig, "b") != 0 || dbus_get_u32(&it, &b))
+		return malformed("cannot read whether the default collection is locked");
+	h->locked = b != 0;
+	return 0;
+}
+
+int secret_read_health(const char *address, int64_t deadline, struct secret_health *h)
+{
+	struct cred_list l = {0};
+	struct dbus_body body = {SECBUF_INIT, 0};
+	struct dbus_conn c;
+	uint32_t serial;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	/* list first: its first call is a search, which the admission race cannot hurt. */
+	rc = secret_read_list(address, deadline, &l, &h->locked_collections);
+	h->entries = l.len;
+	cred_list_clear(&l);
+	if (rc)
+		return rc;
+	rc = dbus_open(&c, address, deadline);
+	if (!rc) { /* a search first again, for the same reason, on this new connection */
+		static const char *const key[] = {"xdg:schema"}, *const value[] = {SCHEMA_OURS};
+		struct found f = {0};
+
+		rc = search(&c, 1, key, value, &f);
+		found_clear(&f);
+	}
+	if (!rc) {
+		dbus_put_string(&body, "default");
+		serial = dbus_call(&c, SECRETS, SERVICE_PATH, SERVICE, "ReadAlias", "s", &body);
+		dbus_body_free(&body);
+		rc = serial ? dbus_collect(&c, serial, 1, on_alias, h) : err_set(ERR_FAILED, "out of memory");
+	}
+	if (!rc && h->collection[0]) {
+		dbus_put_string(&body, "org.freedesktop.Secret.Collection");
+		dbus_put_string(&body, "Locked");
+		serial = dbus_call(&c, SECRETS, h->collection, PROPERTIES, "Get", "ss", &body);
+		dbus_body_free(&body);
+		rc = serial ? dbus_collect(&c, serial, 1, on_default_locked, h)
+			    : err_set(ERR_FAILED, "out of memory");
+	}
+	dbus_close(&c);
+	return rc == DBUS_UNSUPPORTED ? SECRET_READ_FALLBACK : rc;
+}

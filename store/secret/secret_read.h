@@ -31,4 +31,16 @@ int secret_read_get(const char *address, const char *server, int64_t deadline, s
  * 0, ERR_UNAVAILABLE / ERR_TIMEOUT, or SECRET_READ_FALLBACK. */
 int secret_read_list(const char *address, int64_t deadline, struct cred_list *out, size_t *locked);
 
+/* What doctor asks: is there a Secret Service, and its default collection (the one writes go
+ * to), unlocked? */
+struct secret_health {
+	char collection[256]; /* the default collection's path; "" when there is none */
+	int locked;
+	size_t entries;       /* our and the reference's entries (list's count) */
+	size_t locked_collections;
+};
+
+/* 0 with *h filled, or ERR_UNAVAILABLE / ERR_TIMEOUT / SECRET_READ_FALLBACK as list. */
+int secret_read_health(const char *address, int64_t deadline, struct secret_health *h);
+
 #endif

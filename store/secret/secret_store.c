@@ -6,6 +6,7 @@
  * keyring's deadline starts once the lock is held. */
 #include "secret_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,54 @@ static int ss_del(struct store *base, const char *server)
 	return write_locked((struct secret_store *)base, NULL, server);
 }
 
+/* The command that starts (or restarts) gnome-keyring with an unlocked login keyring, verified
+ * to work on a headless machine; PASSWORD is the keyring's (a new one's, when there is none). */
+#define START_KEYRING "`printf PASSWORD | gnome-keyring-daemon --replace --unlock " \
+		      "--components=secrets --daemonize` (package gnome-keyring)"
+
+static int ss_check(struct store *base, char *what, size_t size)
+{
+	struct secret_store *s = (struct secret_store *)base;
+	struct secret_health h;
+	int rc;
+
+	if (!s->bus[0]) {
+		snprintf(what, size, "start a session bus and a keyring for this login (`dbus-run-session "
+			 "-- sh`, then " START_KEYRING "), or unset DOCKER_CREDENTIAL_KEYRING_STORE: "
+			 "without a bus the kernel keyring keeps logins (not across a reboot)");
+		return no_bus();
+	}
+	rc = secret_read_health(s->bus, monotonic_ms() + s->opts.timeout_ms, &h);
+	if (rc == ERR_TIMEOUT) {
+		snprintf(what, size, "the keyring may be waiting for a prompt on the desktop; or raise "
+			 "DOCKER_CREDENTIAL_KEYRING_TIMEOUT (now %u ms)", s->opts.timeout_ms);
+		return timed_out(s, rc, "the Secret Service");
+	}
+	if (rc == SECRET_READ_FALLBACK) {
+		snprintf(what, size, "check that the keyring daemon on this bus is a Secret Service");
+		return ERR_UNAVAILABLE;
+	}
+	if (rc) {
+		snprintf(what, size, "start one: " START_KEYRING);
+		return rc;
+	}
+	if (!h.collection[0]) {
+		snprintf(what, size, "make one (it is what writes go to): " START_KEYRING);
+		return err_set(ERR_UNAVAILABLE, "the Secret Service has no default keyring: every store "
+			       "would fail");
+	}
+	if (h.locked) {
+		snprintf(what, size, "unlock it: log in to the desktop session, or " START_KEYRING
+			 " with the keyring's password");
+		return err_set(ERR_UNAVAILABLE, "the default keyring (%s) is locked: get cannot read "
+			       "it and store cannot write it", h.collection);
+	}
+	snprintf(what, size, "the Secret Service answers: default keyring %s, unlocked, %zu entr%s%s",
+		 h.collection, h.entries, h.entries == 1 ? "y" : "ies",
+		 h.locked_collections ? "; another keyring is locked" : "");
+	return 0;
+}
+
 static void ss_free(struct store *base)
 {
 	struct secret_store *s = (struct secret_store *)base;
@@ -146,6 +195,7 @@ struct store *secret_store_new(const struct secret_store_opts *o)
 	s->base.put = ss_put;
 	s->base.del = ss_del;
 	s->base.list = ss_list;
+	s->base.check = ss_check;
 	s->base.free = ss_free;
 	return &s->base;
 }

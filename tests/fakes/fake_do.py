@@ -7,19 +7,21 @@ API"); where the docs leave a point open it takes the stricter reading. Standard
 
     python3 tests/fakes/fake_do.py --cert server.pem --key server.key [--port 0]
         [--bind 127.0.0.1] [--plain] [--token TOK]... [--token-scopes TOK=registry:read]...
-        [--registries name1,name2] [--email E] [--registry-host H]
+        [--registries name1,name2] [--email E] [--team T] [--registry-host H]
         [--fixed-credential USER:PASS] [--htpasswd FILE] [--rate-limit N]
         [--bad-query-status 422] [--quiet]
 
 It prints one line "READY <port>" once it listens, then serves until killed.
-Tokens: each --token has registry:read and registry:update; without --token, dop_v1_testtoken
-does. --token-scopes adds a token with only the scopes listed (comma-separated).
+Tokens: each --token is a full-access token (registry:read, registry:update and account:read);
+without --token, dop_v1_testtoken is. --token-scopes adds a token with only the scopes listed
+(comma-separated), e.g. a registry-only token "registry:read,registry:update".
 
 API it plays (base URL and revoke URL both point here):
     GET  /v2/registry/docker-credentials?read_write=&expiry_seconds=   (deprecated, still used)
     GET  /v2/registries/<name>/docker-credentials?read_write=&expiry_seconds=
     GET  /v2/registry, /v2/registries, /v2/registries/<name>
     GET  /v2/registry/subscription, /v2/registries/subscription
+    GET  /v2/account                 (account:read; the e-mail and team of the token's account)
     POST /v1/oauth/revoke            (form body token=<registry password>, bearer = same token)
 
 Test control (no auth, JSON): see CONTROL_HELP below or GET /_test/help.
@@ -45,6 +47,7 @@ from urllib.parse import parse_qsl, urlsplit
 MAX_EXPIRY_SECONDS = 1576800000
 DEFAULT_REGISTRY_HOST = "registry.digitalocean.com"
 FULL_SCOPES = ("registry:read", "registry:update")
+ACCOUNT_SCOPES = ("account:read",)
 JSON_TYPE = "application/json; charset=utf-8"
 MAX_REQUEST_BODY = 1 << 20
 HOUR = 3600
@@ -78,12 +81,14 @@ MODES = ("ok", "status", "rate_limited", "silence", "trickle", "reset", "malform
 CONTROL_HELP = {
     "GET /_test/requests": "every API request so far: method, path, query, raw_query, "
                            "authorization, headers, body, status, mode, time",
+    "GET /_test/counts": '{"GET /v2/registries": n, ...}: API requests so far per method and path',
     "GET /_test/minted": "every minted credential: username, password, read_write, "
                          "expiry_seconds, expires_at, registry, revoked, created_at",
     "GET /_test/mode": "the queue of fault modes still to apply",
-    "POST /_test/mode": '{"mode": M, "count": n, "append": false, ...params}; modes: '
-                        + ", ".join(MODES),
-    "POST /_test/config": '{"registries": ["name" or "name:region", ...], "email": E}',
+    "POST /_test/mode": '{"mode": M, "count": n, "append": false, "path": REGEX, ...params}; '
+                        'a mode with a path applies only to requests whose path matches it '
+                        '(the others are served normally); modes: ' + ", ".join(MODES),
+    "POST /_test/config": '{"registries": ["name" or "name:region", ...], "email": E, "team": T}',
     "POST /_test/reset": "forget requests, minted credentials, modes, rate counters, config",
     "POST /_test/shutdown": "stop the server",
 }
@@ -158,6 +163,7 @@ class State:
             self.rate = {}          # bearer token -> list of request times in the last hour
             self.registries = parse_registries(self.opts.registries)
             self.email = self.opts.email
+            self.team = self.opts.team
             self.htpasswd_current = {}
 
     # --- request log ------------------------------------------------------------------
@@ -173,20 +179,30 @@ class State:
         count = spec.get("count")
         if count is not None and (not isinstance(count, int) or count < 1):
             raise ValueError("count must be a positive integer")
-        item = {"mode": mode, "remaining": count,
+        path = spec.get("path")
+        if path is not None:
+            try:
+                re.compile(path)
+            except (re.error, TypeError) as e:  # the caller's error (400), not the API's
+                raise ValueError("path: %s" % e)
+        item = {"mode": mode, "remaining": count, "path": path,
                 "params": {k: v for k, v in spec.items()
-                           if k not in ("mode", "count", "append")}}
+                           if k not in ("mode", "count", "append", "path")}}
         with self.lock:
             if not spec.get("append"):
                 self.modes = []
             self.modes.append(item)
 
-    def take_mode(self):
-        """The mode for this API request: the head of the queue, used up after count requests."""
+    def take_mode(self, path):
+        """The mode for an API request to path: the head of the queue, used up after count
+        requests. A head with a path pattern the request does not match leaves it served
+        normally, and is not used up."""
         with self.lock:
             if not self.modes:
                 return "ok", {}
             item = self.modes[0]
+            if item["path"] is not None and not re.fullmatch(item["path"], path):
+                return "ok", {}
             if item["remaining"] is not None:
                 item["remaining"] -= 1
                 if item["remaining"] <= 0:
@@ -244,6 +260,15 @@ class State:
                     htpasswd_delete(self.opts.htpasswd, user)
                     del self.htpasswd_current[user]
         return bool(live)
+
+    def counts(self):
+        """API requests so far, per "METHOD /path" (queries left out)."""
+        result = {}
+        with self.lock:
+            for r in self.requests:
+                key = "%s %s" % (r["method"], r["path"])
+                result[key] = result.get(key, 0) + 1
+        return result
 
     def snapshot(self, what):
         with self.lock:
@@ -365,7 +390,7 @@ class Handler(BaseHTTPRequestHandler):
             "body": body.decode("utf-8", "replace"), "time": time.time(),
             "status": None, "mode": None}
         self.state.log_request(self.entry)
-        mode, params = self.state.take_mode()
+        mode, params = self.state.take_mode(url.path)
         self.entry["mode"] = mode
         limit, remaining, reset, retry_after = self.state.count_request(bearer_token(auth) or "")
         headers = {"ratelimit-limit": limit, "ratelimit-remaining": remaining,
@@ -404,6 +429,9 @@ class Handler(BaseHTTPRequestHandler):
         if path in ("/v2/registry/subscription", "/v2/registries/subscription"):
             self.allow_get(("registry:read",))
             return {"subscription": subscription_info()}
+        if path == "/v2/account":
+            self.allow_get(ACCOUNT_SCOPES)
+            return {"account": self.account_info()}
         if path == "/v2/registries":
             self.allow_get(("registry:read",))
             regs = [registry_info(r, False) for r in self.current_registries()]
@@ -428,6 +456,15 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(401)
         if not set(scopes) <= self.state.opts.token_scopes[token]:
             raise ApiError(403)
+
+    def account_info(self):
+        """models/account.yml of the OpenAPI spec: the token's account, with its team."""
+        with self.state.lock:
+            email, team = self.state.email, self.state.team
+        return {"droplet_limit": 25, "floating_ip_limit": 5, "email": email,
+                "name": email.partition("@")[0], "uuid": "b6fr89dbf6d9156cace5f3c78dc9851d957381ef",
+                "email_verified": True, "status": "active", "status_message": " ",
+                "team": {"uuid": "5df3e3004a17e242b7c20ca6c9fc25b701a47ece", "name": team}}
 
     def current_registries(self):
         with self.state.lock:
@@ -568,6 +605,7 @@ class Handler(BaseHTTPRequestHandler):
         """The /_test/ endpoints; not part of DigitalOcean's API, no auth."""
         routes = {("GET", "/_test/requests"): lambda: self.state.snapshot("requests"),
                   ("GET", "/_test/minted"): lambda: self.state.snapshot("minted"),
+                  ("GET", "/_test/counts"): self.state.counts,
                   ("GET", "/_test/mode"): lambda: self.state.snapshot("modes"),
                   ("GET", "/_test/help"): lambda: CONTROL_HELP,
                   ("POST", "/_test/mode"): lambda: self.control_mode(body),
@@ -597,6 +635,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.registries = parse_registries(spec["registries"])
             if "email" in spec:
                 self.state.email = str(spec["email"])
+            if "team" in spec:
+                self.state.team = str(spec["team"])
         return {"ok": True}
 
     def control_reset(self):
@@ -678,7 +718,9 @@ def parse_args(argv):
                    help="a valid API token with only these comma-separated scopes")
     p.add_argument("--registries", default="test-registry",
                    help="comma-separated registry names (name or name:region); '' for none")
-    p.add_argument("--email", default="test@example.com", help="username of minted credentials")
+    p.add_argument("--email", default="test@example.com",
+                   help="the account's e-mail (GET /v2/account), username of minted credentials")
+    p.add_argument("--team", default="My Team", help="the account's team name (GET /v2/account)")
     p.add_argument("--registry-host", default=DEFAULT_REGISTRY_HOST, help="the auths key")
     p.add_argument("--fixed-credential", metavar="USER:PASSWORD",
                    help="every mint returns this credential")
@@ -698,7 +740,7 @@ def parse_args(argv):
     # token -> set of scopes; without --token the default token is valid.
     opts.token_scopes = {}
     for token in opts.token or ["dop_v1_testtoken"]:
-        opts.token_scopes[token] = set(FULL_SCOPES)
+        opts.token_scopes[token] = set(FULL_SCOPES + ACCOUNT_SCOPES)
     for item in opts.scoped_tokens:
         token, sep, scopes = item.partition("=")
         if not sep or not token:

@@ -122,6 +122,27 @@ class FakeDoTest(unittest.TestCase):
         self.assertError(self.fake.get(CREDS, readonly), 403, "forbidden")
         self.assertEqual(self.fake.get("/v2/registries", readonly)[0], 200)
 
+    # --- the account ------------------------------------------------------------------------
+    def test_account_answers_the_email_and_team(self):
+        status, headers, body = self.fake.get("/v2/account")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers["content-type"], "application/json; charset=utf-8")
+        account = json.loads(body)["account"]
+        self.assertEqual((account["email"], account["team"]["name"], account["status"]),
+                         ("test@example.com", "My Team", "active"))
+        self.fake.control("POST", "config", {"email": "ops@example.org", "team": "Ops"})
+        account = json.loads(self.fake.get("/v2/account")[2])["account"]
+        self.assertEqual((account["email"], account["team"]["name"]), ("ops@example.org", "Ops"))
+        self.assertEqual(self.fake.control("GET", "minted"), [])
+
+    def test_account_needs_account_read(self):
+        # A registry-only token authenticates (403, not 401) but may not read the account.
+        self.assertError(self.fake.get("/v2/account", {"Authorization": "Bearer readonly"}),
+                         403, "forbidden")
+        self.assertError(self.fake.get("/v2/account", headers={}), 401, "unauthorized")
+        self.assertError(self.fake.request("POST", "/v2/account", AUTH), 405,
+                         "method_not_allowed")
+
     # --- minting -------------------------------------------------------------------------
     def test_every_call_mints_a_new_credential(self):
         first = self.fake.get(CREDS + "?expiry_seconds=3600&read_write=true")
@@ -207,6 +228,26 @@ class FakeDoTest(unittest.TestCase):
         self.assertIsNone(log[1]["authorization"])
         self.fake.control("POST", "reset")
         self.assertEqual(self.fake.control("GET", "requests"), [])
+
+    def test_counts_per_method_and_path(self):
+        self.fake.get(CREDS + "?read_write=true")
+        self.fake.get("/v2/registries")
+        self.fake.get("/v2/registries")
+        self.fake.request("POST", "/v2/registries", AUTH)
+        self.assertEqual(self.fake.control("GET", "counts"),
+                         {"GET " + CREDS: 1, "GET /v2/registries": 2, "POST /v2/registries": 1})
+
+    def test_a_mode_with_a_path_skips_other_requests(self):
+        self.fake.control("POST", "mode", {"mode": "status", "status": 500, "count": 1,
+                                           "path": r"/v2/registries/[^/]+/docker-credentials"})
+        self.assertEqual(self.fake.get("/v2/registries")[0], 200)
+        self.assertEqual(self.fake.get(CREDS)[0], 200)
+        self.assertError(self.fake.get("/v2/registries/test-registry/docker-credentials"), 500,
+                         "server_error")
+        self.assertEqual(self.fake.get("/v2/registries/test-registry/docker-credentials")[0], 200)
+        status, _, body = self.fake.request("POST", "/_test/mode",
+                                            body=json.dumps({"mode": "ok", "path": "("}).encode())
+        self.assertEqual(status, 400, body)
 
     def test_rate_limited_mode_then_normal_service(self):
         self.fake.control("POST", "mode", {"mode": "rate_limited", "count": 2,

@@ -2,7 +2,9 @@
  *
  * The input is a response body. The docker-config parser must either give a username and a
  * non-empty password with no control characters, or fail with one line that never quotes the
- * decoded password; the error describer must always give one line. */
+ * decoded password; the registry-list parser must give only names fit for a URL path
+ * ([a-z0-9-]{1,63}) or fail leaving its output alone; the account parser must give one
+ * printable line or fail leaving it alone; the error describer must always give one line. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,59 @@
 #include "store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void one_line(const char *msg)
+{
+	if (!msg[0] || strchr(msg, '\n') || strchr(msg, '\r'))
+		abort();
+}
+
+static void check_registries(const uint8_t *data, size_t size)
+{
+	struct do_registries r;
+	size_t i, j;
+
+	memset(&r, 0x5a, sizeof(r));
+	err_clear();
+	if (do_parse_registries_body((const char *)data, size, &r) != 0) {
+		one_line(err_msg());
+		for (i = 0; i < sizeof(r); i++)
+			if (((const unsigned char *)&r)[i] != 0x5a)
+				abort(); /* written on failure */
+		return;
+	}
+	for (i = 0; i < r.n && i < DO_MAX_NAMES; i++) {
+		size_t len = strnlen(r.names[i], sizeof(r.names[i]));
+
+		if (len == 0 || len > 63)
+			abort();
+		for (j = 0; j < len; j++)
+			if (!((r.names[i][j] >= 'a' && r.names[i][j] <= 'z') ||
+			      (r.names[i][j] >= '0' && r.names[i][j] <= '9') || r.names[i][j] == '-'))
+				abort();
+	}
+}
+
+static void check_account(const uint8_t *data, size_t size)
+{
+	char who[64], *p;
+
+	memset(who, 'Z', sizeof(who) - 1);
+	who[sizeof(who) - 1] = '\0';
+	err_clear();
+	if (do_parse_account_body((const char *)data, size, who, sizeof(who)) != 0) {
+		one_line(err_msg());
+		for (p = who; *p; p++)
+			if (*p != 'Z')
+				abort(); /* written on failure */
+		return;
+	}
+	if (!who[0])
+		abort();
+	for (p = who; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,6 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		cred_clear(&c);
 	}
+	check_registries(data, size);
+	check_account(data, size);
 	for (s = 0; s < sizeof(statuses) / sizeof(statuses[0]); s++) {
 		do_describe_error_body(statuses[s], (const char *)data, size, line, sizeof(line));
 		if (strncmp(line, "HTTP ", 5) != 0 || strchr(line, '\n') || strchr(line, '\r'))

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import unittest
 
-from common import BIN, KeyringSession, Result, run
+from common import BIN, KeyringSession, Result, forget_kernel_keyring, kernel_keyring_name, run
 from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 MKCA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib", "mkca.sh")
@@ -625,7 +625,8 @@ class ConfigureRancher(Configure):
     def setUp(self):
         super().setUp()
         for var in list(self.env):
-            if var.startswith(("RANCHER_", "CATTLE_", "DOCKER_CREDENTIAL_KEYRING_")):
+            if var.startswith(("RANCHER_", "CATTLE_", "DOCKER_CREDENTIAL_KEYRING_")) and \
+                    var != "DOCKER_CREDENTIAL_KEYRING_KERNEL_KEYRING":  # the session's own
                 del self.env[var]
         self.fake.control("POST", "reset")
         self.fake.control("POST", "seed", {"registries": [
@@ -717,15 +718,24 @@ class DoctorNoBus(unittest.TestCase):
             for var in ("DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "WAYLAND_DISPLAY", "DOCKER_CONFIG",
                         "REGISTRY_AUTH_FILE"):
                 env.pop(var, None)
-            env.update(HOME=d, XDG_RUNTIME_DIR=os.path.join(d, "run"))
+            env.update(HOME=d, XDG_RUNTIME_DIR=os.path.join(d, "run"),
+                       DOCKER_CREDENTIAL_KEYRING_KERNEL_KEYRING=kernel_keyring_name(d))
+            # No bus at all: the kernel keyring is the store, and doctor says it does not last.
             r = run(env, "doctor")
-            self.assertEqual(r.rc, 1, r)
+            self.assertEqual(r.rc, 1, r)  # the routing problem below
+            self.assertIn(b"session bus: none", r.out)
+            self.assertRegex(r.out, rb"keyring: the kernel keyring \"dck-test-[^\"]+\" \([^)]+\): "
+                                    rb"0 entries; .*entries do not survive a reboot\n")
+            lines = r.out.decode().splitlines()
+            self.assertIn("routing: no config file sends any registry to this helper", lines)
+            # The Secret Service forced: the missing bus is the problem, with a fix.
+            r = run(dict(env, DOCKER_CREDENTIAL_KEYRING_STORE="secret-service"), "doctor")
             self.assertIn(b"keyring: no D-Bus session bus", r.out)
             lines = r.out.decode().splitlines()
             i = next(n for n, l in enumerate(lines) if l.startswith("keyring:"))
             self.assertTrue(lines[i + 1].strip().startswith("fix: "), r)
-            self.assertIn("routing: no config file sends any registry to this helper", lines)
         finally:
+            forget_kernel_keyring(kernel_keyring_name(d))
             shutil.rmtree(d, ignore_errors=True)
 
 

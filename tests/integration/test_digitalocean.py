@@ -10,20 +10,26 @@ reason on stderr, answered from a still-valid cached copy where there is one. 32
 on a cold cache make one request; erase revokes; store, list, doctl's config and `login` work.
 """
 import base64
+import fcntl
 import json
 import os
+import pty
 import re
+import select
+import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from common import NOT_FOUND, KeyringCase, run, store_json
+from common import BIN, NOT_FOUND, KeyringCase, run, store_json
 from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,9 +37,12 @@ MKCA = os.path.join(HERE, "..", "lib", "mkca.sh")
 HOST = "registry.digitalocean.com"
 TOKEN = "dop_v1_testtoken"
 TOKEN2 = "dop_v1_secondtoken"
-READONLY = "dop_v1_readonly"
+READONLY = "dop_v1_readonly"      # registry:read only: lists registries, cannot mint
+UPDATEONLY = "dop_v1_updateonly"  # registry:update without registry:read
 EMAIL = "test@example.com"
-CREDS = "/v2/registry/docker-credentials"
+CREDS = "/v2/registry/docker-credentials"  # the deprecated single-registry endpoint
+REGISTRY = "test-registry"                 # the fake's only registry by default
+NAMED = "/v2/registries/%s/docker-credentials" % REGISTRY
 RESERVED = "docker-credential-keyring:digitalocean-token"
 EXTRA = "docr.example.test"
 
@@ -59,8 +68,13 @@ class Fake(FakeServer):
     def requests(self):
         return self.control("GET", "requests")
 
-    def api_requests(self, path=CREDS):
-        return [r for r in self.requests() if r["path"] == path]
+    def api_requests(self, path=None):
+        """The requests to path; by default, to the endpoints that mint a registry token."""
+        return [r for r in self.requests()
+                if (r["path"].endswith("/docker-credentials") if path is None else r["path"] == path)]
+
+    def counts(self):
+        return self.control("GET", "counts")
 
     def minted(self):
         return self.control("GET", "minted")
@@ -81,7 +95,7 @@ class DoCase(KeyringCase):
     """A keyring and a fake API for the class; the cache and the fake are reset per test."""
 
     fake_args = ("--token", TOKEN, "--token", TOKEN2, "--token-scopes",
-                 READONLY + "=registry:read")
+                 READONLY + "=registry:read", "--token-scopes", UPDATEONLY + "=registry:update")
 
     @classmethod
     def setUpClass(cls):
@@ -89,7 +103,8 @@ class DoCase(KeyringCase):
         cls.fake = Fake(*cls.fake_args)
         for var in list(cls.env):
             if var.startswith(("DIGITALOCEAN_", "DOCKER_CREDENTIAL_KEYRING_", "SSL_CERT_",
-                               "CURL_CA_BUNDLE")):
+                               "CURL_CA_BUNDLE")) and \
+                    var != "DOCKER_CREDENTIAL_KEYRING_KERNEL_KEYRING":  # the session's own
                 del cls.env[var]
         cls.env.update(DIGITALOCEAN_API_URL=cls.fake.url,
                        DOCKER_CREDENTIAL_KEYRING_DO_OAUTH_URL=cls.fake.url,
@@ -109,6 +124,27 @@ class DoCase(KeyringCase):
             self.assertEqual(r.rc, 0, r)
         run(self.env, None, args=["logout", "digitalocean"])  # test_login checks it works
         self.fake.reset()
+        # The steady state: the helper learned the account's registry at an earlier fetch.
+        # The Registry class tests how it learns it.
+        self.remember(REGISTRY)
+
+    # --- the registry name the helper remembers (docs/digitalocean.md) ----------------------
+    def names_file(self):
+        return os.path.join(self.env["XDG_CACHE_HOME"], "docker-credential-keyring",
+                            "digitalocean-registry")
+
+    def remember(self, name, url=None):
+        os.makedirs(os.path.dirname(self.names_file()), exist_ok=True)
+        with open(self.names_file(), "w") as f:
+            f.write("%s %s\n" % (url or self.fake.url, name))
+
+    def forget(self):
+        if os.path.exists(self.names_file()):
+            os.unlink(self.names_file())
+
+    def remembered(self):
+        with open(self.names_file()) as f:
+            return f.read()
 
     # --- helpers ---------------------------------------------------------------------------
     def env_with(self, **changes):
@@ -170,12 +206,22 @@ class Fetch(DoCase):
         password = self.get_ok()
         reqs = self.fake.requests()
         self.assertEqual(len(reqs), 1, reqs)
-        self.assertEqual((reqs[0]["method"], reqs[0]["path"]), ("GET", CREDS))
+        self.assertEqual((reqs[0]["method"], reqs[0]["path"]), ("GET", NAMED))
         self.assertEqual(reqs[0]["query"], {"read_write": "true", "expiry_seconds": "86400"})
         self.assertEqual(reqs[0]["authorization"], "Bearer " + TOKEN)
         self.assertEqual(reqs[0]["status"], 200)
         self.assertTrue(password.startswith("dop_v1_"))
         self.assertEqual(self.listed_once_stored().get(HOST), EMAIL)
+
+    def test_the_debug_log_shows_the_query(self):
+        # read_write and expiry_seconds are not secret; the token and the answer are.
+        r = self.get(DOCKER_CREDENTIAL_KEYRING_DEBUG="1", DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY="2h",
+                     DOCKER_CREDENTIAL_KEYRING_DO_READ_ONLY="yes")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(b"debug: digitalocean: minting a registry token: GET " + NAMED.encode() +
+                      b"?read_write=false&expiry_seconds=7200\n", r.err)
+        self.assertNotIn(TOKEN.encode(), r.err)
+        self.assertNotIn(self.fake.minted()[-1]["password"].encode(), r.err)
 
     def test_warm_get_makes_no_request(self):
         first = self.get_ok()
@@ -226,7 +272,7 @@ class Fetch(DoCase):
 
     def test_named_registry_uses_the_multi_registry_endpoint(self):
         self.fake.control("POST", "config", {"registries": ["alpha", "beta"]})
-        r = self.miss("several registries")
+        r = self.miss("several registries (alpha, beta)")
         self.assertIn(b"DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY", r.err)
         self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY="beta")
         self.assertEqual(self.fake.requests()[-1]["path"], "/v2/registries/beta/docker-credentials")
@@ -264,6 +310,76 @@ class Token(DoCase):
                 f.write("[digitalocean]\ntoken = %s\n" % TOKEN2)
             self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None, DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
         self.assertEqual(self.fake.requests()[0]["authorization"], "Bearer " + TOKEN2)
+
+    def token_file(self, content, mode=0o600):
+        path = os.path.join(self.env["HOME"], "do-token")
+        if os.path.isdir(path):
+            os.rmdir(path)
+        with open(path, "wb") as f:
+            f.write(content if isinstance(content, bytes) else content.encode())
+        os.chmod(path, mode)
+        self.addCleanup(lambda: os.path.exists(path) and os.unlink(path))
+        return path
+
+    def test_token_file_wins_and_is_read_at_each_fetch(self):
+        path = self.token_file("  %s\r\n\n" % TOKEN2)
+        # Ours, the most specific: over DIGITALOCEAN_ACCESS_TOKEN (set in self.env).
+        self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE=path)
+        # A file rotated in place (Kubernetes updates mounted secrets so) is read again.
+        self.token_file(TOKEN)
+        run(self.env, "erase", HOST)
+        self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE=path)
+        self.assertEqual([r["authorization"] for r in self.fake.api_requests()],
+                         ["Bearer " + TOKEN2, "Bearer " + TOKEN])
+
+    def test_token_file_in_the_config_file(self):
+        self.token_file(TOKEN2 + "\n")
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "config")
+            with open(path, "w") as f:
+                f.write("[digitalocean]\ntoken-file = ~/do-token\n")
+            self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None, DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
+            run(self.env, "erase", HOST)
+            # The environment's token comes before the config file's token-file.
+            self.get_ok(DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
+            with open(path, "a") as f:
+                f.write("token = %s\n" % TOKEN)
+            run(self.env, "erase", HOST)
+            r = self.get(DIGITALOCEAN_ACCESS_TOKEN=None, DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
+            self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+            self.assertIn(b"digitalocean.token-file and digitalocean.token are both set in the "
+                          b"config file: keep one", r.err)
+        self.assertEqual([r["authorization"] for r in self.fake.api_requests()],
+                         ["Bearer " + TOKEN2, "Bearer " + TOKEN])
+
+    def test_token_file_failures_are_one_line_naming_the_setting(self):
+        var = "DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE"
+        missing = os.path.join(self.env["HOME"], "no-such-token")
+        self.miss("%s (%s): cannot read the token file: No such file or directory"
+                  % (var, missing), **{var: missing})
+        fifo = os.path.join(self.env["HOME"], "token-fifo")
+        os.mkfifo(fifo)
+        self.addCleanup(os.unlink, fifo)
+        r = self.miss("%s (%s): not a regular file" % (var, fifo), **{var: fifo})
+        self.assertLess(r.seconds, 3)  # a FIFO nobody writes must not block the get
+        self.miss("%s (%s): not a regular file" % (var, self.env["HOME"]),
+                  **{var: self.env["HOME"]})
+        for content, reason in ((b"", "is empty"), (b" \n\t\n", "is empty"),
+                                (b"x" * 6000, "larger than 5120 bytes"),
+                                (TOKEN.encode() + b"\n" + TOKEN2.encode(), "holds a character"),
+                                (TOKEN.encode() + b"\xc3\xa9", "holds a character")):
+            with self.subTest(content=content[:20]):
+                path = self.token_file(content)
+                self.miss("%s (%s)" % (var, path), **{var: path})
+                self.miss(reason, **{var: path})
+        self.assertEqual(self.fake.requests(), [])
+
+    def test_token_file_must_be_an_absolute_path(self):
+        r = self.get(DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE="do-token")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertEqual(r.err, b"docker-credential-keyring: DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE: "
+                                b"\"do-token\" is not an absolute path (or ~/\xe2\x80\xa6) "
+                                b"(going on without it)\n")
 
     def test_token_with_a_header_breaking_character_is_refused(self):
         self.miss("holds a character no token has",
@@ -311,7 +427,8 @@ class Token(DoCase):
 
     def test_login_saves_the_token_in_the_keyring(self):
         r = run(self.env, None, stdin=TOKEN2 + "\n", args=["login", "digitalocean"])
-        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual(r.rc, 0, r)
+        self.assertTrue(r.out.startswith(b"saved the DigitalOcean API token for "), r)
         self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None)
         self.assertEqual(self.fake.requests()[0]["authorization"], "Bearer " + TOKEN2)
         # The saved token is the helper's own: list hides it, the protocol verbs refuse it.
@@ -591,16 +708,38 @@ class Verbs(DoCase):
         self.assertEqual(self.listed_once_stored().get(HOST), EMAIL)
         self.assertEqual(len(self.fake.requests()), 1)  # list asks the API nothing
 
+    def test_timeouts_in_range_are_taken(self):
+        for timeout, connect in (("100ms", "100ms"), ("0.5", "0.5"), ("2m", "1m"), ("120", "60")):
+            with self.subTest(timeout=timeout, connect=connect):
+                r = self.get(DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT=timeout,
+                             DOCKER_CREDENTIAL_KEYRING_DO_CONNECT_TIMEOUT=connect)
+                self.assertEqual(r.rc, 0, r)
+                self.assertEqual(r.err, b"", r)
+
     def test_bad_settings_are_named(self):
-        cases = {
-            "DOCKER_CREDENTIAL_KEYRING_DO_REFRESH_SHARE": "1.5",
-            "DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY": "2.5",
-            "DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY": "Not_A_Name",
-            "DOCKER_CREDENTIAL_KEYRING_DO_HOSTS": "a.example,bad/host",
-            "DIGITALOCEAN_API_URL": "ftp://example.com",
-        }
-        for var, value in cases.items():
-            with self.subTest(var=var):
+        # Out of range, or without the unit it needs, is an error: never a silent default.
+        cases = [
+            ("DOCKER_CREDENTIAL_KEYRING_DO_REFRESH_SHARE", "1.5"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_REFRESH_SHARE", "50%"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY", "2.5"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY", "-60"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY", "1576800001"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY", "30d"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT", "0"),      # was made 1 ms
+            ("DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT", "3000"),   # 50 minutes: meant as ms?
+            ("DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT", "50ms"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_CONNECT_TIMEOUT", "0"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_CONNECT_TIMEOUT", "2h"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_READ_ONLY", "maybe"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_ALLOW_PLAIN_HTTP", "2"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY", "Not_A_Name"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_HOSTS", "a.example,bad/host"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE", "relative/token"),
+            ("DIGITALOCEAN_API_URL", "ftp://example.com"),
+            ("DOCKER_CREDENTIAL_KEYRING_DO_OAUTH_URL", "https://user:pw@example.com"),
+        ]
+        for var, value in cases:
+            with self.subTest(var=var, value=value):
                 # get: still the exact miss (a pull goes on anonymously), the reason on stderr
                 r = self.get(**{var: value})
                 self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
@@ -613,6 +752,398 @@ class Verbs(DoCase):
                 self.assertTrue(r.out.startswith(var.encode() + b": "), r)
                 self.assertEqual(r.out.count(b"\n"), 1, r)
         self.assertEqual(self.fake.requests(), [])
+
+
+class Registry(DoCase):
+    """Without the registry setting, the helper learns the account's registry from GET
+    /v2/registries once, remembers it, and uses /v2/registries/<name>/docker-credentials."""
+
+    def test_the_only_registry_is_learned_once(self):
+        self.forget()
+        self.get_ok()
+        self.assertEqual(self.fake.counts(), {"GET /v2/registries": 1, "GET " + NAMED: 1})
+        self.assertEqual(self.remembered(), "%s %s\n" % (self.fake.url, REGISTRY))
+        for _ in range(2):  # later fetches (a new token each) ask for the name no more
+            run(self.env, "erase", HOST)
+            self.get_ok()
+        self.assertEqual(self.fake.counts(), {"GET /v2/registries": 1, "GET " + NAMED: 3,
+                                              "POST /v1/oauth/revoke": 2})
+
+    def test_several_registries_are_named_and_nothing_is_minted(self):
+        self.forget()
+        self.fake.control("POST", "config", {"registries": ["alpha", "beta:nyc3"]})
+        self.miss("the DigitalOcean account has several registries (alpha, beta): set "
+                  "DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY (or registry in [digitalocean]) to "
+                  "the one to use")
+        self.assertEqual(self.fake.counts(), {"GET /v2/registries": 1})
+        self.assertEqual(self.fake.minted(), [])
+        self.assertFalse(os.path.exists(self.names_file()))
+
+    def test_no_registry_at_all(self):
+        self.forget()
+        self.fake.control("POST", "config", {"registries": []})
+        self.miss("DigitalOcean has no container registry on this account")
+        self.assertEqual(self.fake.counts(), {"GET /v2/registries": 1})
+
+    def test_a_remembered_registry_that_is_gone_is_learned_again(self):
+        self.remember("deleted-one")
+        self.get_ok()
+        self.assertEqual([(r["path"], r["status"]) for r in self.fake.requests()],
+                         [("/v2/registries/deleted-one/docker-credentials", 404),
+                          ("/v2/registries", 200), (NAMED, 200)])
+        self.assertEqual(self.remembered(), "%s %s\n" % (self.fake.url, REGISTRY))
+
+    def test_names_are_remembered_per_api_url(self):
+        other = "https://127.0.0.1:1"
+        with open(self.names_file(), "a") as f:
+            f.write("%s other-name\n" % other)
+        self.get_ok()  # this API's name is used, and the other line is kept
+        self.assertEqual(self.fake.requests()[0]["path"], NAMED)
+        self.remember("junk name with spaces/../x")  # a line that is not a name is ignored
+        run(self.env, "erase", HOST)
+        self.get_ok()
+        self.assertEqual([r["path"] for r in self.fake.requests()][-2:],
+                         ["/v2/registries", NAMED])
+
+    def test_the_setting_wins_over_the_remembered_name(self):
+        self.fake.control("POST", "config", {"registries": ["alpha", REGISTRY]})
+        self.get_ok(DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY="alpha")
+        self.assertEqual([r["path"] for r in self.fake.requests()],
+                         ["/v2/registries/alpha/docker-credentials"])
+
+    def test_an_api_without_a_registry_list_uses_the_deprecated_endpoint(self):
+        self.forget()
+        self.fake.mode("status", status=404, path="/v2/registries")
+        self.get_ok()
+        self.assertEqual([(r["path"], r["status"]) for r in self.fake.requests()],
+                         [("/v2/registries", 404), (CREDS, 200)])
+        self.assertFalse(os.path.exists(self.names_file()))
+        # There, several registries are a 412: the same advice, without the names.
+        run(self.env, "erase", HOST)
+        self.fake.control("POST", "config", {"registries": ["alpha", "beta"]})
+        self.miss("the DigitalOcean account has several registries: set "
+                  "DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY")
+
+    def test_a_cache_directory_that_cannot_be_written(self):
+        self.forget()
+        for _ in range(2):  # works each time, asking for the name each time
+            run(self.env, "erase", HOST)
+            self.get_ok(XDG_CACHE_HOME="/proc/no-cache-here")
+        self.assertEqual(self.fake.counts()["GET /v2/registries"], 2)
+
+
+class Doctor(DoCase):
+    """doctor's DigitalOcean line (one GET /v2/registries, nothing minted) and, for each
+    failure, the exact fix: a command to run or a setting to change, never "correct the
+    setting the line above names"."""
+
+    NEW = ("make a new token with the registry:read and registry:update scopes (control panel: "
+           "API, Tokens), then ")
+
+    def doctor(self, **changes):
+        r = run(self.env_with(**changes), "doctor", timeout=30)
+        lines = r.out.decode().splitlines()
+        i = next(n for n, l in enumerate(lines) if l.startswith("  digitalocean: "))
+        fix = lines[i + 1] if lines[i + 1].startswith("    fix: ") else None
+        return r, lines[i][len("  digitalocean: "):], fix and fix[len("    fix: "):]
+
+    def test_registry_update_is_said_to_be_unchecked(self):
+        # A registry:read token lists registries, yet every get would fail 403: doctor must not
+        # call it simply "accepted". Checking registry:update would mint a token, so it says so.
+        for token in (READONLY, TOKEN):
+            with self.subTest(token=token):
+                r, line, fix = self.doctor(DIGITALOCEAN_ACCESS_TOKEN=token)
+                self.assertEqual(line, "token accepted (registry test-registry, token from "
+                                 "DIGITALOCEAN_ACCESS_TOKEN); not checked: the registry:update "
+                                 "scope, which getting credentials also needs (checking it would "
+                                 "mint a token)", r)
+                self.assertIsNone(fix, r)
+        self.assertEqual(self.fake.counts(), {"GET /v2/registries": 2})
+        self.assertEqual(self.fake.minted(), [])
+
+    def test_each_failure_has_its_exact_fix(self):
+        tmp = tempfile.mkdtemp(prefix="dck-do-doctor-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        token_file = os.path.join(tmp, "token")
+        with open(token_file, "w") as f:
+            f.write("dop_v1_revoked\n")
+        config = os.path.join(tmp, "config")
+        with open(config, "w") as f:
+            f.write("[digitalocean]\ntoken = dop_v1_revoked\n")
+        missing = os.path.join(tmp, "missing")
+        alone = "the token alone (no spaces, quotes or line breaks)"
+        cases = [
+            ({"DIGITALOCEAN_ACCESS_TOKEN": "dop_v1_revoked"}, None,
+             "the token is wrong, expired or revoked: " + self.NEW +
+             "set DIGITALOCEAN_ACCESS_TOKEN to it"),
+            ({"DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE": token_file}, None,
+             "the token is wrong, expired or revoked: " + self.NEW + "write it to %s "
+             "(DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE)" % token_file),
+            ({"DIGITALOCEAN_ACCESS_TOKEN": None, "DOCKER_CREDENTIAL_KEYRING_CONFIG": config}, None,
+             "the token is wrong, expired or revoked: " + self.NEW + "set `token = …` in the "
+             "config file's [digitalocean] section to it (or save it with "
+             "`docker-credential-keyring login digitalocean` and remove that line)"),
+            ({"DIGITALOCEAN_ACCESS_TOKEN": UPDATEONLY}, None,
+             self.NEW + "set DIGITALOCEAN_ACCESS_TOKEN to it"),
+            ({"DIGITALOCEAN_TOKEN": "two words", "DIGITALOCEAN_ACCESS_TOKEN": None}, None,
+             "set DIGITALOCEAN_TOKEN to " + alone),
+            ({"DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE": missing}, None,
+             "write %s to %s (DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE)" % (alone, missing)),
+            ({}, ("rate_limited", {"reset_in": 600}),
+             "wait for DigitalOcean's rate limit on this token to lift, then run "
+             "`docker-credential-keyring doctor` again"),
+            ({}, ("status", {"status": 503, "body": "<html>down</html>"}),
+             "DigitalOcean's API is failing: run `docker-credential-keyring doctor` again later"),
+            ({}, ("malformed", {"body": '{"registries": 5}'}),
+             "check that DIGITALOCEAN_API_URL (%s) is DigitalOcean's API, "
+             "https://api.digitalocean.com (unset it to use that)" % self.fake.url),
+            ({"DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY": "nope"}, None,
+             "set DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY to one of: test-registry"),
+            ({"DIGITALOCEAN_API_URL": "http://127.0.0.1:1"}, None,
+             "set DIGITALOCEAN_API_URL to an https:// URL (plain http goes only to a loopback "
+             "address, with DOCKER_CREDENTIAL_KEYRING_DO_ALLOW_PLAIN_HTTP)"),
+            ({"DIGITALOCEAN_API_URL": "https://127.0.0.1:1"}, None,
+             "check that the API (DIGITALOCEAN_API_URL: https://127.0.0.1:1) is reachable from "
+             "here: network, proxy, or set DOCKER_CREDENTIAL_KEYRING_DO_CA_FILE to the CA "
+             "bundle that signed its certificate"),
+            ({"DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT": "1"}, ("silence", {"seconds": 5}),
+             "check that the API (DIGITALOCEAN_API_URL: %s) is reachable from here, or raise "
+             "DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT" % self.fake.url),
+        ]
+        for changes, mode, want in cases:
+            with self.subTest(changes=changes, mode=mode):
+                self.fake.reset()
+                if mode:
+                    self.fake.mode(mode[0], path="/v2/registries", **mode[1])
+                r, line, fix = self.doctor(**changes)
+                self.assertEqual(fix, want, (line, r))
+                self.assertEqual(r.rc, 1, r)
+                self.assertNotIn(b"revoked\n", r.out)
+        self.fake.reset()
+        self.fake.control("POST", "config", {"registries": []})
+        r, line, fix = self.doctor()
+        self.assertEqual((line, fix), (
+            "token accepted, but the account has no container registry",
+            "create a container registry: `doctl registry create NAME`, or the control panel's "
+            "Container Registry page"), r)
+
+    def test_a_token_saved_by_login_is_replaced_by_login(self):
+        r = run(self.env, None, stdin=TOKEN2 + "\n", args=["login", "digitalocean"])
+        self.assertEqual(r.rc, 0, r)
+        self.fake.mode("status", status=401, path="/v2/registries")
+        r, line, fix = self.doctor(DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual(fix, "the token is wrong, expired or revoked: " + self.NEW +
+                         "save it with `docker-credential-keyring login digitalocean`", r)
+
+
+class Login(DoCase):
+    """`login digitalocean`: from a pipe as scripts do, and on a terminal (a real pty) with a
+    prompt and no echo, the terminal restored on every way out; the token checked with calls
+    that mint nothing before it is saved, and the account it belongs to said."""
+
+    SAVED = ("saved the DigitalOcean API token for test@example.com (team My Team) in the "
+             "keyring\n"
+             "  registry: test-registry\n"
+             "  not checked: the registry:update scope, which getting credentials also needs "
+             "(checking it would mint a token)\n")
+    PROMPT = b"DigitalOcean API token (input hidden): "
+
+    def login(self, stdin, name="digitalocean", **changes):
+        return run(self.env_with(**changes), None, stdin=stdin, args=["login", name])
+
+    def saved_token_is(self, token):
+        """A fetch with no token but the saved one uses token."""
+        run(self.env, "erase", HOST)
+        before = len(self.fake.api_requests())
+        self.get_ok(DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual(self.fake.api_requests()[before]["authorization"], "Bearer " + token)
+
+    def nothing_saved(self):
+        run(self.env, "erase", HOST)
+        self.miss("no DigitalOcean API token", DIGITALOCEAN_ACCESS_TOKEN=None)
+
+    # --- a pipe ----------------------------------------------------------------------------
+    def test_checked_then_saved_with_the_account(self):
+        r = self.login(TOKEN2 + "\n", DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual((r.rc, r.out.decode(), r.err), (0, self.SAVED, b""), r)
+        self.assertEqual(self.fake.counts(), {"GET /v2/account": 1, "GET /v2/registries": 1})
+        self.assertEqual(self.fake.minted(), [])
+        self.assertTrue(all(q["authorization"] == "Bearer " + TOKEN2 for q in self.fake.requests()))
+        self.saved_token_is(TOKEN2)
+
+    def test_a_token_that_comes_first_is_named(self):
+        r = self.login(TOKEN2)  # DIGITALOCEAN_ACCESS_TOKEN is set in self.env
+        self.assertEqual((r.rc, r.out.decode()), (0, self.SAVED + "  note: "
+                         "DIGITALOCEAN_ACCESS_TOKEN is set and comes before the saved token\n"), r)
+
+    def test_a_refused_token_is_not_saved(self):
+        r = self.login("dop_v1_revoked\n")
+        self.assertEqual(r.rc, 1, r)
+        self.assertTrue(r.out.startswith(b"DigitalOcean refused this token (HTTP 401: "
+                                         b"unauthorized: Unable to authenticate you."), r)
+        self.assertTrue(r.out.endswith(b"): nothing saved\n"), r)
+        self.assertNotIn(b"revoked", r.out)
+        # Without registry:read (nor account:read): refused at GET /v2/registries.
+        r = self.login(UPDATEONLY)
+        self.assertEqual(r.rc, 1, r)
+        self.assertTrue(r.out.startswith(b"DigitalOcean refused this token: it needs the "
+                                         b"registry:read and registry:update scopes (HTTP 403"), r)
+        self.assertEqual(self.fake.minted(), [])
+        self.nothing_saved()
+
+    def test_a_token_without_account_read_is_saved(self):
+        r = self.login(READONLY, DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual((r.rc, r.out.decode()), (0, self.SAVED.replace(
+            "for test@example.com (team My Team) in the keyring",
+            "in the keyring (the account is not shown: the token has no account:read scope)")), r)
+
+    def test_an_api_out_of_reach_saves_it_unchecked(self):
+        r = self.login(TOKEN2, DIGITALOCEAN_API_URL="https://127.0.0.1:1",
+                       DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(r.out.decode().splitlines(), [
+            "saved the DigitalOcean API token in the keyring, unchecked: DigitalOcean API: cannot "
+            "reach 127.0.0.1: " + r.out.decode().split("cannot reach 127.0.0.1: ")[1].split("\n")[0],
+            "  `docker-credential-keyring doctor` checks it once the API can be reached"], r)
+        self.saved_token_is(TOKEN2)
+
+    def test_rancher_login_keeps_working(self):
+        r = self.login("rancher-secret\n", name="rancher")
+        self.assertEqual((r.rc, r.out), (0, b"saved the Rancher API secret key in the keyring\n"
+                                            b"  not checked here: `docker-credential-keyring "
+                                            b"doctor` checks it\n"), r)
+        self.assertEqual(self.fake.requests(), [])
+        r = run(self.env, None, args=["logout", "rancher"])
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+
+    # --- a terminal --------------------------------------------------------------------------
+    def start_on_a_pty(self, **changes):
+        """The helper with a new pty as its controlling terminal and stdin/stdout/stderr, as a
+        person's shell would run it. Returns (process, master fd, slave fd); the test keeps
+        the slave open to read the terminal's settings after the helper is gone."""
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        self.assertTrue(self.echo_is_on(slave))  # as a shell leaves it
+
+        def controlling_tty():
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        p = subprocess.Popen([BIN, "login", "digitalocean"], stdin=slave, stdout=slave,
+                             stderr=slave, env=self.env_with(**changes), start_new_session=True,
+                             preexec_fn=controlling_tty)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        return p, master, slave
+
+    def read_until(self, master, want, p=None, seconds=10):
+        """What the terminal shows, until want appears (or p ends and nothing is left)."""
+        seen, deadline = b"", time.monotonic() + seconds
+        while want not in seen:
+            self.assertLess(time.monotonic(), deadline, "waited for %r, saw %r" % (want, seen))
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                seen += os.read(master, 4096)
+            elif p is not None and p.poll() is not None:
+                break
+        return seen
+
+    def echo_is_on(self, slave):
+        return bool(termios.tcgetattr(slave)[3] & termios.ECHO)
+
+    def test_prompt_without_echo_then_saved(self):
+        p, master, slave = self.start_on_a_pty(DIGITALOCEAN_ACCESS_TOKEN=None)
+        shown = self.read_until(master, self.PROMPT)
+        self.assertFalse(self.echo_is_on(slave), "echo is on while the token is typed")
+        os.write(master, TOKEN2.encode() + b"\r")  # Enter
+        self.assertEqual(p.wait(timeout=20), 0)
+        shown += self.read_until(master, b"(checking it would mint a token)\r\n", p)
+        self.assertNotIn(TOKEN2.encode(), shown)  # not echoed, not printed
+        self.assertEqual(shown.replace(b"\r\n", b"\n"),
+                         self.PROMPT + b"\n" + self.SAVED.encode())
+        self.assertTrue(self.echo_is_on(slave), "echo not restored")
+        self.saved_token_is(TOKEN2)
+
+    def test_a_signal_while_typing_restores_the_terminal(self):
+        for how in ("ctrl-c", "sigterm", "sighup"):
+            with self.subTest(how=how):
+                p, master, slave = self.start_on_a_pty(DIGITALOCEAN_ACCESS_TOKEN=None)
+                self.read_until(master, self.PROMPT)
+                os.write(master, b"dop_v1_half")  # typed, not yet entered
+                self.assertFalse(self.echo_is_on(slave))
+                if how == "ctrl-c":
+                    os.write(master, b"\x03")  # the terminal's own SIGINT
+                    want = -signal.SIGINT
+                else:
+                    sig = signal.SIGTERM if how == "sigterm" else signal.SIGHUP
+                    p.send_signal(sig)
+                    want = -sig
+                self.assertEqual(p.wait(timeout=20), want)
+                self.assertTrue(self.echo_is_on(slave), "echo left off after %s" % how)
+                self.assertNotIn(b"dop_v1_half", self.read_until(master, b"\0", p, 2))
+        self.assertEqual(self.fake.requests(), [])
+        self.nothing_saved()
+
+    def test_ctrl_d_ends_the_token_too(self):
+        p, master, slave = self.start_on_a_pty(DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.read_until(master, self.PROMPT)
+        os.write(master, TOKEN2.encode() + b"\x04")  # pasted, then Ctrl-D instead of Enter
+        self.assertEqual(p.wait(timeout=20), 0)
+        self.assertNotIn(TOKEN2.encode(), self.read_until(master, b"a token)\r\n", p))
+        self.assertTrue(self.echo_is_on(slave))
+        self.saved_token_is(TOKEN2)
+
+    def test_nothing_typed(self):
+        for keys in (b"\r", b"\x04", b"   \r"):  # Enter, Ctrl-D, blanks
+            with self.subTest(keys=keys):
+                p, master, slave = self.start_on_a_pty(DIGITALOCEAN_ACCESS_TOKEN=None)
+                self.read_until(master, self.PROMPT)
+                os.write(master, keys)
+                self.assertEqual(p.wait(timeout=20), 1)
+                self.assertIn(b"no DigitalOcean API token on standard input\r\n",
+                              self.read_until(master, b"input\r\n", p))
+                self.assertTrue(self.echo_is_on(slave))
+        self.assertEqual(self.fake.requests(), [])
+
+
+class OptimisedBuild(unittest.TestCase):
+    """The DigitalOcean files compile without a warning at -O3 with GCC and with clang, as a
+    Release build compiles them: -Werror is on, and some warnings (GCC's stringop-overflow on
+    the source's free, inlined into its constructor) appear only when the optimiser inlines.
+    The flags are the build's own, from the compile_commands.json next to DCK_BIN."""
+
+    FILES = ("helper/source_do.c", "helper/login.c")
+
+    def commands(self):
+        build = os.path.dirname(os.path.dirname(os.path.abspath(BIN)))
+        path = os.path.join(build, "compile_commands.json")
+        if not os.path.exists(path):
+            self.skipTest("no compile_commands.json in %s" % build)
+        with open(path) as f:
+            entries = json.load(f)
+        found = [e for e in entries if e["file"].endswith(self.FILES)]
+        self.assertTrue(found, "none of %s in %s" % (self.FILES, path))
+        return found
+
+    def test_o3_with_gcc_and_clang(self):
+        for compiler in ("gcc", "clang"):
+            if not shutil.which(compiler):
+                continue
+            for entry in self.commands():
+                argv = shlex.split(entry["command"]) if "command" in entry else entry["arguments"]
+                # The same flags without optimisation, debug or output options, then -O3.
+                args, skip = [], False
+                for a in argv[1:]:
+                    if skip:
+                        skip = False
+                    elif a == "-o":
+                        skip = True
+                    elif not re.fullmatch(r"-O.*|-g.*|-fsanitize.*|-fno-sanitize.*", a):
+                        args.append(a)
+                with self.subTest(compiler=compiler, file=os.path.basename(entry["file"])):
+                    p = subprocess.run([compiler] + args + ["-O3", "-DNDEBUG", "-o", os.devnull],
+                                       cwd=entry["directory"], capture_output=True, text=True,
+                                       timeout=120)
+                    self.assertEqual((p.returncode, p.stderr), (0, ""))
 
 
 if __name__ == "__main__":

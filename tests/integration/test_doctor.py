@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import unittest
 
-from common import BIN, KeyringCase, run
+from common import BIN, KeyringCase, KeyringSession, run, store_json
 from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the path)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,14 +24,15 @@ CERTS = None
 
 DO_LOGIN_FIX = ("    fix: set DIGITALOCEAN_ACCESS_TOKEN or run "
                 "`docker-credential-keyring login digitalocean`")
-DO_401_FIX = ("    fix: the token is wrong, expired or revoked: make a new one (control panel, API, "
-              "Tokens), then set DIGITALOCEAN_ACCESS_TOKEN or run "
-              "`docker-credential-keyring login digitalocean`")
-DO_403_FIX = ("    fix: the token needs the registry:read scope (and registry:update, which getting "
-              "registry credentials needs): make a token with both, then set "
-              "DIGITALOCEAN_ACCESS_TOKEN or run `docker-credential-keyring login digitalocean`")
-DO_NO_TOKEN = ("no API token (DIGITALOCEAN_ACCESS_TOKEN, DIGITALOCEAN_TOKEN, digitalocean.token, "
-               "`login`, doctl's config: none set)")
+DO_NEW_TOKEN = ("make a new token with the registry:read and registry:update scopes (control "
+                "panel: API, Tokens), then set DIGITALOCEAN_ACCESS_TOKEN to it")
+DO_401_FIX = "    fix: the token is wrong, expired or revoked: " + DO_NEW_TOKEN
+DO_403_FIX = "    fix: " + DO_NEW_TOKEN
+DO_NO_TOKEN = ("no API token (DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE, DIGITALOCEAN_ACCESS_TOKEN, "
+               "DIGITALOCEAN_TOKEN, digitalocean.token-file, digitalocean.token, `login`, "
+               "doctl's config: none set)")
+DO_UNCHECKED = ("; not checked: the registry:update scope, which getting credentials also needs "
+                "(checking it would mint a token)")
 RANCHER_401_FIX = ("    fix: the key pair named above is wrong or was deleted in Rancher (API, "
                    "Keys): make a new environment API key and set it, or save its secret with "
                    "`docker-credential-keyring login rancher`")
@@ -58,7 +59,8 @@ class DoctorCase(KeyringCase):
         for var in list(env):
             if var.startswith(("DIGITALOCEAN_", "DOCKER_CREDENTIAL_KEYRING_", "RANCHER_", "CATTLE_",
                                "SSL_CERT_", "CURL_CA_BUNDLE", "DOCKER_CONFIG",
-                               "REGISTRY_AUTH_FILE")):
+                               "REGISTRY_AUTH_FILE")) and \
+                    var != "DOCKER_CREDENTIAL_KEYRING_KERNEL_KEYRING":  # the session's own
                 del env[var]
         env.update(HOME=self.dir, XDG_CONFIG_HOME=os.path.join(self.dir, ".config"),
                    SSL_CERT_FILE=os.path.join(CERTS, "ca.pem"),
@@ -87,6 +89,101 @@ class DoctorCase(KeyringCase):
         return lines[i], (lines[i + 1] if i + 1 < len(lines) else "")
 
 
+class Settings(DoctorCase):
+    """Every broken setting is a problem with its exact fix, each source is checked on its own,
+    and doctor exits 1: it used to say "settings: ok", "none configured", "no problems found"."""
+
+    def test_each_broken_source_setting_is_its_own_problem(self):
+        conf = os.path.join(self.dir, "config")
+        with open(conf, "w") as f:
+            f.write("[rancher]\nurl = https://rancher.example.com\naccess-key = AK\ntimeout = zz\n")
+        r, lines = self.doctor(DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY="bogus",
+                               DOCKER_CREDENTIAL_KEYRING_CONFIG=conf,
+                               DOCKER_CREDENTIAL_KEYRING_RANCHER_TIMEOUT=None)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("settings: ok", lines)
+        do_line, do_fix = self.source_lines(lines, "digitalocean")
+        self.assertEqual(do_line, '  digitalocean: DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY: "bogus" is not '
+                                  'a whole number of seconds from 0 to 1576800000 (or a duration '
+                                  'such as 12h, or never)')
+        self.assertEqual(do_fix, "    fix: `unset DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY` (its default "
+                                 "then applies), or set DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY as the "
+                                 "line above says")
+        rancher_line, rancher_fix = self.source_lines(lines, "rancher")
+        self.assertIn('rancher.timeout: "zz" is not a duration', rancher_line)
+        self.assertEqual(rancher_fix, "    fix: correct `timeout` in the [rancher] section of %s as "
+                                      "the line above says, or remove it for its default" % conf)
+        self.assertNotIn("no problems found", lines)
+
+    def test_a_broken_rancher_setting_does_not_hide_digitalocean(self):
+        r, lines = self.doctor(RANCHER_URL="https://rancher.example.com", RANCHER_ACCESS_KEY="AK",
+                               DOCKER_CREDENTIAL_KEYRING_RANCHER_TIMEOUT="zz")
+        self.assertEqual(r.rc, 1, r)
+        do_line, _ = self.source_lines(lines, "digitalocean")
+        self.assertEqual(do_line, "  digitalocean: not in use: " + DO_NO_TOKEN +
+                         "; no doctl config at %s/.config/doctl/config.yaml" % self.dir)
+
+    def test_a_broken_keyring_setting_is_named(self):
+        r, lines = self.doctor(DOCKER_CREDENTIAL_KEYRING_TIMEOUT="30000")
+        self.assertEqual(r.rc, 1, r)
+        self.assertEqual(lines[1:3], [
+            'settings: DOCKER_CREDENTIAL_KEYRING_TIMEOUT: "30000" is out of range (1ms to 10m; a '
+            'bare number is seconds)',
+            "  fix: `unset DOCKER_CREDENTIAL_KEYRING_TIMEOUT` (its default then applies), or set "
+            "DOCKER_CREDENTIAL_KEYRING_TIMEOUT as the line above says"], r)
+
+
+class Keyring(unittest.TestCase):
+    """A keyring that cannot serve: locked, or without a default collection (what a headless
+    Debian box gets from gnome-keyring's package). Each is a problem with the command that fixes
+    it, and store says what is wrong in words and names doctor."""
+
+    START = ("`printf PASSWORD | gnome-keyring-daemon --replace --unlock --components=secrets "
+             "--daemonize` (package gnome-keyring)")
+
+    def doctor(self, env):
+        r = run(env, "doctor", timeout=30)
+        lines = r.out.decode().splitlines()
+        i = next(n for n, l in enumerate(lines) if l.startswith("keyring:"))
+        return r, lines[i], lines[i + 1]
+
+    def test_a_locked_keyring_with_entries(self):
+        with KeyringSession() as ks:
+            self.assertEqual(run(ks.env, "store", store_json("a.example", "u", "p")).rc, 0)
+            ks.restart_keyring(locked=True)
+            r, line, fix = self.doctor(ks.env)
+            self.assertEqual(r.rc, 1, r)
+            self.assertEqual(line, "keyring: the default keyring (/org/freedesktop/secrets/"
+                                   "collection/login) is locked: get cannot read it and store "
+                                   "cannot write it")
+            self.assertEqual(fix, "  fix: unlock it: log in to the desktop session, or " + self.START +
+                             " with the keyring's password")
+
+    def test_no_default_collection(self):
+        with KeyringSession(with_keyring=False) as ks:
+            subprocess.run(["gnome-keyring-daemon", "--start", "--components=secrets"], env=ks.env,
+                           check=True, capture_output=True, timeout=20)
+            ks.keyring_pid = ks._wait_for_keyring_pid()
+            r, line, fix = self.doctor(ks.env)
+            self.assertEqual(r.rc, 1, r)
+            self.assertEqual(line, "keyring: the Secret Service has no default keyring: every store "
+                                   "would fail")
+            self.assertEqual(fix, "  fix: make one (it is what writes go to): " + self.START)
+            r = run(ks.env, "store", store_json("a.example", "u", "p"))
+            self.assertEqual((r.rc, r.out), (1, b"cannot store in the keyring: the Secret Service has "
+                                                b"no default keyring (a keyring daemon started without "
+                                                b"a login keyring): see `docker-credential-keyring "
+                                                b"doctor`\n"), r)
+            # The fix, as printed, works: then store does.
+            subprocess.run("printf PASSWORD | gnome-keyring-daemon --replace --unlock "
+                           "--components=secrets --daemonize", shell=True, env=ks.env, check=True,
+                           capture_output=True, timeout=20)
+            ks.keyring_pid = ks._wait_for_keyring_pid()
+            r, line, _ = self.doctor(ks.env)
+            self.assertTrue(line.startswith("keyring: the Secret Service answers"), line)
+            self.assertEqual(run(ks.env, "store", store_json("a.example", "u", "p")).rc, 0)
+
+
 class DigitalOcean(DoctorCase):
     @classmethod
     def setUpClass(cls):
@@ -111,7 +208,7 @@ class DigitalOcean(DoctorCase):
         r, lines = self.doctor(DIGITALOCEAN_ACCESS_TOKEN=TOKEN)
         line, after = self.source_lines(lines, "digitalocean")
         self.assertEqual(line, "  digitalocean: token accepted (registry test-registry, token from "
-                               "DIGITALOCEAN_ACCESS_TOKEN)", r)
+                               "DIGITALOCEAN_ACCESS_TOKEN)" + DO_UNCHECKED, r)
         self.assertFalse(after.strip().startswith("fix:"), r)
         paths = [(q["method"], q["path"]) for q in self.fake.control("GET", "requests")]
         self.assertEqual(paths, [("GET", "/v2/registries")])
@@ -123,7 +220,7 @@ class DigitalOcean(DoctorCase):
         r, lines = self.doctor()
         self.assertEqual(self.source_lines(lines, "digitalocean")[0],
                          "  digitalocean: token accepted (registry test-registry, token from "
-                         "the keyring (saved by login))", r)
+                         "the keyring (saved by login))" + DO_UNCHECKED, r)
 
     def test_token_refused(self):
         r, lines = self.doctor(DIGITALOCEAN_ACCESS_TOKEN="dop_v1_wrong")
@@ -162,12 +259,13 @@ class DigitalOcean(DoctorCase):
         self.assertEqual(self.source_lines(lines, "digitalocean"), (
             "  digitalocean: token accepted, but the account has 2 registries (alpha, beta) and "
             "DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY (or registry in [digitalocean]) names none",
-            "    fix: correct the setting the line above names"), r)
+            "    fix: set DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY (or `registry = …` in the config "
+            "file's [digitalocean] section) to one of: alpha, beta"), r)
         r, lines = self.doctor(DIGITALOCEAN_ACCESS_TOKEN=TOKEN,
                                DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY="beta")
         self.assertEqual(self.source_lines(lines, "digitalocean")[0],
                          "  digitalocean: token accepted (registry beta, token from "
-                         "DIGITALOCEAN_ACCESS_TOKEN)", r)
+                         "DIGITALOCEAN_ACCESS_TOKEN)" + DO_UNCHECKED, r)
 
     def test_unreachable_api_in_bounded_time(self):
         r, lines = self.doctor(DIGITALOCEAN_ACCESS_TOKEN=TOKEN,
@@ -389,7 +487,7 @@ class Routing(DoctorCase):
         self.write(self.docker, '{"auths": {')
         r, lines = self.routing()
         self.assertEqual(lines[:2], [
-            "docker config: %s: not valid JSON (the JSON ends too early)" % self.docker,
+            "docker config: %s: not valid JSON (unexpected end of input)" % self.docker,
             "  fix: correct %s so that it is one JSON object (the line above says what is "
             "wrong), then run `docker-credential-keyring doctor` again" % self.docker], r)
 

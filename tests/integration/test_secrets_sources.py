@@ -66,7 +66,8 @@ class LoggedCase(KeyringCase):
         env = dict(self.env)
         for var in list(env):
             if var.startswith(("DIGITALOCEAN_", "DOCKER_CREDENTIAL_KEYRING_", "SSL_CERT_",
-                               "CURL_CA_BUNDLE", "RANCHER_", "CATTLE_")):
+                               "CURL_CA_BUNDLE", "RANCHER_", "CATTLE_")) and \
+                    var != "DOCKER_CREDENTIAL_KEYRING_KERNEL_KEYRING":  # the session's own
                 del env[var]
         env.update(DOCKER_CREDENTIAL_KEYRING_DEBUG="1", DOCKER_CREDENTIAL_KEYRING_LOG_FILE=self.log)
         return env
@@ -196,7 +197,7 @@ class DigitalOcean(LoggedCase):
         self.assertEqual(self.h(env, "erase", DO_HOST).rc, 0)
         log = self.check_clean(self.fake.minted())
         for want in (b"get registry.digitalocean.com: digitalocean", b"fetching from digitalocean",
-                     b"/v2/registry/docker-credentials?\xe2\x80\xa6 -> 200", b"-> 401", b"-> 500",
+                     b"/v2/registries/test-registry/docker-credentials?\xe2\x80\xa6 -> 200", b"-> 401", b"-> 500",
                      b"answered from the keyring", b"POST " + self.fake.url.encode() +
                      b"/v1/oauth/revoke -> 200", b"login digitalocean"):
             self.assertIn(want, log)

@@ -31,11 +31,17 @@ static int broken_list(struct store *s, struct cred_list *out)
 	(void)s; (void)out;
 	return err_set(ERR_UNAVAILABLE, "no D-Bus session bus");
 }
+static int broken_check(struct store *s, char *what, size_t size)
+{
+	(void)s; (void)what; (void)size;
+	return err_set(ERR_UNAVAILABLE, "the keyring is locked");
+}
 static void broken_free(struct store *s)
 {
 	(void)s;
 }
-static struct store broken = {broken_get, broken_put, broken_del, broken_list, broken_free};
+static struct store broken = {broken_get, broken_put, broken_del, broken_list, broken_check,
+			      broken_free};
 
 static void run(void (*verb)(struct app *, const char *, size_t, struct reply *), struct store *s,
 		const char *in, const char *want_out, const char *want_diag, int want_status)
