@@ -639,12 +639,17 @@ def machine_facts(a, ours, ref):
             model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
     except OSError:
         pass
-    build = ""
+    # The build the binary comes from (build/helper/<binary>): its type and source tree.
+    cmake = {}
     cache = os.path.join(os.path.dirname(os.path.dirname(ours[0])), "CMakeCache.txt")
     if os.path.exists(cache):
         with open(cache) as f:
-            build = next((ln.split("=", 1)[1].strip() for ln in f
-                          if ln.startswith("CMAKE_BUILD_TYPE:")), "")
+            cmake = dict(ln.strip().split("=", 1) for ln in f if "=" in ln and ln[0] not in "#/")
+    build = cmake.get("CMAKE_BUILD_TYPE:STRING", "")
+    source = cmake.get("CMAKE_HOME_DIRECTORY:INTERNAL", "")
+    tree = text_of(["git", "-C", source, "describe", "--always", "--dirty"]) if source else ""
+    if not tree.strip() or " " in tree:
+        tree = "%s (not a git tree)" % source if source else "unknown"
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpus": os.cpu_count(), "cpu_model": model, "kernel": os.uname().release,
@@ -655,7 +660,7 @@ def machine_facts(a, ours, ref):
         "curl": " ".join(text_of(["curl", "--version"]).split()[:2]),
         "ours": ours[0], "ours_version": text_of(ours + ["version"]),
         "ours_build_type": build or "unknown",
-        "ours_git": text_of(["git", "-C", ROOT, "describe", "--always", "--dirty"]),
+        "ours_git": tree,
         "sizes": a.sizes, "pairs": a.pairs, "warmup": a.warmup, "list_pairs": a.list_pairs,
         "restart_pairs": a.restart_pairs,
     }
