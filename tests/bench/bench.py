@@ -741,7 +741,7 @@ def main(argv):
     os.chmod(tmp, 0o700)
     bench = Bench(a, Tools(tmp), ours, ref)
     if facts["ours_build_type"] not in ("Release", "RelWithDebInfo", "MinSizeRel"):
-        bench.notes.append("ours is a %s build: not the figures of a packaged binary" %
+        bench.notes.append("ours' build type is %s: not the figures of a packaged binary" %
                            facts["ours_build_type"])
     try:
         if a.only & {"source_cold", "source_warm"}:
