@@ -220,12 +220,33 @@ static int on_session(char **session, const struct dbus_reply *r)
 	return *session ? 0 : err_set(ERR_FAILED, "out of memory");
 }
 
-/* One window of calls: the session's (when asked for) first, then the items' GetAll. */
+/* One window of calls: the session's (when asked for) first, then one property read per item:
+ * all of them (GetAll), or one (Get; prop names it). */
 struct batch {
 	struct found *f;
 	char **session;      /* NULL: no OpenSession in this window */
-	size_t idx[WINDOW];  /* the item each GetAll reads */
+	const char *prop;    /* NULL: GetAll */
+	size_t idx[WINDOW];  /* the item each read is for */
 };
+
+/* Get's (v) reply for the property prop: Attributes (a{ss}), Modified or Created (t). */
+static int read_property(const struct dbus_reply *r, const char *prop, struct secret_item *item)
+{
+	struct dbus_iter it;
+	const char *sig;
+	int rc;
+
+	dbus_iter_init(&it, r);
+	if (strcmp(r->sig, "v") != 0 || dbus_get_variant(&it, &sig))
+		return -1;
+	if (strcmp(prop, "Attributes") == 0 && strcmp(sig, "a{ss}") == 0)
+		return (rc = read_attributes(&it, item)) != 0 ? rc : secret_item_finish(item);
+	if (strcmp(prop, "Modified") == 0 && strcmp(sig, "t") == 0)
+		return dbus_get_u64(&it, &item->modified);
+	if (strcmp(prop, "Created") == 0 && strcmp(sig, "t") == 0)
+		return dbus_get_u64(&it, &item->created);
+	return -1;
+}
 
 static int on_batch(void *ctx, uint32_t i, const struct dbus_reply *r)
 {
@@ -243,23 +264,28 @@ static int on_batch(void *ctx, uint32_t i, const struct dbus_reply *r)
 	}
 	if (r->type == 3)
 		return error_reply(r, "cannot read an entry's attributes");
-	rc = read_properties(r, item);
+	rc = b->prop ? read_property(r, b->prop, item) : read_properties(r, item);
 	return rc < 0 ? malformed("cannot read an entry's attributes") : rc;
 }
 
-/* Properties.GetAll of every unlocked item of f (a locked item shows nothing worth reading),
- * WINDOW calls at a time; with session, an OpenSession("plain") rides in the first window. */
-static int read_items(struct dbus_conn *c, struct found *f, char **session)
+/* A property read of the unlocked items of f (a locked item shows nothing worth reading) that
+ * want says to read, WINDOW calls at a time: GetAll, or Get of prop (gnome-keyring looks an item
+ * up anew for each property, and the lookup grows with the keyring: GetAll costs 3 to 4 Gets).
+ * With session, an OpenSession("plain") rides in the first window. */
+static int read_items(struct dbus_conn *c, struct found *f, const char *prop,
+		      int (*want)(const struct found *f, size_t i), char **session)
 {
-	struct dbus_body item_iface = {SECBUF_INIT, 0}, plain = {SECBUF_INIT, 0};
+	struct dbus_body args = {SECBUF_INIT, 0}, plain = {SECBUF_INIT, 0};
 	size_t next = 0;
 	int rc = 0;
 
-	dbus_put_string(&item_iface, ITEM);
+	dbus_put_string(&args, ITEM);
+	if (prop)
+		dbus_put_string(&args, prop);
 	dbus_put_string(&plain, "plain");
 	dbus_put_variant_string(&plain, "");
 	do {
-		struct batch b = {f, session, {0}};
+		struct batch b = {f, session, prop, {0}};
 		uint32_t first = c->serial + 1, n = 0;
 		int queued = 1;
 
@@ -268,10 +294,10 @@ static int read_items(struct dbus_conn *c, struct found *f, char **session)
 			n = 1;
 		}
 		for (; queued && next < f->len && n < WINDOW; next++) {
-			if (f->items[next].locked)
+			if (f->items[next].locked || (want && !want(f, next)))
 				continue;
-			queued = dbus_call(c, SECRETS, f->items[next].path, PROPERTIES, "GetAll", "s",
-					   &item_iface) != 0;
+			queued = dbus_call(c, SECRETS, f->items[next].path, PROPERTIES, prop ? "Get" : "GetAll",
+					   prop ? "ss" : "s", &args) != 0;
 			b.idx[n - (session ? 1 : 0)] = next;
 			n++;
 		}
@@ -282,7 +308,7 @@ static int read_items(struct dbus_conn *c, struct found *f, char **session)
 			rc = dbus_collect(c, first, n, on_batch, &b);
 		session = NULL;
 	} while (!rc && next < f->len);
-	dbus_body_free(&item_iface);
+	dbus_body_free(&args);
 	dbus_body_free(&plain);
 	return rc;
 }
@@ -354,7 +380,7 @@ static int get_once(struct dbus_conn *c, const char *server, struct cred *out, i
 	if (!rc && f.len == 0)
 		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 	if (!rc)
-		rc = read_items(c, &f, &session);
+		rc = read_items(c, &f, NULL, NULL, &session);
 	for (i = 0; !rc && i < f.len; i++)
 		if (!a.item || secret_item_better(&f.items[i], a.item))
 			a.item = &f.items[i];
@@ -405,6 +431,23 @@ int secret_read_get(const char *address, const char *server, int64_t deadline, s
 
 /* ---- list ---------------------------------------------------------------------------------- */
 
+static int by_server(const void *pa, const void *pb)
+{
+	const struct secret_item *a = pa, *b = pb;
+
+	return strcmp(a->c.server ? a->c.server : "", b->c.server ? b->c.server : "");
+}
+
+/* After sorting by server: does item i share its server with a neighbour? */
+static int shares_server(const struct found *f, size_t i)
+{
+	const char *s = f->items[i].c.server;
+
+	return s && ((i > 0 && f->items[i - 1].c.server && strcmp(f->items[i - 1].c.server, s) == 0) ||
+		     (i + 1 < f->len && f->items[i + 1].c.server &&
+		      strcmp(f->items[i + 1].c.server, s) == 0));
+}
+
 static int list_once(struct dbus_conn *c, struct found *f)
 {
 	static const char *const key[] = {"xdg:schema"};
@@ -418,7 +461,15 @@ static int list_once(struct dbus_conn *c, struct found *f)
 		if (!rc && f->len == before) /* the admission race, as in get */
 			rc = search(c, 1, key, &schemas[k], f);
 	}
-	return rc ? rc : read_items(c, f, NULL);
+	/* The attributes of all; the age only where one server has several items (secret_item.h:
+	 * the newest answers), which is rare. */
+	if (!rc)
+		rc = read_items(c, f, "Attributes", NULL, NULL);
+	if (!rc && f->len)
+		qsort(f->items, f->len, sizeof(f->items[0]), by_server);
+	if (!rc)
+		rc = read_items(c, f, "Modified", shares_server, NULL);
+	return rc ? rc : read_items(c, f, "Created", shares_server, NULL);
 }
 
 /* Properties.Get → (v): the variant's signature and value, for on_locked. */
