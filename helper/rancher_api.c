@@ -20,19 +20,19 @@ static const char *const kind_path[] = {"registries", "registrycredentials"};
 static const char *const kind_type[] = {"registry", "registryCredential"};
 static const char *const kind_noun[] = {"registry", "credential"};
 
-void rancher_begin(struct rancher_api *a)
+void rancher_api_begin(struct rancher_api *a)
 {
 	a->deadline = monotonic_ms() + a->budget_ms;
 }
 
-int64_t rancher_remaining(const struct rancher_api *a)
+int64_t rancher_api_remaining(const struct rancher_api *a)
 {
 	return a->deadline - monotonic_ms();
 }
 
-int rancher_pause(struct rancher_api *a, int64_t ms)
+int rancher_api_pause(struct rancher_api *a, int64_t ms)
 {
-	int64_t left = rancher_remaining(a);
+	int64_t left = rancher_api_remaining(a);
 	struct timespec ts;
 
 	if (ms > left)
@@ -44,10 +44,11 @@ int rancher_pause(struct rancher_api *a, int64_t ms)
 			;
 	}
 	/* A pause that used up the rest leaves no time for another try. */
-	return rancher_remaining(a) > 0 ? 0 : err_set(ERR_TIMEOUT, "Rancher at %s: out of time", a->host);
+	return rancher_api_remaining(a) > 0 ? 0
+					    : err_set(ERR_TIMEOUT, "Rancher at %s: out of time", a->host);
 }
 
-int rancher_retryable(const struct rancher_api *a)
+int rancher_api_retryable(const struct rancher_api *a)
 {
 	long s = a->last_status;
 
@@ -152,7 +153,7 @@ void rancher_api_clear(struct rancher_api *a)
 	a->base = a->access = a->secret = NULL;
 }
 
-void rancher_obj_clear(struct rancher_obj *o)
+void rancher_api_obj_clear(struct rancher_obj *o)
 {
 	free(o->address);
 	free(o->public_value);
@@ -160,18 +161,18 @@ void rancher_obj_clear(struct rancher_obj *o)
 	memset(o, 0, sizeof(*o));
 }
 
-void rancher_objs_clear(struct rancher_objs *l)
+void rancher_api_objs_clear(struct rancher_objs *l)
 {
 	size_t i;
 
 	for (i = 0; i < l->len; i++)
-		rancher_obj_clear(&l->items[i]);
+		rancher_api_obj_clear(&l->items[i]);
 	free(l->items);
 	l->items = NULL;
 	l->len = 0;
 }
 
-int rancher_obj_busy(const struct rancher_obj *o)
+int rancher_api_obj_busy(const struct rancher_obj *o)
 {
 	static const char *const settled[] = {"active", "inactive", "removed", "purged", "error"};
 	size_t i;
@@ -222,14 +223,14 @@ static int member_str(struct json_object *obj, const char *name, const char **ou
 	return 0;
 }
 
-static int bad_field(const struct rancher_api *a, enum rancher_kind k, const char *field)
+static int bad_field(const struct rancher_api *a, enum rancher_api_kind k, const char *field)
 {
 	return err_set(ERR_FAILED, "Rancher at %s sent a malformed %s: %s is missing or of the wrong type",
 		       a->host, kind_type[k], field);
 }
 
 /* Check and copy the fields we use from one resource. */
-static int obj_parse(const struct rancher_api *a, enum rancher_kind k, struct json_object *v,
+static int obj_parse(const struct rancher_api *a, enum rancher_api_kind k, struct json_object *v,
 		     struct rancher_obj *out)
 {
 	struct rancher_obj o = {0};
@@ -257,7 +258,7 @@ static int obj_parse(const struct rancher_api *a, enum rancher_kind k, struct js
 	if (member_str(v, "transitioningMessage", &s, NULL))
 		return bad_field(a, k, "transitioningMessage");
 	printable(o.message, sizeof(o.message), s);
-	if (k == RANCHER_REGISTRY) {
+	if (k == RANCHER_API_REGISTRY) {
 		if (member_str(v, "serverAddress", &s, &n))
 			return bad_field(a, k, "serverAddress");
 		if (s && !memchr(s, '\0', n) && !(o.address = strdup(s)))
@@ -266,27 +267,27 @@ static int obj_parse(const struct rancher_api *a, enum rancher_kind k, struct js
 		return 0;
 	}
 	if (member_str(v, "registryId", &s, &n) || (s && n >= sizeof(o.registry_id))) {
-		rancher_obj_clear(&o);
+		rancher_api_obj_clear(&o);
 		return bad_field(a, k, "registryId");
 	}
 	printable(o.registry_id, sizeof(o.registry_id), s);
 	if (member_str(v, "publicValue", &s, &n) || (s && memchr(s, '\0', n))) {
-		rancher_obj_clear(&o);
+		rancher_api_obj_clear(&o);
 		return bad_field(a, k, "publicValue");
 	}
 	if (s && !(o.public_value = strdup(s))) {
-		rancher_obj_clear(&o);
+		rancher_api_obj_clear(&o);
 		return err_set(ERR_FAILED, "out of memory");
 	}
 	if (member_str(v, "secretValue", &s, &n)) {
-		rancher_obj_clear(&o);
+		rancher_api_obj_clear(&o);
 		return bad_field(a, k, "secretValue");
 	}
 	if (s) {
 		o.secret_value = secmem_dup(s, n);
 		o.secret_len = n;
 		if (!o.secret_value) {
-			rancher_obj_clear(&o);
+			rancher_api_obj_clear(&o);
 			return err_set(ERR_FAILED, "out of memory");
 		}
 	}
@@ -342,7 +343,7 @@ static int call(struct rancher_api *a, const char *method, const char *url,
 				   body ? body->len : 0};
 	struct http_response resp = {0};
 	struct json_object *v = NULL;
-	int64_t left = rancher_remaining(a);
+	int64_t left = rancher_api_remaining(a);
 	long status;
 	size_t n;
 	int rc;
@@ -382,7 +383,7 @@ static int call(struct rancher_api *a, const char *method, const char *url,
 }
 
 /* <base>/<ver>[/projects/<p>]/<collection>[/<id>] into a malloc'd string. */
-static char *make_url(const struct rancher_api *a, enum rancher_kind k, const char *id,
+static char *make_url(const struct rancher_api *a, enum rancher_api_kind k, const char *id,
 		      const char *suffix)
 {
 	char *url = NULL;
@@ -393,7 +394,7 @@ static char *make_url(const struct rancher_api *a, enum rancher_kind k, const ch
 	return url;
 }
 
-static int one(struct rancher_api *a, enum rancher_kind k, const char *method, const char *id,
+static int one(struct rancher_api *a, enum rancher_api_kind k, const char *method, const char *id,
 	       const char *suffix, const struct secbuf *body, const char *what,
 	       struct rancher_obj *out)
 {
@@ -411,8 +412,8 @@ static int one(struct rancher_api *a, enum rancher_kind k, const char *method, c
 	return rc;
 }
 
-int rancher_create(struct rancher_api *a, enum rancher_kind k, const struct secbuf *body,
-		   struct rancher_obj *out)
+int rancher_api_create(struct rancher_api *a, enum rancher_api_kind k, const struct secbuf *body,
+		       struct rancher_obj *out)
 {
 	char what[64];
 
@@ -420,8 +421,8 @@ int rancher_create(struct rancher_api *a, enum rancher_kind k, const struct secb
 	return one(a, k, "POST", NULL, NULL, body, what, out);
 }
 
-int rancher_update(struct rancher_api *a, enum rancher_kind k, const char *id,
-		   const struct secbuf *body, struct rancher_obj *out)
+int rancher_api_update(struct rancher_api *a, enum rancher_api_kind k, const char *id,
+		       const struct secbuf *body, struct rancher_obj *out)
 {
 	char what[96];
 
@@ -429,8 +430,8 @@ int rancher_update(struct rancher_api *a, enum rancher_kind k, const char *id,
 	return one(a, k, "PUT", id, NULL, body, what, out);
 }
 
-int rancher_action(struct rancher_api *a, enum rancher_kind k, const char *id, const char *action,
-		   struct rancher_obj *out)
+int rancher_api_action(struct rancher_api *a, enum rancher_api_kind k, const char *id,
+		       const char *action, struct rancher_obj *out)
 {
 	char what[96], suffix[48];
 
@@ -439,8 +440,8 @@ int rancher_action(struct rancher_api *a, enum rancher_kind k, const char *id, c
 	return one(a, k, "POST", id, suffix, NULL, what, out);
 }
 
-int rancher_delete(struct rancher_api *a, enum rancher_kind k, const char *id,
-		   struct rancher_obj *out)
+int rancher_api_delete(struct rancher_api *a, enum rancher_api_kind k, const char *id,
+		       struct rancher_obj *out)
 {
 	char what[96];
 
@@ -488,7 +489,7 @@ static int objs_add(struct rancher_objs *l, struct rancher_obj *o)
 
 /* One page of a collection: its items appended to l, the query of its next page into q ("" at
  * the last page). */
-static int page_parse(const struct rancher_api *a, enum rancher_kind k, struct json_object *v,
+static int page_parse(const struct rancher_api *a, enum rancher_api_kind k, struct json_object *v,
 		      const char *what, struct rancher_objs *l, char *q, size_t qsize)
 {
 	struct json_object *data = NULL;
@@ -526,8 +527,9 @@ static int parse_ok_body(const struct rancher_api *a, const char *body, size_t l
 	return 0;
 }
 
-int rancher_parse_collection(const struct rancher_api *a, enum rancher_kind k, const char *body,
-			     size_t len, struct rancher_objs *out, char *next, size_t next_size)
+int rancher_api_parse_collection(const struct rancher_api *a, enum rancher_api_kind k,
+				 const char *body, size_t len, struct rancher_objs *out, char *next,
+				 size_t next_size)
 {
 	struct rancher_objs l = {0};
 	struct json_object *v = NULL;
@@ -537,15 +539,15 @@ int rancher_parse_collection(const struct rancher_api *a, enum rancher_kind k, c
 		rc = page_parse(a, k, v, "list", &l, next, next_size);
 	json_secret_free(v);
 	if (rc) {
-		rancher_objs_clear(&l);
+		rancher_api_objs_clear(&l);
 		return rc;
 	}
 	*out = l;
 	return 0;
 }
 
-int rancher_parse_resource(const struct rancher_api *a, enum rancher_kind k, const char *body,
-			   size_t len, struct rancher_obj *out)
+int rancher_api_parse_resource(const struct rancher_api *a, enum rancher_api_kind k,
+			       const char *body, size_t len, struct rancher_obj *out)
 {
 	struct json_object *v = NULL;
 	int rc = parse_ok_body(a, body, len, &v);
@@ -556,8 +558,8 @@ int rancher_parse_resource(const struct rancher_api *a, enum rancher_kind k, con
 	return rc;
 }
 
-int rancher_parse_error(struct rancher_api *a, const char *what, long status, const char *body,
-			size_t len)
+int rancher_api_parse_error(struct rancher_api *a, const char *what, long status, const char *body,
+			    size_t len)
 {
 	struct secbuf b = {(char *)body, len, len};
 	struct json_object *v = json_parse(&b);
@@ -567,22 +569,22 @@ int rancher_parse_error(struct rancher_api *a, const char *what, long status, co
 	return rc;
 }
 
-int rancher_list(struct rancher_api *a, enum rancher_kind k, const char *query,
-		 struct rancher_objs *out)
+int rancher_api_list(struct rancher_api *a, enum rancher_api_kind k, const char *query,
+		     struct rancher_objs *out)
 {
 	struct rancher_objs l = {0};
 	char what[64], q[RANCHER_MAX_QUERY], prev[RANCHER_MAX_QUERY] = "";
 	int page, rc = 0;
 
-	snprintf(what, sizeof(what), "list %s", k == RANCHER_REGISTRY ? "registries" : "credentials");
+	snprintf(what, sizeof(what), "list %s", k == RANCHER_API_REGISTRY ? "registries" : "credentials");
 	snprintf(q, sizeof(q), "%s", query ? query : "");
 	for (page = 0; !rc; page++) {
 		struct json_object *v = NULL;
 		char *url = NULL;
 
-		if (page == RANCHER_MAX_PAGES) {
+		if (page == RANCHER_API_MAX_PAGES) {
 			rc = err_set(ERR_FAILED, "Rancher at %s sent more than %d pages of %s; giving up",
-				     a->host, RANCHER_MAX_PAGES, kind_path[k]);
+				     a->host, RANCHER_API_MAX_PAGES, kind_path[k]);
 			break;
 		}
 		url = make_url(a, k, NULL, NULL);
@@ -611,17 +613,17 @@ int rancher_list(struct rancher_api *a, enum rancher_kind k, const char *query,
 			break;
 	}
 	if (rc) {
-		rancher_objs_clear(&l);
+		rancher_api_objs_clear(&l);
 		return rc;
 	}
 	*out = l;
 	return 0;
 }
 
-int rancher_probe(struct rancher_api *a, size_t *count, int *more)
+int rancher_api_probe(struct rancher_api *a, size_t *count, int *more)
 {
 	struct json_object *v = NULL, *data = NULL, *p = NULL, *next = NULL;
-	char *url = make_url(a, RANCHER_REGISTRY, NULL, "?limit=100");
+	char *url = make_url(a, RANCHER_API_REGISTRY, NULL, "?limit=100");
 	int rc;
 
 	if (!url)

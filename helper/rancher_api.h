@@ -2,7 +2,7 @@
  * and the checks every answer goes through before source_rancher.c sees it.
  *
  * Why a layer of its own: Rancher's answers are the hostile part of this program. Collections
- * come in pages (followed to the end, at most RANCHER_MAX_PAGES), resources carry fields of any
+ * come in pages (followed to the end, at most RANCHER_API_MAX_PAGES), resources carry fields of any
  * JSON type, errors have their own shape, links point wherever the server likes, and the create
  * response and environmentAdmin reads carry secretValue in clear. Here every answer is parsed
  * into small C structs with checked fields, every JSON string is wiped before json-c frees it,
@@ -19,7 +19,7 @@
 #include "secmem.h"
 
 /* A server that keeps sending pagination.next past this many pages is broken or hostile. */
-#define RANCHER_MAX_PAGES 100
+#define RANCHER_API_MAX_PAGES 100
 
 struct rancher_api {
 	char *base;              /* scheme://authority[/prefix], no trailing slash; owned */
@@ -31,7 +31,7 @@ struct rancher_api {
 	const char *key_names;   /* the settings that hold the key pair, for messages */
 	const struct http_opts *http; /* not owned */
 	int64_t deadline;        /* CLOCK_MONOTONIC ms at which the current operation must end */
-	int64_t budget_ms;       /* what rancher_begin allows one operation */
+	int64_t budget_ms;       /* what rancher_api_begin allows one operation */
 	long last_status;        /* of the last failed call: HTTP status, 0 when none arrived */
 	char last_code[48];      /* Rancher's error code of that call ("ServerAddressUsed"), or "" */
 };
@@ -44,19 +44,19 @@ int rancher_api_parse_url(struct rancher_api *a, const char *setting, const char
 void rancher_api_clear(struct rancher_api *a);
 
 /* Start the clock of one operation (a->budget_ms from now). */
-void rancher_begin(struct rancher_api *a);
+void rancher_api_begin(struct rancher_api *a);
 
 /* Milliseconds left before a->deadline (<= 0: none). */
-int64_t rancher_remaining(const struct rancher_api *a);
+int64_t rancher_api_remaining(const struct rancher_api *a);
 
 /* Sleep ms, but never past the deadline. ERR_TIMEOUT when no time is left afterwards. */
-int rancher_pause(struct rancher_api *a, int64_t ms);
+int rancher_api_pause(struct rancher_api *a, int64_t ms);
 
 /* Was the last failure one that may go away by itself (no answer, 5xx, 409, a state that
  * changed under us)? 401 and 403 never do. */
-int rancher_retryable(const struct rancher_api *a);
+int rancher_api_retryable(const struct rancher_api *a);
 
-enum rancher_kind { RANCHER_REGISTRY, RANCHER_CREDENTIAL };
+enum rancher_api_kind { RANCHER_API_REGISTRY, RANCHER_API_CREDENTIAL };
 
 /* One registry or registryCredential, its fields checked. */
 struct rancher_obj {
@@ -71,42 +71,42 @@ struct rancher_obj {
 	size_t secret_len;
 };
 
-void rancher_obj_clear(struct rancher_obj *o);
+void rancher_api_obj_clear(struct rancher_obj *o);
 
 struct rancher_objs {
 	struct rancher_obj *items;
 	size_t len;
 };
 
-void rancher_objs_clear(struct rancher_objs *l);
+void rancher_api_objs_clear(struct rancher_objs *l);
 
 /* Is o in a state that ends by itself (registering, deactivating, updating-active, …)? */
-int rancher_obj_busy(const struct rancher_obj *o);
+int rancher_api_obj_busy(const struct rancher_obj *o);
 
 /* Every item of a collection, all pages, in the server's order (id ascending). query: extra
  * filters such as "registryId=1sp1&state=active", or NULL. Removed items are not listed. */
-int rancher_list(struct rancher_api *a, enum rancher_kind k, const char *query,
-		 struct rancher_objs *out);
+int rancher_api_list(struct rancher_api *a, enum rancher_api_kind k, const char *query,
+		     struct rancher_objs *out);
 
 /* One GET of the registries collection (one page of at most 100, pagination not followed),
  * for doctor: proves the key is accepted. *count: the registries on that page; *more: the
  * server has further pages. a->project is learnt from the answer when it was unknown. */
-int rancher_probe(struct rancher_api *a, size_t *count, int *more);
+int rancher_api_probe(struct rancher_api *a, size_t *count, int *more);
 
 /* POST a new resource (body: a JSON object); *out is the created resource. */
-int rancher_create(struct rancher_api *a, enum rancher_kind k, const struct secbuf *body,
-		   struct rancher_obj *out);
+int rancher_api_create(struct rancher_api *a, enum rancher_api_kind k, const struct secbuf *body,
+		       struct rancher_obj *out);
 
 /* PUT changed fields of resource id. */
-int rancher_update(struct rancher_api *a, enum rancher_kind k, const char *id,
-		   const struct secbuf *body, struct rancher_obj *out);
+int rancher_api_update(struct rancher_api *a, enum rancher_api_kind k, const char *id,
+		       const struct secbuf *body, struct rancher_obj *out);
 
 /* POST …/<id>/?action=<action> (activate, deactivate). */
-int rancher_action(struct rancher_api *a, enum rancher_kind k, const char *id, const char *action,
-		   struct rancher_obj *out);
+int rancher_api_action(struct rancher_api *a, enum rancher_api_kind k, const char *id,
+		       const char *action, struct rancher_obj *out);
 
 /* DELETE resource id (Rancher refuses it on an active one: deactivate first). */
-int rancher_delete(struct rancher_api *a, enum rancher_kind k, const char *id,
-		   struct rancher_obj *out);
+int rancher_api_delete(struct rancher_api *a, enum rancher_api_kind k, const char *id,
+		       struct rancher_obj *out);
 
 #endif

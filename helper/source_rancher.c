@@ -162,7 +162,7 @@ static int rancher_writer(struct rancher_source *r, struct rancher_api **out)
 	int rc = rancher_secret(r, a);
 
 	if (!rc)
-		rancher_begin(a);
+		rancher_api_begin(a);
 	*out = a;
 	return rc;
 }
@@ -175,7 +175,7 @@ static int rancher_lock(struct rancher_api *a, const char *host)
 	const char *parts[] = {a->base, "|", host}, *p;
 	char name[64];
 	size_t i;
-	int64_t left = rancher_remaining(a);
+	int64_t left = rancher_api_remaining(a);
 
 	for (i = 0; i < 3; i++)
 		for (p = parts[i]; *p; p++)
@@ -198,7 +198,7 @@ static void rancher_keep_matching(struct rancher_objs *l, const char *registry_i
 		    (!state || strcmp(o->state, state) == 0))
 			l->items[n++] = *o;
 		else
-			rancher_obj_clear(o);
+			rancher_api_obj_clear(o);
 	}
 	l->len = n;
 }
@@ -247,8 +247,8 @@ static int rancher_fetch(struct source *s, const char *server, struct cred *out)
 
 	if (rancher_host(server, host, sizeof(host)))
 		return err_set(ERR_NOTFOUND, "no registry host in %s", server);
-	rancher_begin(a);
-	rc = rancher_list(a, RANCHER_REGISTRY, NULL, &regs);
+	rancher_api_begin(a);
+	rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
 	for (i = 0; !rc && !found && i < regs.len; i++) {
 		struct rancher_objs creds = {0};
 
@@ -256,7 +256,7 @@ static int rancher_fetch(struct source *s, const char *server, struct cred *out)
 		    strcmp(regs.items[i].state, "inactive") == 0)
 			continue;
 		snprintf(query, sizeof(query), "registryId=%s&state=active", regs.items[i].id);
-		rc = rancher_list(a, RANCHER_CREDENTIAL, query, &creds);
+		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, &creds);
 		rancher_keep_matching(&creds, regs.items[i].id, "active");
 		/* Rancher pulls with the lowest id among active ones; lists come in id order. */
 		if (!rc && creds.len && !creds.items[0].secret_value) {
@@ -276,9 +276,9 @@ static int rancher_fetch(struct source *s, const char *server, struct cred *out)
 			if (!c.server || !c.username || !c.origin)
 				rc = err_set(ERR_FAILED, "out of memory");
 		}
-		rancher_objs_clear(&creds);
+		rancher_api_objs_clear(&creds);
 	}
-	rancher_objs_clear(&regs);
+	rancher_api_objs_clear(&regs);
 	if (!rc && !found)
 		rc = unreadable ? err_set(ERR_NOTFOUND, "Rancher holds a credential for %s, but this key "
 					  "cannot read Rancher's secrets (only environmentAdmin keys can)", host)
@@ -317,7 +317,7 @@ static int rancher_store_registry(struct rancher_source *r, struct rancher_api *
 	struct rancher_obj made = {0};
 	struct secbuf body = SECBUF_INIT;
 	size_t i, pick = (size_t)-1;
-	int rc = rancher_list(a, RANCHER_REGISTRY, NULL, &regs);
+	int rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
 
 	(void)r;
 	/* The first active one, else the first at all. */
@@ -331,7 +331,7 @@ static int rancher_store_registry(struct rancher_source *r, struct rancher_api *
 	if (!rc && pick != (size_t)-1) {
 		snprintf(j->reg, sizeof(j->reg), "%s", regs.items[pick].id);
 		if (strcmp(regs.items[pick].state, "inactive") == 0)
-			rc = rancher_action(a, RANCHER_REGISTRY, j->reg, "activate", &made);
+			rc = rancher_api_action(a, RANCHER_API_REGISTRY, j->reg, "activate", &made);
 	} else if (!rc) {
 		rc = secbuf_append_str(&body, "{\"type\":\"registry\"");
 		if (!rc)
@@ -339,15 +339,15 @@ static int rancher_store_registry(struct rancher_source *r, struct rancher_api *
 		if (!rc)
 			rc = secbuf_append_str(&body, "}");
 		if (!rc)
-			rc = rancher_create(a, RANCHER_REGISTRY, &body, &made);
+			rc = rancher_api_create(a, RANCHER_API_REGISTRY, &body, &made);
 		if (!rc) {
 			snprintf(j->reg, sizeof(j->reg), "%s", made.id);
 			j->new_reg = 1;
 		}
 	}
-	rancher_obj_clear(&made);
+	rancher_api_obj_clear(&made);
 	secbuf_free(&body);
-	rancher_objs_clear(&regs);
+	rancher_api_objs_clear(&regs);
 	return rc;
 }
 
@@ -390,21 +390,21 @@ static int rancher_store_round(struct rancher_source *r, struct rancher_api *a,
 		rc = rancher_store_registry(r, a, j);
 	if (!rc && !j->new_reg) {
 		snprintf(query, sizeof(query), "registryId=%s", j->reg);
-		rc = rancher_list(a, RANCHER_CREDENTIAL, query, &creds);
+		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, &creds);
 		rancher_keep_matching(&creds, j->reg, NULL);
 	}
 	if (rc)
 		goto out;
 	if (!j->keeper[0]) {
 		k = rancher_keeper(&creds, j->c->username);
-		if (k && rancher_obj_busy(k)) {
+		if (k && rancher_api_obj_busy(k)) {
 			snprintf(j->waiting, sizeof(j->waiting), "credential %s is still %s", k->id, k->state);
 			goto out; /* Rancher refuses an update mid-transition: wait for it */
 		}
 		rc = body_credential(r, a, k ? NULL : j->reg, j->c, &body);
 		if (!rc)
-			rc = k ? rancher_update(a, RANCHER_CREDENTIAL, k->id, &body, &res)
-			       : rancher_create(a, RANCHER_CREDENTIAL, &body, &res);
+			rc = k ? rancher_api_update(a, RANCHER_API_CREDENTIAL, k->id, &body, &res)
+			       : rancher_api_create(a, RANCHER_API_CREDENTIAL, &body, &res);
 		if (!rc)
 			snprintf(j->keeper, sizeof(j->keeper), "%s", res.id);
 		goto out;
@@ -422,12 +422,12 @@ static int rancher_store_round(struct rancher_source *r, struct rancher_api *a,
 		if (o == k || !rancher_live(o))
 			continue;
 		others++;
-		if (!rancher_obj_busy(o))
-			rc = rancher_action(a, RANCHER_CREDENTIAL, o->id, "deactivate", &res);
-		rancher_obj_clear(&res);
+		if (!rancher_api_obj_busy(o))
+			rc = rancher_api_action(a, RANCHER_API_CREDENTIAL, o->id, "deactivate", &res);
+		rancher_api_obj_clear(&res);
 	}
 	if (!rc && strcmp(k->state, "inactive") == 0 && !k->transitioning)
-		rc = rancher_action(a, RANCHER_CREDENTIAL, k->id, "activate", &res);
+		rc = rancher_api_action(a, RANCHER_API_CREDENTIAL, k->id, "activate", &res);
 	*done = !rc && !others && strcmp(k->state, "active") == 0 && !k->transitioning;
 	snprintf(j->waiting, sizeof(j->waiting), "credential %s is still %s%s%s", k->id, k->state,
 		 k->message[0] ? ": " : "", k->message);
@@ -435,9 +435,9 @@ static int rancher_store_round(struct rancher_source *r, struct rancher_api *a,
 		snprintf(j->waiting, sizeof(j->waiting), "%d other credential%s still active", others,
 			 others > 1 ? "s are" : " is");
 out:
-	rancher_obj_clear(&res);
+	rancher_api_obj_clear(&res);
 	secbuf_free(&body);
-	rancher_objs_clear(&creds);
+	rancher_api_objs_clear(&creds);
 	return rc;
 }
 
@@ -465,10 +465,10 @@ static int rancher_on_store(struct source *s, const struct cred *c)
 		rc = err_wrap(lock, "cannot change Rancher safely");
 	while (!rc) {
 		rc = rancher_store_round(r, a, &j, &done);
-		if (done || (rc && !rancher_retryable(a)))
+		if (done || (rc && !rancher_api_retryable(a)))
 			break;
 		snprintf(last, sizeof(last), "%s", rc ? err_msg() : "");
-		rc = rancher_pause(a, pause);
+		rc = rancher_api_pause(a, pause);
 		pause = pause * 2 > RANCHER_PAUSE_MAX_MS ? RANCHER_PAUSE_MAX_MS : pause * 2;
 		if (rc)
 			rc = last[0] ? err_set(ERR_TIMEOUT, "%s", last)
@@ -500,7 +500,7 @@ static int rancher_erase_round(struct rancher_api *a, const struct rancher_objs 
 		if (!rancher_registry_is(&regs->items[i], host))
 			continue;
 		snprintf(query, sizeof(query), "registryId=%s", regs->items[i].id);
-		rc = rancher_list(a, RANCHER_CREDENTIAL, query, &creds);
+		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, &creds);
 		if (rc)
 			return rc;
 		rancher_keep_matching(&creds, regs->items[i].id, NULL);
@@ -511,11 +511,11 @@ static int rancher_erase_round(struct rancher_api *a, const struct rancher_objs 
 			if (rancher_gone(o))
 				continue;
 			rc = 0;
-			if (!rancher_obj_busy(o) && strcmp(o->state, "inactive") == 0)
-				rc = rancher_delete(a, RANCHER_CREDENTIAL, o->id, &res);
+			if (!rancher_api_obj_busy(o) && strcmp(o->state, "inactive") == 0)
+				rc = rancher_api_delete(a, RANCHER_API_CREDENTIAL, o->id, &res);
 			else if (rancher_live(o) || strncmp(o->state, "updating", 8) == 0)
 				/* Cattle accepts deactivate mid-registering too: do not wait for that. */
-				rc = rancher_action(a, RANCHER_CREDENTIAL, o->id, "deactivate", &res);
+				rc = rancher_api_action(a, RANCHER_API_CREDENTIAL, o->id, "deactivate", &res);
 			if (!rc && res.id[0])
 				state = res.state;
 			if (rc && !first_rc)
@@ -527,12 +527,12 @@ static int rancher_erase_round(struct rancher_api *a, const struct rancher_objs 
 								 used ? ", " : "", o->id,
 								 rc ? o->state : state);
 			}
-			rancher_obj_clear(&res);
-			if (rc && !rancher_retryable(a))
+			rancher_api_obj_clear(&res);
+			if (rc && !rancher_api_retryable(a))
 				break;
 		}
-		rancher_objs_clear(&creds);
-		if (first_rc && !rancher_retryable(a))
+		rancher_api_objs_clear(&creds);
+		if (first_rc && !rancher_api_retryable(a))
 			return first_rc;
 	}
 	return first_rc;
@@ -558,14 +558,14 @@ static int rancher_on_erase(struct source *s, const char *server, const struct c
 	while (!rc) {
 		/* The registries are listed once, inside the loop so that a failed list is retried
 		 * like any other step. */
-		rc = listed ? 0 : rancher_list(a, RANCHER_REGISTRY, NULL, &regs);
+		rc = listed ? 0 : rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
 		listed = !rc;
 		if (!rc)
 			rc = rancher_erase_round(a, &regs, host, &left, left_text, sizeof(left_text));
-		if ((!rc && !left) || (rc && !rancher_retryable(a)))
+		if ((!rc && !left) || (rc && !rancher_api_retryable(a)))
 			break;
 		snprintf(last, sizeof(last), "%s", rc ? err_msg() : "");
-		rc = rancher_pause(a, pause);
+		rc = rancher_api_pause(a, pause);
 		pause = pause * 2 > RANCHER_PAUSE_MAX_MS ? RANCHER_PAUSE_MAX_MS : pause * 2;
 		if (rc)
 			rc = err_set(ERR_TIMEOUT, "Rancher at %s still holds, for %s after %gs: %s%s%s",
@@ -574,7 +574,7 @@ static int rancher_on_erase(struct source *s, const char *server, const struct c
 				     last);
 	}
 	lockfile_release(lock);
-	rancher_objs_clear(&regs);
+	rancher_api_objs_clear(&regs);
 	return rc ? err_wrap(rc, "erased from the keyring, but not from Rancher") : 0;
 }
 
@@ -591,9 +591,9 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 	int rc = rancher_writer(r, &a);
 
 	if (!rc)
-		rc = rancher_list(a, RANCHER_REGISTRY, NULL, &regs);
+		rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
 	if (!rc)
-		rc = rancher_list(a, RANCHER_CREDENTIAL, "state=active", &creds);
+		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, "state=active", &creds);
 	for (i = 0; !rc && i < creds.len; i++) {
 		for (k = 0; k < regs.len; k++) {
 			const struct rancher_obj *reg = &regs.items[k];
@@ -609,8 +609,8 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 			rc = cred_list_add(&l, &c);
 		}
 	}
-	rancher_objs_clear(&regs);
-	rancher_objs_clear(&creds);
+	rancher_api_objs_clear(&regs);
+	rancher_api_objs_clear(&creds);
 	if (rc) {
 		cred_list_clear(&l);
 		return rc;
@@ -635,8 +635,8 @@ static int rancher_check_one(struct rancher_source *r, struct rancher_api *a, co
 		return err_set(ERR_NOTFOUND, "%s", why);
 	}
 	if (!rc) {
-		rancher_begin(a);
-		rc = rancher_probe(a, &count, &more);
+		rancher_api_begin(a);
+		rc = rancher_api_probe(a, &count, &more);
 	}
 	if (!rc)
 		snprintf(buf, size, "%s key %s: environment %s, %zu%s registr%s", label, a->access,

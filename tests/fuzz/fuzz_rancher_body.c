@@ -45,7 +45,7 @@ static void check_err(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum rancher_kind kinds[] = {RANCHER_REGISTRY, RANCHER_CREDENTIAL};
+	static const enum rancher_api_kind kinds[] = {RANCHER_API_REGISTRY, RANCHER_API_CREDENTIAL};
 	static const long statuses[] = {401, 403, 404, 409, 422, 500, 502};
 	struct rancher_api a = {0};
 	const char *body = (const char *)data;
@@ -60,28 +60,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char next[512];
 
 		err_clear();
-		if (rancher_parse_collection(&a, kinds[k], body, size, &l, next, sizeof(next)) == 0) {
+		if (rancher_api_parse_collection(&a, kinds[k], body, size, &l, next, sizeof(next)) == 0) {
 			for (i = 0; i < l.len; i++)
 				check_obj(&l.items[i]);
 			for (i = 0; next[i]; i++)
 				if ((unsigned char)next[i] <= 0x20 || next[i] == 0x7f || next[i] == '#')
 					abort();
-			rancher_objs_clear(&l);
+			rancher_api_objs_clear(&l);
 		} else {
 			check_err();
 			if (l.items || l.len)
 				abort();
 		}
 		err_clear();
-		if (rancher_parse_resource(&a, kinds[k], body, size, &o) == 0)
+		if (rancher_api_parse_resource(&a, kinds[k], body, size, &o) == 0)
 			check_obj(&o);
 		else
 			check_err();
-		rancher_obj_clear(&o);
+		rancher_api_obj_clear(&o);
 	}
 	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
 		err_clear();
-		if (rancher_parse_error(&a, "list registries", statuses[i], body, size) == 0)
+		if (rancher_api_parse_error(&a, "list registries", statuses[i], body, size) == 0)
 			abort();
 		check_err();
 		if (a.last_status != statuses[i] || !one_line(a.last_code))
