@@ -61,7 +61,7 @@ def setUpModule():
     s.do = FakeServer("fake_do.py", s.ca.dir, "--quiet", "--fixed-credential",
                       "%s:%s" % (DO_USER, DO_PASS))
     unittest.addModuleCleanup(s.do.stop)
-    s.rancher = FakeServer("fake_rancher.py", s.ca.dir, "--transition-ms", "50")
+    s.rancher = FakeServer("fake_rancher.py", s.ca.dir)
     unittest.addModuleCleanup(s.rancher.stop)
 
     env = dict(s.keyring.env)
