@@ -1,6 +1,7 @@
 /* http: one libcurl request with the project's rules (see http.h). */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <stdio.h>
@@ -262,10 +263,28 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* Is host (as libcurl's URL parser gives it: IPv6 in brackets) a loopback address? Parsed, not
+ * matched by prefix: "127.attacker.example" is a name anyone can point anywhere. */
 static int is_loopback_host(const char *host)
 {
-	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-	       strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
+	struct in_addr v4;
+	struct in6_addr v6;
+	char bare[INET6_ADDRSTRLEN + 1];
+	size_t n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1; /* libcurl resolves it to loopback itself, without asking DNS */
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (n < 3 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= sizeof(bare))
+		return 0;
+	memcpy(bare, host + 1, n - 2);
+	bare[n - 2] = '\0';
+	if (inet_pton(AF_INET6, bare, &v6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_LOOPBACK(&v6))
+		return 1;
+	return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
 /* Check the URL against the rules and return its host for messages. */
