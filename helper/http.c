@@ -260,6 +260,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		r->ratelimit_reset = header_int(v);
 	else if (name_len == 16 && strncasecmp(line, "x-api-account-id", 16) == 0)
 		snprintf(r->account_id, sizeof(r->account_id), "%s", v);
+	else if (name_len == 18 && strncasecmp(line, "x-api-account-kind", 18) == 0)
+		snprintf(r->account_kind, sizeof(r->account_kind), "%s", v);
 	return len;
 }
 

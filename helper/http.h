@@ -49,6 +49,7 @@ struct http_response {
 	int64_t retry_after;     /* seconds from Retry-After, -1 when absent */
 	int64_t ratelimit_reset; /* Unix time from ratelimit-reset, -1 when absent */
 	char account_id[64];     /* X-Api-Account-Id (Rancher), "" when absent */
+	char account_kind[32];   /* X-Api-Account-Kind (Rancher: project, user, admin, …), "" */
 };
 
 /* Perform one request. 0 whenever an HTTP answer arrived (whatever its status); else
