@@ -23,6 +23,10 @@ int rancher_api_parse_collection(const struct rancher_api *a, enum rancher_api_k
 int rancher_api_parse_resource(const struct rancher_api *a, enum rancher_api_kind k,
 			       const char *body, size_t len, struct rancher_obj *out);
 
+/* A 2xx collection of projects (environments), as the account-key resolution reads it. */
+int rancher_api_parse_environments(const struct rancher_api *a, const char *body, size_t len,
+				   struct rancher_api_envs *out);
+
 /* A non-2xx answer with status: always returns its err.h code; a->last_status and last_code
  * are set as after a real call. */
 int rancher_api_parse_error(struct rancher_api *a, const char *what, long status, const char *body,

@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "err.h"
@@ -621,12 +623,14 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 
 /* ---- doctor ---- */
 
-/* One probe of one key pair: "KEYS key AK: environment 1a5, 3 registries" into buf. */
+/* One probe of one key pair: "KEYS key AK: environment 1a5, 3 registries" into buf, with what
+ * Rancher said of the key (an account key, and how its environment was chosen) and a warning
+ * for plain http. */
 static int rancher_check_one(struct rancher_source *r, struct rancher_api *a, const char *label,
 			     char *buf, size_t size)
 {
 	size_t count = 0;
-	int more = 0, rc = rancher_secret(r, a);
+	int account_key, more = 0, rc = rancher_secret(r, a);
 
 	if (rc == ERR_DENIED && !a->secret) { /* rancher_secret found none anywhere */
 		char why[300];
@@ -638,10 +642,16 @@ static int rancher_check_one(struct rancher_source *r, struct rancher_api *a, co
 		rancher_api_begin(a);
 		rc = rancher_api_probe(a, &count, &more);
 	}
+	account_key = rancher_api_account_key(a);
 	if (!rc)
-		snprintf(buf, size, "%s key %s: environment %s, %zu%s registr%s", label, a->access,
-			 a->project[0] ? a->project : "(the key's own)", count, more ? "+" : "",
-			 count == 1 && !more ? "y" : "ies");
+		snprintf(buf, size, "%s key %s%s%s%s: environment %s%s, %zu%s registr%s%s", label, a->access,
+			 account_key ? " (account key, " : "", account_key ? a->kind : "",
+			 account_key ? ")" : "", a->project[0] ? a->project : "(the key's own)",
+			 a->project_how == RANCHER_API_PROJECT_ONLY ? ", the only one it may use" : "",
+			 count, more ? "+" : "", count == 1 && !more ? "y" : "ies",
+			 strncasecmp(a->base, "http://", 7) == 0
+				 ? "; warning: plain http, the key crosses the network unencrypted"
+				 : "");
 	return rc;
 }
 
@@ -650,7 +660,7 @@ static int rancher_check_one(struct rancher_source *r, struct rancher_api *a, co
 static int rancher_check(struct source *s, char *what, size_t what_size)
 {
 	struct rancher_source *r = (struct rancher_source *)s;
-	char w[200] = "", rd[200] = "", why[600];
+	char w[300] = "", rd[300] = "", why[600];
 	int rc = 0;
 
 	if (r->have_writer) {
@@ -807,9 +817,12 @@ int source_rancher_new(const struct config *cfg, struct store *st, struct source
 		    !project[2] || strspn(project + 2, "0123456789") != strlen(project + 2))
 			rc = err_set(ERR_INVALID, "rancher project: expected an environment id like 1a5, got %s",
 				     project);
-		else
-			snprintf(have_writer ? r->writer.project : r->reader.project,
-				 sizeof(r->writer.project), "%s", project);
+		else {
+			struct rancher_api *a = have_writer ? &r->writer : &r->reader;
+
+			snprintf(a->project, sizeof(a->project), "%s", project);
+			a->project_how = RANCHER_API_PROJECT_GIVEN;
+		}
 	}
 	if (rc) {
 		rancher_free(&r->base);

@@ -44,6 +44,8 @@ Test control (no auth), all JSON:
                            delay (seconds), fail_action (op, type), stuck_transitioning
                            (steps, type: the next transition of that type lasts `steps`
                            requests, or is held until settled when steps is absent),
+                           omit_headers (headers: names left out of answers, e.g. the
+                           X-Api-Account-Kind an older Rancher may not send),
                            normal (clear all faults).
 """
 
@@ -412,6 +414,10 @@ class FakeRancher:
             resp.headers["X-Api-User-Id"] = USER_ACCOUNT_ID
             resp.headers["X-Api-Account-Kind"] = ctx.key.account_kind
         resp.headers["X-Rancher-Version"] = RANCHER_VERSION
+        omit = self.take_fault("omit_headers")
+        if omit:
+            gone = {h.lower() for h in omit.get("headers", [])}
+            resp.headers = {k: v for k, v in resp.headers.items() if k.lower() not in gone}
         return resp
 
     def authenticate(self, req):
@@ -807,7 +813,8 @@ class FakeRancher:
         if mode == "normal":
             self.faults = {}
             return 200, {"faults": self.faults}
-        if mode not in ("status", "silence", "delay", "fail_action", "stuck_transitioning"):
+        if mode not in ("status", "silence", "delay", "fail_action", "stuck_transitioning",
+                        "omit_headers"):
             return 400, {"error": "unknown mode %r" % mode}
         steps = data.get("steps")
         if mode == "stuck_transitioning" and steps is not None and (

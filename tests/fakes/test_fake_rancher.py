@@ -350,6 +350,40 @@ class FakeRancherTest(unittest.TestCase):
         self.assertError(self.call("GET", "/v2-beta/projects/1a5/registries", key=ACCOUNT),
                          403, "Forbidden")
 
+    def test_what_rancher_says_about_the_key(self):
+        # R4: X-Api-Account-Kind is the authenticated account's kind, X-Api-Account-Id the
+        # resolved project (the user's own account for an account key without one); both only
+        # after authentication and scoping succeed.
+        kinds = {}
+        for name, key in (("env", ENV), ("admin", ADMIN), ("account", ACCOUNT)):
+            reply = self.call("GET", "/v2-beta/registries", key=key)
+            kinds[name] = (reply.headers["X-Api-Account-Kind"], reply.headers["X-Api-Account-Id"])
+        self.assertEqual(kinds, {"env": ("project", "1a5"), "admin": ("projectadmin", "1a5"),
+                                 "account": ("user", "1a1")})
+        scoped = self.call("GET", "/v2-beta/projects/1a7/registries", key=ACCOUNT)
+        self.assertEqual((scoped.headers["X-Api-Account-Kind"], scoped.headers["X-Api-Account-Id"]),
+                         ("user", "1a7"))
+        for reply in (self.call("GET", "/v2-beta/registries", key=("envkey", "nope")),
+                      self.call("GET", "/v2-beta/projects/1a5/registries", key=ACCOUNT)):
+            self.assertIn(reply.status, (401, 403))
+            self.assertNotIn("X-Api-Account-Kind", reply.headers)
+            self.assertNotIn("X-Api-Account-Id", reply.headers)
+        # The projects collection lists the environments the key may use.
+        listed = {}
+        for name, key in (("env", ENV), ("account", ACCOUNT)):
+            body = self.call("GET", "/v2-beta/projects", key=key).json
+            self.assertEqual((body["type"], body["resourceType"]), ("collection", "project"))
+            listed[name] = [(p["id"], p["state"], p["type"]) for p in body["data"]]
+        self.assertEqual(listed, {"env": [("1a5", "active", "project")],
+                                  "account": [("1a7", "active", "project")]})
+        # An older Rancher may leave the kind out: the fault removes it for one answer.
+        self.control("POST", "/_test/mode", {"mode": "omit_headers", "count": 1,
+                                             "headers": ["X-Api-Account-Kind"]})
+        reply = self.call("GET", "/v2-beta/registries")
+        self.assertNotIn("X-Api-Account-Kind", reply.headers)
+        self.assertEqual(reply.headers["X-Api-Account-Id"], "1a5")
+        self.assertIn("X-Api-Account-Kind", self.call("GET", "/v2-beta/registries").headers)
+
     def test_json_escapes_slashes_and_headers(self):
         reply = self.call("GET", "/v2-beta/registries")
         self.assertIn(b"https:\\/\\/localhost", reply.raw)

@@ -1,9 +1,11 @@
 /* fuzz_rancher_body: libFuzzer harness for Rancher's answers (helper/rancher_api_parse.h).
  *
  * The input is a response body, read as a collection page and as a single resource of each
- * kind, and as an error answer. Each either succeeds with checked fields (ids of [0-9a-z],
- * one-line states and messages, a pagination query without spaces or '#') or fails with one
- * line; the error reader always gives one line and remembers the status. */
+ * kind, as the projects list an account key's environment is chosen from, and as an error
+ * answer. Each either succeeds with checked fields (ids of [0-9a-z], one-line states and
+ * messages, a pagination query without spaces or '#', environment ids 1a<digits> and one-line
+ * names) or fails with one line; the error reader always gives one line and remembers the
+ * status. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,19 @@ static void check_obj(const struct rancher_obj *o)
 		abort();
 	if (o->secret_value && strlen(o->secret_value) > o->secret_len)
 		abort();
+}
+
+static void check_envs(const struct rancher_api_envs *e)
+{
+	size_t i;
+
+	if (e->len > RANCHER_API_MAX_ENVS || (e->more && e->len != RANCHER_API_MAX_ENVS))
+		abort();
+	for (i = 0; i < e->len; i++)
+		if (strncmp(e->items[i].id, "1a", 2) != 0 ||
+		    strspn(e->items[i].id + 2, "0123456789") != strlen(e->items[i].id + 2) ||
+		    !e->items[i].id[2] || !one_line(e->items[i].name))
+			abort();
 }
 
 static void check_err(void)
@@ -78,6 +93,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			check_err();
 		rancher_api_obj_clear(&o);
+	}
+	{
+		struct rancher_api_envs e;
+
+		err_clear();
+		if (rancher_api_parse_environments(&a, body, size, &e) == 0)
+			check_envs(&e);
+		else
+			check_err();
 	}
 	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
 		err_clear();

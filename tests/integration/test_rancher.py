@@ -25,6 +25,10 @@ from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the pa
 HERE = os.path.dirname(os.path.abspath(__file__))
 MKCA = os.path.join(HERE, "..", "lib", "mkca.sh")
 PLACEHOLDER_EMAIL = "not-really@required.anymore"
+# The fake's keys: an environment key and an environmentAdmin key of 1a5, an account key that
+# is a member of two environments and one that is a member of one.
+API_KEYS = ("envkey:envsecret:environment:1a5", "adminkey:adminsecret:envadmin:1a5",
+            "acctkey:acctsecret:account:1a5,1a7", "soloacct:solosecret:account:1a5")
 CERTS = None
 
 
@@ -40,12 +44,15 @@ def certs():
 class Fake(FakeServer):
     """fake_rancher.py on a free loopback port, and its /_test/ control API."""
 
-    def __init__(self, page_size=100):
+    def __init__(self, page_size=100, plain=False, bind=None):
         # Transitions last one request (the fake's default): the helper's next look sees
         # their end, whatever the machine's speed.
-        super().__init__("fake_rancher.py", certs(), "--page-size", str(page_size))
+        args = ["--page-size", str(page_size)] + ["--api-key=" + k for k in API_KEYS]
+        super().__init__("fake_rancher.py", certs(), *args + (["--bind", bind] if bind else []),
+                         plain=plain)
         # By name, as users write it: the certificate covers localhost too.
-        self.url = "https://localhost:%d" % self.port
+        if not plain:
+            self.url = "https://localhost:%d" % self.port
 
     def reset(self):
         self.control("POST", "reset")
@@ -403,6 +410,83 @@ class Failures(RancherCase):
         self.assertEqual(r.rc, 0, r)
         self.assertIn(b"RANCHER_URL: expected https://HOST", r.err)
         self.assertIn(b"going on without it", r.err)
+
+
+def doctor_lines(env):
+    """doctor's line for the rancher source, and the fix line under it ("" when none)."""
+    r = run(env, None, args=["doctor"])
+    lines = r.out.decode().splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("  rancher: "):
+            after = lines[i + 1] if i + 1 < len(lines) else ""
+            return r, line, after if after.startswith("    fix: ") else ""
+    raise AssertionError("doctor has no rancher line: %r" % (r,))
+
+
+class AccountKeys(RancherCase):
+    """An account key (a user's: the rancher CLI's) with a server URL: Rancher says what the key
+    is (X-Api-Account-Kind) and which environments it may use (the projects list)."""
+
+    def setUp(self):
+        super().setUp()
+        self.settings = {"RANCHER_URL": self.fake.url, "RANCHER_ACCESS_KEY": "acctkey",
+                         "RANCHER_SECRET_KEY": "acctsecret",
+                         "DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS": "all"}
+        self.host = self.fake.url[len("https://"):]
+        self.several = (
+            "Rancher at %s: the key acctkey is an account key (user) with 2 environments: 1a5 "
+            "(Environment 1a5), 1a7 (Environment 1a7); name one: "
+            "DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT=1a5, or RANCHER_URL=%s/v2-beta/projects/1a5"
+            % (self.host, self.fake.url))
+
+    def test_several_environments_are_listed(self):
+        r = self.rstore("acct.example.com", "u", "p")
+        self.assertEqual((r.rc, r.out), (1, ("stored in the keyring, but not registered with "
+                                             "Rancher: %s\n" % self.several).encode()), r)
+        self.assertEqual([(q["method"], q["path"]) for q in self.fake.requests()],
+                         [("GET", "/v2-beta/registries"), ("GET", "/v2-beta/projects")])
+        # Named as the line says, it works, in that environment.
+        r = self.rstore("acct.example.com", "u", "p", DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT="1a7")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual([(g["serverAddress"], g["project"]) for g in self.fake.state()["registries"]],
+                         [("acct.example.com", "1a7")])
+
+    def test_the_only_environment_is_used(self):
+        r = self.rstore("solo.example.com", "u", "p", RANCHER_ACCESS_KEY="soloacct",
+                        RANCHER_SECRET_KEY="solosecret")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        paths = [q["path"] for q in self.fake.requests()]
+        self.assertEqual(paths[:2], ["/v2-beta/registries", "/v2-beta/projects"])
+        self.assertTrue(all(p.startswith("/v2-beta/projects/1a5/") for p in paths[2:]), paths)
+        self.assertEqual([(g["serverAddress"], g["project"]) for g in self.fake.state()["registries"]],
+                         [("solo.example.com", "1a5")])
+
+    def test_a_rancher_that_does_not_say_the_kind(self):
+        # Without X-Api-Account-Kind, an environment key is known by its account id among the
+        # environments listed.
+        self.fake.mode(mode="omit_headers", headers=["X-Api-Account-Kind"])
+        r = self.rstore("nokind.example.com", "u", "p", RANCHER_ACCESS_KEY="envkey",
+                        RANCHER_SECRET_KEY="envsecret")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual([g["project"] for g in self.fake.state()["registries"]], ["1a5"])
+        r = self.rstore("nokind.example.com", "u", "p")
+        self.assertEqual((r.rc, r.out), (1, ("stored in the keyring, but not registered with "
+                                             "Rancher: %s\n" % self.several.replace(
+                                                 "(user)", "(not an environment's)")).encode()), r)
+
+    def test_doctor_tells_what_the_key_is(self):
+        r, line, fix = doctor_lines(self.helper_env())
+        self.assertEqual((line, fix), ("  rancher: " + self.several,
+                                       "    fix: correct the setting the line above names"), r)
+        r, line, fix = doctor_lines(self.helper_env(RANCHER_ACCESS_KEY="soloacct",
+                                                    RANCHER_SECRET_KEY="solosecret"))
+        self.assertEqual((line, fix), ("  rancher: key accepted (RANCHER_* key soloacct (account "
+                                       "key, user): environment 1a5, the only one it may use, 0 "
+                                       "registries)", ""), r)
+        r, line, fix = doctor_lines(self.helper_env(
+            RANCHER_URL=self.fake.url + "/v2-beta/projects/1a7"))
+        self.assertEqual(line, "  rancher: key accepted (RANCHER_* key acctkey (account key, "
+                               "user): environment 1a7, 0 registries)", r)
 
 
 class EnvironmentAdmin(RancherCase):
