@@ -160,6 +160,7 @@ void rancher_api_obj_clear(struct rancher_obj *o)
 {
 	free(o->address);
 	free(o->public_value);
+	free(o->description);
 	secmem_free(o->secret_value, o->secret_len);
 	memset(o, 0, sizeof(*o));
 }
@@ -279,6 +280,14 @@ static int obj_parse(const struct rancher_api *a, enum rancher_api_kind k, struc
 		return bad_field(a, k, "publicValue");
 	}
 	if (s && !(o.public_value = strdup(s))) {
+		rancher_api_obj_clear(&o);
+		return err_set(ERR_FAILED, "out of memory");
+	}
+	if (member_str(v, "description", &s, &n) || (s && memchr(s, '\0', n))) {
+		rancher_api_obj_clear(&o);
+		return bad_field(a, k, "description");
+	}
+	if (s && !(o.description = strdup(s))) {
 		rancher_api_obj_clear(&o);
 		return err_set(ERR_FAILED, "out of memory");
 	}

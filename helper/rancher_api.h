@@ -90,6 +90,7 @@ struct rancher_obj {
 	char *address;           /* registry: serverAddress, NULL when absent or null */
 	char registry_id[48];    /* credential: registryId, "" when absent */
 	char *public_value;      /* credential: publicValue (the username), NULL when null */
+	char *description;       /* description, NULL when null */
 	char *secret_value;      /* credential: secretValue (secmem), NULL when null */
 	size_t secret_len;
 };

@@ -45,6 +45,11 @@
 #define RANCHER_HOST_MAX 300
 #define RANCHER_MAX_SECRET 1024
 #define RANCHER_PAUSE_MAX_MS 1000
+/* The mark store writes into a credential's description when it creates or updates one, so
+ * that erase removes only what it registered (with the username of the login erased): in
+ * Rancher a credential belongs to the whole environment, and one a person made by hand, or
+ * one of another login, is not this logout's to delete. */
+#define RANCHER_MARK "registered by docker-credential-keyring"
 
 struct rancher_source {
 	struct source base;         /* first: the interface, cast back in every slot */
@@ -216,7 +221,8 @@ static int body_field(struct secbuf *b, const char *name, const char *v, size_t 
 	return rc ? rc : proto_json_string(b, v, len);
 }
 
-/* A credential's fields as JSON: the create body when registry_id is set, else the update. */
+/* A credential's fields as JSON: the create body when registry_id is set, else the update (a
+ * partial PUT: what it leaves out stays). Both carry the mark. */
 static int body_credential(const struct rancher_source *r, const struct rancher_api *a,
 			   const char *registry_id, const struct cred *c, struct secbuf *b)
 {
@@ -228,6 +234,8 @@ static int body_credential(const struct rancher_source *r, const struct rancher_
 		rc = body_field(b, "publicValue", c->username, strlen(c->username));
 	if (!rc)
 		rc = body_field(b, "secretValue", c->secret ? c->secret : "", c->secret_len);
+	if (!rc)
+		rc = body_field(b, "description", RANCHER_MARK, strlen(RANCHER_MARK));
 	if (!rc && strcmp(a->ver, "v1") == 0)
 		rc = body_field(b, "email", r->email, strlen(r->email));
 	if (!rc)
@@ -309,7 +317,47 @@ struct rancher_store_job {
 	int new_reg;         /* created in this round: it has no credentials to list yet */
 	char keeper[48];     /* the credential we wrote, once written */
 	char waiting[256];   /* what the last round waited for, for the report */
+	char others[300];    /* live credentials someone else made, left alone: "1c3 (user bob)" */
+	int declined;        /* one of them holds the registry: this login was not registered */
 };
+
+static int rancher_marked(const struct rancher_obj *o)
+{
+	return o->description && strcmp(o->description, RANCHER_MARK) == 0;
+}
+
+static int rancher_same_user(const struct rancher_obj *o, const char *username)
+{
+	return o->public_value && strcmp(o->public_value, username) == 0;
+}
+
+/* Is o a credential this helper registered for the login of username (erase removes only
+ * those)? */
+static int rancher_ours(const struct rancher_obj *o, const char *username)
+{
+	return rancher_same_user(o, username) && rancher_marked(o);
+}
+
+/* May store write this login over o? When this helper made it (a login of this host, maybe
+ * an earlier one: the latest wins, as one helper-made credential per registry is the rule), or
+ * it has this username (the same registry account). Anything else someone made by hand or with
+ * another tool, for another account, is theirs. */
+static int rancher_store_may_take(const struct rancher_obj *o, const char *username)
+{
+	return rancher_marked(o) || rancher_same_user(o, username);
+}
+
+/* Append "1c3 (user bob)" to a list of credentials for a message. */
+static void rancher_name_cred(char *list, size_t size, const struct rancher_obj *o, const char *why)
+{
+	size_t used = strlen(list);
+	char user[64];
+
+	snprintf(user, sizeof(user), "%s", o->public_value ? o->public_value : "");
+	if (used < size)
+		snprintf(list + used, size - used, "%s%s (user %s%s)", used ? ", " : "", o->id, user,
+			 why ? why : "");
+}
 
 /* Find the registry for host, or create it. */
 static int rancher_store_registry(struct rancher_source *r, struct rancher_api *a,
@@ -353,26 +401,28 @@ static int rancher_store_registry(struct rancher_source *r, struct rancher_api *
 	return rc;
 }
 
-/* The credential to update: a live one with this username, else any live one, else an
- * inactive one. NULL: create one. */
+/* The credential to update, among those store may take (rancher_store_may_take): live before
+ * idle, then this username's, then ours. NULL: none, create one. */
 static struct rancher_obj *rancher_keeper(struct rancher_objs *creds, const char *username)
 {
-	struct rancher_obj *live = NULL, *idle = NULL;
+	struct rancher_obj *best = NULL;
+	int best_score = -1;
 	size_t i;
 
 	for (i = 0; i < creds->len; i++) {
 		struct rancher_obj *o = &creds->items[i];
+		int score;
 
-		if (rancher_live(o) || strncmp(o->state, "updating", 8) == 0) {
-			if (o->public_value && strcmp(o->public_value, username) == 0)
-				return o;
-			if (!live)
-				live = o;
-		} else if (strcmp(o->state, "inactive") == 0 && !idle) {
-			idle = o;
+		if (rancher_gone(o) || !rancher_store_may_take(o, username))
+			continue;
+		score = (rancher_live(o) ? 4 : 0) + (rancher_same_user(o, username) ? 2 : 0) +
+			rancher_marked(o);
+		if (score > best_score) {
+			best = o;
+			best_score = score;
 		}
 	}
-	return live ? live : idle;
+	return best;
 }
 
 /* One round of store: move Rancher one step towards "exactly one active credential for the
@@ -397,11 +447,24 @@ static int rancher_store_round(struct rancher_source *r, struct rancher_api *a,
 	}
 	if (rc)
 		goto out;
+	j->others[0] = '\0';
+	for (i = 0; i < creds.len; i++)
+		if (rancher_live(&creds.items[i]) &&
+		    !rancher_store_may_take(&creds.items[i], j->c->username))
+			rancher_name_cred(j->others, sizeof(j->others), &creds.items[i], NULL);
 	if (!j->keeper[0]) {
 		k = rancher_keeper(&creds, j->c->username);
 		if (k && rancher_api_obj_busy(k)) {
 			snprintf(j->waiting, sizeof(j->waiting), "credential %s is still %s", k->id, k->state);
 			goto out; /* Rancher refuses an update mid-transition: wait for it */
+		}
+		/* Someone else's credential is what the environment pulls with: a second one
+		 * would not be used (Rancher takes the lowest id), and replacing theirs is not this
+		 * login's call. */
+		if (!k && j->others[0]) {
+			j->declined = 1;
+			*done = 1;
+			goto out;
 		}
 		rc = body_credential(r, a, k ? NULL : j->reg, j->c, &body);
 		if (!rc)
@@ -418,10 +481,12 @@ static int rancher_store_round(struct rancher_source *r, struct rancher_api *a,
 		j->keeper[0] = '\0'; /* removed under us: write it again */
 		goto out;
 	}
+	/* Of what store may take, only the keeper stays active. What someone else made for
+	 * another account is left alone (and named in the note). */
 	for (i = 0; !rc && i < creds.len; i++) {
 		struct rancher_obj *o = &creds.items[i];
 
-		if (o == k || !rancher_live(o))
+		if (o == k || !rancher_live(o) || !rancher_store_may_take(o, j->c->username))
 			continue;
 		others++;
 		if (!rancher_api_obj_busy(o))
@@ -479,39 +544,67 @@ static int rancher_on_store(struct source *s, const struct cred *c)
 					       (double)a->budget_ms / 1000);
 	}
 	lockfile_release(lock);
-	return rc ? err_wrap(rc, "stored in the keyring, but not registered with Rancher") : 0;
+	if (rc)
+		return err_wrap(rc, "stored in the keyring, but not registered with Rancher");
+	if (j.declined)
+		return err_set(SOURCE_NOTE, "stored in the keyring only: Rancher at %s holds, for %s, "
+			       "a credential this helper did not make, for another user, left as it "
+			       "is: %s. Log in with that username to update it, or remove it in "
+			       "Rancher first", a->host, host, j.others);
+	if (j.others[0])
+		return err_set(SOURCE_NOTE, "registered with Rancher at %s; it also holds, for %s, a "
+			       "credential this helper did not make, for another user, left as it "
+			       "is: %s (with several active, Rancher pulls with the lowest id)",
+			       a->host, host, j.others);
+	return 0;
 }
 
 /* ---- erase ---- */
 
-/* One round of erase: deactivate what is active, delete what is inactive, wait for the rest.
- * *left counts what is still there; left_text names it. */
+struct rancher_erase_job {
+	const char *host;
+	const char *username;   /* of the login erased */
+	int left;               /* ours still there after a round */
+	char left_text[256];    /* and their ids and states */
+	char others[300];       /* what is not ours, left alone: "1c3 (user bob)" */
+};
+
+/* One round of erase over the credentials this helper registered for the login: deactivate
+ * what is active, delete what is inactive, wait for the rest. Every other credential of the
+ * host's registries is only named, in j->others. */
 static int rancher_erase_round(struct rancher_api *a, const struct rancher_objs *regs,
-			       const char *host, int *left, char *left_text, size_t size)
+			       struct rancher_erase_job *j)
 {
 	struct rancher_obj res = {0};
 	char query[64];
-	size_t i, j, used = 0;
+	size_t i, k, used = 0, size = sizeof(j->left_text);
 	int rc = 0, first_rc = 0;
 
-	*left = 0;
-	left_text[0] = '\0';
+	j->left = 0;
+	j->left_text[0] = '\0';
+	j->others[0] = '\0';
 	for (i = 0; i < regs->len; i++) {
 		struct rancher_objs creds = {0};
 
-		if (!rancher_registry_is(&regs->items[i], host))
+		if (!rancher_registry_is(&regs->items[i], j->host))
 			continue;
 		snprintf(query, sizeof(query), "registryId=%s", regs->items[i].id);
 		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, &creds);
 		if (rc)
 			return rc;
 		rancher_keep_matching(&creds, regs->items[i].id, NULL);
-		for (j = 0; j < creds.len; j++) {
-			struct rancher_obj *o = &creds.items[j];
+		for (k = 0; k < creds.len; k++) {
+			struct rancher_obj *o = &creds.items[k];
 			const char *state = o->state;
 
 			if (rancher_gone(o))
 				continue;
+			if (!rancher_ours(o, j->username)) {
+				rancher_name_cred(j->others, sizeof(j->others), o,
+						  rancher_same_user(o, j->username)
+							  ? ", not registered by this helper" : NULL);
+				continue;
+			}
 			rc = 0;
 			if (!rancher_api_obj_busy(o) && strcmp(o->state, "inactive") == 0)
 				rc = rancher_api_delete(a, RANCHER_API_CREDENTIAL, o->id, &res);
@@ -523,9 +616,9 @@ static int rancher_erase_round(struct rancher_api *a, const struct rancher_objs 
 			if (rc && !first_rc)
 				first_rc = rc;
 			if (rc || !(strncmp(state, "remov", 5) == 0 || strncmp(state, "purg", 4) == 0)) {
-				(*left)++;
+				j->left++;
 				if (used < size)
-					used += (size_t)snprintf(left_text + used, size - used, "%s%s (%s)",
+					used += (size_t)snprintf(j->left_text + used, size - used, "%s%s (%s)",
 								 used ? ", " : "", o->id,
 								 rc ? o->state : state);
 			}
@@ -540,18 +633,29 @@ static int rancher_erase_round(struct rancher_api *a, const struct rancher_objs 
 	return first_rc;
 }
 
+/* erase removes from Rancher only what this helper registered for the login erased: that is
+ * what a logout means. A credential in Rancher serves the whole environment (other hosts and
+ * services pull with it); `podman logout --all` erases every host of credHelpers, and one made
+ * by hand or by another login must survive it. So: no login in the keyring (nothing, or a copy
+ * read from Rancher), no request at all; else only credentials with its username and our mark,
+ * and a note naming the rest. */
 static int rancher_on_erase(struct source *s, const char *server, const struct cred *cached)
 {
 	struct rancher_source *r = (struct rancher_source *)s;
+	struct rancher_erase_job j = {0};
 	struct rancher_objs regs = {0};
 	struct rancher_api *a;
-	char host[RANCHER_HOST_MAX], last[512] = "", left_text[256] = "";
+	char host[RANCHER_HOST_MAX], last[512] = "";
 	int64_t pause = 100;
-	int rc, lock, left = 0, listed = 0;
+	int rc, lock, listed = 0;
 
-	(void)cached; /* a password cannot be revoked in Rancher, only the credential deleted */
+	if (!cached || !cached->origin || strcmp(cached->origin, CRED_ORIGIN_LOGIN) != 0 ||
+	    !cached->username || strcmp(cached->username, "<token>") == 0)
+		return 0; /* no login of the user's: nothing of ours in Rancher */
 	if (rancher_host(server, host, sizeof(host)))
 		return 0; /* nothing Rancher could hold */
+	j.host = host;
+	j.username = cached->username;
 	rc = rancher_writer(r, &a);
 	lock = rc ? -1 : rancher_lock(a, host);
 	/* Without the lock two helpers could both create a credential: stop instead. */
@@ -563,8 +667,8 @@ static int rancher_on_erase(struct source *s, const char *server, const struct c
 		rc = listed ? 0 : rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
 		listed = !rc;
 		if (!rc)
-			rc = rancher_erase_round(a, &regs, host, &left, left_text, sizeof(left_text));
-		if ((!rc && !left) || (rc && !rancher_api_retryable(a)))
+			rc = rancher_erase_round(a, &regs, &j);
+		if ((!rc && !j.left) || (rc && !rancher_api_retryable(a)))
 			break;
 		snprintf(last, sizeof(last), "%s", rc ? err_msg() : "");
 		rc = rancher_api_pause(a, pause);
@@ -572,12 +676,18 @@ static int rancher_on_erase(struct source *s, const char *server, const struct c
 		if (rc)
 			rc = err_set(ERR_TIMEOUT, "Rancher at %s still holds, for %s after %gs: %s%s%s",
 				     a->host, host, (double)a->budget_ms / 1000,
-				     left_text[0] ? left_text : "credentials", last[0] ? "; last error: " : "",
-				     last);
+				     j.left_text[0] ? j.left_text : "credentials",
+				     last[0] ? "; last error: " : "", last);
 	}
 	lockfile_release(lock);
 	rancher_api_objs_clear(&regs);
-	return rc ? err_wrap(rc, "erased from the keyring, but not from Rancher") : 0;
+	if (rc)
+		return err_wrap(rc, "erased from the keyring, but not from Rancher");
+	if (j.others[0])
+		return err_set(SOURCE_NOTE, "Rancher at %s still holds, for %s, credentials this helper "
+			       "did not register for this login, left as they are: %s", a->host, host,
+			       j.others);
+	return 0;
 }
 
 /* ---- list ---- */

@@ -25,6 +25,8 @@ from fakeserver import FakeServer  # noqa: E402  (common put tests/lib on the pa
 HERE = os.path.dirname(os.path.abspath(__file__))
 MKCA = os.path.join(HERE, "..", "lib", "mkca.sh")
 PLACEHOLDER_EMAIL = "not-really@required.anymore"
+MARK = "registered by docker-credential-keyring"
+PROG = os.path.basename(BIN)
 # The fake's keys: an environment key and an environmentAdmin key of 1a5, an account key that
 # is a member of two environments and one that is a member of one.
 API_KEYS = ("envkey:envsecret:environment:1a5", "adminkey:adminsecret:envadmin:1a5",
@@ -70,10 +72,12 @@ class Fake(FakeServer):
         self.control("POST", "mode", fault)
 
     def seed(self, *registries):
-        """seed(("host", [("user", "secret", "state"), …]), …) in project 1a5."""
+        """seed(("host", [("user", "secret", "state"[, "description"]), …]), …) in project
+        1a5. A credential made by hand has no description."""
         regs = [{"serverAddress": host,
-                 "credentials": [{"publicValue": u, "secretValue": s, "state": st,
-                                  "email": "seed@example.com"} for u, s, st in creds]}
+                 "credentials": [{"publicValue": c[0], "secretValue": c[1], "state": c[2],
+                                  "email": "seed@example.com", "description": c[3] if c[3:] else None}
+                                 for c in creds]}
                 for host, creds in registries]
         return self.control("POST", "seed", {"registries": regs})
 
@@ -91,6 +95,11 @@ class Fake(FakeServer):
 def one_line(test, out):
     test.assertTrue(out.endswith(b"\n") and out.count(b"\n") == 1, out)
     return out.decode()
+
+
+def note(text):
+    """The stderr a client sees for a source's note: one line, prefixed by the program name."""
+    return ("%s: %s\n" % (PROG, text)).encode()
 
 
 class RancherCase(KeyringCase):
@@ -176,13 +185,21 @@ class Writeback(RancherCase):
         self.assertEqual(len(self.fake.state()["registries"]), 1)
 
     def test_duplicates_end_with_exactly_one_active(self):
-        self.fake.seed(("dup.example.com", [("x", "1", "active"), ("y", "2", "active")]))
+        # Of the credentials store may take (this username's, or made by the helper), exactly
+        # one stays active. x was made by hand for another user: it is left alone.
+        self.fake.seed(("dup.example.com", [("x", "1", "active"), ("y", "2", "active"),
+                                            ("y", "3", "active"), ("z", "4", "active", MARK)]))
         r = self.rstore("dup.example.com", "y", "new")
         self.assertEqual((r.rc, r.out), (0, b""), r)
-        creds = {c["publicValue"]: (c["state"], c["secretValue"])
-                 for c in self.fake.credentials("dup.example.com")}
-        self.assertEqual(creds, {"x": ("inactive", "1"), "y": ("active", "new")})
+        creds = [(c["publicValue"], c["state"], c["secretValue"], c.get("description"))
+                 for c in self.fake.credentials("dup.example.com")]
+        self.assertEqual(creds, [("x", "active", "1", None), ("y", "active", "new", MARK),
+                                 ("y", "inactive", "3", None), ("z", "inactive", "4", MARK)])
         self.assertNotIn("POST", [w[0] for w in self.fake.writes() if "action" not in w[2]])
+        self.assertEqual(r.err, note(
+            "registered with Rancher at %s; it also holds, for dup.example.com, a credential "
+            "this helper did not make, for another user, left as it is: 1c1 (user x) (with "
+            "several active, Rancher pulls with the lowest id)" % self.fake.url[8:]))
 
     def test_erase_deactivates_then_deletes(self):
         self.assertEqual(self.rstore("era.example.com", "alice", "pw").rc, 0)
@@ -222,12 +239,17 @@ class Writeback(RancherCase):
                          self.answer("kr.example.com", "kr-user", "krpw"))
         r = self.rh("get", "ra.example.com")
         self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        # `podman logout --all`: list, then erase every key. Only the login of this keyring
+        # leaves Rancher; what Rancher held from elsewhere stays, for the whole environment.
         for key in want:
             r = self.rh("erase", key)
-            self.assertEqual((r.rc, r.out), (0, b""), (key, r))
-        self.assertFalse(set(want) & set(json.loads(self.rh("list").out)))
-        live = [c for c in self.fake.state()["credentials"] if c["state"] == "active"]
-        self.assertEqual(live, [])
+            self.assertEqual((r.rc, r.out, r.err), (0, b"", b""), (key, r))
+        listed = json.loads(self.rh("list").out)
+        self.assertEqual({k: v for k, v in listed.items() if k in want},
+                         {"ra.example.com": "ra-user", "rb.example.com:5000": "rb-user"})
+        live = [c["publicValue"] for c in self.fake.state()["credentials"] if c["state"] == "active"]
+        self.assertEqual(live, ["ra-user", "rb-user"])
+        self.assertIn(self.fake.credentials("kr.example.com")[0]["state"], ("removing", "removed"))
 
     def test_docker_hub_spellings_are_one_registry(self):
         self.assertEqual(self.rstore("https://index.docker.io/v1/", "hub", "one").rc, 0)
@@ -236,7 +258,8 @@ class Writeback(RancherCase):
         self.assertEqual([g["serverAddress"] for g in st["registries"]], ["index.docker.io"])
         self.assertEqual([(c["secretValue"], c["state"]) for c in st["credentials"]],
                          [("two", "active")])
-        self.assertEqual(self.rh("erase", "index.docker.io").rc, 0)
+        # The login is under the key docker.io (as podman stores it): erasing that removes it.
+        self.assertEqual(self.rh("erase", "docker.io").rc, 0)
         self.assertIn(self.fake.credentials("index.docker.io")[0]["state"], ("removing", "removed"))
 
     def test_v1_sends_email(self):
@@ -293,6 +316,90 @@ class Writeback(RancherCase):
         listed = json.loads(run(env, "list").out)
         self.assertEqual(listed["saved.example.com"], "u")
         self.assertFalse([k for k in listed if k.startswith("docker-credential-keyring:")], listed)
+
+
+class Ownership(RancherCase):
+    """A credential in Rancher serves the whole environment: a logout removes only what this
+    helper registered for that login, and a login never takes over what someone made for
+    another user."""
+
+    def setUp(self):
+        super().setUp()
+        self.settings = {"RANCHER_URL": self.fake.url + "/v2-beta/projects/1a5",
+                         "RANCHER_ACCESS_KEY": "envkey", "RANCHER_SECRET_KEY": "envsecret",
+                         "DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS": "all"}
+        self.host = self.fake.url[len("https://"):]
+
+    def states(self, host):
+        return [(c["publicValue"], c["state"]) for c in self.fake.credentials(host)]
+
+    def test_erase_without_a_login_asks_nothing(self):
+        # `docker logout quay.io` by someone who never logged in to quay.io here.
+        self.fake.seed(("quay.io", [("team-bot", "s", "active")]))
+        r = self.rh("erase", "quay.io")
+        self.assertEqual((r.rc, r.out, r.err), (0, b"", b""), r)
+        self.assertEqual(self.fake.requests(), [])
+        self.assertEqual(self.states("quay.io"), [("team-bot", "active")])
+
+    def test_erase_leaves_what_it_did_not_register_and_says_so(self):
+        # The keyring holds alice's login (stored while write-back was off); Rancher holds a
+        # credential of alice made by hand, and bob's: neither is this helper's to remove.
+        self.fake.seed(("shared.example.com", [("alice", "a", "active"), ("bob", "b", "inactive")]))
+        r = self.rstore("shared.example.com", "alice", "pw",
+                        DOCKER_CREDENTIAL_KEYRING_RANCHER_READ_ONLY="true")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        r = self.rh("erase", "shared.example.com")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual(r.err, note(
+            "Rancher at %s still holds, for shared.example.com, credentials this helper did not "
+            "register for this login, left as they are: 1c1 (user alice, not registered by this "
+            "helper), 1c2 (user bob)" % self.host))
+        self.assertEqual(self.fake.writes(), [])
+        self.assertEqual(self.states("shared.example.com"), [("alice", "active"), ("bob", "inactive")])
+        self.assertEqual(self.rh("get", "shared.example.com").rc, 1)  # the keyring part happened
+
+    def test_erase_removes_only_its_own(self):
+        self.fake.seed(("own.example.com", [("bob", "b", "inactive")]))
+        self.assertEqual(self.rstore("own.example.com", "alice", "pw").rc, 0)
+        mine = [c for c in self.fake.credentials("own.example.com") if c["publicValue"] == "alice"]
+        self.assertEqual([(c["state"], c["description"]) for c in mine], [("active", MARK)])
+        self.fake.clear_requests()
+        r = self.rh("erase", "own.example.com")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual(r.err, note(
+            "Rancher at %s still holds, for own.example.com, credentials this helper did not "
+            "register for this login, left as they are: 1c1 (user bob)" % self.host))
+        self.assertEqual([(m, p.rstrip("/").rsplit("/", 1)[-1], q) for m, p, q in self.fake.writes()],
+                         [("POST", mine[0]["id"], "action=deactivate"), ("DELETE", mine[0]["id"], "")])
+        self.assertEqual(self.states("own.example.com")[0], ("bob", "inactive"))
+
+    def test_store_leaves_another_users_credential(self):
+        self.fake.seed(("team.example.com", [("team-bot", "bot-secret", "active")]))
+        r = self.rstore("team.example.com", "alice", "pw")
+        self.assertEqual((r.rc, r.out), (0, b""), r)
+        self.assertEqual(r.err, note(
+            "stored in the keyring only: Rancher at %s holds, for team.example.com, a "
+            "credential this helper did not make, for another user, left as it is: 1c1 (user "
+            "team-bot). Log in with that username to update it, or remove it in Rancher "
+            "first" % self.host))
+        self.assertEqual(self.fake.writes(), [])
+        creds = self.fake.credentials("team.example.com")
+        self.assertEqual([(c["publicValue"], c["secretValue"], c["state"]) for c in creds],
+                         [("team-bot", "bot-secret", "active")])
+        self.assertEqual(self.rh("get", "team.example.com").out,
+                         self.answer("team.example.com", "alice", "pw"))
+
+    def test_store_updates_the_same_username_and_marks_it(self):
+        self.fake.seed(("same.example.com", [("alice", "old", "active")]))
+        r = self.rstore("same.example.com", "alice", "new")
+        self.assertEqual((r.rc, r.out, r.err), (0, b"", b""), r)
+        self.assertEqual([w[0] for w in self.fake.writes()], ["PUT"])
+        creds = self.fake.credentials("same.example.com")
+        self.assertEqual([(c["secretValue"], c["state"], c["description"]) for c in creds],
+                         [("new", "active", MARK)])
+        # Now it is this login's: logout removes it.
+        self.assertEqual(self.rh("erase", "same.example.com").rc, 0)
+        self.assertIn(self.states("same.example.com")[0][1], ("removing", "removed"))
 
 
 class Failures(RancherCase):
