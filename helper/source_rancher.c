@@ -60,6 +60,7 @@ struct rancher_source {
 	char **hosts;               /* the hosts Rancher manages; NULL: all */
 	size_t nhosts;
 	char *email;
+	int email_set;              /* the email setting is set (else the placeholder) */
 	int64_t ttl_s;
 	struct store *store;        /* where a saved secret key is read from; not owned */
 };
@@ -222,7 +223,9 @@ static int body_field(struct secbuf *b, const char *name, const char *v, size_t 
 }
 
 /* A credential's fields as JSON: the create body when registry_id is set, else the update (a
- * partial PUT: what it leaves out stays). Both carry the mark. */
+ * partial PUT: what it leaves out stays). Both carry the mark. v1 requires an email on create:
+ * the setting's, else the placeholder; an update sends only the setting's, so that the email a
+ * credential already has is never overwritten by the placeholder. */
 static int body_credential(const struct rancher_source *r, const struct rancher_api *a,
 			   const char *registry_id, const struct cred *c, struct secbuf *b)
 {
@@ -236,7 +239,7 @@ static int body_credential(const struct rancher_source *r, const struct rancher_
 		rc = body_field(b, "secretValue", c->secret ? c->secret : "", c->secret_len);
 	if (!rc)
 		rc = body_field(b, "description", RANCHER_MARK, strlen(RANCHER_MARK));
-	if (!rc && strcmp(a->ver, "v1") == 0)
+	if (!rc && strcmp(a->ver, "v1") == 0 && (registry_id || r->email_set))
 		rc = body_field(b, "email", r->email, strlen(r->email));
 	if (!rc)
 		rc = secbuf_append_str(b, "}");
@@ -912,6 +915,7 @@ int source_rancher_new(const struct config *cfg, struct store *st, struct source
 		rc = rancher_hosts(r, hosts);
 	deadline = deadline < 100 ? 100 : deadline > 600000 ? 600000 : deadline;
 	r->ttl_s = ttl <= 0 ? 0 : ttl < 86400000 ? (ttl + 999) / 1000 : 86400;
+	r->email_set = rancher_set(email);
 	if (!rc && !(r->email = strdup(rancher_set(email) ? email : RANCHER_DEFAULT_EMAIL)))
 		rc = err_set(ERR_FAILED, "out of memory");
 	if (!rc && have_writer)

@@ -401,6 +401,20 @@ class Ownership(RancherCase):
         self.assertEqual(self.rh("erase", "same.example.com").rc, 0)
         self.assertIn(self.states("same.example.com")[0][1], ("removing", "removed"))
 
+    def test_v1_update_keeps_the_email(self):
+        self.settings["RANCHER_URL"] = self.fake.url + "/v1/projects/1a5"
+        self.fake.seed(("mail.example.com", [("alice", "old", "active")]))  # email seed@example.com
+        self.assertEqual(self.rstore("mail.example.com", "alice", "new").rc, 0)
+        put = [q for q in self.fake.requests() if q["method"] == "PUT"]
+        self.assertNotIn("email", put[0]["body"])
+        self.assertEqual([c["email"] for c in self.fake.credentials("mail.example.com")],
+                         ["seed@example.com"])
+        # A configured email is the user's choice: it is sent.
+        self.assertEqual(self.rstore("mail.example.com", "alice", "newer",
+                                     DOCKER_CREDENTIAL_KEYRING_RANCHER_EMAIL="ops@example.com").rc, 0)
+        self.assertEqual([c["email"] for c in self.fake.credentials("mail.example.com")],
+                         ["ops@example.com"])
+
 
 class Failures(RancherCase):
     """Every failure is one line, the keyring side still happens, and time stays bounded."""
