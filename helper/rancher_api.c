@@ -74,6 +74,26 @@ static int valid_project(const char *p, size_t n)
 	return 1;
 }
 
+int rancher_api_url_is_v3(const char *url)
+{
+	const char *p = strstr(url, "://"), *seg;
+	size_t n;
+
+	if (!p)
+		return 0;
+	p += 3;
+	p += strcspn(p, "/?#");
+	for (seg = p; *seg == '/'; seg += n) {
+		seg += strspn(seg, "/");
+		n = strcspn(seg, "/?#");
+		if (n == 2 && strncmp(seg, "v3", 2) == 0)
+			return 1;
+		if ((n == 2 && strncmp(seg, "v1", 2) == 0) || (n == 7 && strncmp(seg, "v2-beta", 7) == 0))
+			return 0;
+	}
+	return 0;
+}
+
 int rancher_api_parse_url(struct rancher_api *a, const char *setting, const char *url)
 {
 	const char *auth, *path, *seg, *end, *ver = NULL, *ver_end = NULL;
@@ -128,7 +148,7 @@ int rancher_api_parse_url(struct rancher_api *a, const char *setting, const char
 				       "got %s", setting, url);
 		}
 	}
-	if (!ver && strstr(path, "/v3"))
+	if (!ver && rancher_api_url_is_v3(url))
 		return err_set(ERR_INVALID, "%s: Rancher 2.x (API v3) is not supported, only Rancher 1.x "
 			       "(v1, v2-beta): %s", setting, url);
 	if (after == 1 || (!ver && path[strspn(path, "/")]))

@@ -55,6 +55,9 @@ int rancher_api_parse_url(struct rancher_api *a, const char *setting, const char
 
 void rancher_api_clear(struct rancher_api *a);
 
+/* Is url a Rancher 2.x URL (a path segment "v3" before any v1 or v2-beta)? */
+int rancher_api_url_is_v3(const char *url);
+
 /* Start the clock of one operation (a->budget_ms from now). */
 void rancher_api_begin(struct rancher_api *a);
 

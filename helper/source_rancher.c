@@ -7,11 +7,16 @@
  *   verb    RANCHER_* keys (ordinary)                  CATTLE_* keys (environmentAdmin)
  *   get     keyring only (fetch slot NULL)              registry → active credential, cached
  *                                                       for cache-ttl
- *   store   find or create the registry, update the one active credential or create it,
- *           wait until it is active; never a second active one (unless read-only)
- *   erase   deactivate, wait, delete every credential of the registry; retried within the
- *           deadline, and what is left is named (unless read-only)
+ *   store   find or create the registry, update the credential this login may take (its
+ *           username's, or one this helper made) or create one, marked; wait until it is
+ *           active; one of those active, others' left alone (unless read-only)
+ *   erase   only with a login in the keyring: deactivate, wait, delete the credentials this
+ *           helper registered for it (username and mark); retried within the deadline, what
+ *           is left is named, and so is what was not ours (unless read-only)
  *   list    every registry with an active credential: {serverAddress: publicValue}
+ *
+ * What is left alone on purpose is told as SOURCE_NOTE (source.h): one line on stderr, exit 0.
+ * A Rancher 2.x URL makes a source that only says what works with 2.x (rancher_v3_new).
  *
  * Writes use the RANCHER_* keys, or the CATTLE_* ones when only those are set. serverAddress
  * cannot be filtered on (Rancher ignores the filter), so registries are listed and matched
@@ -63,6 +68,8 @@ struct rancher_source {
 	int email_set;              /* the email setting is set (else the placeholder) */
 	int64_t ttl_s;
 	struct store *store;        /* where a saved secret key is read from; not owned */
+	char v3_note[700];          /* a Rancher 2.x URL: what to tell (the source does nothing else) */
+	int v3_write_back;          /* and hosts asked for write-back */
 };
 
 /* The host of a server key as Rancher's serverAddress holds it ("please do not pre-fix with
@@ -871,6 +878,92 @@ static const char *rancher_str(const struct config *cfg, const char *key, const 
 	return config_str(cfg, RANCHER_SECTION, key, env);
 }
 
+/* ---- Rancher 2.x ---- */
+
+/* A Rancher 2.x URL (API v3) in RANCHER_URL or CATTLE_URL: the helper cannot write to 2.x
+ * (dockercredentials are a different API, see docs/rancher.md), but it must not ignore the
+ * setting in silence either. The source then only explains: doctor says what the URL is and
+ * what works with 2.x today; store and erase of a host in `hosts` do their keyring part and add
+ * the same as a note. Without `hosts` it serves nothing, so that every verb stays as it was. */
+static int rancher_serves_none(struct source *s, const char *server)
+{
+	(void)s;
+	(void)server;
+	return 0;
+}
+
+static int rancher_v3_on_store(struct source *s, const struct cred *c)
+{
+	(void)c;
+	return err_set(SOURCE_NOTE, "stored in the keyring only: %s", ((struct rancher_source *)s)->v3_note);
+}
+
+static int rancher_v3_on_erase(struct source *s, const char *server, const struct cred *cached)
+{
+	(void)server;
+	(void)cached;
+	return err_set(SOURCE_NOTE, "erased from the keyring only: %s",
+		       ((struct rancher_source *)s)->v3_note);
+}
+
+static int rancher_v3_check(struct source *s, char *what, size_t what_size)
+{
+	struct rancher_source *r = (struct rancher_source *)s;
+
+	(void)what;
+	(void)what_size;
+	if (r->v3_write_back)
+		return err_set(ERR_INVALID, "%s asks for write-back, but %s", RANCHER_ENV "_HOSTS",
+			       r->v3_note);
+	return err_set(ERR_NOTFOUND, "%s", r->v3_note);
+}
+
+/* The note, naming the setting and the server (never the URL itself: it may carry keys). */
+static void rancher_v3_say(struct rancher_source *r, const char *setting, const char *url)
+{
+	const char *auth = strstr(url, "://") + 3, *at;
+	size_t n = strcspn(auth, "/?#");
+
+	at = memchr(auth, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - auth);
+		auth = at + 1;
+	}
+	snprintf(r->v3_note, sizeof(r->v3_note), "%s points to Rancher 2.x (API v3) at %.*s, and this "
+		 "helper writes logins back to Rancher 1.x only (API v1, v2-beta); with 2.x, logins "
+		 "stay in the keyring: to share one with a project, add it there as a registry "
+		 "credential (Rancher's UI: Resources, Secrets, Registry Credentials; or `kubectl "
+		 "create secret docker-registry`)", setting, (int)(n < 200 ? n : 200), auth);
+}
+
+static int rancher_v3_new(const struct config *cfg, const char *setting, const char *url,
+			  struct source **out)
+{
+	struct rancher_source *r = calloc(1, sizeof(*r));
+	int rc, read_only = 0;
+
+	if (!r)
+		return err_set(ERR_FAILED, "out of memory");
+	rc = rancher_hosts(r, rancher_str(cfg, "hosts", RANCHER_ENV "_HOSTS"));
+	if (!rc)
+		rc = config_bool(cfg, RANCHER_SECTION, "read-only", RANCHER_ENV "_READ_ONLY", 0, &read_only);
+	if (rc) {
+		rancher_free(&r->base);
+		return rc;
+	}
+	rancher_v3_say(r, setting, url);
+	r->v3_write_back = rancher_set(rancher_str(cfg, "hosts", RANCHER_ENV "_HOSTS")) && !read_only;
+	r->base.name = RANCHER_NAME;
+	r->base.serves = r->v3_write_back ? rancher_serves : rancher_serves_none;
+	r->base.refresh_before = rancher_refresh_before;
+	r->base.on_store = r->v3_write_back ? rancher_v3_on_store : NULL;
+	r->base.on_erase = r->v3_write_back ? rancher_v3_on_erase : NULL;
+	r->base.check = rancher_v3_check;
+	r->base.free = rancher_free;
+	*out = &r->base;
+	return 0;
+}
+
 /* While the keyring answers, load libcurl: a read of the registry credential is about to
  * need it. */
 static int rancher_prepare(struct source *s)
@@ -894,6 +987,10 @@ int source_rancher_new(const struct config *cfg, struct store *st, struct source
 	int rc, read_only = 0, have_writer, have_reader;
 
 	*out = NULL;
+	if (rancher_set(url) && rancher_api_url_is_v3(url))
+		return rancher_v3_new(cfg, "RANCHER_URL", url, out);
+	if (rancher_set(curl) && rancher_api_url_is_v3(curl))
+		return rancher_v3_new(cfg, "CATTLE_URL", curl, out);
 	have_writer = rancher_set(url) && rancher_set(access);
 	have_reader = rancher_set(caccess) && rancher_set(csecret) && (rancher_set(curl) || rancher_set(url));
 	if (!have_writer && !have_reader)

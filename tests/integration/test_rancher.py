@@ -522,11 +522,12 @@ class Failures(RancherCase):
         self.assertLess(r.seconds, 4, r)
 
     def test_bad_url_setting(self):
-        # store stops with the setting named; list goes on without Rancher and says why.
+        # A broken URL: store stops with the setting named; list goes on without Rancher and
+        # says why. (A Rancher 2.x URL is not broken: see RancherTwo.)
         r = self.rstore("badurl.example.com", "u", "p",
-                        RANCHER_URL="https://rancher.example.com/v3/projects/c-x:p-y")
+                        RANCHER_URL="https://rancher.example.com/v2-beta/projects/c-x")
         self.assertEqual(r.rc, 1, r)
-        self.assertIn("RANCHER_URL: Rancher 2.x (API v3) is not supported", one_line(self, r.out))
+        self.assertIn("RANCHER_URL: expected https://HOST", one_line(self, r.out))
         r = self.rh("list", RANCHER_URL="https://rancher.example.com/v2-beta/projects/c-x")
         self.assertEqual(r.rc, 0, r)
         self.assertIn(b"RANCHER_URL: expected https://HOST", r.err)
@@ -608,6 +609,50 @@ class AccountKeys(RancherCase):
             RANCHER_URL=self.fake.url + "/v2-beta/projects/1a7"))
         self.assertEqual(line, "  rancher: key accepted (RANCHER_* key acctkey (account key, "
                                "user): environment 1a7, 0 registries)", r)
+
+
+class RancherTwo(RancherCase):
+    """A Rancher 2.x URL (API v3): the helper cannot write there, and says so."""
+    NOTE = ("RANCHER_URL points to Rancher 2.x (API v3) at rancher.example.com, and this helper "
+            "writes logins back to Rancher 1.x only (API v1, v2-beta); with 2.x, logins stay in "
+            "the keyring: to share one with a project, add it there as a registry credential "
+            "(Rancher's UI: Resources, Secrets, Registry Credentials; or `kubectl create secret "
+            "docker-registry`)")
+
+    def setUp(self):
+        super().setUp()
+        self.settings = {"RANCHER_URL": "https://rancher.example.com/v3",
+                         "DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS": "all"}
+
+    def test_store_and_erase_say_it(self):
+        r = self.rstore("two.example.com", "u", "p")
+        self.assertEqual((r.rc, r.out, r.err), (0, b"", note("stored in the keyring only: " + self.NOTE)), r)
+        r = self.rh("get", "two.example.com")
+        self.assertEqual((r.rc, r.out, r.err), (0, self.answer("two.example.com", "u", "p"), b""), r)
+        r = self.rh("erase", "two.example.com")
+        self.assertEqual((r.rc, r.out, r.err), (0, b"", note("erased from the keyring only: " + self.NOTE)), r)
+
+    def test_with_keys_and_a_project_url(self):
+        # The rancher2 CLI's settings: no longer an error that stops every store.
+        r = self.rstore("two.example.com", "u", "p", RANCHER_ACCESS_KEY="token-abcde",
+                        RANCHER_SECRET_KEY="s3cr3t-v3",
+                        RANCHER_URL="https://k:s@rancher.example.com/v3/projects/c-x:p-y")
+        self.assertEqual((r.rc, r.out, r.err), (0, b"", note("stored in the keyring only: " + self.NOTE)), r)
+        r = self.rh("list", RANCHER_ACCESS_KEY="token-abcde")
+        self.assertEqual((r.rc, r.err), (0, b""), r)
+
+    def test_doctor_says_it(self):
+        r, line, fix = doctor_lines(self.helper_env())
+        self.assertEqual(line, "  rancher: DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS asks for "
+                               "write-back, but " + self.NOTE, r)
+        self.assertEqual(fix, "    fix: correct the setting the line above names", r)
+        env = self.helper_env()
+        del env["DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS"]
+        r, line, fix = doctor_lines(env)
+        self.assertEqual((line, fix), ("  rancher: not in use: " + self.NOTE, ""), r)
+        # Without hosts nothing is written back, so nothing is said on store.
+        r = run(env, "store", store_json("quiet.example.com", "u", "p"))
+        self.assertEqual((r.rc, r.out, r.err), (0, b"", b""), r)
 
 
 class EnvironmentAdmin(RancherCase):
