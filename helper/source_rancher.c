@@ -27,12 +27,15 @@
 #include "source_rancher.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "http.h"
@@ -56,11 +59,18 @@
  * one of another login, is not this logout's to delete. */
 #define RANCHER_MARK "registered by docker-credential-keyring"
 
+/* A setting that names a file holding a secret key (Kubernetes keeps them in files). */
+struct rancher_keyfile {
+	char *path;                 /* NULL: not set */
+	char setting[96];           /* its name, for messages */
+};
+
 struct rancher_source {
 	struct source base;         /* first: the interface, cast back in every slot */
 	struct http_opts http;
 	struct rancher_api writer;  /* RANCHER_URL + RANCHER_ACCESS_KEY (+ secret) */
 	struct rancher_api reader;  /* CATTLE_*: the environmentAdmin key that reads secrets */
+	struct rancher_keyfile writer_file, reader_file;
 	int have_writer, have_reader;
 	char **hosts;               /* the hosts Rancher manages; NULL: all */
 	size_t nhosts;
@@ -146,14 +156,59 @@ static int rancher_live(const struct rancher_obj *o)
 	       strcmp(o->state, "registering") == 0 || strcmp(o->state, "updating-active") == 0;
 }
 
-/* The writer's secret key: the setting, else the one `login rancher` saved. */
+/* A secret key from a file, with the checks a secret deserves: a regular file (not a FIFO that
+ * would block, not a device), at most RANCHER_MAX_SECRET bytes, surrounding white space (the
+ * newline an editor or echo adds) dropped, and then printable ASCII without spaces, as every
+ * Rancher key is, which also keeps it from smuggling a line into an HTTP header. Every failure
+ * is one line naming the setting and the file, never quoting what the file holds. */
+static int rancher_read_keyfile(const struct rancher_keyfile *f, char **out)
+{
+	struct secbuf b = SECBUF_INIT;
+	struct stat st;
+	size_t i, start = 0, end;
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), rc = 0;
+
+	if (fd < 0)
+		return err_set(ERR_INVALID, "%s: cannot open %s: %s", f->setting, f->path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = err_set(ERR_INVALID, "%s: %s is not a regular file", f->setting, f->path);
+	else if (st.st_size > RANCHER_MAX_SECRET ||
+		 secbuf_read_fd(&b, fd, RANCHER_MAX_SECRET) != 0)
+		rc = err_set(ERR_INVALID, "%s: %s is larger than %d bytes or unreadable: not a secret "
+			     "key file", f->setting, f->path, RANCHER_MAX_SECRET);
+	close(fd);
+	end = b.len;
+	while (!rc && start < end && strchr(" \t\r\n", b.data[start]))
+		start++;
+	while (!rc && end > start && strchr(" \t\r\n", b.data[end - 1]))
+		end--;
+	if (!rc && start == end)
+		rc = err_set(ERR_INVALID, "%s: %s is empty", f->setting, f->path);
+	for (i = start; !rc && i < end; i++)
+		if ((unsigned char)b.data[i] <= 0x20 || (unsigned char)b.data[i] >= 0x7f)
+			rc = err_set(ERR_INVALID, "%s: %s holds control characters, spaces or non-ASCII "
+				     "bytes: not a secret key", f->setting, f->path);
+	if (!rc && !(*out = secmem_dup(b.data + start, end - start)))
+		rc = err_set(ERR_FAILED, "out of memory");
+	if (!rc)
+		secmem_remember(*out, end - start);
+	secbuf_free(&b);
+	return rc;
+}
+
+/* The endpoint's secret key: the setting, else the file a *-file setting names, else (for
+ * the writer) the one `login rancher` saved. Read when first needed, never at start-up: a get
+ * answered from the keyring touches no file. */
 static int rancher_secret(struct rancher_source *r, struct rancher_api *a)
 {
+	const struct rancher_keyfile *f = a == &r->writer ? &r->writer_file : &r->reader_file;
 	struct cred c = {0};
 	int rc;
 
 	if (a->secret)
 		return 0;
+	if (f->path)
+		return rancher_read_keyfile(f, &a->secret);
 	rc = r->store ? r->store->get(r->store, SOURCE_RANCHER_SECRET_KEY, &c) : ERR_NOTFOUND;
 	if (rc == ERR_NOTFOUND)
 		return err_set(ERR_DENIED, "no Rancher secret key: set RANCHER_SECRET_KEY, or save it "
@@ -267,6 +322,8 @@ static int rancher_fetch(struct source *s, const char *server, struct cred *out)
 
 	if (rancher_host(server, host, sizeof(host)))
 		return err_set(ERR_NOTFOUND, "no registry host in %s", server);
+	if ((rc = rancher_secret(r, a)) != 0)
+		return rc;
 	rancher_api_begin(a);
 	rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
 	for (i = 0; !rc && !found && i < regs.len; i++) {
@@ -818,6 +875,8 @@ static void rancher_free(struct source *s)
 		free(r->hosts[i]);
 	free(r->hosts);
 	free(r->email);
+	free(r->writer_file.path);
+	free(r->reader_file.path);
 	free(r);
 }
 
@@ -876,6 +935,21 @@ static int rancher_endpoint(struct rancher_source *r, struct rancher_api *a, con
 static const char *rancher_str(const struct config *cfg, const char *key, const char *env)
 {
 	return config_str(cfg, RANCHER_SECTION, key, env);
+}
+
+/* A *-file setting: its path (copied) and its name as the user set it, for messages. */
+static int rancher_keyfile_setting(const struct config *cfg, const char *key, const char *env,
+				   struct rancher_keyfile *f)
+{
+	const char *v = rancher_str(cfg, key, env);
+
+	if (getenv(env) && getenv(env)[0])
+		snprintf(f->setting, sizeof(f->setting), "%s", env);
+	else
+		snprintf(f->setting, sizeof(f->setting), RANCHER_SECTION ".%s", key);
+	if (rancher_set(v) && !(f->path = strdup(v)))
+		return err_set(ERR_FAILED, "out of memory");
+	return 0;
 }
 
 /* ---- Rancher 2.x ---- */
@@ -982,6 +1056,8 @@ int source_rancher_new(const struct config *cfg, struct store *st, struct source
 	const char *project = rancher_str(cfg, "project", RANCHER_ENV "_PROJECT");
 	const char *email = rancher_str(cfg, "email", RANCHER_ENV "_EMAIL");
 	const char *hosts = rancher_str(cfg, "hosts", RANCHER_ENV "_HOSTS");
+	const char *csecret_file = rancher_str(cfg, "cattle-secret-key-file",
+					       RANCHER_ENV "_CATTLE_SECRET_KEY_FILE");
 	struct rancher_source *r;
 	int64_t deadline = 0, ttl = 0;
 	int rc, read_only = 0, have_writer, have_reader;
@@ -992,7 +1068,8 @@ int source_rancher_new(const struct config *cfg, struct store *st, struct source
 	if (rancher_set(curl) && rancher_api_url_is_v3(curl))
 		return rancher_v3_new(cfg, "CATTLE_URL", curl, out);
 	have_writer = rancher_set(url) && rancher_set(access);
-	have_reader = rancher_set(caccess) && rancher_set(csecret) && (rancher_set(curl) || rancher_set(url));
+	have_reader = rancher_set(caccess) && (rancher_set(csecret) || rancher_set(csecret_file)) &&
+		      (rancher_set(curl) || rancher_set(url));
 	if (!have_writer && !have_reader)
 		return 0;
 	r = calloc(1, sizeof(*r));
@@ -1002,6 +1079,12 @@ int source_rancher_new(const struct config *cfg, struct store *st, struct source
 	r->have_writer = have_writer;
 	r->have_reader = have_reader;
 	rc = http_opts_load(cfg, RANCHER_SECTION, RANCHER_ENV, &r->http);
+	if (!rc)
+		rc = rancher_keyfile_setting(cfg, "secret-key-file", RANCHER_ENV "_SECRET_KEY_FILE",
+					     &r->writer_file);
+	if (!rc)
+		rc = rancher_keyfile_setting(cfg, "cattle-secret-key-file",
+					     RANCHER_ENV "_CATTLE_SECRET_KEY_FILE", &r->reader_file);
 	if (!rc)
 		rc = config_ms(cfg, RANCHER_SECTION, "deadline", RANCHER_ENV "_DEADLINE", 10000, &deadline);
 	if (!rc)

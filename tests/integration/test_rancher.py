@@ -655,6 +655,78 @@ class RancherTwo(RancherCase):
         self.assertEqual((r.rc, r.out, r.err), (0, b"", b""), r)
 
 
+class KeyFiles(RancherCase):
+    """The secret keys from files, as Kubernetes keeps them: checked like a secret."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = tempfile.mkdtemp(prefix="rancher-keys.")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.settings = {"RANCHER_URL": self.fake.url + "/v2-beta/projects/1a5",
+                         "RANCHER_ACCESS_KEY": "envkey",
+                         "DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS": "all"}
+
+    def key_file(self, content, name="key"):
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(content)
+        os.chmod(path, 0o600)
+        return path
+
+    def test_secret_key_from_a_file(self):
+        path = self.key_file(b"envsecret\n")
+        r = self.rstore("file.example.com", "u", "p",
+                        DOCKER_CREDENTIAL_KEYRING_RANCHER_SECRET_KEY_FILE=path)
+        self.assertEqual((r.rc, r.out, r.err), (0, b"", b""), r)
+        self.assertEqual({q["access_key"] for q in self.fake.requests()}, {"envkey"})
+        self.assertEqual([c["state"] for c in self.fake.credentials("file.example.com")], ["active"])
+        # A get answered by the keyring reads no file: a missing one does not matter then.
+        r = self.rh("get", "file.example.com",
+                    DOCKER_CREDENTIAL_KEYRING_RANCHER_SECRET_KEY_FILE=path + ".gone")
+        self.assertEqual((r.rc, r.out, r.err), (0, self.answer("file.example.com", "u", "p"), b""), r)
+
+    def test_cattle_secret_key_from_a_file(self):
+        self.fake.seed(("cfile.example.com", [("ru", "rs", "active")]))
+        path = self.key_file(b"adminsecret")
+        r = self.rh("get", "cfile.example.com", RANCHER_URL="", RANCHER_ACCESS_KEY="",
+                    CATTLE_URL=self.fake.url + "/v2-beta", CATTLE_ACCESS_KEY="adminkey",
+                    DOCKER_CREDENTIAL_KEYRING_RANCHER_CATTLE_SECRET_KEY_FILE=path)
+        self.assertEqual((r.rc, r.out), (0, self.answer("cfile.example.com", "ru", "rs")), r)
+
+    def test_bad_files_are_one_line_naming_the_setting(self):
+        setting = "DOCKER_CREDENTIAL_KEYRING_RANCHER_SECRET_KEY_FILE"
+        fifo = os.path.join(self.dir, "fifo")
+        os.mkfifo(fifo)
+        cases = [(os.path.join(self.dir, "missing"), "cannot open %s: No such file or directory"),
+                 (self.key_file(b"env\x01secret", "ctl"), "%s holds control characters, spaces or "
+                  "non-ASCII bytes: not a secret key"),
+                 (self.key_file(b"env secret", "space"), "%s holds control characters, spaces or "
+                  "non-ASCII bytes: not a secret key"),
+                 (self.key_file(b"k" * 2000, "big"), "%s is larger than 1024 bytes or unreadable: "
+                  "not a secret key file"),
+                 (self.key_file(b" \n", "empty"), "%s is empty"),
+                 (self.dir, "%s is not a regular file"),
+                 (fifo, "%s is not a regular file")]
+        for path, why in cases:
+            r = self.rstore("badfile.example.com", "u", "p", **{setting: path})
+            self.assertEqual((r.rc, r.out), (1, ("stored in the keyring, but not registered with "
+                                                 "Rancher: %s: %s\n" % (setting, why % path)).encode()), r)
+            self.assertLess(r.seconds, 5, r)
+        self.assertEqual(self.fake.requests(), [])
+
+    def test_config_file_setting_and_doctor(self):
+        config = self.key_file(b"[rancher]\nsecret-key-file = /nonexistent/rancher-key\n", "config")
+        env = self.helper_env(DOCKER_CREDENTIAL_KEYRING_CONFIG=config)
+        r = run(env, "store", store_json("cfg.example.com", "u", "p"))
+        self.assertEqual((r.rc, r.out), (1, b"stored in the keyring, but not registered with Rancher: "
+                                            b"rancher.secret-key-file: cannot open "
+                                            b"/nonexistent/rancher-key: No such file or directory\n"), r)
+        r, line, fix = doctor_lines(env)
+        self.assertEqual((line, fix), ("  rancher: rancher.secret-key-file: cannot open "
+                                       "/nonexistent/rancher-key: No such file or directory",
+                                       "    fix: correct the setting the line above names"), r)
+
+
 class EnvironmentAdmin(RancherCase):
     """CATTLE_* keys of an environmentAdmin system-stack container: Rancher is a read source."""
 
