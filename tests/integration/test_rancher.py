@@ -10,6 +10,7 @@ send: endless pagination, wrong types, links to other hosts."""
 import json
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -653,6 +654,116 @@ class RancherTwo(RancherCase):
         # Without hosts nothing is written back, so nothing is said on store.
         r = run(env, "store", store_json("quiet.example.com", "u", "p"))
         self.assertEqual((r.rc, r.out, r.err), (0, b"", b""), r)
+
+
+def named_address():
+    """A name of this machine that is not "localhost" nor an address, and what it resolves to
+    (/etc/hosts): a host a user could name in allow-plain-http."""
+    name = socket.gethostname()
+    try:
+        addr = socket.gethostbyname(name)
+    except OSError:
+        return None, None
+    if name.lower() == "localhost" or name.replace(".", "").isdigit():
+        return None, None
+    return name, addr
+
+
+class PlainHttp(KeyringCase):
+    """Rancher 1.x's default install serves http://HOST:8080: plain http only to a host the
+    user names, never by default, with a warning on stderr on every run that sends the key."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.name, addr = named_address()
+        if not cls.name:
+            raise unittest.SkipTest("this machine's name does not resolve to an address")
+        cls.fake = Fake(plain=True, bind=addr)
+        cls.loop = cls.fake if addr == "127.0.0.1" else Fake(plain=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        for fake in {cls.fake, cls.loop}:
+            fake.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.fake.reset()
+        self.loop.reset()
+
+    def penv(self, url, **extra):
+        env = dict(self.ks.env)
+        for name in ("RANCHER_URL", "RANCHER_ACCESS_KEY", "RANCHER_SECRET_KEY", "CATTLE_URL",
+                     "CATTLE_ACCESS_KEY", "CATTLE_SECRET_KEY"):
+            env.pop(name, None)
+        env.update(RANCHER_URL=url, RANCHER_ACCESS_KEY="envkey", RANCHER_SECRET_KEY="envsecret",
+                   DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS="all",
+                   DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE="1500ms")
+        env.update(extra)
+        return env
+
+    def named_url(self):
+        return "http://%s:%d/v2-beta/projects/1a5" % (self.name, self.fake.port)
+
+    def test_a_named_host_with_a_warning(self):
+        for allowed in (self.name, "%s:%d" % (self.name.upper(), self.fake.port),
+                        "other.example.com, " + self.name):
+            self.fake.reset()
+            r = run(self.penv(self.named_url(), DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP=allowed),
+                    "store", store_json("plain.example.com", "u", "p"))
+            self.assertEqual((r.rc, r.out), (0, b""), (allowed, r))
+            self.assertEqual(r.err, note(
+                "warning: plain http to %s:%d (allowed by "
+                "DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP): the API key and what it "
+                "sends cross the network unencrypted" % (self.name, self.fake.port)), r)
+            self.assertGreater(len(self.fake.requests()), 2)  # one warning for them all
+            self.assertEqual([c["state"] for c in self.fake.state()["credentials"]], ["active"])
+
+    def test_refused_unless_named(self):
+        refused = ("stored in the keyring, but not registered with Rancher: Rancher: cannot list "
+                   "registries: refusing http://%s: only https is allowed (plain http only to a "
+                   "host named in allow-plain-http, or to loopback when it is true)\n" % self.name)
+        for allowed in (None, "true", "%s:1" % self.name, "other.example.com"):
+            extra = {} if allowed is None else {"DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP": allowed}
+            r = run(self.penv(self.named_url(), **extra), "store", store_json("no.example.com", "u", "p"))
+            self.assertEqual((r.rc, r.out, r.err), (1, refused.encode(), b""), (allowed, r))
+        self.assertEqual(self.fake.requests(), [])
+
+    def test_a_url_is_not_a_host(self):
+        r = run(self.penv(self.named_url(), DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP="http://" + self.name),
+                "store", store_json("no.example.com", "u", "p"))
+        self.assertEqual((r.rc, r.out), (1, (
+            "DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP: \"http://%s\" is not a host: give "
+            "true, false or hosts as HOST or HOST:PORT, separated by commas\n" % self.name).encode()), r)
+
+    def test_loopback_is_parsed_not_matched_by_prefix(self):
+        r = run(self.penv("http://127.0.0.1:%d/v2-beta/projects/1a5" % self.loop.port,
+                         DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP="true"),
+                "store", store_json("loop.example.com", "u", "p"))
+        self.assertEqual((r.rc, r.out, r.err), (0, b"", b""), r)  # loopback: no warning
+        r = run(self.penv("http://127.attacker.example:%d/v2-beta/projects/1a5" % self.loop.port,
+                         DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP="true"),
+                "store", store_json("loop.example.com", "u", "p"))
+        self.assertEqual((r.rc, r.out), (1, (
+            "stored in the keyring, but not registered with Rancher: Rancher: cannot list "
+            "registries: refusing http://127.attacker.example: only https is allowed (plain http "
+            "only to a host named in allow-plain-http, or to loopback when it is true)\n").encode()), r)
+
+    def test_reads_warn_too_and_doctor_says_it(self):
+        self.fake.control("POST", "seed", {"registries": [{"serverAddress": "read.example.com",
+            "credentials": [{"publicValue": "ru", "secretValue": "rs", "state": "active"}]}]})
+        env = self.penv(self.named_url(), DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP=self.name,
+                       CATTLE_ACCESS_KEY="adminkey", CATTLE_SECRET_KEY="adminsecret")
+        r = run(env, "get", "read.example.com")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(b"warning: plain http to %s:%d" % (self.name.encode(), self.fake.port), r.err)
+        self.assertEqual(r.err.count(b"\n"), 1, r)
+        r, line, fix = doctor_lines(env)
+        self.assertEqual(line, "  rancher: keys accepted (RANCHER_* key envkey: environment 1a5, "
+                               "1 registry; warning: plain http, the key crosses the network "
+                               "unencrypted; CATTLE_* key adminkey: environment 1a5, 1 registry; "
+                               "warning: plain http, the key crosses the network unencrypted)", r)
 
 
 class KeyFiles(RancherCase):
