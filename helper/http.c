@@ -1,8 +1,10 @@
 /* http: one libcurl request with the project's rules (see http.h). */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +150,102 @@ static int http_init(void)
 	return rc ? err_set(rc, "%s", why) : 0;
 }
 
+/* One entry of an allow-plain-http host list, checked and lower-cased into out: a DNS name
+ * or an IPv4 address, or an IPv6 address in brackets, then an optional :PORT. A URL, a path,
+ * a wildcard or user info is not a host a user names. */
+static int plain_host_entry(const char *w, size_t n, char *out, size_t size)
+{
+	size_t i = 0, host_end;
+
+	if (n == 0 || n >= size)
+		return -1;
+	if (w[0] == '[') {
+		const char *close = memchr(w, ']', n);
+
+		if (!close || close == w + 1)
+			return -1;
+		host_end = (size_t)(close - w) + 1;
+		for (i = 1; i + 1 < host_end; i++)
+			if (!strchr("0123456789abcdefABCDEF:.", w[i]))
+				return -1;
+	} else {
+		host_end = strcspn(w, ":");
+		if (host_end > n)
+			host_end = n;
+		if (host_end == 0)
+			return -1;
+		for (i = 0; i < host_end; i++)
+			if (!(((w[i] | 0x20) >= 'a' && (w[i] | 0x20) <= 'z') ||
+			      (w[i] >= '0' && w[i] <= '9') || w[i] == '-' || w[i] == '.'))
+				return -1;
+		/* A bare number ("2", "0") is a mistyped true or false, not a host anyone names. */
+		if (strspn(w, "0123456789") >= host_end)
+			return -1;
+	}
+	if (host_end < n) {
+		char port[8];
+		size_t plen = n - host_end - 1;
+		long v;
+
+		if (w[host_end] != ':' || plen == 0 || plen >= sizeof(port) ||
+		    strspn(w + host_end + 1, "0123456789") < plen)
+			return -1;
+		memcpy(port, w + host_end + 1, plen);
+		port[plen] = '\0';
+		v = strtol(port, NULL, 10);
+		if (v < 1 || v > 65535)
+			return -1;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = (char)((w[i] >= 'A' && w[i] <= 'Z') ? w[i] | 0x20 : w[i]);
+	out[n] = '\0';
+	return 0;
+}
+
+/* allow-plain-http: true/false, or a list of hosts (see http.h). */
+static int load_plain(const struct config *cfg, const char *section, const char *env,
+		      struct http_opts *o)
+{
+	const char *v = config_str(cfg, section, "allow-plain-http", env);
+	char *setting = o->plain_setting, word[300];
+	size_t n;
+
+	if (env && getenv(env) && getenv(env)[0])
+		snprintf(setting, sizeof(o->plain_setting), "%s", env);
+	else
+		snprintf(setting, sizeof(o->plain_setting), "%s%sallow-plain-http", section,
+			 section[0] ? "." : "");
+	if (!v || !v[0] || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
+	    strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0)
+		return 0;
+	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 ||
+	    strcmp(v, "1") == 0) {
+		o->allow_plain_loopback = 1;
+		return 0;
+	}
+	while (*v) {
+		char **hosts;
+
+		v += strspn(v, ", \t");
+		n = strcspn(v, ", \t");
+		if (!n)
+			break;
+		if (plain_host_entry(v, n, word, sizeof(word)))
+			return err_set(ERR_INVALID, "%s: \"%.*s\" is not a host: give true, false or "
+				       "hosts as HOST or HOST:PORT, separated by commas", setting,
+				       (int)(n < 200 ? n : 200), v);
+		v += n;
+		hosts = realloc(o->plain_hosts, (o->nplain_hosts + 1) * sizeof(*hosts));
+		if (!hosts)
+			return err_set(ERR_FAILED, "out of memory");
+		o->plain_hosts = hosts;
+		if (!(o->plain_hosts[o->nplain_hosts] = strdup(word)))
+			return err_set(ERR_FAILED, "out of memory");
+		o->nplain_hosts++;
+	}
+	return 0;
+}
+
 int http_opts_load(const struct config *cfg, const char *section, const char *env_prefix,
 		   struct http_opts *out)
 {
@@ -171,7 +269,7 @@ int http_opts_load(const struct config *cfg, const char *section, const char *en
 		rc = config_ms(cfg, section, "timeout", env, 10000, &o.timeout_ms);
 	snprintf(env, sizeof(env), "%s_ALLOW_PLAIN_HTTP", env_prefix);
 	if (!rc)
-		rc = config_bool(cfg, section, "allow-plain-http", env, 0, &o.allow_plain_loopback);
+		rc = load_plain(cfg, section, env, &o);
 	if (rc) {
 		http_opts_clear(&o);
 		return rc;
@@ -187,8 +285,15 @@ int http_opts_load(const struct config *cfg, const char *section, const char *en
 
 void http_opts_clear(struct http_opts *o)
 {
+	size_t i;
+
 	free(o->ca_file);
 	o->ca_file = NULL;
+	for (i = 0; i < o->nplain_hosts; i++)
+		free(o->plain_hosts[i]);
+	free(o->plain_hosts);
+	o->plain_hosts = NULL;
+	o->nplain_hosts = 0;
 }
 
 void http_response_clear(struct http_response *r)
@@ -249,42 +354,108 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		r->ratelimit_reset = header_int(v);
 	else if (name_len == 16 && strncasecmp(line, "x-api-account-id", 16) == 0)
 		snprintf(r->account_id, sizeof(r->account_id), "%s", v);
+	else if (name_len == 18 && strncasecmp(line, "x-api-account-kind", 18) == 0)
+		snprintf(r->account_kind, sizeof(r->account_kind), "%s", v);
 	return len;
 }
 
+/* Is host (as libcurl's URL parser gives it: IPv6 in brackets) a loopback address? Parsed, not
+ * matched by prefix: "127.attacker.example" is a name anyone can point anywhere. */
 static int is_loopback_host(const char *host)
 {
-	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-	       strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
+	struct in_addr v4;
+	struct in6_addr v6;
+	char bare[INET6_ADDRSTRLEN + 1];
+	size_t n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1; /* libcurl resolves it to loopback itself, without asking DNS */
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (n < 3 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= sizeof(bare))
+		return 0;
+	memcpy(bare, host + 1, n - 2);
+	bare[n - 2] = '\0';
+	if (inet_pton(AF_INET6, bare, &v6) != 1)
+		return 0;
+	if (IN6_IS_ADDR_LOOPBACK(&v6))
+		return 1;
+	return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
 }
 
-/* Check the URL against the rules and return its host for messages. */
-static int check_url(const struct http_opts *o, const char *url, char *host, size_t host_size)
+/* Does an allow-plain-http host list name host (lower-cased by the caller) with port? */
+static int is_named_plain_host(const struct http_opts *o, const char *host, const char *port)
+{
+	size_t i, hl = strlen(host);
+
+	for (i = 0; i < o->nplain_hosts; i++) {
+		const char *e = o->plain_hosts[i];
+
+		if (strncmp(e, host, hl) == 0 && (e[hl] == '\0' || (e[hl] == ':' && strcmp(e + hl + 1, port) == 0)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Check the URL against the rules and return its host for messages. plain_remote: "host:port"
+ * of plain http to a host that is not loopback (allowed by name), which the caller warns
+ * about; "" otherwise. */
+static int check_url(const struct http_opts *o, const char *url, char *host, size_t host_size,
+		     char *plain_remote, size_t plain_size)
 {
 	CURLU *u = lc.url();
-	char *scheme = NULL, *h = NULL;
-	int rc = 0;
+	char *scheme = NULL, *h = NULL, *port = NULL, lower[256];
+	size_t i;
+	int rc = 0, loopback;
 
+	plain_remote[0] = '\0';
 	if (!u)
 		return err_set(ERR_FAILED, "out of memory");
 	if (lc.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    lc.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    lc.url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+	    lc.url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK ||
+	    lc.url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
 		rc = err_set(ERR_INVALID, "not a valid URL: %s", url);
 		goto out;
 	}
 	snprintf(host, host_size, "%s", h);
 	if (strcasecmp(scheme, "https") == 0)
 		goto out;
-	if (strcasecmp(scheme, "http") == 0 && o->allow_plain_loopback && is_loopback_host(h))
+	for (i = 0; h[i] && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)((h[i] >= 'A' && h[i] <= 'Z') ? h[i] | 0x20 : h[i]);
+	lower[i] = '\0';
+	loopback = is_loopback_host(lower);
+	if (strcasecmp(scheme, "http") == 0 && ((o->allow_plain_loopback && loopback) ||
+						is_named_plain_host(o, lower, port))) {
+		if (!loopback)
+			snprintf(plain_remote, plain_size, "%s:%s", h, port);
 		goto out;
+	}
 	rc = err_set(ERR_INVALID, "refusing %s://%s: only https is allowed%s", scheme, h,
-		     strcasecmp(scheme, "http") == 0 ? " (plain http only to loopback, when allowed)" : "");
+		     strcasecmp(scheme, "http") == 0
+			     ? " (plain http only to a host named in allow-plain-http, or to loopback "
+			       "when it is true)"
+			     : "");
 out:
 	lc.free(scheme);
 	lc.free(h);
+	lc.free(port);
 	lc.url_cleanup(u);
 	return rc;
+}
+
+/* Plain http to a host that is not loopback, with a secret on board: say so on stderr, once per
+ * process and host (see http.h for why the http layer writes it itself). */
+static void warn_plain(const struct http_opts *o, const char *host)
+{
+	static char warned[300];
+
+	if (strcmp(warned, host) == 0)
+		return;
+	snprintf(warned, sizeof(warned), "%s", host);
+	fprintf(stderr, "%s: warning: plain http to %s (allowed by %s): the API key and what it "
+		"sends cross the network unencrypted\n", program_invocation_short_name, host,
+		o->plain_setting);
 }
 
 static int from_curl(CURLcode c, const char *host, const struct sink *sink, const char *detail)
@@ -336,6 +507,7 @@ int http_do(const struct http_opts *o, const struct http_request *req, struct ht
 	char host[256] = "", errbuf[CURL_ERROR_SIZE] = "";
 	CURL *c = NULL;
 	CURLcode cc;
+	char plain_remote[300] = "";
 	int rc;
 
 	r.retry_after = -1;
@@ -347,18 +519,20 @@ int http_do(const struct http_opts *o, const struct http_request *req, struct ht
 		secmem_remember(req->basic_pass, strlen(req->basic_pass));
 	rc = http_init();
 	if (!rc)
-		rc = check_url(o, req->url, host, sizeof(host));
+		rc = check_url(o, req->url, host, sizeof(host), plain_remote, sizeof(plain_remote));
 	if (rc) {
 		log_debug("%s refused: %s", req->method, err_msg());
 		return rc;
 	}
+	if (plain_remote[0] && (req->bearer || req->basic_pass || req->body))
+		warn_plain(o, plain_remote);
 	c = lc.easy_init();
 	if (!c)
 		return err_set(ERR_FAILED, "cannot initialise libcurl");
 	lc.easy_setopt(c, CURLOPT_URL, req->url);
 	/* The protocol allow-list is a rule, not a hint: refuse to go on without it. */
 	if (lc.easy_setopt(c, CURLOPT_PROTOCOLS_STR,
-			   o->allow_plain_loopback ? "https,http" : "https") != CURLE_OK) {
+			   o->allow_plain_loopback || o->nplain_hosts ? "https,http" : "https") != CURLE_OK) {
 		lc.easy_cleanup(c);
 		return err_set(ERR_UNAVAILABLE, "%s is too old to restrict protocols: libcurl 7.85 or "
 			       "newer is needed", LIBCURL_SONAME);
