@@ -12,7 +12,8 @@
  *  - Redirects are never followed: credentials must not travel to another host.
  *  - The body is capped; a larger one aborts the transfer.
  *  - Everything that held a secret (credentials, the body) is wiped after use.
- *  - libcurl is loaded (dlopen) on the first request: a keyring-only call never pays for it. */
+ *  - libcurl comes with a plugin loaded on the first request (http_plugin.h): a keyring-only
+ *    call never pays for it. */
 #ifndef DCK_HTTP_H
 #define DCK_HTTP_H
 
@@ -21,6 +22,9 @@
 
 #include "config.h"
 #include "secmem.h"
+
+/* No API answer we read is anywhere near this; a body this large is an attack or a bug. */
+#define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
 
 struct http_opts {
 	char *ca_file;              /* NULL: SSL_CERT_FILE, CURL_CA_BUNDLE, or the system store */
