@@ -19,6 +19,7 @@
 
 #include "dbus.h"
 #include "err.h"
+#include "monotonic.h"
 #include "secmem.h"
 #include "secret_item.h"
 
@@ -569,7 +570,7 @@ static int by_server_then_best(const void *pa, const void *pb)
 	return d ? d : secret_item_better(a, b) ? -1 : secret_item_better(b, a) ? 1 : 0;
 }
 
-int secret_read_list(const char *address, int64_t deadline, struct cred_list *out, size_t *locked)
+int secret_read_list(const char *address, unsigned idle_ms, struct cred_list *out, size_t *locked)
 {
 	struct dbus_conn c;
 	struct found f = {0};
@@ -577,7 +578,8 @@ int secret_read_list(const char *address, int64_t deadline, struct cred_list *ou
 	size_t i;
 	int attempt, rc;
 
-	rc = dbus_open(&c, address, deadline);
+	rc = dbus_open(&c, address, monotonic_ms() + idle_ms);
+	c.idle_ms = idle_ms;
 	if (rc == DBUS_UNSUPPORTED)
 		rc = SECRET_READ_FALLBACK;
 	/* An item deleted between the search and its read: its replacement exists by then. */
@@ -649,7 +651,7 @@ static int on_default_locked(void *ctx, uint32_t i, const struct dbus_reply *r)
 	return 0;
 }
 
-int secret_read_health(const char *address, int64_t deadline, struct secret_health *h)
+int secret_read_health(const char *address, unsigned idle_ms, struct secret_health *h)
 {
 	struct cred_list l = {0};
 	struct dbus_body body = {SECBUF_INIT, 0};
@@ -659,12 +661,12 @@ int secret_read_health(const char *address, int64_t deadline, struct secret_heal
 
 	memset(h, 0, sizeof(*h));
 	/* list first: its first call is a search, which the admission race cannot hurt. */
-	rc = secret_read_list(address, deadline, &l, &h->locked_collections);
+	rc = secret_read_list(address, idle_ms, &l, &h->locked_collections);
 	h->entries = l.len;
 	cred_list_clear(&l);
 	if (rc)
 		return rc;
-	rc = dbus_open(&c, address, deadline);
+	rc = dbus_open(&c, address, monotonic_ms() + idle_ms);
 	if (!rc) { /* a search first again, for the same reason, on this new connection */
 		static const char *const key[] = {"xdg:schema"}, *const value[] = {SCHEMA_OURS};
 		struct found f = {0};

@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 sys.path.insert(0, HERE)
 import keyring  # noqa: E402
 import minibus  # noqa: E402
+from fill import encrypt as _encrypt, keyrings_dir, plain_keyring  # noqa: E402
 from keyring import KeyringSession  # noqa: E402
 
 REF = "docker-credential-secretservice"
@@ -47,7 +48,6 @@ OURS_SCHEMA = "io.github.docker-credential-keyring"
 REF_SCHEMA = "io.docker.Credentials"
 DO_HOST = "registry.digitalocean.com"
 DO_TOKEN = "dop_v1_benchtoken"
-GUILT = "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface"
 # Variables either helper reads: the caller's own must not leak into the measurement.
 FOREIGN_ENV = ("DOCKER_CREDENTIAL_KEYRING_", "DIGITALOCEAN_", "RANCHER_", "CATTLE_", "SSL_CERT_",
                "CURL_CA_BUNDLE", "LD_PRELOAD", "LD_LIBRARY_PATH")
@@ -224,44 +224,6 @@ def entries(n):
             out.append((s, {"xdg:schema": REF_SCHEMA, "label": "Docker Credentials", "server": s,
                             "username": "user-%04d" % k, "docker_cli": "1"}, secret_of(s)))
     return out
-
-
-def plain_keyring(items):
-    """gnome-keyring's unencrypted file format (a GKeyFile): what it writes for a collection
-    with an empty password. The bench's values are plain ASCII, so nothing needs escaping."""
-    out = ["[keyring]", "display-name=login", "ctime=0", "mtime=0", "lock-on-idle=false",
-           "lock-after=false", ""]
-    for i, (label, attrs, secret) in enumerate(items, 1):
-        out += ["[%d]" % i, "item-type=0", "display-name=" + label, "secret=" + secret,
-                "mtime=0", "ctime=0", ""]
-        for j, (k, v) in enumerate(sorted(attrs.items())):
-            out += ["[%d:attribute%d]" % (i, j), "name=" + k, "type=string", "value=" + v, ""]
-    return "\n".join(out)
-
-
-def keyrings_dir(ks):
-    return os.path.join(ks.env["XDG_DATA_HOME"], "keyrings")
-
-
-def _encrypt(ks):
-    """Has gnome-keyring save the loaded plain keyring encrypted with the session's password
-    (the internal interface seahorse uses; no prompt). The daemon unlocked the plain file with
-    that password at start, which is the "original" it then expects; an empty one is tried too."""
-    w = minibus.SecretWriter(ks.env["DBUS_SESSION_BUS_ADDRESS"])
-    try:
-        last = None
-        for original in (keyring.PASSWORD, b""):
-            try:
-                w.bus.call(minibus.SECRETS, minibus.SERVICE_PATH, GUILT,
-                           "ChangeWithMasterPassword", "o(oayays)(oayays)",
-                           (w.collection, (w.session, b"", original, "text/plain"),
-                            (w.session, b"", keyring.PASSWORD, "text/plain")))
-                return
-            except minibus.DBusError as e:
-                last = e
-        raise last
-    finally:
-        w.close()
 
 
 def _fill_slowly(ks, items):

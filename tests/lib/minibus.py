@@ -273,3 +273,30 @@ class SecretWriter:
 
     def close(self):
         self.bus.close()
+
+
+def items(address, attrs, window=50):
+    """{path: (attributes, modified)} of every unlocked item matching attrs, read on one
+    connection with many calls in flight: the tests' own view of the keyring, independent of the
+    helper. A fresh client's first search may be declined or come back empty (gnome-keyring
+    admits clients from an idle callback): it is asked again."""
+    bus = Bus(address)
+    try:
+        for _ in range(5):
+            try:
+                unlocked, _ = _service_call(bus, "SearchItems", "a{ss}", (attrs,), "aoao")
+            except DBusError:
+                continue
+            if unlocked:
+                break
+        out = {}
+        for i in range(0, len(unlocked), window):
+            chunk = unlocked[i:i + window]
+            serials = [(p, bus.send(SECRETS, p, "org.freedesktop.DBus.Properties", "GetAll", "s",
+                                    ("org.freedesktop.Secret.Item",))) for p in chunk]
+            for p, s in serials:
+                (props,) = bus.wait(s, "a{sv}")
+                out[p] = (props["Attributes"], props["Modified"])
+        return out
+    finally:
+        bus.close()
