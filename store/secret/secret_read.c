@@ -1,12 +1,16 @@
 /* secret_read: see secret_read.h.
  *
  * get, in three round trips after connecting:
- *   1. Hello, SearchItems({server})                          (a second search if none found)
- *   2. OpenSession("plain"), Properties.GetAll of each item  (attributes, age, locked)
+ *   1. Hello, SearchItems({server})                       (a second search if none found)
+ *   2. OpenSession("plain"), Properties.Get(Attributes) of each unlocked item
+ *      (and of their age, Modified and Created, when there are several: rare)
  *   3. GetSecrets([the newest item], session)
- * list: SearchItems for each schema (again for an empty answer), then GetAll of every item,
- * at most WINDOW calls in flight (dbus-daemon's default limit on a connection's pending
+ * list: SearchItems for each schema (again for an empty answer), then the Attributes of every
+ * item, at most WINDOW calls in flight (dbus-daemon's default limit on a connection's pending
  * replies is 128).
+ *
+ * One property at a time, never GetAll: gnome-keyring looks an item up anew for each property
+ * it returns, at a cost that grows with the keyring (docs/performance.md).
  *
  * The "plain" session: the secret crosses the session bus unencrypted, from gnome-keyring to
  * this process of the same user, on a socket only that user can open. libsecret would run a
@@ -147,7 +151,7 @@ static int search(struct dbus_conn *c, size_t n, const char *const *keys,
 	return dbus_collect(c, serial, 1, on_search, f);
 }
 
-/* ---- Properties.GetAll ------------------------------------------------------------------- */
+/* ---- Properties.Get ------------------------------------------------------------------------ */
 
 /* a{ss} into the item's attributes. */
 static int read_attributes(struct dbus_iter *it, struct secret_item *item)
@@ -165,43 +169,7 @@ static int read_attributes(struct dbus_iter *it, struct secret_item *item)
 			return -1;
 		rc = secret_item_attr(item, k, v);
 	}
-	return rc ? rc : 0;
-}
-
-/* a{sv}: the properties of one item. 0, -1 when malformed, or an err.h code. */
-static int read_properties(const struct dbus_reply *r, struct secret_item *item)
-{
-	struct dbus_iter it;
-	size_t end;
-
-	if (strcmp(r->sig, "a{sv}") != 0)
-		return -1;
-	dbus_iter_init(&it, r);
-	if (dbus_get_array(&it, 8, &end))
-		return -1;
-	while (it.pos < end) {
-		const char *name, *sig;
-		size_t n;
-		uint32_t b;
-		int rc = 0;
-
-		if (dbus_get_struct(&it) || dbus_get_string(&it, &name, &n) ||
-		    dbus_get_variant(&it, &sig))
-			return -1;
-		if (strcmp(name, "Attributes") == 0 && strcmp(sig, "a{ss}") == 0)
-			rc = read_attributes(&it, item);
-		else if (strcmp(name, "Modified") == 0 && strcmp(sig, "t") == 0)
-			rc = dbus_get_u64(&it, &item->modified);
-		else if (strcmp(name, "Created") == 0 && strcmp(sig, "t") == 0)
-			rc = dbus_get_u64(&it, &item->created);
-		else if (strcmp(name, "Locked") == 0 && strcmp(sig, "b") == 0 && !(rc = dbus_get_u32(&it, &b)))
-			item->locked = b != 0;
-		else
-			rc = dbus_skip(&it, &sig);
-		if (rc)
-			return rc;
-	}
-	return secret_item_finish(item);
+	return rc;
 }
 
 /* OpenSession("plain", "") → (v o): the session's path. */
@@ -221,12 +189,11 @@ static int on_session(char **session, const struct dbus_reply *r)
 	return *session ? 0 : err_set(ERR_FAILED, "out of memory");
 }
 
-/* One window of calls: the session's (when asked for) first, then one property read per item:
- * all of them (GetAll), or one (Get; prop names it). */
+/* One window of calls: the session's (when asked for) first, then one property read per item. */
 struct batch {
 	struct found *f;
 	char **session;      /* NULL: no OpenSession in this window */
-	const char *prop;    /* NULL: GetAll */
+	const char *prop;    /* Attributes, Modified or Created */
 	size_t idx[WINDOW];  /* the item each read is for */
 };
 
@@ -265,14 +232,13 @@ static int on_batch(void *ctx, uint32_t i, const struct dbus_reply *r)
 	}
 	if (r->type == 3)
 		return error_reply(r, "cannot read an entry's attributes");
-	rc = b->prop ? read_property(r, b->prop, item) : read_properties(r, item);
+	rc = read_property(r, b->prop, item);
 	return rc < 0 ? malformed("cannot read an entry's attributes") : rc;
 }
 
-/* A property read of the unlocked items of f (a locked item shows nothing worth reading) that
- * want says to read, WINDOW calls at a time: GetAll, or Get of prop (gnome-keyring looks an item
- * up anew for each property, and the lookup grows with the keyring: GetAll costs 3 to 4 Gets).
- * With session, an OpenSession("plain") rides in the first window. */
+/* Get of prop for the unlocked items of f (a locked item shows nothing worth reading) that want
+ * says to read (NULL: all), WINDOW calls at a time. With session, an OpenSession("plain") rides
+ * in the first window. */
 static int read_items(struct dbus_conn *c, struct found *f, const char *prop,
 		      int (*want)(const struct found *f, size_t i), char **session)
 {
@@ -281,8 +247,7 @@ static int read_items(struct dbus_conn *c, struct found *f, const char *prop,
 	int rc = 0;
 
 	dbus_put_string(&args, ITEM);
-	if (prop)
-		dbus_put_string(&args, prop);
+	dbus_put_string(&args, prop);
 	dbus_put_string(&plain, "plain");
 	dbus_put_variant_string(&plain, "");
 	do {
@@ -297,8 +262,7 @@ static int read_items(struct dbus_conn *c, struct found *f, const char *prop,
 		for (; queued && next < f->len && n < WINDOW; next++) {
 			if (f->items[next].locked || (want && !want(f, next)))
 				continue;
-			queued = dbus_call(c, SECRETS, f->items[next].path, PROPERTIES, prop ? "Get" : "GetAll",
-					   prop ? "ss" : "s", &args) != 0;
+			queued = dbus_call(c, SECRETS, f->items[next].path, PROPERTIES, "Get", "ss", &args) != 0;
 			b.idx[n - (session ? 1 : 0)] = next;
 			n++;
 		}
@@ -381,7 +345,12 @@ static int get_once(struct dbus_conn *c, const char *server, struct cred *out, i
 	if (!rc && f.len == 0)
 		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 	if (!rc)
-		rc = read_items(c, &f, NULL, NULL, &session);
+		rc = read_items(c, &f, "Attributes", NULL, &session);
+	/* Several items for one server: their age decides (secret_item.h). */
+	if (!rc && f.len > 1)
+		rc = read_items(c, &f, "Modified", NULL, NULL);
+	if (!rc && f.len > 1)
+		rc = read_items(c, &f, "Created", NULL, NULL);
 	for (i = 0; !rc && i < f.len; i++)
 		if (!a.item || secret_item_better(&f.items[i], a.item))
 			a.item = &f.items[i];
