@@ -418,23 +418,59 @@ static int shares_server(const struct found *f, size_t i)
 		      strcmp(f->items[i + 1].c.server, s) == 0));
 }
 
+static int by_path(const void *pa, const void *pb)
+{
+	return strcmp(((const struct secret_item *)pa)->path, ((const struct secret_item *)pb)->path);
+}
+
+/* Items of f whose attributes an earlier look read (prev, sorted by path) keep them: a retry
+ * then reads only what is new, in a window too short for much to change again. */
+static void carry(struct found *prev, struct found *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->len; i++) {
+		struct secret_item *old = bsearch(&f->items[i], prev->items, prev->len,
+						  sizeof(prev->items[0]), by_path);
+		struct secret_item swap;
+
+		if (old && old->c.server) {
+			swap = f->items[i];
+			f->items[i] = *old;
+			*old = swap;
+		}
+	}
+}
+
+static int unread(const struct found *f, size_t i)
+{
+	return f->items[i].c.server == NULL;
+}
+
 static int list_once(struct dbus_conn *c, struct found *f)
 {
 	static const char *const key[] = {"xdg:schema"};
 	static const char *const schemas[] = {SCHEMA_OURS, SCHEMA_LEGACY};
+	struct found prev = *f;
 	size_t k, before;
 	int rc = 0;
 
+	memset(f, 0, sizeof(*f));
 	for (k = 0; !rc && k < 2; k++) {
 		before = f->len;
 		rc = search(c, 1, key, &schemas[k], f);
 		if (!rc && f->len == before) /* the admission race, as in get */
 			rc = search(c, 1, key, &schemas[k], f);
 	}
+	if (!rc && prev.len) {
+		qsort(prev.items, prev.len, sizeof(prev.items[0]), by_path);
+		carry(&prev, f);
+	}
+	found_clear(&prev);
 	/* The attributes of all; the age only where one server has several items (secret_item.h:
 	 * the newest answers), which is rare. */
 	if (!rc)
-		rc = read_items(c, f, "Attributes", NULL, NULL);
+		rc = read_items(c, f, "Attributes", unread, NULL);
 	if (!rc && f->len)
 		qsort(f->items, f->len, sizeof(f->items[0]), by_server);
 	if (!rc)
@@ -551,9 +587,9 @@ int secret_read_list(const char *address, unsigned idle_ms, struct cred_list *ou
 	c.idle_ms = idle_ms;
 	if (rc == DBUS_UNSUPPORTED)
 		rc = SECRET_READ_FALLBACK;
-	/* An item deleted between the search and its read: its replacement exists by then. */
-	for (attempt = 0; !rc && attempt < 4; attempt++) {
-		found_clear(&f);
+	/* An item deleted between the search and its read: its replacement exists by then, and
+	 * another look finds it (reading only what it has not read yet). */
+	for (attempt = 0; !rc && attempt < 8; attempt++) {
 		rc = list_once(&c, &f);
 		if (!rc && !f.vanished)
 			break;
