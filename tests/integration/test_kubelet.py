@@ -17,6 +17,7 @@ duration, auth a map of {username, password}. Anything else fails the test, as i
 the pull.
 
 The API is tests/fakes/fake_do.py (and fake_rancher.py for CATTLE_* keys)."""
+import ctypes
 import json
 import os
 import re
@@ -29,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import test_digitalocean as do
 import test_rancher as rn
-from common import BIN, forget_kernel_keyring, kernel_keyring_name, store_json
+from common import BIN, forget_kernel_keyring, kernel_keyring_name, keyctl_works, store_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(HERE, "..", "..", "packaging", "kubelet", "credential-provider-config.yaml")
@@ -37,6 +38,7 @@ GROUP = "credentialprovider.kubelet.k8s.io/"
 V1 = GROUP + "v1"
 HOST = do.HOST
 TOKEN = do.TOKEN
+KEYCTL_NR = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
 
 
 def setUpModule():
@@ -510,6 +512,58 @@ class DigitalOcean(NodeCase):
         p = self.node_provider(args=[])
         p.provider["name"] = "keyring-credential-provider"
         self.assertAnswer(p.exec(HOST + "/app"))
+
+    @unittest.skipUnless(os.geteuid() == 0 and KEYCTL_NR and keyctl_works(),
+                         "the kubelet's case: root, with kernel keyrings")
+    def test_root_with_a_private_session_keyring_per_call(self):
+        """systemd runs the kubelet with KeyringMode=private: a session keyring of its own,
+        not linked to root's user keyring. Each call here gets a new one, and still reads the
+        one copy from root's user keyring."""
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def private_session():
+            if libc.syscall(KEYCTL_NR, 1, None) < 0:  # KEYCTL_JOIN_SESSION_KEYRING, anonymous
+                os._exit(126)
+
+        def session_id():
+            code = ("import ctypes; print(ctypes.CDLL(None).syscall(%d, 0, -3, 0))" % KEYCTL_NR)
+            return subprocess.run(["python3", "-c", code], preexec_fn=private_session,
+                                  stdout=subprocess.PIPE, check=True).stdout
+        self.assertNotEqual(session_id(), session_id())  # the fixture does what it says
+        for i in range(3):
+            r = self.provider.exec("%s/app:%d" % (HOST, i), preexec_fn=private_session)
+            self.assertAnswer(r)
+        self.assertEqual(len(self.minted()), 1)
+        # The copy is in the helper's keyring in root's user keyring: ID FLAGS USAGE TIMEOUT
+        # PERM UID GID TYPE DESCRIPTION: SUMMARY.
+        with open("/proc/keys") as f:
+            rings = [fields for fields in (line.split(None, 8) for line in f)
+                     if len(fields) == 9 and fields[7] == "keyring" and
+                     fields[8].rsplit(": ", 1)[0] == self.keyring]
+        self.assertEqual([(fields[5], fields[8].rsplit(": ", 1)[1].strip()) for fields in rings],
+                         [("0", "1")], rings)
+
+
+    @unittest.skipUnless(os.geteuid() == 0 and KEYCTL_NR and keyctl_works(),
+                         "root, with kernel keyrings")
+    def test_a_root_service_pulling_mints_once(self):
+        """The same for a build server's service running as root (docker pull calls get)."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        env = dict(self.provider.environ, DIGITALOCEAN_API_URL=self.fake.url,
+                   SSL_CERT_FILE=os.path.join(do.CERTS, "ca.pem"),
+                   DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE=self.token_file)
+
+        def private_session():
+            if libc.syscall(KEYCTL_NR, 1, None) < 0:
+                os._exit(126)
+        outs = [subprocess.run([BIN, "get"], input=HOST.encode(), env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, preexec_fn=private_session, timeout=30)
+                for _ in range(3)]
+        m = self.minted()
+        self.assertEqual(len(m), 1, outs)
+        self.assertEqual([(p.returncode, p.stdout) for p in outs],
+                         [(0, do.answer(HOST, m[0]["username"], m[0]["password"]))] * 3)
+
 
 class Hosts(NodeCase):
     """The image's registry host, by the kubelet's rules, answered from logins stored on the
