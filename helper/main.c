@@ -19,6 +19,7 @@
 #include "log.h"
 #include "login.h"
 #include "proto.h"
+#include "pull_secret.h"
 #include "secmem.h"
 #include "source_do.h"
 #include "source_rancher.h"
@@ -50,7 +51,8 @@ static void print_help(const char *prog)
 	       "                    [HOST...]\n"
 	       "       %s doctor\n"
 	       "       %s login|logout digitalocean|rancher   (the API secret on stdin)\n"
-	       "       %s kubelet [NAME=VALUE...]   (a CredentialProviderRequest on stdin)\n\n"
+	       "       %s kubelet [NAME=VALUE...]   (a CredentialProviderRequest on stdin)\n"
+	       "       %s pull-secret [--lifetime DURATION] HOST...\n\n"
 	       "A docker credential helper that keeps registry logins in the OS keyring\n"
 	       "(Secret Service). Docker, podman, buildah and skopeo run it; it reads its\n"
 	       "input on stdin:\n"
@@ -66,14 +68,18 @@ static void print_help(const char *prog)
 	       "  login      save a DigitalOcean API token or a Rancher secret key in the keyring\n"
 	       "For Kubernetes:\n"
 	       "  kubelet      the kubelet's image credential provider (args: settings as\n"
-	       "               NAME=VALUE); also as " KUBELET_PROG_NAME "\n\n"
+	       "               NAME=VALUE); also as " KUBELET_PROG_NAME "\n"
+	       "  pull-secret  print a .dockerconfigjson for HOSTs on stdout (errors on stderr):\n"
+	       "               | kubectl create secret generic NAME\n"
+	       "                   --type=kubernetes.io/dockerconfigjson\n"
+	       "                   --from-file=.dockerconfigjson=/dev/stdin\n\n"
 	       "Settings (environment, or ~/.config/docker-credential-keyring/config):\n"
 	       "  DOCKER_CREDENTIAL_KEYRING_TIMEOUT  deadline for keyring calls (default 3s)\n"
 	       "  DOCKER_CREDENTIAL_KEYRING_PROMPT   unlock a locked keyring with a prompt when\n"
 	       "                                     a display is set (default true)\n"
 	       "  DOCKER_CREDENTIAL_KEYRING_CONFIG   path of the config file\n"
 	       "See man docker-credential-keyring for everything else.\n",
-	       prog, prog, prog, prog, prog);
+	       prog, prog, prog, prog, prog, prog);
 }
 
 /* `login NAME` / `logout NAME`: save or forget a source's API secret in the keyring. The
@@ -266,7 +272,7 @@ static int run_configure(struct app *a, int argc, char **argv)
 	return print_and_close(a, cfg, &out, status);
 }
 
-/* kubelet: it fills a reply (kubelet.h); we print it. */
+/* kubelet and pull-secret: each fills a reply (kubelet.h, pull_secret.h); we print it. */
 static int print_reply(struct app *a, struct reply *r)
 {
 	int status = r->status;
@@ -322,6 +328,10 @@ int main(int argc, char **argv)
 		int skip = strcmp(prog, KUBELET_PROG_NAME) == 0 ? 1 : 2;
 
 		kubelet_run(&a, argc - skip, argv + skip, &r);
+		leave(print_reply(&a, &r));
+	}
+	if (argc >= 2 && strcmp(argv[1], "pull-secret") == 0) {
+		pull_secret_run(&a, argc - 2, argv + 2, &r);
 		leave(print_reply(&a, &r));
 	}
 	if (argc >= 2 && strcmp(argv[1], "configure") == 0)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The kubelet image credential provider (`kubelet`), through the real binary.
+"""The kubelet image credential provider (`kubelet`) and `pull-secret`, through the real binary.
 
 The harness (Provider) runs the binary exactly as the kubelet's exec plugin does
 (kubernetes pkg/credentialprovider/plugin/plugin.go, ExecPlugin): from the provider config's
@@ -17,6 +17,7 @@ duration, auth a map of {username, password}. Anything else fails the test, as i
 the pull.
 
 The API is tests/fakes/fake_do.py (and fake_rancher.py for CATTLE_* keys)."""
+import base64
 import ctypes
 import json
 import os
@@ -701,6 +702,98 @@ class Rancher(NodeCase):
         r = self.provider.exec("nginx")
         self.assertEqual((r.rc, r.out), (0, response_text(V1, duration="0s")), r)
         self.assertIn(b"Rancher has no active credential for index.docker.io", r.err)
+
+
+class PullSecret(NodeCase):
+    """`pull-secret HOST...`: a .dockerconfigjson on stdout, for kubectl; errors on stderr."""
+
+    def setUp(self):
+        super().setUp()
+        self.env = node_environ(self.keyring)
+        self.env.update(DIGITALOCEAN_API_URL=self.fake.url,
+                        SSL_CERT_FILE=os.path.join(do.CERTS, "ca.pem"),
+                        DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE=self.token_file,
+                        DOCKER_CREDENTIAL_KEYRING_DO_REGISTRY=do.REGISTRY)
+
+    def ps(self, *args, **env):
+        p = subprocess.run([BIN, "pull-secret"] + list(args), env=dict(self.env, **env),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        return p
+
+    @staticmethod
+    def entry(user, password):
+        return {"username": user, "password": password,
+                "auth": base64.b64encode(("%s:%s" % (user, password)).encode()).decode()}
+
+    def test_digitalocean_mints_read_only_credentials_for_the_secret(self):
+        p = self.ps(HOST)
+        self.assertEqual(p.returncode, 0, p)
+        m = self.minted()[-1]
+        want = {"auths": {HOST: self.entry(m["username"], m["password"])}}
+        self.assertEqual(p.stdout, (json.dumps(want, separators=(",", ":")) + "\n").encode())
+        self.assertEqual((m["read_write"], m["expiry_seconds"]), (False, 86400))
+        self.assertRegex(p.stderr, rb"^docker-credential-keyring: pull-secret: registry\."
+                                   rb"digitalocean\.com: new DigitalOcean credentials, valid for "
+                                   rb"(24h0m0s|23h59m5[0-9]s)\n$")
+
+    def test_lifetime(self):
+        self.assertEqual(self.ps("--lifetime", "720h", HOST).returncode, 0)
+        self.assertEqual(self.minted()[-1]["expiry_seconds"], 720 * 3600)
+        p = self.ps("--lifetime=never", HOST)
+        self.assertEqual(p.returncode, 0, p)
+        # No expiry_seconds at all: the API's way of saying "never".
+        self.assertEqual(self.fake.api_requests()[-1]["query"], {"read_write": "false"})
+        self.assertIn(b"new DigitalOcean credentials that do not expire", p.stderr)
+        for bad in ("0", "1.5", "12d", "soon", "1576800001"):
+            p = self.ps("--lifetime", bad, HOST)
+            self.assertEqual((p.returncode, p.stdout), (1, b""), (bad, p))
+            self.assertIn(b"--lifetime: \"%s\" is not a duration" % bad.encode(), p.stderr)
+        self.assertEqual(len(self.minted()), 2)
+
+    def test_each_secret_is_its_own_token_and_not_the_machines_copy(self):
+        first = json.loads(self.ps(HOST).stdout)["auths"][HOST]
+        second = json.loads(self.ps(HOST).stdout)["auths"][HOST]
+        self.assertNotEqual(first["password"], second["password"])
+        g = subprocess.run([BIN, "get"], input=HOST.encode(), env=self.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(g.returncode, 0, g)
+        self.assertNotIn(json.loads(g.stdout)["Secret"], (first["password"], second["password"]))
+        self.assertEqual(len(self.minted()), 3)
+
+    def test_logins_and_sources_in_one_secret(self):
+        s = subprocess.run([BIN, "store"], input=store_json("reg.example.com", "me", 'p:"w').encode(),
+                           env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(s.returncode, 0, s)
+        p = self.ps("reg.example.com", HOST, "reg.example.com")
+        self.assertEqual(p.returncode, 0, p)
+        m = self.minted()[-1]
+        want = {"auths": {"reg.example.com": self.entry("me", 'p:"w'),
+                          HOST: self.entry(m["username"], m["password"])}}
+        self.assertEqual(p.stdout, (json.dumps(want, separators=(",", ":")) + "\n").encode())
+
+    def test_errors_leave_stdout_empty(self):
+        cases = [
+            ((), b"pull-secret: no host (usage: pull-secret [--lifetime DURATION] HOST...)"),
+            (("--nope", HOST), b"pull-secret: --nope: unknown option"),
+            (("--lifetime",), b"pull-secret: --lifetime needs a DURATION\n"),
+            (("nothing.example.com",), b"pull-secret: nothing.example.com: no entry for "
+                                       b"nothing.example.com"),
+            ((HOST, "nothing.example.com"), b"pull-secret: nothing.example.com: no entry"),
+            (("--lifetime", "1h", "quay.io"), b"pull-secret: quay.io: --lifetime is for the hosts "
+                                              b"DigitalOcean serves"),
+            (("bad host",), b"pull-secret: \"bad host\" is not a registry host"),
+        ]
+        for args, reason in cases:
+            p = self.ps(*args)
+            self.assertEqual((p.returncode, p.stdout), (1, b""), (args, p))
+            self.assertEqual(p.stderr.count(b"\n"), 1, p)
+            self.assertIn(reason, p.stderr, (args, p))
+        p = self.ps(HOST, DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE=os.path.join(self.dir, "none"))
+        self.assertEqual((p.returncode, p.stdout), (1, b""), p)
+        self.assertIn(b"cannot read the token file", p.stderr)
+        # Logins are read first: a missing one leaves no new token behind on the account.
+        self.assertEqual(self.minted(), [])
 
 
 if __name__ == "__main__":
