@@ -226,11 +226,13 @@ class Provider:
             req["serviceAccountAnnotations"] = annotations
         return (json.dumps(req, separators=(",", ":")) + "\n").encode()
 
-    def exec(self, image=None, api_version=None, stdin=None, preexec_fn=None, **request):
+    def exec(self, image=None, api_version=None, stdin=None, preexec_fn=None, wrap=(), **request):
+        """wrap: a command that execs the rest of its arguments, run in front (a test's way of
+        changing the process's circumstances without preexec_fn, which threads make unsafe)."""
         env = dict(self.environ)
         for var in self.provider.get("env") or []:
             env[var["name"]] = var["value"]  # mergeEnvVars: the config's come last and win
-        argv = [self.link()] + list(self.provider.get("args") or [])
+        argv = list(wrap) + [self.link()] + list(self.provider.get("args") or [])
         if stdin is None:
             stdin = self.request(image, api_version, **request)
         start = time.monotonic()
