@@ -212,8 +212,10 @@ class Provider:
     def link(self):
         """The binary in the bin dir under the provider's name: a link, as installed."""
         path = os.path.join(self.bin_dir, self.provider["name"])
-        if not os.path.lexists(path):
+        try:
             os.symlink(os.path.realpath(BIN), path)
+        except FileExistsError:  # made by an earlier call (or a parallel one)
+            pass
         return path
 
     def request(self, image, api_version=None, sa_token=None, annotations=None):
