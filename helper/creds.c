@@ -272,6 +272,11 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 			return 0;
 		}
 		answered |= again;
+		/* A copy that appeared while we waited (the first caller's write-behind stored it)
+		 * is the one to fall back on if our fetch fails (stale while error). */
+		if (is_origin(&now, src->name) &&
+		    (!is_origin(&cached, src->name) || now.expires > cached.expires))
+			move_cred(&cached, &now);
 		cred_clear(&now);
 	} else {
 		log_debug("%s: no single-flight lock (%s): fetching anyway", server, err_msg());
