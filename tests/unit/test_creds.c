@@ -13,6 +13,7 @@
 
 #include "creds.h"
 #include "err.h"
+#include "mem_store.h"
 #include "secmem.h"
 
 #define HOST "registry.example.com"
