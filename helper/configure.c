@@ -92,19 +92,17 @@ char *configure_auth_path(void)
 	return n < 0 ? NULL : p;
 }
 
-int configure_load(const char *path, struct json_object **out, int *exists)
+int configure_load(const char *path, struct json_object **out)
 {
 	struct secbuf b = SECBUF_INIT; /* wiped when freed: auth files hold base64 passwords */
 	const char *why = NULL;
 	struct stat st;
 	int fd, rc;
 
-	*exists = 0;
 	*out = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : err_set(ERR_FAILED, "%s: cannot read: %s", path, strerror(errno));
-	*exists = 1;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		rc = err_set(ERR_INVALID, "%s: not a regular file", path);
 	else if (st.st_size > MAX_FILE)
@@ -141,17 +139,11 @@ static int one_of(const char *s, const char *const *list, size_t n)
 	return 0;
 }
 
-static int port_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 5 && strspn(s, "0123456789") == n && atol(s) >= 1 && atol(s) <= 65535;
-}
-
 /* host[:port] in lower case: a DNS name (letters, digits, '-', '_', '.'), or an IPv6
- * address in brackets. */
+ * address in brackets; a port from 1 to 65535. */
 static int host_ok(const char *h)
 {
+	const char *port;
 	size_t n;
 
 	if (h[0] == '[') {
@@ -164,7 +156,11 @@ static int host_ok(const char *h)
 		if (n == 0 || strchr(".-", h[0]) || strchr(".-", h[n - 1]) || strstr(h, ".."))
 			return 0;
 	}
-	return h[n] == 0 || (h[n] == ':' && port_ok(h + n + 1));
+	if (h[n] != ':')
+		return h[n] == 0;
+	port = h + n + 1;
+	n = strspn(port, "0123456789");
+	return port[n] == 0 && n >= 1 && n <= 5 && atol(port) >= 1 && atol(port) <= 65535;
 }
 
 int configure_normalize(const char *typed, int any_path, char **host)
@@ -385,18 +381,16 @@ static int rancher_hosts(struct app *a, struct opts *o, struct secbuf *out)
 		P(out, "configure: --rancher: cannot get the registries from Rancher: %s\n", err_msg());
 		return 1;
 	}
-	if (l->len) {
-		P(out, "rancher: %zu registr%s with an active credential:", l->len, l->len == 1 ? "y" : "ies");
-		for (i = 0; i < l->len; i++)
-			P(out, " %s", l->items[i].server);
-		P(out, "\n");
-	}
-	for (i = 0; i < l->len; i++)
-		if (add_host(o, l->items[i].server, BY_RANCHER, out))
-			return 1;
 	if (!l->len)
 		P(out, "rancher: no registry with an active credential%s\n",
 		  o->nhosts || o->store_mode ? "" : ": nothing to do");
+	else
+		P(out, "rancher: %zu registr%s with an active credential:", l->len, l->len == 1 ? "y" : "ies");
+	for (i = 0; i < l->len; i++)
+		P(out, " %s%s", l->items[i].server, i + 1 == l->len ? "\n" : "");
+	for (i = 0; i < l->len; i++)
+		if (add_host(o, l->items[i].server, BY_RANCHER, out))
+			return 1;
 	return !o->nhosts && !o->store_mode;
 }
 
@@ -481,24 +475,6 @@ static int set_entry(struct plan *p, struct json_object *obj, const char *key, c
 	return rc;
 }
 
-/* One host in one file: the keys this file's clients look it up under. */
-static int plan_host(struct plan *p, struct json_object *helpers, const struct host *h,
-		     const struct opts *o)
-{
-	const char *keys[3];
-	size_t n = h->key ? configure_keys(h->key, p->is_docker, keys) : 0, i;
-	int rc = 0;
-
-	/* --remove: the spelling typed too: an old key, or Docker Hub's other key in the other file */
-	if (o->remove && h->typed)
-		keys[n++] = h->typed;
-	for (i = 0; !rc && i < n; i++)
-		rc = set_entry(p, helpers, keys[i], o);
-	if (!rc && !o->remove)
-		warn_plaintext(p, h->key);
-	return rc;
-}
-
 static char *dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -514,7 +490,7 @@ static char *dir_of(const char *path)
  * exists; a link is never replaced by a file. */
 static int plan_target(struct plan *p)
 {
-	char buf[PATH_MAX], *next, *slash;
+	char buf[PATH_MAX], *next, *slash, *dir;
 	struct stat st;
 	ssize_t n;
 	int hops, ok;
@@ -540,9 +516,9 @@ static int plan_target(struct plan *p)
 		return err_set(ERR_FAILED, "out of memory");
 	if (!hops)
 		return 0;
-	slash = dir_of(p->target);
-	ok = slash && stat(slash, &st) == 0 && S_ISDIR(st.st_mode);
-	free(slash);
+	dir = dir_of(p->target);
+	ok = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	free(dir);
 	if (!ok)
 		return err_set(ERR_INVALID, "%s is a symbolic link to %s, whose directory does not "
 					    "exist: create that directory, or remove the link",
@@ -555,15 +531,16 @@ static int plan_file(struct plan *p, const struct opts *o)
 {
 	struct json_object *helpers = NULL;
 	struct stat st;
-	size_t i;
-	int rc = configure_load(p->path, &p->root, &p->exists);
+	size_t i, k, n;
+	int rc = configure_load(p->path, &p->root);
 
+	p->exists = p->root != NULL;
 	if (!rc)
 		rc = plan_target(p);
 	if (rc)
 		return rc;
 	p->mode = p->exists && stat(p->path, &st) == 0 ? st.st_mode & 07777 : 0600;
-	if (!p->root && !(p->root = json_object_new_object()))
+	if (!p->exists && !(p->root = json_object_new_object()))
 		return err_set(ERR_FAILED, "out of memory");
 	if (o->store_mode && p->is_docker) {
 		rc = set_entry(p, p->root, "credsStore", o);
@@ -580,22 +557,34 @@ static int plan_file(struct plan *p, const struct opts *o)
 		if (!helpers || json_object_object_add(p->root, "credHelpers", helpers))
 			return err_set(ERR_FAILED, "out of memory");
 	}
-	for (i = 0; !rc && helpers && i < o->nhosts; i++)
-		rc = plan_host(p, helpers, &o->hosts[i], o);
+	for (i = 0; !rc && helpers && i < o->nhosts; i++) { /* the keys its clients look it up by */
+		const struct host *h = &o->hosts[i];
+		const char *keys[3];
+
+		n = h->key ? configure_keys(h->key, p->is_docker, keys) : 0;
+		/* --remove: the spelling typed too: an old key, or Docker Hub's other key in the
+		 * other file */
+		if (o->remove && h->typed)
+			keys[n++] = h->typed;
+		for (k = 0; !rc && k < n; k++)
+			rc = set_entry(p, helpers, keys[k], o);
+		if (!rc && !o->remove)
+			warn_plaintext(p, h->key);
+	}
 	return rc;
 }
 
 /* ---- writing ------------------------------------------------------------------------- */
 
-/* A new line indented to level, after a comma unless it starts the container. */
+/* A new line indented to level, after a comma unless it starts the container. The writers
+ * below fail only for want of memory, all with ERR_FAILED: they OR their results together. */
 static int emit_line(struct secbuf *b, int first, int level)
 {
 	int rc = first ? 0 : secbuf_append_str(b, ",");
 
-	if (!rc)
-		rc = secbuf_append_str(b, "\n");
-	while (!rc && level-- > 0)
-		rc = secbuf_append_str(b, "  ");
+	rc |= secbuf_append_str(b, "\n");
+	while (level-- > 0)
+		rc |= secbuf_append_str(b, "  ");
 	return rc;
 }
 
@@ -605,35 +594,30 @@ static int emit_line(struct secbuf *b, int first, int level)
 static int emit(struct secbuf *b, struct json_object *v, int level)
 {
 	size_t i, n = 0;
-	int rc;
+	int rc = 0;
 
 	switch (json_object_get_type(v)) {
 	case json_type_object:
 		rc = secbuf_append_str(b, "{");
 		json_object_object_foreach(v, key, val) {
-			if (!rc)
-				rc = emit_line(b, n++ == 0, level + 1);
-			if (!rc)
-				rc = proto_json_string(b, key, strlen(key));
-			if (!rc)
-				rc = secbuf_append_str(b, ": ");
-			if (!rc)
-				rc = emit(b, val, level + 1);
+			rc |= emit_line(b, n++ == 0, level + 1);
+			rc |= proto_json_string(b, key, strlen(key));
+			rc |= secbuf_append_str(b, ": ");
+			rc |= emit(b, val, level + 1);
 		}
-		if (!rc && n)
-			rc = emit_line(b, 1, level);
-		return rc ? rc : secbuf_append_str(b, "}");
+		if (n)
+			rc |= emit_line(b, 1, level);
+		return rc | secbuf_append_str(b, "}");
 	case json_type_array:
 		n = json_object_array_length(v);
 		rc = secbuf_append_str(b, "[");
-		for (i = 0; !rc && i < n; i++) {
-			rc = emit_line(b, i == 0, level + 1);
-			if (!rc)
-				rc = emit(b, json_object_array_get_idx(v, i), level + 1);
+		for (i = 0; i < n; i++) {
+			rc |= emit_line(b, i == 0, level + 1);
+			rc |= emit(b, json_object_array_get_idx(v, i), level + 1);
 		}
-		if (!rc && n)
-			rc = emit_line(b, 1, level);
-		return rc ? rc : secbuf_append_str(b, "]");
+		if (n)
+			rc |= emit_line(b, 1, level);
+		return rc | secbuf_append_str(b, "]");
 	case json_type_string:
 		return proto_json_string(b, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 	case json_type_null:

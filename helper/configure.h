@@ -33,7 +33,7 @@ char *configure_auth_path(void);
  * The file may hold passwords: the bytes read are wiped, and *out must be released with
  * json_secret_free. */
 struct json_object;
-int configure_load(const char *path, struct json_object **out, int *exists);
+int configure_load(const char *path, struct json_object **out);
 
 /* The registry host clients send for what a person typed (`docker login` takes the same):
  * https:// or http:// and an API path (/, /v1/, /v2/) dropped, lower case, Docker Hub's

@@ -28,12 +28,6 @@ struct report {
 	int problems;
 };
 
-static void problem(struct report *r, const char *fix)
-{
-	P(r->out, "  fix: %s\n", fix);
-	r->problems++;
-}
-
 /* ---- settings ---------------------------------------------------------------------- */
 
 /* The exact fix for a setting a message names ("NAME: what is wrong"): a variable is unset or
@@ -147,25 +141,16 @@ static const char *helper_name(struct json_object *v)
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 }
 
-/* What to do about a failed check, by source and code (the codes source.h gives check). */
+/* What to do about a failed check that came without a fix of the source's own (source.h,
+ * check): Rancher's, by code. DigitalOcean's check always gives one. */
 static const char *source_fix(const struct source *s, int rc, const char *msg)
 {
-	int is_do = strcmp(s->name, "digitalocean") == 0;
-
+	if (strcmp(s->name, "rancher") != 0)
+		return "correct the setting the line above names";
 	switch (rc) {
 	case ERR_NOTFOUND:
-		return is_do ? "set DIGITALOCEAN_ACCESS_TOKEN or run "
-			       "`docker-credential-keyring login digitalocean`"
-			     : "set RANCHER_SECRET_KEY or run `docker-credential-keyring login rancher`";
+		return "set RANCHER_SECRET_KEY or run `docker-credential-keyring login rancher`";
 	case ERR_DENIED:
-		if (is_do && strstr(msg, "HTTP 403"))
-			return "the token needs the registry:read scope (and registry:update, which getting "
-			       "registry credentials needs): make a token with both, then set "
-			       "DIGITALOCEAN_ACCESS_TOKEN or run `docker-credential-keyring login digitalocean`";
-		if (is_do)
-			return "the token is wrong, expired or revoked: make a new one (control panel, API, "
-			       "Tokens), then set DIGITALOCEAN_ACCESS_TOKEN or run "
-			       "`docker-credential-keyring login digitalocean`";
 		/* ": 403 " as rancher_api.c writes it; a bare "403" would match a port. */
 		if (strstr(msg, ": 403 "))
 			return "use an API key of that environment, or name the environment: RANCHER_URL "
@@ -175,10 +160,8 @@ static const char *source_fix(const struct source *s, int rc, const char *msg)
 		       "`docker-credential-keyring login rancher`";
 	case ERR_UNAVAILABLE:
 	case ERR_TIMEOUT:
-		return is_do ? "check that the API (DIGITALOCEAN_API_URL, default https://api.digitalocean.com) "
-			       "is reachable from here: network, proxy, DOCKER_CREDENTIAL_KEYRING_DO_CA_FILE"
-			     : "check that RANCHER_URL (or CATTLE_URL) is right and reachable from here: "
-			       "network, proxy, DOCKER_CREDENTIAL_KEYRING_RANCHER_CA_FILE";
+		return "check that RANCHER_URL (or CATTLE_URL) is right and reachable from here: "
+		       "network, proxy, DOCKER_CREDENTIAL_KEYRING_RANCHER_CA_FILE";
 	default:
 		return "correct the setting the line above names";
 	}
@@ -190,11 +173,11 @@ static int source_routed(struct app *a, struct source *s)
 {
 	char *paths[2] = {configure_docker_path(), configure_auth_path()};
 	struct json_object *root, *helpers;
-	int i, routed = 0, exists;
+	int i, routed = 0;
 
 	for (i = 0; i < 2; i++) {
 		root = NULL;
-		if (paths[i] && configure_load(paths[i], &root, &exists) == 0 && (helpers = helpers_in(root))) {
+		if (paths[i] && configure_load(paths[i], &root) == 0 && (helpers = helpers_in(root))) {
 			json_object_object_foreach(helpers, host, v) {
 				const char *name = helper_name(v);
 
@@ -279,12 +262,12 @@ static void print_words(struct secbuf *out, const struct secbuf *set)
 		P(out, " %s", w);
 }
 
-/* The fix that is one configure command for the hosts of set, and what follows it. */
+/* The fix that is one configure command for the hosts of set, and what follows them. */
 static void fix_configure(struct report *r, const struct secbuf *hosts, const char *after)
 {
 	P(r->out, "  fix: `docker-credential-keyring configure");
 	print_words(r->out, hosts);
-	P(r->out, "`%s\n", after);
+	P(r->out, "%s\n", after);
 	r->problems++;
 }
 
@@ -382,7 +365,7 @@ static void check_keys(struct report *r, const struct secbuf *mine, int is_docke
 	}
 	err_clear();
 	if (hosts.len)
-		fix_configure(r, &hosts, "");
+		fix_configure(r, &hosts, "`");
 	secbuf_free(&missing);
 	secbuf_free(&hosts);
 }
@@ -393,13 +376,12 @@ static void check_file(struct report *r, struct app *a, const char *what, const 
 {
 	struct json_object *root = NULL, *helpers, *cs = NULL;
 	struct secbuf mine = SECBUF_INIT;
-	int exists = 0;
 
 	if (!path) {
 		P(r->out, "%s: unknown (out of memory)\n", what);
 		return;
 	}
-	if (configure_load(path, &root, &exists)) {
+	if (configure_load(path, &root)) {
 		P(r->out, "%s: %s\n", what, err_msg());
 		P(r->out, "  fix: correct %s so that it is one JSON object (the line above says what is "
 			  "wrong), then run `docker-credential-keyring doctor` again\n", path);
@@ -456,12 +438,10 @@ static void check_routing(struct report *r, struct app *a)
 
 	if (!rt.docker_sends.len && !rt.auth_sends.len && !rt.store_ours) {
 		P(r->out, "routing: no config file sends any registry to this helper\n");
-		if (rt.logins.len)
-			fix_configure(r, &rt.logins, " (the registries these files hold logins for)");
-		else
-			problem(r, "`docker-credential-keyring configure REGISTRY...` with the registries "
-				   "you use (`docker-credential-keyring configure --store` routes every "
-				   "registry docker uses, but podman, buildah and skopeo ignore it)");
+		fix_configure(r, &rt.logins, rt.logins.len ? "` (the registries these files hold logins for)"
+			      : " REGISTRY...` with the registries you use (`docker-credential-keyring "
+				"configure --store` routes every registry docker uses, but podman, buildah "
+				"and skopeo ignore it)");
 	} else if (!same) {
 		/* Hosts docker routes here but podman would not: its login writes plaintext. */
 		CONFIGURE_SET_FOREACH(host, &rt.docker_sends)
@@ -472,7 +452,7 @@ static void check_routing(struct report *r, struct app *a)
 				  "plaintext):");
 			print_words(r->out, &missing);
 			P(r->out, "\n");
-			fix_configure(r, &missing, "");
+			fix_configure(r, &missing, "`");
 		}
 	}
 	secbuf_free(&missing);
