@@ -7,11 +7,14 @@
  * containers auth file ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else
  * /run/containers/UID/auth.json), under the keys each file's clients look the host up by.
  * Every file is rewritten atomically, keeps its other keys (in order), unknown fields and mode,
- * and is refused untouched when it cannot be parsed. A run that changes nothing says so. */
+ * and is refused untouched when it cannot be parsed. A run that changes nothing says so.
+ * doctor reads the same files through the functions below. */
 #ifndef DCK_CONFIGURE_H
 #define DCK_CONFIGURE_H
 
-#include "creds.h"
+#include <string.h>
+
+#include "app.h"
 #include "secmem.h"
 
 /* argv: the words after `configure`. a: the app, whose sources --rancher asks for the
@@ -30,10 +33,7 @@ char *configure_auth_path(void);
  * The file may hold passwords: the bytes read are wiped, and *out must be released with
  * json_secret_free. */
 struct json_object;
-int configure_load(const char *path, struct json_object **out, int *exists);
-
-/* Docker Hub's key in docker's files; podman, buildah and skopeo send "docker.io". */
-#define CONFIGURE_HUB_KEY "https://index.docker.io/v1/"
+int configure_load(const char *path, struct json_object **out);
 
 /* The registry host clients send for what a person typed (`docker login` takes the same):
  * https:// or http:// and an API path (/, /v1/, /v2/) dropped, lower case, Docker Hub's
@@ -50,5 +50,12 @@ size_t configure_keys(const char *host, int is_docker, const char *keys[2]);
 
 /* Append printf-formatted text to out (no secrets: it is not wiped specially). */
 void configure_outf(struct secbuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Small sets of words (hosts, keys, helper names) in a secbuf: each word and its NUL, in the
+ * order added. add returns 1 when the word is new, 0 when it was there (or out of memory). */
+int configure_set_add(struct secbuf *set, const char *word);
+int configure_set_has(const struct secbuf *set, const char *word);
+#define CONFIGURE_SET_FOREACH(w, set)                                                              \
+	for (const char *w = (set)->data; w && w < (set)->data + (set)->len; w += strlen(w) + 1)
 
 #endif

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -29,12 +28,6 @@ struct report {
 	int problems;
 };
 
-static void problem(struct report *r, const char *fix)
-{
-	P(r->out, "  fix: %s\n", fix);
-	r->problems++;
-}
-
 /* ---- settings ---------------------------------------------------------------------- */
 
 /* The exact fix for a setting a message names ("NAME: what is wrong"): a variable is unset or
@@ -42,18 +35,15 @@ static void problem(struct report *r, const char *fix)
 static void setting_problem(struct report *r, const char *indent, const char *msg)
 {
 	char name[128], path[4096];
-	size_t n = strcspn(msg, ":"), i;
-	int env = n > 0 && n < sizeof(name);
+	size_t n = strcspn(msg, ":");
+	const char *dot;
 
-	for (i = 0; env && i < n; i++)
-		env = (msg[i] >= 'A' && msg[i] <= 'Z') || (msg[i] >= '0' && msg[i] <= '9') || msg[i] == '_';
 	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : 0), msg);
-	if (env) {
+	if (n > 0 && n < sizeof(name) && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n) {
 		P(r->out, "%sfix: `unset %s` (its default then applies), or set %s as the line above "
 		  "says\n", indent, name, name);
 	} else if (n < sizeof(name) && config_file_path(path, sizeof(path)) == 0) {
-		const char *dot = strchr(name, '.');
-
+		dot = strchr(name, '.');
 		if (strchr(name, '/')) /* a line of the file: "FILE:LINE: …" */
 			P(r->out, "%sfix: correct or remove that line of %s (the line above says what is "
 			  "wrong)\n", indent, path);
@@ -76,19 +66,14 @@ static struct config *check_settings(struct report *r, struct app *a)
 {
 	struct config *cfg = NULL;
 
-	if (config_load(&cfg) != 0) {
-		P(r->out, "settings: %s\n", err_msg());
-		setting_problem(r, "  ", err_msg());
-		return NULL;
+	if (config_load(&cfg) == 0 && app_open_stores(cfg, a) == 0) {
+		P(r->out, "settings: ok\n");
+		return cfg;
 	}
-	if (app_open_stores(cfg, a) != 0) {
-		P(r->out, "settings: %s\n", err_msg());
-		setting_problem(r, "  ", err_msg());
-		config_free(cfg);
-		return NULL;
-	}
-	P(r->out, "settings: ok\n");
-	return cfg;
+	P(r->out, "settings: %s\n", err_msg());
+	setting_problem(r, "  ", err_msg());
+	config_free(cfg);
+	return NULL;
 }
 
 /* ---- keyring ------------------------------------------------------------------------- */
@@ -130,28 +115,42 @@ static void check_keyring(struct report *r, struct app *a)
 
 /* ---- credential sources -------------------------------------------------------------- */
 
-static int is_our_name(const char *prog, const char *name);
+/* The names under which this binary is installed: keyring, its aliases, and the name it was
+ * run as. */
+static int is_our_name(const char *prog, const char *name)
+{
+	static const char pre[] = "docker-credential-";
 
+	if (!strcmp(name, "keyring") || !strcmp(name, "digitalocean") || !strcmp(name, "rancher"))
+		return 1;
+	return prog && strncmp(prog, pre, sizeof(pre) - 1) == 0 && strcmp(prog + sizeof(pre) - 1, name) == 0;
+}
 
-/* What to do about a failed check, by source and code (the codes source.h gives check). */
+/* A config file's credHelpers when it is an object, else NULL. */
+static struct json_object *helpers_in(struct json_object *root)
+{
+	struct json_object *helpers = NULL;
+
+	json_object_object_get_ex(root, "credHelpers", &helpers);
+	return json_object_is_type(helpers, json_type_object) ? helpers : NULL;
+}
+
+/* The helper a credHelpers entry names ("" when it is not a string). */
+static const char *helper_name(struct json_object *v)
+{
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+}
+
+/* What to do about a failed check that came without a fix of the source's own (source.h,
+ * check): Rancher's, by code. DigitalOcean's check always gives one. */
 static const char *source_fix(const struct source *s, int rc, const char *msg)
 {
-	int is_do = strcmp(s->name, "digitalocean") == 0;
-
+	if (strcmp(s->name, "rancher") != 0)
+		return "correct the setting the line above names";
 	switch (rc) {
 	case ERR_NOTFOUND:
-		return is_do ? "set DIGITALOCEAN_ACCESS_TOKEN or run "
-			       "`docker-credential-keyring login digitalocean`"
-			     : "set RANCHER_SECRET_KEY or run `docker-credential-keyring login rancher`";
+		return "set RANCHER_SECRET_KEY or run `docker-credential-keyring login rancher`";
 	case ERR_DENIED:
-		if (is_do && strstr(msg, "HTTP 403"))
-			return "the token needs the registry:read scope (and registry:update, which getting "
-			       "registry credentials needs): make a token with both, then set "
-			       "DIGITALOCEAN_ACCESS_TOKEN or run `docker-credential-keyring login digitalocean`";
-		if (is_do)
-			return "the token is wrong, expired or revoked: make a new one (control panel, API, "
-			       "Tokens), then set DIGITALOCEAN_ACCESS_TOKEN or run "
-			       "`docker-credential-keyring login digitalocean`";
 		/* ": 403 " as rancher_api.c writes it; a bare "403" would match a port. */
 		if (strstr(msg, ": 403 "))
 			return "use an API key of that environment, or name the environment: RANCHER_URL "
@@ -161,10 +160,8 @@ static const char *source_fix(const struct source *s, int rc, const char *msg)
 		       "`docker-credential-keyring login rancher`";
 	case ERR_UNAVAILABLE:
 	case ERR_TIMEOUT:
-		return is_do ? "check that the API (DIGITALOCEAN_API_URL, default https://api.digitalocean.com) "
-			       "is reachable from here: network, proxy, DOCKER_CREDENTIAL_KEYRING_DO_CA_FILE"
-			     : "check that RANCHER_URL (or CATTLE_URL) is right and reachable from here: "
-			       "network, proxy, DOCKER_CREDENTIAL_KEYRING_RANCHER_CA_FILE";
+		return "check that RANCHER_URL (or CATTLE_URL) is right and reachable from here: "
+		       "network, proxy, DOCKER_CREDENTIAL_KEYRING_RANCHER_CA_FILE";
 	default:
 		return "correct the setting the line above names";
 	}
@@ -175,26 +172,22 @@ static const char *source_fix(const struct source *s, int rc, const char *msg)
 static int source_routed(struct app *a, struct source *s)
 {
 	char *paths[2] = {configure_docker_path(), configure_auth_path()};
-	int i, routed = 0, exists;
+	struct json_object *root, *helpers;
+	int i, routed = 0;
 
-	for (i = 0; i < 2 && !routed; i++) {
-		struct json_object *root = NULL, *helpers = NULL;
-
-		if (!paths[i] || configure_load(paths[i], &root, &exists) || !root)
-			continue;
-		if (json_object_object_get_ex(root, "credHelpers", &helpers) &&
-		    json_object_is_type(helpers, json_type_object)) {
+	for (i = 0; i < 2; i++) {
+		root = NULL;
+		if (paths[i] && configure_load(paths[i], &root) == 0 && (helpers = helpers_in(root))) {
 			json_object_object_foreach(helpers, host, v) {
-				const char *name = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+				const char *name = helper_name(v);
 
 				if (is_our_name(a->prog, name) && (strcmp(name, s->name) == 0 || s->serves(s, host)))
 					routed = 1;
 			}
 		}
 		json_secret_free(root); /* auths may hold passwords */
+		free(paths[i]);
 	}
-	free(paths[0]);
-	free(paths[1]);
 	err_clear();
 	return routed;
 }
@@ -254,134 +247,75 @@ static void check_sources(struct report *r, struct app *a, const struct config *
 
 /* ---- routing: which config files send which registries here -------------------------- */
 
-/* The names under which this binary is installed: keyring, its aliases, and the name it was
- * run as. */
-static int is_our_name(const char *prog, const char *name)
-{
-	static const char pre[] = "docker-credential-";
-
-	if (!strcmp(name, "keyring") || !strcmp(name, "digitalocean") || !strcmp(name, "rancher"))
-		return 1;
-	return prog && strncmp(prog, pre, sizeof(pre) - 1) == 0 && strcmp(prog + sizeof(pre) - 1, name) == 0;
-}
-
-/* What the routing checks gather from both files. Sets of words are kept as "|a||b|". */
+/* What the routing checks gather from both files (sets: configure.h). */
 struct routing {
 	struct secbuf docker_sends; /* hosts the docker config routes here, as podman sends them */
 	struct secbuf auth_sends;   /* hosts the auth file routes here (under any spelling) */
 	struct secbuf logins;	    /* hosts with an `auths` entry (a login) in either file */
+	struct secbuf looked_up;    /* helper names already looked for on PATH */
 	int store_ours;		    /* the docker config's credsStore is this helper */
-	char seen[1024];	    /* helper names already looked for on PATH */
 };
 
-static int set_has(const struct secbuf *set, const char *word)
+static void print_words(struct secbuf *out, const struct secbuf *set)
 {
-	char *pat = NULL;
-	int found;
-
-	/* a word holds no '|', so "|word|" can only match a whole word */
-	if (!set->data || strchr(word, '|') || asprintf(&pat, "|%s|", word) < 0)
-		return 0;
-	found = strstr(set->data, pat) != NULL;
-	free(pat);
-	return found;
+	CONFIGURE_SET_FOREACH(w, set)
+		P(out, " %s", w);
 }
 
-static void set_add(struct secbuf *set, const char *word)
+/* The fix that is one configure command for the hosts of set, and what follows them. */
+static void fix_configure(struct report *r, const struct secbuf *hosts, const char *after)
 {
-	if (!strchr(word, '|') && !set_has(set, word))
-		P(set, "|%s|", word);
+	P(r->out, "  fix: `docker-credential-keyring configure");
+	print_words(r->out, hosts);
+	P(r->out, "%s\n", after);
+	r->problems++;
 }
 
-/* The words of a set, space separated, into out after prefix. */
-static void print_set(struct secbuf *out, const char *prefix, const struct secbuf *set)
+/* Is docker-credential-<name> on PATH? If not, the fix is a link to this binary in a directory
+ * on PATH we may write to: ~/.local/bin, ~/bin or /usr/local/bin when one of them is on PATH,
+ * else the first one; else (as root) /usr/local/bin. Each name is looked for once. */
+static void check_on_path(struct report *r, const char *name, struct secbuf *looked_up)
 {
-	const char *s = set->data;
+	const char *home = getenv("HOME") ? getenv("HOME") : "/nonexistent";
+	char *path = strdup(getenv("PATH") ? getenv("PATH") : ""), *dir, *save = NULL, *f = NULL;
+	char pref[3][PATH_MAX], self[PATH_MAX], *to = NULL;
+	int i, rank = 3, found = 0;
+	ssize_t n;
 
-	P(out, "%s", prefix);
-	while (s && (s = strchr(s, '|')) && s[1]) {
-		const char *e = strchr(s + 1, '|');
-
-		P(out, " %.*s", (int)(e - s - 1), s + 1);
-		s = e + 1;
+	if (!configure_set_add(looked_up, name) || !path) {
+		free(path);
+		return;
 	}
-}
-
-static int on_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	char *copy, *dir, *save = NULL, *f = NULL;
-	int found = 0;
-
-	if (!path || !(copy = strdup(path)))
-		return 0;
-	for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+	snprintf(pref[0], sizeof(pref[0]), "%s/.local/bin", home);
+	snprintf(pref[1], sizeof(pref[1]), "%s/bin", home);
+	snprintf(pref[2], sizeof(pref[2]), "/usr/local/bin");
+	for (dir = strtok_r(path, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
 		if (asprintf(&f, "%s/docker-credential-%s", dir[0] ? dir : ".", name) < 0)
 			break;
 		found = access(f, X_OK) == 0;
 		free(f);
-	}
-	free(copy);
-	return found;
-}
-
-/* A directory on PATH we may write to, for the link: ~/.local/bin, ~/bin or /usr/local/bin
- * when one of them is on PATH, else the first one. NULL when there is none. */
-static char *writable_path_dir(void)
-{
-	const char *path = getenv("PATH"), *home = getenv("HOME");
-	char *copy = path ? strdup(path) : NULL, *dir, *save = NULL, *best = NULL, *first = NULL;
-	char pref[3][PATH_MAX];
-	int i, rank = 3;
-
-	snprintf(pref[0], sizeof(pref[0]), "%s/.local/bin", home ? home : "/nonexistent");
-	snprintf(pref[1], sizeof(pref[1]), "%s/bin", home ? home : "/nonexistent");
-	snprintf(pref[2], sizeof(pref[2]), "/usr/local/bin");
-	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
 		if (dir[0] != '/' || access(dir, W_OK) != 0)
 			continue;
-		if (!first)
-			first = dir;
+		if (!to)
+			to = dir;
 		for (i = 0; i < rank; i++)
 			if (strcmp(dir, pref[i]) == 0) {
-				best = dir;
+				to = dir;
 				rank = i;
 			}
 	}
-	best = best ? strdup(best) : first ? strdup(first) : NULL;
-	free(copy);
-	return best;
-}
-
-/* The fix for a helper name not on PATH: a link to this binary there. */
-static void fix_path(struct report *r, const char *name)
-{
-	char self[PATH_MAX], fix[3 * PATH_MAX], *to = writable_path_dir();
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0)
-		self[n] = 0;
-	else
-		snprintf(self, sizeof(self), "/usr/bin/docker-credential-keyring");
-	snprintf(fix, sizeof(fix), "%s`ln -s %s %s/docker-credential-%s`", to ? "" : "as root: ", self,
-		 to ? to : "/usr/local/bin", name);
-	free(to);
-	problem(r, fix);
-}
-
-static void check_name_on_path(struct report *r, const char *name, char *seen, size_t seen_len)
-{
-	char key[300];
-
-	snprintf(key, sizeof(key), "|%s|", name);
-	if (strstr(seen, key))
-		return;
-	if (strlen(seen) + strlen(key) < seen_len)
-		strcat(seen, key);
-	if (!on_path(name)) {
+	if (!found) {
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n > 0)
+			self[n] = 0;
+		else
+			snprintf(self, sizeof(self), "/usr/bin/docker-credential-keyring");
 		P(r->out, "  docker-credential-%s is not on PATH: clients fail on these registries\n", name);
-		fix_path(r, name);
+		P(r->out, "  fix: %s`ln -s %s %s/docker-credential-%s`\n", to ? "" : "as root: ", self,
+		  to ? to : "/usr/local/bin", name);
+		r->problems++;
 	}
+	free(path);
 }
 
 /* The hosts of a file's `auths` entries: registries someone logged in to. */
@@ -396,53 +330,42 @@ static void gather_logins(struct json_object *root, struct secbuf *logins)
 
 		(void)v;
 		if (configure_normalize(key, 1, &h) == 0)
-			set_add(logins, h);
+			configure_set_add(logins, h);
 		free(h);
 	}
 	err_clear();
 }
 
-/* Each host this file routes here must be routed under the key the client that writes this
- * file looks it up by (configure_keys; docker.io in the docker config is podman's, which
- * check_routing compares with the auth file): with docker.io but not
+/* Each host a file routes here (mine: its keys) must be routed under the key the client that
+ * writes the file looks it up by (configure_keys; docker.io in the docker config is podman's,
+ * which check_routing compares with the auth file): with docker.io but not
  * https://index.docker.io/v1/, or with REG.Example but not reg.example, `docker login` writes
  * that login into the file in plaintext. */
-static void check_keys(struct report *r, struct json_object *helpers, const struct secbuf *mine,
-		       int is_docker, struct routing *rt)
+static void check_keys(struct report *r, const struct secbuf *mine, int is_docker, struct routing *rt)
 {
 	struct secbuf missing = SECBUF_INIT, hosts = SECBUF_INIT;
-	char cmd[] = "`docker-credential-keyring configure";
+	const char *tool = is_docker ? "docker" : "podman", *keys[2];
+	size_t i, n;
 
-	json_object_object_foreach(helpers, key, v) {
-		const char *keys[2];
+	CONFIGURE_SET_FOREACH(key, mine) {
 		char *h = NULL;
-		size_t i, n;
 
-		if (!set_has(mine, key) || configure_normalize(key, 1, &h) != 0)
+		if (configure_normalize(key, 1, &h) != 0)
 			continue;
-		set_add(is_docker ? &rt->docker_sends : &rt->auth_sends, h);
-		n = configure_keys(h, is_docker, keys);
-		for (i = 0; i < n && !(is_docker && rt->store_ours); i++)
-			if (!(is_docker && strcmp(keys[i], "docker.io") == 0) && !set_has(mine, keys[i]) &&
-			    !set_has(&missing, keys[i])) {
+		configure_set_add(is_docker ? &rt->docker_sends : &rt->auth_sends, h);
+		n = is_docker && rt->store_ours ? 0 : configure_keys(h, is_docker, keys);
+		for (i = 0; i < n; i++)
+			if (!(is_docker && strcmp(keys[i], "docker.io") == 0) &&
+			    !configure_set_has(mine, keys[i]) && configure_set_add(&missing, keys[i])) {
 				P(r->out, "  %s is not routed here, though %s looks %s up by that key: "
-					  "%s login writes it here in plaintext\n", keys[i],
-				  is_docker ? "docker" : "podman", h, is_docker ? "docker" : "podman");
-				set_add(&missing, keys[i]);
-				set_add(&hosts, h);
+					  "%s login writes it here in plaintext\n", keys[i], tool, h, tool);
+				configure_set_add(&hosts, h);
 			}
 		free(h);
-		(void)v;
 	}
 	err_clear();
-	if (hosts.len) {
-		struct secbuf fix = SECBUF_INIT;
-
-		print_set(&fix, cmd, &hosts);
-		P(&fix, "`");
-		problem(r, fix.data);
-		secbuf_free(&fix);
-	}
+	if (hosts.len)
+		fix_configure(r, &hosts, "`");
 	secbuf_free(&missing);
 	secbuf_free(&hosts);
 }
@@ -451,15 +374,14 @@ static void check_keys(struct report *r, struct json_object *helpers, const stru
 static void check_file(struct report *r, struct app *a, const char *what, const char *path,
 		       int is_docker, struct routing *rt)
 {
-	struct json_object *root = NULL, *helpers = NULL, *cs = NULL;
+	struct json_object *root = NULL, *helpers, *cs = NULL;
 	struct secbuf mine = SECBUF_INIT;
-	int exists = 0, n = 0;
 
 	if (!path) {
 		P(r->out, "%s: unknown (out of memory)\n", what);
 		return;
 	}
-	if (configure_load(path, &root, &exists)) {
+	if (configure_load(path, &root)) {
 		P(r->out, "%s: %s\n", what, err_msg());
 		P(r->out, "  fix: correct %s so that it is one JSON object (the line above says what is "
 			  "wrong), then run `docker-credential-keyring doctor` again\n", path);
@@ -480,26 +402,22 @@ static void check_file(struct report *r, struct app *a, const char *what, const 
 			P(r->out, "  credsStore: %s%s\n", v,
 			  is_docker ? " (docker sends every registry here)"
 				    : " (ignored: podman, buildah and skopeo read only credHelpers)");
-			check_name_on_path(r, v, rt->seen, sizeof(rt->seen));
+			check_on_path(r, v, &rt->looked_up);
 		} else {
 			P(r->out, "  credsStore: %s (another helper)\n", v);
 		}
 	}
-	if (json_object_object_get_ex(root, "credHelpers", &helpers) &&
-	    json_object_is_type(helpers, json_type_object)) {
-		json_object_object_foreach(helpers, host, v) {
-			const char *name = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-
-			if (!is_our_name(a->prog, name))
+	if ((helpers = helpers_in(root))) {
+		json_object_object_foreach(helpers, key, v) {
+			if (!is_our_name(a->prog, helper_name(v)))
 				continue;
-			P(r->out, "  credHelpers: %s -> %s\n", host, name);
-			set_add(&mine, host);
-			check_name_on_path(r, name, rt->seen, sizeof(rt->seen));
-			n++;
+			P(r->out, "  credHelpers: %s -> %s\n", key, helper_name(v));
+			configure_set_add(&mine, key);
+			check_on_path(r, helper_name(v), &rt->looked_up);
 		}
-		check_keys(r, helpers, &mine, is_docker, rt);
+		check_keys(r, &mine, is_docker, rt);
 	}
-	if (!n && !(is_docker && rt->store_ours))
+	if (!mine.len && !(is_docker && rt->store_ours))
 		P(r->out, "  routes nothing to this helper\n");
 	secbuf_free(&mine);
 	json_secret_free(root);
@@ -508,7 +426,8 @@ static void check_file(struct report *r, struct app *a, const char *what, const 
 static void check_routing(struct report *r, struct app *a)
 {
 	char *docker = configure_docker_path(), *auth = configure_auth_path();
-	struct routing rt = {SECBUF_INIT, SECBUF_INIT, SECBUF_INIT, 0, ""};
+	struct routing rt = {SECBUF_INIT, SECBUF_INIT, SECBUF_INIT, SECBUF_INIT, 0};
+	struct secbuf missing = SECBUF_INIT;
 	int same = auth && docker && strcmp(auth, docker) == 0;
 
 	check_file(r, a, "docker config", docker, 1, &rt);
@@ -518,47 +437,29 @@ static void check_routing(struct report *r, struct app *a)
 		check_file(r, a, "containers auth file", auth, 0, &rt);
 
 	if (!rt.docker_sends.len && !rt.auth_sends.len && !rt.store_ours) {
-		struct secbuf fix = SECBUF_INIT;
-
 		P(r->out, "routing: no config file sends any registry to this helper\n");
-		if (rt.logins.len) {
-			print_set(&fix, "`docker-credential-keyring configure", &rt.logins);
-			P(&fix, "` (the registries these files hold logins for)");
-		} else {
-			P(&fix, "`docker-credential-keyring configure REGISTRY...` with the registries you "
-				"use (`docker-credential-keyring configure --store` routes every registry "
-				"docker uses, but podman, buildah and skopeo ignore it)");
-		}
-		problem(r, fix.data);
-		secbuf_free(&fix);
+		fix_configure(r, &rt.logins, rt.logins.len ? "` (the registries these files hold logins for)"
+			      : " REGISTRY...` with the registries you use (`docker-credential-keyring "
+				"configure --store` routes every registry docker uses, but podman, buildah "
+				"and skopeo ignore it)");
 	} else if (!same) {
 		/* Hosts docker routes here but podman would not: its login writes plaintext. */
-		struct secbuf missing = SECBUF_INIT, fix = SECBUF_INIT;
-		const char *s = rt.docker_sends.data;
-
-		while (s && (s = strchr(s, '|')) && s[1]) {
-			const char *e = strchr(s + 1, '|');
-			char host[512];
-
-			snprintf(host, sizeof(host), "%.*s", (int)(e - s - 1), s + 1);
-			if (!set_has(&rt.auth_sends, host))
-				set_add(&missing, host);
-			s = e + 1;
-		}
+		CONFIGURE_SET_FOREACH(host, &rt.docker_sends)
+			if (!configure_set_has(&rt.auth_sends, host))
+				configure_set_add(&missing, host);
 		if (missing.len) {
-			print_set(r->out, "routing: in the docker config only (podman login would write "
-					  "these in plaintext):", &missing);
+			P(r->out, "routing: in the docker config only (podman login would write these in "
+				  "plaintext):");
+			print_words(r->out, &missing);
 			P(r->out, "\n");
-			print_set(&fix, "`docker-credential-keyring configure", &missing);
-			P(&fix, "`");
-			problem(r, fix.data);
+			fix_configure(r, &missing, "`");
 		}
-		secbuf_free(&missing);
-		secbuf_free(&fix);
 	}
+	secbuf_free(&missing);
 	secbuf_free(&rt.docker_sends);
 	secbuf_free(&rt.auth_sends);
 	secbuf_free(&rt.logins);
+	secbuf_free(&rt.looked_up);
 	free(docker);
 	free(auth);
 }
