@@ -137,16 +137,11 @@ int rancher_api_parse_url(struct rancher_api *a, const char *setting, const char
 			return err_set(ERR_INVALID, URL_USAGE, setting, url);
 		}
 	}
-	if (!ver && rancher_api_url_is_v3(url))
-		return err_set(ERR_INVALID, "%s: Rancher 2.x (API v3) is not supported, only Rancher 1.x "
-			       "(v1, v2-beta): %s", setting, url);
 	if (after == 1 || (!ver && path[strspn(path, "/")]))
 		return err_set(ERR_INVALID, URL_USAGE, setting, url);
 	memcpy(a->host, auth, (size_t)(path - auth));
 	a->host[path - auth] = '\0';
 	a->url_setting = setting;
-	if (a->project[0])
-		a->project_how = RANCHER_API_PROJECT_GIVEN;
 	snprintf(a->ver, sizeof(a->ver), "%s", ver && ver[1] == '1' ? "v1" : "v2-beta");
 	/* The base keeps a path prefix before the version (a proxy's /rancher), never a slash. */
 	n = ver ? (size_t)(ver - url) : strlen(url);
@@ -291,14 +286,17 @@ static int obj_parse(const struct rancher_api *a, enum rancher_api_kind k, struc
 	return 0;
 }
 
-/* Turn a non-2xx answer into one line, and remember its status and code. */
-static int answer_error(struct rancher_api *a, const char *what, long status, struct json_object *v)
+int rancher_api_parse_error(struct rancher_api *a, const char *what, long status, const char *body,
+			    size_t len)
 {
+	const char *why;
+	struct json_object *v = json_secret_parse(body, len, 32, &why);
 	char c[48], m[200], f[48];
 	int has_code = text_member(v, "code", c, sizeof(c)) > 0;
 
 	text_member(v, "message", m, sizeof(m));
 	text_member(v, "fieldName", f, sizeof(f));
+	json_secret_free(v);
 	a->last_status = status;
 	memcpy(a->last_code, c, sizeof(a->last_code));
 	if (status == 401)
@@ -319,40 +317,33 @@ static int answer_error(struct rancher_api *a, const char *what, long status, st
 		       f[0] ? " (field " : "", f, f[0] ? ")" : "");
 }
 
-/* An answer: for a 2xx, its body as a JSON object into *out; else one line (answer_error).
- * The create response and environmentAdmin reads carry secretValue: every body is parsed and
- * freed through json_secret.h, which leaves no copy behind. */
-static int read_answer(struct rancher_api *a, const char *what, long status, const char *body,
-		       size_t len, struct json_object **out)
+/* A 2xx body as a JSON object into *v (free it with json_secret_free: the create response and
+ * environmentAdmin reads carry secretValue, and json_secret.h leaves no copy behind). */
+static int parse_object(struct rancher_api *a, const char *what, const char *body, size_t len,
+			struct json_object **v)
 {
 	const char *why;
-	struct json_object *v = json_secret_parse(body, len, 32, &why);
-	int rc;
 
-	if (status < 200 || status > 299) {
-		rc = answer_error(a, what, status, v);
-	} else if (!json_object_is_type(v, json_type_object)) {
-		a->last_status = 502; /* a garbled answer may be a passing proxy fault */
-		rc = err_set(ERR_UNAVAILABLE, "Rancher at %s could not %s: the answer is not a JSON object",
-			     a->host, what);
-	} else {
-		*out = v;
+	*v = json_secret_parse(body, len, 32, &why);
+	if (json_object_is_type(*v, json_type_object))
 		return 0;
-	}
-	json_secret_free(v);
-	return rc;
+	json_secret_free(*v);
+	*v = NULL;
+	a->last_status = 502; /* a garbled answer may be a passing proxy fault */
+	return err_set(ERR_UNAVAILABLE, "Rancher at %s could not %s: the answer is not a JSON object",
+		       a->host, what);
 }
 
-/* One request to url. 0 with *out (a JSON object) for a 2xx answer; else an err.h code, one
- * line, a->last_status and last_code set. a->kind and account_id get what the headers say. */
+/* One request to url. 0 with a 2xx answer in *resp (clear it with http_response_clear); else
+ * an err.h code, one line, a->last_status and last_code set. a->kind and account_id get what
+ * the answer's headers say of the key. */
 static int call_url(struct rancher_api *a, const char *method, const char *url,
-		    const struct secbuf *body, const char *what, struct json_object **out)
+		    const struct secbuf *body, const char *what, struct http_response *resp)
 {
 	struct http_opts o = *a->http;
 	struct http_request req = {method, url, NULL, a->access, a->secret ? a->secret : "",
 				   body ? "application/json" : NULL, body ? body->data : NULL,
 				   body ? body->len : 0};
-	struct http_response resp = {0};
 	int64_t left = rancher_api_remaining(a);
 	int rc;
 
@@ -365,23 +356,26 @@ static int call_url(struct rancher_api *a, const char *method, const char *url,
 		o.timeout_ms = left;
 	if (o.connect_timeout_ms > left)
 		o.connect_timeout_ms = left;
-	rc = http_do(&o, &req, &resp);
+	rc = http_do(&o, &req, resp);
 	if (rc) {
+		http_response_clear(resp);
 		a->last_status = rc == ERR_INVALID ? -1 : 0; /* a URL the rules refuse stays refused */
 		return err_wrap(rc, "Rancher: cannot %s", what);
 	}
-	if (resp.account_kind[0])
-		printable(a->kind, sizeof(a->kind), resp.account_kind);
-	printable(a->account_id, sizeof(a->account_id), resp.account_id);
-	rc = read_answer(a, what, resp.status, resp.body.data, resp.body.len, out);
-	http_response_clear(&resp);
+	if (resp->account_kind[0])
+		printable(a->kind, sizeof(a->kind), resp->account_kind);
+	printable(a->account_id, sizeof(a->account_id), resp->account_id);
+	if (resp->status >= 200 && resp->status <= 299)
+		return 0;
+	rc = rancher_api_parse_error(a, what, resp->status, resp->body.data, resp->body.len);
+	http_response_clear(resp);
 	return rc;
 }
 
 /* One request for collection k at <base>/<ver>[/projects/<p>]/<collection>[/<id>]<suffix>. */
 static int call_kind(struct rancher_api *a, const char *method, enum rancher_api_kind k,
 		     const char *id, const char *suffix, const struct secbuf *body, const char *what,
-		     struct json_object **out)
+		     struct http_response *resp)
 {
 	char *url = NULL;
 	int rc;
@@ -389,15 +383,15 @@ static int call_kind(struct rancher_api *a, const char *method, enum rancher_api
 	if (asprintf(&url, "%s/%s%s%s/%s%s%s%s", a->base, a->ver, a->project[0] ? "/projects/" : "",
 		     a->project, kind_path[k], id ? "/" : "", id ? id : "", suffix) < 0)
 		return err_set(ERR_FAILED, "out of memory");
-	rc = call_url(a, method, url, body, what, out);
+	rc = call_url(a, method, url, body, what, resp);
 	free(url);
 	return rc;
 }
 
-static void set_project(struct rancher_api *a, const char *id, int how)
+static void set_project(struct rancher_api *a, const char *id, int only)
 {
 	snprintf(a->project, sizeof(a->project), "%s", id);
-	a->project_how = how;
+	a->project_only = only;
 }
 
 /* The account kinds of keys that belong to one environment (R4: an environment API key's
@@ -419,27 +413,29 @@ static int learn_project(struct rancher_api *a)
 	if (!is_environment_kind(a->kind) ||
 	    !rancher_api_valid_project(a->account_id, strlen(a->account_id)))
 		return 0;
-	set_project(a, a->account_id, RANCHER_API_PROJECT_LEARNT);
+	set_project(a, a->account_id, 0);
 	return 1;
 }
 
 /* The environments (projects) a collection lists, checked: ids as rancher_api_valid_project,
  * names made printable and cut. Ones that cannot be used (inactive, on their way out) are left
  * out; past RANCHER_API_MAX_ENVS only counted. */
-static int environments_parse(const struct rancher_api *a, struct json_object *v,
-			      struct rancher_api_envs *out)
+int rancher_api_parse_environments(struct rancher_api *a, const char *body, size_t len,
+				   struct rancher_api_envs *out)
 {
 	static const char *const unusable[] = {"inactive", "deactivating", "removing", "removed",
 					       "purging", "purged"};
-	struct json_object *data = NULL;
+	struct json_object *v, *data = NULL;
 	size_t i, j, n;
+	int rc = parse_object(a, "list environments", body, len, &v);
 
 	memset(out, 0, sizeof(*out));
-	if (!json_object_object_get_ex(v, "data", &data) || !json_object_is_type(data, json_type_array))
-		return err_set(ERR_FAILED, "Rancher at %s could not list environments: the answer is "
-			       "not a collection", a->host);
-	n = json_object_array_length(data);
-	for (i = 0; i < n; i++) {
+	if (!rc && (!json_object_object_get_ex(v, "data", &data) ||
+		    !json_object_is_type(data, json_type_array)))
+		rc = err_set(ERR_FAILED, "Rancher at %s could not list environments: the answer is "
+			     "not a collection", a->host);
+	n = rc ? 0 : json_object_array_length(data);
+	for (i = 0; !rc && i < n; i++) {
 		struct json_object *p = json_object_array_get_idx(data, i);
 		char state[32], name[sizeof(out->items[0].name)];
 		const char *id;
@@ -449,22 +445,22 @@ static int environments_parse(const struct rancher_api *a, struct json_object *v
 		if (!json_object_is_type(p, json_type_object) || json_secret_string(p, "id", &id, &id_len) ||
 		    !id || !rancher_api_valid_project(id, id_len) ||
 		    text_member(p, "name", name, sizeof(name)) < 0 ||
-		    text_member(p, "state", state, sizeof(state)) < 0)
-			return err_set(ERR_FAILED, "Rancher at %s sent a malformed environment (project)",
-				       a->host);
+		    text_member(p, "state", state, sizeof(state)) < 0) {
+			rc = err_set(ERR_FAILED, "Rancher at %s sent a malformed environment (project)",
+				     a->host);
+			break;
+		}
 		for (j = 0; j < sizeof(unusable) / sizeof(unusable[0]); j++)
 			usable &= strcmp(state, unusable[j]) != 0;
-		if (!usable)
-			continue;
-		if (out->len == RANCHER_API_MAX_ENVS) {
+		if (usable && out->len == RANCHER_API_MAX_ENVS) {
 			out->more++;
-			continue;
+		} else if (usable) {
+			memcpy(out->items[out->len].id, id, id_len + 1);
+			memcpy(out->items[out->len++].name, name, sizeof(name));
 		}
-		memcpy(out->items[out->len].id, id, id_len + 1);
-		memcpy(out->items[out->len].name, name, sizeof(name));
-		out->len++;
 	}
-	return 0;
+	json_secret_free(v);
+	return rc;
 }
 
 /* Which environment a key without one in the settings works in. Rancher's own word first: the
@@ -476,33 +472,34 @@ static int environments_parse(const struct rancher_api *a, struct json_object *v
 static int resolve_project(struct rancher_api *a)
 {
 	struct rancher_api_envs envs;
-	struct json_object *v = NULL;
+	struct http_response resp = {0};
 	char *url = NULL, list[480] = "";
 	size_t i, used = 0;
 	int rc;
 
 	if (asprintf(&url, "%s/%s/projects?limit=1000", a->base, a->ver) < 0)
 		return err_set(ERR_FAILED, "out of memory");
-	rc = call_url(a, "GET", url, NULL, "list environments", &v);
+	rc = call_url(a, "GET", url, NULL, "list environments", &resp);
 	free(url);
-	if (learn_project(a))
-		rc = 0; /* an environment key: its list (or refusal) does not matter */
-	else if (!rc)
-		rc = environments_parse(a, v, &envs);
-	json_secret_free(v);
-	if (rc || a->project[0])
+	if (learn_project(a)) {
+		http_response_clear(&resp);
+		return 0; /* an environment key: its list (or refusal) does not matter */
+	}
+	if (!rc)
+		rc = rancher_api_parse_environments(a, resp.body.data, resp.body.len, &envs);
+	http_response_clear(&resp);
+	if (rc)
 		return rc;
 	for (i = 0; !a->kind[0] && i < envs.len; i++)
 		if (strcmp(envs.items[i].id, a->account_id) == 0) {
-			set_project(a, a->account_id, RANCHER_API_PROJECT_LEARNT);
+			set_project(a, a->account_id, 0);
 			return 0;
 		}
-	a->last_status = -1; /* a setting to change: no retry makes it right */
 	if (envs.len == 1 && !envs.more) {
-		set_project(a, envs.items[0].id, RANCHER_API_PROJECT_ONLY);
-		a->last_status = 0;
+		set_project(a, envs.items[0].id, 1);
 		return 0;
 	}
+	a->last_status = -1; /* a setting to change: no retry makes it right */
 	if (envs.len == 0)
 		return err_set(ERR_DENIED, "Rancher at %s: the key %s is %s%s%s key, not an environment's, "
 			       "and may use no environment: use an environment API key, or add the "
@@ -529,7 +526,7 @@ static int resolve_project(struct rancher_api *a)
  * first. */
 static int call(struct rancher_api *a, const char *method, enum rancher_api_kind k, const char *id,
 		const char *suffix, const struct secbuf *body, const char *what,
-		struct json_object **out)
+		struct http_response *resp)
 {
 	int rc, unscoped = !a->project[0];
 
@@ -538,22 +535,33 @@ static int call(struct rancher_api *a, const char *method, enum rancher_api_kind
 			return rc;
 		unscoped = 0;
 	}
-	rc = call_kind(a, method, k, id, suffix, body, what, out);
+	rc = call_kind(a, method, k, id, suffix, body, what, resp);
 	if (!unscoped || learn_project(a))
 		return rc;
 	if (rc)
 		return rc; /* 401 and the like: the error says more than a guess at the environment */
-	json_secret_free(*out);
-	*out = NULL;
+	http_response_clear(resp);
 	if ((rc = resolve_project(a)) != 0)
 		return rc;
-	return call_kind(a, method, k, id, suffix, body, what, out);
+	return call_kind(a, method, k, id, suffix, body, what, resp);
+}
+
+static int read_resource(struct rancher_api *a, enum rancher_api_kind k, const char *what,
+			 const char *body, size_t len, struct rancher_obj *out)
+{
+	struct json_object *v;
+	int rc = parse_object(a, what, body, len, &v);
+
+	if (!rc)
+		rc = obj_parse(a, k, v, out);
+	json_secret_free(v);
+	return rc;
 }
 
 int rancher_api_change(struct rancher_api *a, enum rancher_api_kind k, const char *verb,
 		       const char *id, const struct secbuf *body, struct rancher_obj *out)
 {
-	struct json_object *v = NULL;
+	struct http_response resp = {0};
 	const char *method = "POST";
 	char what[96], suffix[48] = "";
 	int rc;
@@ -568,10 +576,10 @@ int rancher_api_change(struct rancher_api *a, enum rancher_api_kind k, const cha
 		method = "DELETE";
 	else if (id)
 		snprintf(suffix, sizeof(suffix), "/?action=%s", verb);
-	rc = call(a, method, k, id, suffix, body, what, &v);
+	rc = call(a, method, k, id, suffix, body, what, &resp);
 	if (!rc)
-		rc = obj_parse(a, k, v, out);
-	json_secret_free(v);
+		rc = read_resource(a, k, what, resp.body.data, resp.body.len, out);
+	http_response_clear(&resp);
 	return rc;
 }
 
@@ -602,34 +610,40 @@ static int next_query(const struct rancher_api *a, struct json_object *coll, cha
 }
 
 /* One page of a collection: its items appended to l, the query of its next page into q ("" at
- * the last page). */
-static int page_parse(const struct rancher_api *a, enum rancher_api_kind k, struct json_object *v,
-		      const char *what, struct rancher_objs *l, char *q, size_t qsize)
+ * the last page). On failure, l is cleared. */
+static int read_page(struct rancher_api *a, enum rancher_api_kind k, const char *what,
+		     const char *body, size_t len, struct rancher_objs *l, char *q, size_t qsize)
 {
-	struct json_object *data = NULL;
+	struct json_object *v, *data = NULL;
 	size_t i, n;
+	int rc = parse_object(a, what, body, len, &v);
 
-	if (!json_object_object_get_ex(v, "data", &data) || !json_object_is_type(data, json_type_array))
-		return err_set(ERR_FAILED, "Rancher at %s could not %s: the answer is not a collection",
-			       a->host, what);
-	n = json_object_array_length(data);
-	for (i = 0; i < n; i++) {
+	if (!rc && (!json_object_object_get_ex(v, "data", &data) ||
+		    !json_object_is_type(data, json_type_array)))
+		rc = err_set(ERR_FAILED, "Rancher at %s could not %s: the answer is not a collection",
+			     a->host, what);
+	n = rc ? 0 : json_object_array_length(data);
+	for (i = 0; !rc && i < n; i++) {
 		struct rancher_obj o = {0}, *items;
-		int rc = obj_parse(a, k, json_object_array_get_idx(data, i), &o);
 
-		if (rc)
-			return rc;
+		if ((rc = obj_parse(a, k, json_object_array_get_idx(data, i), &o)) != 0)
+			break;
 		/* One at a time: a long array of garbage fails at its first item, before any
 		 * large allocation. */
-		items = realloc(l->items, (l->len + 1) * sizeof(*items));
-		if (!items) {
+		if (!(items = realloc(l->items, (l->len + 1) * sizeof(*items)))) {
 			rancher_api_obj_clear(&o);
-			return err_set(ERR_FAILED, "out of memory");
+			rc = err_set(ERR_FAILED, "out of memory");
+			break;
 		}
 		l->items = items;
 		l->items[l->len++] = o;
 	}
-	return next_query(a, v, q, qsize);
+	if (!rc)
+		rc = next_query(a, v, q, qsize);
+	json_secret_free(v);
+	if (rc)
+		rancher_api_objs_clear(l);
+	return rc;
 }
 
 int rancher_api_list(struct rancher_api *a, enum rancher_api_kind k, const char *query,
@@ -642,7 +656,7 @@ int rancher_api_list(struct rancher_api *a, enum rancher_api_kind k, const char 
 	snprintf(what, sizeof(what), "list %s", k == RANCHER_API_REGISTRY ? "registries" : "credentials");
 	snprintf(q, sizeof(q), "%s", query ? query : "");
 	for (page = 0; !rc; page++) {
-		struct json_object *v = NULL;
+		struct http_response resp = {0};
 
 		if (page == RANCHER_API_MAX_PAGES) {
 			rc = err_set(ERR_FAILED, "Rancher at %s sent more than %d pages of %s; giving up",
@@ -650,11 +664,11 @@ int rancher_api_list(struct rancher_api *a, enum rancher_api_kind k, const char 
 			break;
 		}
 		snprintf(suffix, sizeof(suffix), "?%s", q);
-		rc = call(a, "GET", k, NULL, q[0] ? suffix : "", NULL, what, &v);
+		rc = call(a, "GET", k, NULL, q[0] ? suffix : "", NULL, what, &resp);
 		if (!rc)
-			rc = page_parse(a, k, v, what, &l, q, sizeof(q));
-		json_secret_free(v);
-		if (!rc && q[0] && strcmp(q, suffix + 1) == 0)
+			rc = read_page(a, k, what, resp.body.data, resp.body.len, &l, q, sizeof(q));
+		http_response_clear(&resp);
+		if (!rc && q[0] && strcmp(q, suffix + 1) == 0) /* suffix: "?" and the query just read */
 			rc = err_set(ERR_FAILED, "Rancher at %s sent a pagination link back to the same page",
 				     a->host);
 		if (!q[0])
@@ -671,13 +685,14 @@ int rancher_api_list(struct rancher_api *a, enum rancher_api_kind k, const char 
 int rancher_api_probe(struct rancher_api *a, size_t *count, int *more)
 {
 	struct rancher_objs l = {0};
-	struct json_object *v = NULL;
+	struct http_response resp = {0};
 	char q[RANCHER_MAX_QUERY];
-	int rc = call(a, "GET", RANCHER_API_REGISTRY, NULL, "?limit=100", NULL, "list registries", &v);
+	int rc = call(a, "GET", RANCHER_API_REGISTRY, NULL, "?limit=100", NULL, "list registries", &resp);
 
 	if (!rc)
-		rc = page_parse(a, RANCHER_API_REGISTRY, v, "list registries", &l, q, sizeof(q));
-	json_secret_free(v);
+		rc = read_page(a, RANCHER_API_REGISTRY, "list registries", resp.body.data, resp.body.len,
+			       &l, q, sizeof(q));
+	http_response_clear(&resp);
 	if (!rc) {
 		*count = l.len;
 		*more = q[0] != '\0';
@@ -686,56 +701,16 @@ int rancher_api_probe(struct rancher_api *a, size_t *count, int *more)
 	return rc;
 }
 
-/* --- the parsers alone, for tests/fuzz (rancher_api_parse.h) --------------------------------- */
+/* The parsers alone, for tests/fuzz (rancher_api_parse.h): the same code as the calls above. */
 
 int rancher_api_parse_collection(struct rancher_api *a, enum rancher_api_kind k, const char *body,
 				 size_t len, struct rancher_objs *out, char *next, size_t next_size)
 {
-	struct rancher_objs l = {0};
-	struct json_object *v = NULL;
-	int rc = read_answer(a, "list", 200, body, len, &v);
-
-	if (!rc)
-		rc = page_parse(a, k, v, "list", &l, next, next_size);
-	json_secret_free(v);
-	if (rc) {
-		rancher_api_objs_clear(&l);
-		return rc;
-	}
-	*out = l;
-	return 0;
+	return read_page(a, k, "list", body, len, out, next, next_size);
 }
 
 int rancher_api_parse_resource(struct rancher_api *a, enum rancher_api_kind k, const char *body,
 			       size_t len, struct rancher_obj *out)
 {
-	struct json_object *v = NULL;
-	int rc = read_answer(a, "change", 200, body, len, &v);
-
-	if (!rc)
-		rc = obj_parse(a, k, v, out);
-	json_secret_free(v);
-	return rc;
-}
-
-int rancher_api_parse_environments(struct rancher_api *a, const char *body, size_t len,
-				   struct rancher_api_envs *out)
-{
-	struct json_object *v = NULL;
-	int rc = read_answer(a, "list environments", 200, body, len, &v);
-
-	if (!rc)
-		rc = environments_parse(a, v, out);
-	json_secret_free(v);
-	return rc;
-}
-
-int rancher_api_parse_error(struct rancher_api *a, const char *what, long status, const char *body,
-			    size_t len)
-{
-	struct json_object *v = NULL;
-	int rc = read_answer(a, what, status, body, len, &v);
-
-	json_secret_free(v);
-	return rc;
+	return read_resource(a, k, "change", body, len, out);
 }

@@ -21,20 +21,12 @@
 /* A server that keeps sending pagination.next past this many pages is broken or hostile. */
 #define RANCHER_API_MAX_PAGES 100
 
-/* Where a->project came from. */
-enum rancher_api_project_how {
-	RANCHER_API_PROJECT_NONE,   /* not known yet */
-	RANCHER_API_PROJECT_GIVEN,  /* the URL or the project setting */
-	RANCHER_API_PROJECT_LEARNT, /* an environment key's own, as Rancher's headers said */
-	RANCHER_API_PROJECT_ONLY,   /* the only environment Rancher lists for an account key */
-};
-
 struct rancher_api {
 	char *base;              /* scheme://authority[/prefix], no trailing slash; owned */
 	char host[256];          /* the authority, for messages */
 	char ver[8];             /* "v1" or "v2-beta" */
 	char project[32];        /* "1a5"; "" until known (then resolved, see rancher_api_list) */
-	int project_how;         /* enum rancher_api_project_how */
+	int project_only;        /* it is the only environment Rancher lists for an account key */
 	char kind[32];           /* the key's account kind, as Rancher said ("project", "user"), or "" */
 	char account_id[32];     /* X-Api-Account-Id of the last answer, "" when it had none */
 	const char *url_setting; /* the setting the URL came from ("RANCHER_URL"), for messages */

@@ -234,37 +234,31 @@ static int rancher_writer(struct rancher_source *r, struct rancher_api **out)
 	return rc;
 }
 
-/* The credential lists ask Rancher to filter by registry (and state). Should a server ignore
- * a filter, we must not update, deactivate or delete another registry's credentials, nor
- * answer with an inactive one: keep only what matches. state NULL: any. */
-static void rancher_keep_matching(struct rancher_objs *l, const char *registry_id, const char *state)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < l->len; i++) {
-		struct rancher_obj *o = &l->items[i];
-
-		if (strcmp(o->registry_id, registry_id) == 0 && (!state || strcmp(o->state, state) == 0))
-			l->items[n++] = *o;
-		else
-			rancher_api_obj_clear(o);
-	}
-	l->len = n;
-}
-
-/* The credentials of registry reg (an id), only those in state unless it is NULL. */
+/* The credentials of registry reg (an id), only those in state unless it is NULL. The query
+ * asks Rancher to filter so; should a server ignore a filter, we must not update, deactivate
+ * or delete another registry's credentials, nor answer with an inactive one: what does not
+ * match is dropped here. */
 static int rancher_list_creds(struct rancher_api *a, const char *reg, const char *state,
 			      struct rancher_objs *out)
 {
 	char query[96];
+	size_t i, n = 0;
 	int rc;
 
 	snprintf(query, sizeof(query), "registryId=%s%s%s", reg, state ? "&state=" : "",
 		 state ? state : "");
-	rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, out);
-	if (!rc)
-		rancher_keep_matching(out, reg, state);
-	return rc;
+	if ((rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, out)) != 0)
+		return rc;
+	for (i = 0; i < out->len; i++) {
+		struct rancher_obj *o = &out->items[i];
+
+		if (strcmp(o->registry_id, reg) == 0 && (!state || strcmp(o->state, state) == 0))
+			out->items[n++] = *o;
+		else
+			rancher_api_obj_clear(o);
+	}
+	out->len = n;
+	return 0;
 }
 
 /* ---- get (environmentAdmin keys) ---- */
@@ -380,13 +374,10 @@ static void rancher_name_cred(char *list, size_t size, const struct rancher_obj 
 /* Append ,"name":value to a request body. */
 static int body_field(struct secbuf *b, const char *name, const char *v, size_t len)
 {
-	int rc = secbuf_append_str(b, ",\"");
+	char key[32];
 
-	if (!rc)
-		rc = secbuf_append_str(b, name);
-	if (!rc)
-		rc = secbuf_append_str(b, "\":");
-	return rc ? rc : proto_json_string(b, v, len);
+	snprintf(key, sizeof(key), ",\"%s\":", name);
+	return secbuf_append_str(b, key) ? ERR_FAILED : proto_json_string(b, v, len);
 }
 
 /* A credential's fields as JSON: the create body when registry_id is set, else the update (a
@@ -793,7 +784,7 @@ static int rancher_check_one(struct rancher_source *r, struct rancher_api *a, co
 		snprintf(buf, size, "%s key %s%s%s%s: environment %s%s, %zu%s registr%s%s", label, a->access,
 			 account_key ? " (account key, " : "", account_key ? a->kind : "",
 			 account_key ? ")" : "", a->project[0] ? a->project : "(the key's own)",
-			 a->project_how == RANCHER_API_PROJECT_ONLY ? ", the only one it may use" : "",
+			 a->project_only ? ", the only one it may use" : "",
 			 count, more ? "+" : "", count == 1 && !more ? "y" : "ies",
 			 strncasecmp(a->base, "http://", 7) == 0
 				 ? "; warning: plain http, the key crosses the network unencrypted"
@@ -949,7 +940,6 @@ static int rancher_open(struct rancher_source *r, const struct config *cfg, cons
 		struct rancher_api *a = r->have_writer ? &r->writer : &r->reader;
 
 		snprintf(a->project, sizeof(a->project), "%s", project);
-		a->project_how = RANCHER_API_PROJECT_GIVEN;
 	}
 	return rc;
 }
