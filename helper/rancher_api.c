@@ -456,7 +456,8 @@ int rancher_api_parse_environments(struct rancher_api *a, const char *body, size
 			out->more++;
 		} else if (usable) {
 			memcpy(out->items[out->len].id, id, id_len + 1);
-			memcpy(out->items[out->len++].name, name, sizeof(name));
+			memcpy(out->items[out->len].name, name, sizeof(name));
+			out->len++;
 		}
 	}
 	json_secret_free(v);
