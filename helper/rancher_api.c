@@ -10,11 +10,12 @@
 #include <time.h>
 
 #include "err.h"
-#include "monotonic.h"
 #include "json_secret.h"
+#include "monotonic.h"
 
 /* The longest pagination query we follow: Rancher's is our own query plus a marker. */
 #define RANCHER_MAX_QUERY 1024
+#define URL_USAGE "%s: expected https://HOST[/v1|/v2-beta[/projects/1a<n>]], got %s"
 
 static const char *const kind_path[] = {"registries", "registrycredentials"};
 static const char *const kind_type[] = {"registry", "registryCredential"};
@@ -57,21 +58,32 @@ int rancher_api_retryable(const struct rancher_api *a)
 	       (s == 422 && strcmp(a->last_code, "ActionNotAvailable") == 0);
 }
 
-static int is_id_char(char c)
+/* Callers pass a whole string or a whole path segment: what follows p[n] is never a digit. */
+int rancher_api_valid_project(const char *p, size_t n)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z');
+	return n >= 3 && n <= 20 && strncmp(p, "1a", 2) == 0 &&
+	       strspn(p + 2, "0123456789") == n - 2;
 }
 
-static int valid_project(const char *p, size_t n)
+/* The path segment at *p, the slashes before it skipped: its start and *n, or NULL when none
+ * is left. A segment ends at '/', '?', '#' or the end; *p moves past it. */
+static const char *next_segment(const char **p, size_t *n)
 {
-	size_t i;
+	const char *seg = *p + strspn(*p, "/");
 
-	if (n < 3 || n > 20 || p[0] != '1' || p[1] != 'a')
-		return 0;
-	for (i = 2; i < n; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return 0;
-	return 1;
+	*n = strcspn(seg, "/?#");
+	*p = seg + *n;
+	return *n ? seg : NULL;
+}
+
+static int segment_is(const char *seg, size_t n, const char *word)
+{
+	return n == strlen(word) && strncmp(seg, word, n) == 0;
+}
+
+static int is_version(const char *seg, size_t n)
+{
+	return segment_is(seg, n, "v1") || segment_is(seg, n, "v2-beta");
 }
 
 int rancher_api_url_is_v3(const char *url)
@@ -81,85 +93,56 @@ int rancher_api_url_is_v3(const char *url)
 
 	if (!p)
 		return 0;
-	p += 3;
-	p += strcspn(p, "/?#");
-	for (seg = p; *seg == '/'; seg += n) {
-		seg += strspn(seg, "/");
-		n = strcspn(seg, "/?#");
-		if (n == 2 && strncmp(seg, "v3", 2) == 0)
+	p += 3 + strcspn(p + 3, "/?#");
+	while ((seg = next_segment(&p, &n)) && !is_version(seg, n))
+		if (segment_is(seg, n, "v3"))
 			return 1;
-		if ((n == 2 && strncmp(seg, "v1", 2) == 0) || (n == 7 && strncmp(seg, "v2-beta", 7) == 0))
-			return 0;
-	}
 	return 0;
 }
 
 int rancher_api_parse_url(struct rancher_api *a, const char *setting, const char *url)
 {
-	const char *auth, *path, *seg, *end, *ver = NULL, *ver_end = NULL;
-	size_t auth_len, n;
+	const char *auth = strstr(url, "://"), *path, *p, *seg, *ver = NULL;
+	size_t n;
 	int after = 0; /* segments seen after the version: 1 "projects", 2 the id, 3 "schemas" */
 
 	/* Every message below quotes the URL, so first refuse one that carries keys
 	 * (https://ACCESS:SECRET@host), without quoting it. */
-	auth = strstr(url, "://");
 	auth = auth ? auth + 3 : url;
 	if (memchr(auth, '@', strcspn(auth, "/")))
 		return err_set(ERR_INVALID, "%s: credentials in the URL: give the keys in "
 			       "RANCHER_ACCESS_KEY and RANCHER_SECRET_KEY (or the CATTLE_* names)", setting);
-	if (strncasecmp(url, "https://", 8) == 0)
-		auth = url + 8;
-	else if (strncasecmp(url, "http://", 7) == 0)
-		auth = url + 7;
-	else
+	if (strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0)
 		return err_set(ERR_INVALID, "%s: not an http(s) URL: %s", setting, url);
 	if (strpbrk(url, "?# \t\r\n"))
 		return err_set(ERR_INVALID, "%s: a Rancher URL has no query, fragment or spaces: %s",
 			       setting, url);
 	path = auth + strcspn(auth, "/");
-	auth_len = (size_t)(path - auth);
-	if (auth_len == 0 || auth_len >= sizeof(a->host) || memchr(auth, '@', auth_len))
+	if (path == auth || (size_t)(path - auth) >= sizeof(a->host))
 		return err_set(ERR_INVALID, "%s: no host, or credentials in the URL: %s", setting, url);
-	for (seg = path; *seg; seg = end) {
-		while (*seg == '/')
-			seg++;
-		end = seg + strcspn(seg, "/");
-		n = (size_t)(end - seg);
-		if (n == 0)
-			break;
+	for (p = path; (seg = next_segment(&p, &n)) != NULL;) {
 		if (!ver) {
-			if ((n == 2 && strncmp(seg, "v1", 2) == 0) ||
-			    (n == 7 && strncmp(seg, "v2-beta", 7) == 0)) {
-				ver = seg;
-				ver_end = end;
-			}
+			ver = is_version(seg, n) ? seg : NULL; /* what comes before is a prefix */
 			continue;
 		}
 		if (after == 0 && n == 8 && strncasecmp(seg, "projects", 8) == 0) {
 			after = 1;
-		} else if (after == 1 && valid_project(seg, n)) {
+		} else if (after == 1 && rancher_api_valid_project(seg, n)) {
 			memcpy(a->project, seg, n);
 			a->project[n] = '\0';
 			after = 2;
-		} else if (after != 1 && n == 7 && strncmp(seg, "schemas", 7) == 0 && after != 3) {
+		} else if ((after == 0 || after == 2) && segment_is(seg, n, "schemas")) {
 			after = 3;
 		} else {
-			return err_set(ERR_INVALID, "%s: expected https://HOST[/v1|/v2-beta[/projects/1a<n>]], "
-				       "got %s", setting, url);
+			return err_set(ERR_INVALID, URL_USAGE, setting, url);
 		}
 	}
-	if (!ver && rancher_api_url_is_v3(url))
-		return err_set(ERR_INVALID, "%s: Rancher 2.x (API v3) is not supported, only Rancher 1.x "
-			       "(v1, v2-beta): %s", setting, url);
 	if (after == 1 || (!ver && path[strspn(path, "/")]))
-		return err_set(ERR_INVALID, "%s: expected https://HOST[/v1|/v2-beta[/projects/1a<n>]], "
-			       "got %s", setting, url);
-	memcpy(a->host, auth, auth_len);
-	a->host[auth_len] = '\0';
+		return err_set(ERR_INVALID, URL_USAGE, setting, url);
+	memcpy(a->host, auth, (size_t)(path - auth));
+	a->host[path - auth] = '\0';
 	a->url_setting = setting;
-	if (a->project[0])
-		a->project_how = RANCHER_API_PROJECT_GIVEN;
-	snprintf(a->ver, sizeof(a->ver), "%s", ver && ver_end - ver == 2 ? "v1" : "v2-beta");
+	snprintf(a->ver, sizeof(a->ver), "%s", ver && ver[1] == '1' ? "v1" : "v2-beta");
 	/* The base keeps a path prefix before the version (a proxy's /rancher), never a slash. */
 	n = ver ? (size_t)(ver - url) : strlen(url);
 	while (n && url[n - 1] == '/')
@@ -219,32 +202,16 @@ static void printable(char *dst, size_t size, const char *s)
 	dst[i] = '\0';
 }
 
-/* The create response and environmentAdmin reads carry secretValue: every answer is parsed
- * and freed through json_secret.h, which leaves no copy behind. NULL when it is not JSON (a
- * proxy's HTML page). */
-static struct json_object *json_parse(const struct secbuf *body)
+/* Member name of v made one line into buf (cut to fit, "" when absent or null): 1 when it is a
+ * string, 0 when absent or null, -1 when it is another type (buf "" then). */
+static int text_member(struct json_object *v, const char *name, char *buf, size_t size)
 {
-	const char *why;
+	const char *s;
+	size_t n;
+	int rc = json_secret_string(v, name, &s, &n);
 
-	return json_secret_parse(body->data, body->len, 32, &why);
-}
-
-/* A string member: 0 with *out (NULL when absent or null), or -1 when it is another type. */
-static int member_str(struct json_object *obj, const char *name, const char **out, size_t *len)
-{
-	struct json_object *v = NULL;
-
-	*out = NULL;
-	if (len)
-		*len = 0;
-	if (!json_object_object_get_ex(obj, name, &v) || !v)
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -1;
-	*out = json_object_get_string(v);
-	if (len)
-		*len = (size_t)json_object_get_string_len(v);
-	return 0;
+	printable(buf, size, rc ? NULL : s);
+	return rc ? -1 : s != NULL;
 }
 
 static int bad_field(const struct rancher_api *a, enum rancher_api_kind k, const char *field)
@@ -253,103 +220,89 @@ static int bad_field(const struct rancher_api *a, enum rancher_api_kind k, const
 		       a->host, kind_type[k], field);
 }
 
+/* A string member copied whole into *out (NULL when absent or null). One that holds a NUL
+ * byte is refused like a wrong type: no C string could stand for it. */
+static int copy_member(const struct rancher_api *a, enum rancher_api_kind k, struct json_object *v,
+		       const char *name, char **out)
+{
+	const char *s;
+	size_t n;
+
+	if (json_secret_string(v, name, &s, &n) || (s && memchr(s, '\0', n)))
+		return bad_field(a, k, name);
+	if (s && !(*out = strdup(s)))
+		return err_set(ERR_FAILED, "out of memory");
+	return 0;
+}
+
 /* Check and copy the fields we use from one resource. */
 static int obj_parse(const struct rancher_api *a, enum rancher_api_kind k, struct json_object *v,
 		     struct rancher_obj *out)
 {
 	struct rancher_obj o = {0};
-	const char *s;
-	size_t n, i;
+	char yes[8];
+	const char *s = NULL;
+	size_t n;
+	int rc;
 
 	if (!json_object_is_type(v, json_type_object))
 		return err_set(ERR_FAILED, "Rancher at %s sent a %s that is not a JSON object", a->host,
 			       kind_type[k]);
-	if (member_str(v, "type", &s, NULL) || (s && strcmp(s, kind_type[k]) != 0))
+	rc = json_secret_string(v, "type", &s, &n);
+	if (rc || (s && strcmp(s, kind_type[k]) != 0))
 		return err_set(ERR_FAILED, "Rancher at %s sent a %s where a %s was expected", a->host,
-			       s ? "resource of another type" : "resource", kind_type[k]);
-	if (member_str(v, "id", &s, &n) || !s || n == 0 || n >= sizeof(o.id))
+			       rc ? "resource" : "resource of another type", kind_type[k]);
+	if (json_secret_string(v, "id", &s, &n) || !s || n == 0 || n >= sizeof(o.id) ||
+	    strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz") != n)
 		return bad_field(a, k, "id");
-	for (i = 0; i < n; i++)
-		if (!is_id_char(s[i]))
-			return bad_field(a, k, "id");
 	memcpy(o.id, s, n + 1);
-	if (member_str(v, "state", &s, NULL))
+	if (text_member(v, "state", o.state, sizeof(o.state)) < 0)
 		return bad_field(a, k, "state");
-	printable(o.state, sizeof(o.state), s);
-	if (member_str(v, "transitioning", &s, NULL))
+	if (text_member(v, "transitioning", yes, sizeof(yes)) < 0)
 		return bad_field(a, k, "transitioning");
-	o.transitioning = s && strcmp(s, "yes") == 0;
-	if (member_str(v, "transitioningMessage", &s, NULL))
+	o.transitioning = strcmp(yes, "yes") == 0;
+	if (text_member(v, "transitioningMessage", o.message, sizeof(o.message)) < 0)
 		return bad_field(a, k, "transitioningMessage");
-	printable(o.message, sizeof(o.message), s);
 	if (k == RANCHER_API_REGISTRY) {
-		if (member_str(v, "serverAddress", &s, &n))
-			return bad_field(a, k, "serverAddress");
-		if (s && !memchr(s, '\0', n) && !(o.address = strdup(s)))
-			return err_set(ERR_FAILED, "out of memory");
-		*out = o;
-		return 0;
+		rc = copy_member(a, k, v, "serverAddress", &o.address);
+	} else if (json_secret_string(v, "registryId", &s, &n) || (s && n >= sizeof(o.registry_id))) {
+		rc = bad_field(a, k, "registryId");
+	} else {
+		printable(o.registry_id, sizeof(o.registry_id), s);
+		rc = copy_member(a, k, v, "publicValue", &o.public_value);
+		if (!rc)
+			rc = copy_member(a, k, v, "description", &o.description);
+		if (!rc && json_secret_string(v, "secretValue", &s, &n))
+			rc = bad_field(a, k, "secretValue");
+		if (!rc && s && !(o.secret_value = secmem_dup(s, n)))
+			rc = err_set(ERR_FAILED, "out of memory");
+		o.secret_len = o.secret_value ? n : 0;
 	}
-	if (member_str(v, "registryId", &s, &n) || (s && n >= sizeof(o.registry_id))) {
+	if (rc) {
 		rancher_api_obj_clear(&o);
-		return bad_field(a, k, "registryId");
-	}
-	printable(o.registry_id, sizeof(o.registry_id), s);
-	if (member_str(v, "publicValue", &s, &n) || (s && memchr(s, '\0', n))) {
-		rancher_api_obj_clear(&o);
-		return bad_field(a, k, "publicValue");
-	}
-	if (s && !(o.public_value = strdup(s))) {
-		rancher_api_obj_clear(&o);
-		return err_set(ERR_FAILED, "out of memory");
-	}
-	if (member_str(v, "description", &s, &n) || (s && memchr(s, '\0', n))) {
-		rancher_api_obj_clear(&o);
-		return bad_field(a, k, "description");
-	}
-	if (s && !(o.description = strdup(s))) {
-		rancher_api_obj_clear(&o);
-		return err_set(ERR_FAILED, "out of memory");
-	}
-	if (member_str(v, "secretValue", &s, &n)) {
-		rancher_api_obj_clear(&o);
-		return bad_field(a, k, "secretValue");
-	}
-	if (s) {
-		o.secret_value = secmem_dup(s, n);
-		o.secret_len = n;
-		if (!o.secret_value) {
-			rancher_api_obj_clear(&o);
-			return err_set(ERR_FAILED, "out of memory");
-		}
+		return rc;
 	}
 	*out = o;
 	return 0;
 }
 
-/* Turn a non-2xx answer into one line, and remember its status and code. */
-static int answer_error(struct rancher_api *a, const char *what, long status, struct json_object *v)
+int rancher_api_parse_error(struct rancher_api *a, const char *what, long status, const char *body,
+			    size_t len)
 {
-	const char *code = NULL, *msg = NULL, *field = NULL;
-	char c[48] = "", m[200] = "", f[48] = "";
+	const char *why;
+	struct json_object *v = json_secret_parse(body, len, 32, &why);
+	char c[48], m[200], f[48];
+	int has_code = text_member(v, "code", c, sizeof(c)) > 0;
 
-	if (v && json_object_is_type(v, json_type_object)) {
-		if (member_str(v, "code", &code, NULL))
-			code = NULL;
-		if (member_str(v, "message", &msg, NULL))
-			msg = NULL;
-		if (member_str(v, "fieldName", &field, NULL))
-			field = NULL;
-	}
-	printable(c, sizeof(c), code);
-	printable(m, sizeof(m), msg);
-	printable(f, sizeof(f), field);
+	text_member(v, "message", m, sizeof(m));
+	text_member(v, "fieldName", f, sizeof(f));
+	json_secret_free(v);
 	a->last_status = status;
 	memcpy(a->last_code, c, sizeof(a->last_code));
 	if (status == 401)
 		return err_set(ERR_DENIED, "Rancher at %s refused the API key %s (401 Unauthorized): check %s",
 			       a->host, a->access ? a->access : "", a->key_names);
-	if (!code)
+	if (!has_code)
 		return err_set(status >= 500 ? ERR_UNAVAILABLE : ERR_FAILED,
 			       "Rancher at %s could not %s: HTTP %ld, and not an answer of Rancher's API "
 			       "(a proxy in between, or the wrong URL?)", a->host, what, status);
@@ -364,92 +317,81 @@ static int answer_error(struct rancher_api *a, const char *what, long status, st
 		       f[0] ? " (field " : "", f, f[0] ? ")" : "");
 }
 
-/* Who Rancher says the key is, from the headers of an answer that arrived. */
-struct key_seen {
-	int answered;        /* an HTTP answer arrived (any status) */
-	char account_id[64]; /* X-Api-Account-Id */
-	char kind[32];       /* X-Api-Account-Kind, "" when Rancher did not send it */
-};
+/* A 2xx body as a JSON object into *v (free it with json_secret_free: the create response and
+ * environmentAdmin reads carry secretValue, and json_secret.h leaves no copy behind). */
+static int parse_object(struct rancher_api *a, const char *what, const char *body, size_t len,
+			struct json_object **v)
+{
+	const char *why;
 
-/* One request to url. 0 with *out (a JSON object) for a 2xx answer; else an err.h code, one
- * line, a->last_status and last_code set. seen (may be NULL) gets the key's headers. */
+	*v = json_secret_parse(body, len, 32, &why);
+	if (json_object_is_type(*v, json_type_object))
+		return 0;
+	json_secret_free(*v);
+	*v = NULL;
+	a->last_status = 502; /* a garbled answer may be a passing proxy fault */
+	return err_set(ERR_UNAVAILABLE, "Rancher at %s could not %s: the answer is not a JSON object",
+		       a->host, what);
+}
+
+/* One request to url. 0 with a 2xx answer in *resp (clear it with http_response_clear); else
+ * an err.h code, one line, a->last_status and last_code set. a->kind and account_id get what
+ * the answer's headers say of the key. */
 static int call_url(struct rancher_api *a, const char *method, const char *url,
-		    const struct secbuf *body, const char *what, struct json_object **out,
-		    struct key_seen *seen)
+		    const struct secbuf *body, const char *what, struct http_response *resp)
 {
 	struct http_opts o = *a->http;
 	struct http_request req = {method, url, NULL, a->access, a->secret ? a->secret : "",
 				   body ? "application/json" : NULL, body ? body->data : NULL,
 				   body ? body->len : 0};
-	struct http_response resp = {0};
-	struct json_object *v = NULL;
 	int64_t left = rancher_api_remaining(a);
-	long status;
 	int rc;
 
-	if (seen)
-		memset(seen, 0, sizeof(*seen));
 	a->last_status = 0;
 	a->last_code[0] = '\0';
+	a->account_id[0] = '\0';
 	if (left <= 0)
 		return err_set(ERR_TIMEOUT, "Rancher at %s: out of time before it could %s", a->host, what);
 	if (o.timeout_ms > left)
 		o.timeout_ms = left;
 	if (o.connect_timeout_ms > left)
 		o.connect_timeout_ms = left;
-	rc = http_do(&o, &req, &resp);
+	rc = http_do(&o, &req, resp);
 	if (rc) {
+		http_response_clear(resp);
 		a->last_status = rc == ERR_INVALID ? -1 : 0; /* a URL the rules refuse stays refused */
 		return err_wrap(rc, "Rancher: cannot %s", what);
 	}
-	if (resp.account_kind[0])
-		printable(a->kind, sizeof(a->kind), resp.account_kind);
-	if (seen) {
-		seen->answered = 1;
-		printable(seen->account_id, sizeof(seen->account_id), resp.account_id);
-		printable(seen->kind, sizeof(seen->kind), resp.account_kind);
-	}
-	status = resp.status;
-	v = json_parse(&resp.body);
-	http_response_clear(&resp);
-	if (status < 200 || status > 299) {
-		rc = answer_error(a, what, status, v);
-	} else if (!v || !json_object_is_type(v, json_type_object)) {
-		a->last_status = 502; /* a garbled answer may be a passing proxy fault */
-		rc = err_set(ERR_UNAVAILABLE, "Rancher at %s could not %s: the answer is not a JSON object",
-			     a->host, what);
-	} else {
-		*out = v;
+	if (resp->account_kind[0])
+		printable(a->kind, sizeof(a->kind), resp->account_kind);
+	printable(a->account_id, sizeof(a->account_id), resp->account_id);
+	if (resp->status >= 200 && resp->status <= 299)
 		return 0;
-	}
-	json_secret_free(v);
+	rc = rancher_api_parse_error(a, what, resp->status, resp->body.data, resp->body.len);
+	http_response_clear(resp);
 	return rc;
 }
 
-/* <base>/<ver>[/projects/<p>]/<collection>[/<id>] into a malloc'd string. */
-static char *make_url(const struct rancher_api *a, enum rancher_api_kind k, const char *id,
-		      const char *suffix)
+/* One request for collection k at <base>/<ver>[/projects/<p>]/<collection>[/<id>]<suffix>. */
+static int call_kind(struct rancher_api *a, const char *method, enum rancher_api_kind k,
+		     const char *id, const char *suffix, const struct secbuf *body, const char *what,
+		     struct http_response *resp)
 {
 	char *url = NULL;
+	int rc;
 
 	if (asprintf(&url, "%s/%s%s%s/%s%s%s%s", a->base, a->ver, a->project[0] ? "/projects/" : "",
-		     a->project, kind_path[k], id ? "/" : "", id ? id : "", suffix ? suffix : "") < 0)
-		return NULL;
-	return url;
+		     a->project, kind_path[k], id ? "/" : "", id ? id : "", suffix) < 0)
+		return err_set(ERR_FAILED, "out of memory");
+	rc = call_url(a, method, url, body, what, resp);
+	free(url);
+	return rc;
 }
 
-static int environments_parse(const struct rancher_api *a, struct json_object *v,
-			      struct rancher_api_envs *out);
-
-/* Scope the calls that follow to environment id (valid_project: it fits). */
-static void set_project(struct rancher_api *a, const char *id, int how)
+static void set_project(struct rancher_api *a, const char *id, int only)
 {
-	size_t n = strlen(id);
-
-	if (n >= sizeof(a->project))
-		return;
-	memcpy(a->project, id, n + 1);
-	a->project_how = how;
+	snprintf(a->project, sizeof(a->project), "%s", id);
+	a->project_only = only;
 }
 
 /* The account kinds of keys that belong to one environment (R4: an environment API key's
@@ -464,18 +406,62 @@ int rancher_api_account_key(const struct rancher_api *a)
 	return a->kind[0] && !is_environment_kind(a->kind);
 }
 
-/* The environments Rancher lists for the key (environments_parse). */
-static void say_environments(const struct rancher_api_envs *e, char *buf, size_t size)
+/* Did the last answer come to an environment's own key? Then its account is the environment,
+ * and the calls that follow are scoped to it. */
+static int learn_project(struct rancher_api *a)
 {
-	size_t i, used = 0;
+	if (!is_environment_kind(a->kind) ||
+	    !rancher_api_valid_project(a->account_id, strlen(a->account_id)))
+		return 0;
+	set_project(a, a->account_id, 0);
+	return 1;
+}
 
-	buf[0] = '\0';
-	for (i = 0; i < e->len && used < size; i++)
-		used += (size_t)snprintf(buf + used, size - used, "%s%s%s%s%s", i ? ", " : "",
-					 e->items[i].id, e->items[i].name[0] ? " (" : "",
-					 e->items[i].name, e->items[i].name[0] ? ")" : "");
-	if (e->more && used < size)
-		snprintf(buf + used, size - used, " and %zu more", e->more);
+/* The environments (projects) a collection lists, checked: ids as rancher_api_valid_project,
+ * names made printable and cut. Ones that cannot be used (inactive, on their way out) are left
+ * out; past RANCHER_API_MAX_ENVS only counted. */
+int rancher_api_parse_environments(struct rancher_api *a, const char *body, size_t len,
+				   struct rancher_api_envs *out)
+{
+	static const char *const unusable[] = {"inactive", "deactivating", "removing", "removed",
+					       "purging", "purged"};
+	struct json_object *v, *data = NULL;
+	size_t i, j, n;
+	int rc = parse_object(a, "list environments", body, len, &v);
+
+	memset(out, 0, sizeof(*out));
+	if (!rc && (!json_object_object_get_ex(v, "data", &data) ||
+		    !json_object_is_type(data, json_type_array)))
+		rc = err_set(ERR_FAILED, "Rancher at %s could not list environments: the answer is "
+			     "not a collection", a->host);
+	n = rc ? 0 : json_object_array_length(data);
+	for (i = 0; !rc && i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(data, i);
+		char state[32], name[sizeof(out->items[0].name)];
+		const char *id;
+		size_t id_len;
+		int usable = 1;
+
+		if (!json_object_is_type(p, json_type_object) || json_secret_string(p, "id", &id, &id_len) ||
+		    !id || !rancher_api_valid_project(id, id_len) ||
+		    text_member(p, "name", name, sizeof(name)) < 0 ||
+		    text_member(p, "state", state, sizeof(state)) < 0) {
+			rc = err_set(ERR_FAILED, "Rancher at %s sent a malformed environment (project)",
+				     a->host);
+			break;
+		}
+		for (j = 0; j < sizeof(unusable) / sizeof(unusable[0]); j++)
+			usable &= strcmp(state, unusable[j]) != 0;
+		if (usable && out->len == RANCHER_API_MAX_ENVS) {
+			out->more++;
+		} else if (usable) {
+			memcpy(out->items[out->len].id, id, id_len + 1);
+			memcpy(out->items[out->len].name, name, sizeof(name));
+			out->len++;
+		}
+	}
+	json_secret_free(v);
+	return rc;
 }
 
 /* Which environment a key without one in the settings works in. Rancher's own word first: the
@@ -484,107 +470,88 @@ static void say_environments(const struct rancher_api_envs *e, char *buf, size_t
  * what Rancher lists for it: the one environment, else an error that lists them and names the
  * settings to choose with. A Rancher that does not send the kind: an account id among the
  * listed environments is an environment key's. */
-static int resolve_project(struct rancher_api *a, const struct key_seen *first)
+static int resolve_project(struct rancher_api *a)
 {
 	struct rancher_api_envs envs;
-	struct json_object *v = NULL;
-	struct key_seen seen;
-	char *url = NULL, list[480];
-	const char *kind;
-	size_t i;
+	struct http_response resp = {0};
+	char *url = NULL, list[480] = "";
+	size_t i, used = 0;
 	int rc;
 
 	if (asprintf(&url, "%s/%s/projects?limit=1000", a->base, a->ver) < 0)
 		return err_set(ERR_FAILED, "out of memory");
-	rc = call_url(a, "GET", url, NULL, "list environments", &v, &seen);
+	rc = call_url(a, "GET", url, NULL, "list environments", &resp);
 	free(url);
-	if (seen.answered && is_environment_kind(seen.kind) &&
-	    valid_project(seen.account_id, strlen(seen.account_id))) {
-		json_secret_free(v);
-		snprintf(a->kind, sizeof(a->kind), "%s", seen.kind);
-		set_project(a, seen.account_id, RANCHER_API_PROJECT_LEARNT);
+	if (learn_project(a)) {
+		http_response_clear(&resp);
 		return 0; /* an environment key: its list (or refusal) does not matter */
 	}
 	if (!rc)
-		rc = environments_parse(a, v, &envs);
-	json_secret_free(v);
+		rc = rancher_api_parse_environments(a, resp.body.data, resp.body.len, &envs);
+	http_response_clear(&resp);
 	if (rc)
 		return rc;
-	kind = seen.kind[0] ? seen.kind : first->kind;
-	snprintf(a->kind, sizeof(a->kind), "%s", kind);
-	for (i = 0; !kind[0] && i < envs.len; i++)
-		if (strcmp(envs.items[i].id, first->account_id) == 0) {
-			set_project(a, first->account_id, RANCHER_API_PROJECT_LEARNT);
+	for (i = 0; !a->kind[0] && i < envs.len; i++)
+		if (strcmp(envs.items[i].id, a->account_id) == 0) {
+			set_project(a, a->account_id, 0);
 			return 0;
 		}
-	a->last_status = -1; /* a setting to change: no retry makes it right */
 	if (envs.len == 1 && !envs.more) {
-		set_project(a, envs.items[0].id, RANCHER_API_PROJECT_ONLY);
-		a->last_status = 0;
+		set_project(a, envs.items[0].id, 1);
 		return 0;
 	}
+	a->last_status = -1; /* a setting to change: no retry makes it right */
 	if (envs.len == 0)
 		return err_set(ERR_DENIED, "Rancher at %s: the key %s is %s%s%s key, not an environment's, "
 			       "and may use no environment: use an environment API key, or add the "
 			       "account to an environment", a->host, a->access ? a->access : "",
-			       kind[0] ? "a " : "an account", kind, kind[0] ? " account" : "");
-	say_environments(&envs, list, sizeof(list));
+			       a->kind[0] ? "a " : "an account", a->kind, a->kind[0] ? " account" : "");
+	for (i = 0; i < envs.len && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s%s%s%s", i ? ", " : "",
+					 envs.items[i].id, envs.items[i].name[0] ? " (" : "",
+					 envs.items[i].name, envs.items[i].name[0] ? ")" : "");
+	if (envs.more && used < sizeof(list))
+		snprintf(list + used, sizeof(list) - used, " and %zu more", envs.more);
 	return err_set(ERR_INVALID, "Rancher at %s: the key %s is an account key (%s) with %zu "
 		       "environments: %s; name one: DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT=%s, or "
 		       "%s=%s/%s/projects/%s", a->host, a->access ? a->access : "",
-		       kind[0] ? kind : "not an environment's", envs.len + envs.more, list,
+		       a->kind[0] ? a->kind : "not an environment's", envs.len + envs.more, list,
 		       envs.items[0].id, a->url_setting ? a->url_setting : "RANCHER_URL", a->base,
 		       a->ver, envs.items[0].id);
 }
 
-/* One request for collection k (resource id, then suffix: "/?action=x", "?query"), scoped to
- * the environment. When none is known yet, the answer's headers say whose key this is: an
- * environment key's unscoped answer is its environment's, and the project is learnt from it;
- * any other key's spoke for a user account, so the environment is resolved and the request
- * made again, scoped. A change is never made unscoped: the environment is resolved first. */
+/* call_kind, scoped to the environment. When none is known yet, the answer's headers say whose
+ * key this is: an environment key's unscoped answer is its environment's, and the project is
+ * learnt from it; any other key's spoke for a user account, so the environment is resolved and
+ * the request made again, scoped. A change is never made unscoped: the environment is resolved
+ * first. */
 static int call(struct rancher_api *a, const char *method, enum rancher_api_kind k, const char *id,
 		const char *suffix, const struct secbuf *body, const char *what,
-		struct json_object **out)
+		struct http_response *resp)
 {
-	struct key_seen seen = {0};
-	char *url;
 	int rc, unscoped = !a->project[0];
 
 	if (unscoped && strcmp(method, "GET") != 0) {
-		if ((rc = resolve_project(a, &seen)) != 0)
+		if ((rc = resolve_project(a)) != 0)
 			return rc;
 		unscoped = 0;
 	}
-	if (!(url = make_url(a, k, id, suffix)))
-		return err_set(ERR_FAILED, "out of memory");
-	rc = call_url(a, method, url, body, what, out, &seen);
-	free(url);
-	if (!unscoped || !seen.answered)
+	rc = call_kind(a, method, k, id, suffix, body, what, resp);
+	if (!unscoped || learn_project(a))
 		return rc;
-	if (is_environment_kind(seen.kind) && valid_project(seen.account_id, strlen(seen.account_id))) {
-		snprintf(a->kind, sizeof(a->kind), "%s", seen.kind);
-		set_project(a, seen.account_id, RANCHER_API_PROJECT_LEARNT);
-		return rc;
-	}
 	if (rc)
 		return rc; /* 401 and the like: the error says more than a guess at the environment */
-	json_secret_free(*out);
-	*out = NULL;
-	if ((rc = resolve_project(a, &seen)) != 0)
+	http_response_clear(resp);
+	if ((rc = resolve_project(a)) != 0)
 		return rc;
-	if (!(url = make_url(a, k, id, suffix)))
-		return err_set(ERR_FAILED, "out of memory");
-	rc = call_url(a, method, url, body, what, out, NULL);
-	free(url);
-	return rc;
+	return call_kind(a, method, k, id, suffix, body, what, resp);
 }
 
-static int one(struct rancher_api *a, enum rancher_api_kind k, const char *method, const char *id,
-	       const char *suffix, const struct secbuf *body, const char *what,
-	       struct rancher_obj *out)
+static int read_resource(struct rancher_api *a, enum rancher_api_kind k, const char *what,
+			 const char *body, size_t len, struct rancher_obj *out)
 {
-	struct json_object *v = NULL;
-	int rc = call(a, method, k, id, suffix, body, what, &v);
+	struct json_object *v;
+	int rc = parse_object(a, what, body, len, &v);
 
 	if (!rc)
 		rc = obj_parse(a, k, v, out);
@@ -592,41 +559,29 @@ static int one(struct rancher_api *a, enum rancher_api_kind k, const char *metho
 	return rc;
 }
 
-int rancher_api_create(struct rancher_api *a, enum rancher_api_kind k, const struct secbuf *body,
-		       struct rancher_obj *out)
+int rancher_api_change(struct rancher_api *a, enum rancher_api_kind k, const char *verb,
+		       const char *id, const struct secbuf *body, struct rancher_obj *out)
 {
-	char what[64];
+	struct http_response resp = {0};
+	const char *method = "POST";
+	char what[96], suffix[48] = "";
+	int rc;
 
-	snprintf(what, sizeof(what), "create a %s", kind_noun[k]);
-	return one(a, k, "POST", NULL, NULL, body, what, out);
-}
-
-int rancher_api_update(struct rancher_api *a, enum rancher_api_kind k, const char *id,
-		       const struct secbuf *body, struct rancher_obj *out)
-{
-	char what[96];
-
-	snprintf(what, sizeof(what), "update %s %s", kind_noun[k], id);
-	return one(a, k, "PUT", id, NULL, body, what, out);
-}
-
-int rancher_api_action(struct rancher_api *a, enum rancher_api_kind k, const char *id,
-		       const char *action, struct rancher_obj *out)
-{
-	char what[96], suffix[48];
-
-	snprintf(what, sizeof(what), "%s %s %s", action, kind_noun[k], id);
-	snprintf(suffix, sizeof(suffix), "/?action=%s", action);
-	return one(a, k, "POST", id, suffix, NULL, what, out);
-}
-
-int rancher_api_delete(struct rancher_api *a, enum rancher_api_kind k, const char *id,
-		       struct rancher_obj *out)
-{
-	char what[96];
-
-	snprintf(what, sizeof(what), "delete %s %s", kind_noun[k], id);
-	return one(a, k, "DELETE", id, NULL, NULL, what, out);
+	if (!id)
+		snprintf(what, sizeof(what), "%s a %s", verb, kind_noun[k]);
+	else
+		snprintf(what, sizeof(what), "%s %s %s", verb, kind_noun[k], id);
+	if (strcmp(verb, "update") == 0)
+		method = "PUT";
+	else if (strcmp(verb, "delete") == 0)
+		method = "DELETE";
+	else if (id)
+		snprintf(suffix, sizeof(suffix), "/?action=%s", verb);
+	rc = call(a, method, k, id, suffix, body, what, &resp);
+	if (!rc)
+		rc = read_resource(a, k, what, resp.body.data, resp.body.len, out);
+	http_response_clear(&resp);
+	return rc;
 }
 
 /* The query part of pagination.next, checked: we follow it on our own URL, so a link to
@@ -640,7 +595,7 @@ static int next_query(const struct rancher_api *a, struct json_object *coll, cha
 	q[0] = '\0';
 	if (!json_object_object_get_ex(coll, "pagination", &p) || !p)
 		return 0;
-	if (!json_object_is_type(p, json_type_object) || member_str(p, "next", &next, &n))
+	if (!json_object_is_type(p, json_type_object) || json_secret_string(p, "next", &next, &n))
 		return err_set(ERR_FAILED, "Rancher at %s sent malformed pagination", a->host);
 	if (!next)
 		return 0;
@@ -655,151 +610,40 @@ static int next_query(const struct rancher_api *a, struct json_object *coll, cha
 	return 0;
 }
 
-static int objs_add(struct rancher_objs *l, struct rancher_obj *o)
-{
-	struct rancher_obj *items = realloc(l->items, (l->len + 1) * sizeof(*items));
-
-	if (!items)
-		return err_set(ERR_FAILED, "out of memory");
-	l->items = items;
-	l->items[l->len++] = *o;
-	memset(o, 0, sizeof(*o));
-	return 0;
-}
-
 /* One page of a collection: its items appended to l, the query of its next page into q ("" at
- * the last page). */
-static int page_parse(const struct rancher_api *a, enum rancher_api_kind k, struct json_object *v,
-		      const char *what, struct rancher_objs *l, char *q, size_t qsize)
+ * the last page). On failure, l is cleared. */
+static int read_page(struct rancher_api *a, enum rancher_api_kind k, const char *what,
+		     const char *body, size_t len, struct rancher_objs *l, char *q, size_t qsize)
 {
-	struct json_object *data = NULL;
+	struct json_object *v, *data = NULL;
 	size_t i, n;
-	int rc = 0;
+	int rc = parse_object(a, what, body, len, &v);
 
-	if (!json_object_object_get_ex(v, "data", &data) || !json_object_is_type(data, json_type_array))
-		return err_set(ERR_FAILED, "Rancher at %s could not %s: the answer is not a collection",
-			       a->host, what);
-	n = json_object_array_length(data);
+	if (!rc && (!json_object_object_get_ex(v, "data", &data) ||
+		    !json_object_is_type(data, json_type_array)))
+		rc = err_set(ERR_FAILED, "Rancher at %s could not %s: the answer is not a collection",
+			     a->host, what);
+	n = rc ? 0 : json_object_array_length(data);
 	for (i = 0; !rc && i < n; i++) {
-		struct rancher_obj o = {0};
+		struct rancher_obj o = {0}, *items;
 
-		rc = obj_parse(a, k, json_object_array_get_idx(data, i), &o);
-		if (!rc)
-			rc = objs_add(l, &o);
-	}
-	return rc ? rc : next_query(a, v, q, qsize);
-}
-
-/* The environments (projects) a collection lists, checked: ids as valid_project, names made
- * printable and cut. Ones that cannot be used (inactive, on their way out) are left out; past
- * RANCHER_API_MAX_ENVS only counted. */
-static int environments_parse(const struct rancher_api *a, struct json_object *v,
-			      struct rancher_api_envs *out)
-{
-	static const char *const unusable[] = {"inactive", "deactivating", "removing", "removed",
-					       "purging", "purged"};
-	struct json_object *data = NULL;
-	size_t i, j, n;
-
-	memset(out, 0, sizeof(*out));
-	if (!json_object_object_get_ex(v, "data", &data) || !json_object_is_type(data, json_type_array))
-		return err_set(ERR_FAILED, "Rancher at %s could not list environments: the answer is "
-			       "not a collection", a->host);
-	n = json_object_array_length(data);
-	for (i = 0; i < n; i++) {
-		struct json_object *p = json_object_array_get_idx(data, i);
-		const char *id, *name, *state;
-		size_t id_len;
-		int usable = 1;
-
-		if (!json_object_is_type(p, json_type_object) || member_str(p, "id", &id, &id_len) ||
-		    !id || !valid_project(id, id_len) || member_str(p, "name", &name, NULL) ||
-		    member_str(p, "state", &state, NULL))
-			return err_set(ERR_FAILED, "Rancher at %s sent a malformed environment (project)",
-				       a->host);
-		for (j = 0; state && j < sizeof(unusable) / sizeof(unusable[0]); j++)
-			usable &= strcmp(state, unusable[j]) != 0;
-		if (!usable)
-			continue;
-		if (out->len == RANCHER_API_MAX_ENVS) {
-			out->more++;
-			continue;
+		if ((rc = obj_parse(a, k, json_object_array_get_idx(data, i), &o)) != 0)
+			break;
+		/* One at a time: a long array of garbage fails at its first item, before any
+		 * large allocation. */
+		if (!(items = realloc(l->items, (l->len + 1) * sizeof(*items)))) {
+			rancher_api_obj_clear(&o);
+			rc = err_set(ERR_FAILED, "out of memory");
+			break;
 		}
-		memcpy(out->items[out->len].id, id, id_len + 1);
-		printable(out->items[out->len].name, sizeof(out->items[out->len].name), name);
-		out->len++;
+		l->items = items;
+		l->items[l->len++] = o;
 	}
-	return 0;
-}
-
-/* --- the parsers alone, for tests/fuzz (rancher_api_parse.h) --------------------------------- */
-
-/* What call() does with a 2xx body: a JSON object, or one line. */
-static int parse_ok_body(const struct rancher_api *a, const char *body, size_t len,
-			 struct json_object **out)
-{
-	struct secbuf b = {(char *)body, len, len};
-	struct json_object *v = json_parse(&b);
-
-	if (!v || !json_object_is_type(v, json_type_object)) {
-		json_secret_free(v);
-		return err_set(ERR_UNAVAILABLE, "Rancher at %s: the answer is not a JSON object", a->host);
-	}
-	*out = v;
-	return 0;
-}
-
-int rancher_api_parse_collection(const struct rancher_api *a, enum rancher_api_kind k,
-				 const char *body, size_t len, struct rancher_objs *out, char *next,
-				 size_t next_size)
-{
-	struct rancher_objs l = {0};
-	struct json_object *v = NULL;
-	int rc = parse_ok_body(a, body, len, &v);
-
 	if (!rc)
-		rc = page_parse(a, k, v, "list", &l, next, next_size);
+		rc = next_query(a, v, q, qsize);
 	json_secret_free(v);
-	if (rc) {
-		rancher_api_objs_clear(&l);
-		return rc;
-	}
-	*out = l;
-	return 0;
-}
-
-int rancher_api_parse_resource(const struct rancher_api *a, enum rancher_api_kind k,
-			       const char *body, size_t len, struct rancher_obj *out)
-{
-	struct json_object *v = NULL;
-	int rc = parse_ok_body(a, body, len, &v);
-
-	if (!rc)
-		rc = obj_parse(a, k, v, out);
-	json_secret_free(v);
-	return rc;
-}
-
-int rancher_api_parse_environments(const struct rancher_api *a, const char *body, size_t len,
-				   struct rancher_api_envs *out)
-{
-	struct json_object *v = NULL;
-	int rc = parse_ok_body(a, body, len, &v);
-
-	if (!rc)
-		rc = environments_parse(a, v, out);
-	json_secret_free(v);
-	return rc;
-}
-
-int rancher_api_parse_error(struct rancher_api *a, const char *what, long status, const char *body,
-			    size_t len)
-{
-	struct secbuf b = {(char *)body, len, len};
-	struct json_object *v = json_parse(&b);
-	int rc = answer_error(a, what, status, v);
-
-	json_secret_free(v);
+	if (rc)
+		rancher_api_objs_clear(l);
 	return rc;
 }
 
@@ -807,27 +651,25 @@ int rancher_api_list(struct rancher_api *a, enum rancher_api_kind k, const char 
 		     struct rancher_objs *out)
 {
 	struct rancher_objs l = {0};
-	char what[64], q[RANCHER_MAX_QUERY], prev[RANCHER_MAX_QUERY] = "";
+	char what[64], q[RANCHER_MAX_QUERY], suffix[RANCHER_MAX_QUERY + 1];
 	int page, rc = 0;
 
 	snprintf(what, sizeof(what), "list %s", k == RANCHER_API_REGISTRY ? "registries" : "credentials");
 	snprintf(q, sizeof(q), "%s", query ? query : "");
 	for (page = 0; !rc; page++) {
-		struct json_object *v = NULL;
-		char suffix[RANCHER_MAX_QUERY + 1];
+		struct http_response resp = {0};
 
 		if (page == RANCHER_API_MAX_PAGES) {
 			rc = err_set(ERR_FAILED, "Rancher at %s sent more than %d pages of %s; giving up",
 				     a->host, RANCHER_API_MAX_PAGES, kind_path[k]);
 			break;
 		}
-		snprintf(suffix, sizeof(suffix), "%s%s", q[0] ? "?" : "", q);
-		rc = call(a, "GET", k, NULL, suffix, NULL, what, &v);
-		snprintf(prev, sizeof(prev), "%s", q);
+		snprintf(suffix, sizeof(suffix), "?%s", q);
+		rc = call(a, "GET", k, NULL, q[0] ? suffix : "", NULL, what, &resp);
 		if (!rc)
-			rc = page_parse(a, k, v, what, &l, q, sizeof(q));
-		json_secret_free(v);
-		if (!rc && strcmp(q, prev) == 0 && q[0])
+			rc = read_page(a, k, what, resp.body.data, resp.body.len, &l, q, sizeof(q));
+		http_response_clear(&resp);
+		if (!rc && q[0] && strcmp(q, suffix + 1) == 0) /* suffix: "?" and the query just read */
 			rc = err_set(ERR_FAILED, "Rancher at %s sent a pagination link back to the same page",
 				     a->host);
 		if (!q[0])
@@ -843,20 +685,33 @@ int rancher_api_list(struct rancher_api *a, enum rancher_api_kind k, const char 
 
 int rancher_api_probe(struct rancher_api *a, size_t *count, int *more)
 {
-	struct json_object *v = NULL, *data = NULL, *p = NULL, *next = NULL;
-	int rc = call(a, "GET", RANCHER_API_REGISTRY, NULL, "?limit=100", NULL, "list registries", &v);
+	struct rancher_objs l = {0};
+	struct http_response resp = {0};
+	char q[RANCHER_MAX_QUERY];
+	int rc = call(a, "GET", RANCHER_API_REGISTRY, NULL, "?limit=100", NULL, "list registries", &resp);
 
-	if (!rc && (!json_object_object_get_ex(v, "data", &data) ||
-		    !json_object_is_type(data, json_type_array)))
-		rc = err_set(ERR_FAILED, "Rancher at %s could not list registries: the answer is not a "
-			     "collection", a->host);
+	if (!rc)
+		rc = read_page(a, RANCHER_API_REGISTRY, "list registries", resp.body.data, resp.body.len,
+			       &l, q, sizeof(q));
+	http_response_clear(&resp);
 	if (!rc) {
-		*count = json_object_array_length(data);
-		*more = json_object_object_get_ex(v, "pagination", &p) && p &&
-			json_object_is_type(p, json_type_object) &&
-			json_object_object_get_ex(p, "next", &next) && next &&
-			json_object_is_type(next, json_type_string);
+		*count = l.len;
+		*more = q[0] != '\0';
 	}
-	json_secret_free(v);
+	rancher_api_objs_clear(&l);
 	return rc;
+}
+
+/* The parsers alone, for tests/fuzz (rancher_api_parse.h): the same code as the calls above. */
+
+int rancher_api_parse_collection(struct rancher_api *a, enum rancher_api_kind k, const char *body,
+				 size_t len, struct rancher_objs *out, char *next, size_t next_size)
+{
+	return read_page(a, k, "list", body, len, out, next, next_size);
+}
+
+int rancher_api_parse_resource(struct rancher_api *a, enum rancher_api_kind k, const char *body,
+			       size_t len, struct rancher_obj *out)
+{
+	return read_resource(a, k, "change", body, len, out);
 }

@@ -21,21 +21,14 @@
 /* A server that keeps sending pagination.next past this many pages is broken or hostile. */
 #define RANCHER_API_MAX_PAGES 100
 
-/* Where a->project came from. */
-enum rancher_api_project_how {
-	RANCHER_API_PROJECT_NONE,   /* not known yet */
-	RANCHER_API_PROJECT_GIVEN,  /* the URL or the project setting */
-	RANCHER_API_PROJECT_LEARNT, /* an environment key's own, as Rancher's headers said */
-	RANCHER_API_PROJECT_ONLY,   /* the only environment Rancher lists for an account key */
-};
-
 struct rancher_api {
 	char *base;              /* scheme://authority[/prefix], no trailing slash; owned */
 	char host[256];          /* the authority, for messages */
 	char ver[8];             /* "v1" or "v2-beta" */
 	char project[32];        /* "1a5"; "" until known (then resolved, see rancher_api_list) */
-	int project_how;         /* enum rancher_api_project_how */
+	int project_only;        /* it is the only environment Rancher lists for an account key */
 	char kind[32];           /* the key's account kind, as Rancher said ("project", "user"), or "" */
+	char account_id[32];     /* X-Api-Account-Id of the last answer, "" when it had none */
 	const char *url_setting; /* the setting the URL came from ("RANCHER_URL"), for messages */
 	char *access;            /* access key (not secret); owned */
 	char *secret;            /* secret key; secmem, owned; NULL until loaded */
@@ -58,6 +51,9 @@ void rancher_api_clear(struct rancher_api *a);
 /* Is url a Rancher 2.x URL (a path segment "v3" before any v1 or v2-beta)? */
 int rancher_api_url_is_v3(const char *url);
 
+/* Is p (n bytes) an environment id: "1a" and digits, at most 20 characters? */
+int rancher_api_valid_project(const char *p, size_t n);
+
 /* Start the clock of one operation (a->budget_ms from now). */
 void rancher_api_begin(struct rancher_api *a);
 
@@ -72,17 +68,6 @@ int rancher_api_pause(struct rancher_api *a, int64_t ms);
 int rancher_api_retryable(const struct rancher_api *a);
 
 enum rancher_api_kind { RANCHER_API_REGISTRY, RANCHER_API_CREDENTIAL };
-
-/* The environments Rancher lists for an account key (the first RANCHER_API_MAX_ENVS). */
-#define RANCHER_API_MAX_ENVS 8
-struct rancher_api_envs {
-	struct {
-		char id[24];     /* "1a5" */
-		char name[41];   /* its name, printable, cut; "" when none */
-	} items[RANCHER_API_MAX_ENVS];
-	size_t len;
-	size_t more;             /* listed beyond items */
-};
 
 /* One registry or registryCredential, its fields checked. */
 struct rancher_obj {
@@ -130,20 +115,10 @@ int rancher_api_probe(struct rancher_api *a, size_t *count, int *more);
  * key: "user", "admin")? 0 also while it has not said. */
 int rancher_api_account_key(const struct rancher_api *a);
 
-/* POST a new resource (body: a JSON object); *out is the created resource. */
-int rancher_api_create(struct rancher_api *a, enum rancher_api_kind k, const struct secbuf *body,
-		       struct rancher_obj *out);
-
-/* PUT changed fields of resource id. */
-int rancher_api_update(struct rancher_api *a, enum rancher_api_kind k, const char *id,
-		       const struct secbuf *body, struct rancher_obj *out);
-
-/* POST …/<id>/?action=<action> (activate, deactivate). */
-int rancher_api_action(struct rancher_api *a, enum rancher_api_kind k, const char *id,
-		       const char *action, struct rancher_obj *out);
-
-/* DELETE resource id (Rancher refuses it on an active one: deactivate first). */
-int rancher_api_delete(struct rancher_api *a, enum rancher_api_kind k, const char *id,
-		       struct rancher_obj *out);
+/* One change, and *out the resource Rancher answers with. verb: "create" (POST body, id NULL),
+ * "update" (PUT the changed fields in body to id), "delete" (Rancher refuses it on an active
+ * resource: deactivate first) or an action on id ("activate", "deactivate"; body NULL). */
+int rancher_api_change(struct rancher_api *a, enum rancher_api_kind k, const char *verb,
+		       const char *id, const struct secbuf *body, struct rancher_obj *out);
 
 #endif

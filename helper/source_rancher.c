@@ -16,7 +16,7 @@
  *   list    every registry with an active credential: {serverAddress: publicValue}
  *
  * What is left alone on purpose is told as SOURCE_NOTE (source.h): one line on stderr, exit 0.
- * A Rancher 2.x URL makes a source that only says what works with 2.x (rancher_v3_new).
+ * A Rancher 2.x URL makes a source that only says what works with 2.x (v3_note).
  *
  * Writes use the RANCHER_* keys, or the CATTLE_* ones when only those are set. serverAddress
  * cannot be filtered on (Rancher ignores the filter), so registries are listed and matched
@@ -43,8 +43,7 @@
 #include "proto.h"
 #include "rancher_api.h"
 
-#define RANCHER_NAME "rancher"
-#define RANCHER_SECTION "rancher"
+#define RANCHER_NAME "rancher" /* the source, its config section and its copies' origin */
 #define RANCHER_ENV "DOCKER_CREDENTIAL_KEYRING_RANCHER"
 /* v1 requires an email on a credential; this is the placeholder Rancher's engineers gave
  * (rancher/rancher#14198), used unless the email setting says otherwise. */
@@ -72,14 +71,13 @@ struct rancher_source {
 	struct rancher_api reader;  /* CATTLE_*: the environmentAdmin key that reads secrets */
 	struct rancher_keyfile writer_file, reader_file;
 	int have_writer, have_reader;
+	int write_back;             /* hosts is set and read-only is not */
 	char **hosts;               /* the hosts Rancher manages; NULL: all */
 	size_t nhosts;
-	char *email;
-	int email_set;              /* the email setting is set (else the placeholder) */
+	char *email;                /* the email setting; NULL: the placeholder */
 	int64_t ttl_s;
 	struct store *store;        /* where a saved secret key is read from; not owned */
 	char v3_note[700];          /* a Rancher 2.x URL: what to tell (the source does nothing else) */
-	int v3_write_back;          /* and hosts asked for write-back */
 };
 
 /* The host of a server key as Rancher's serverAddress holds it ("please do not pre-fix with
@@ -118,20 +116,33 @@ static int rancher_serves_host(const struct rancher_source *r, const char *host)
 {
 	size_t i;
 
-	if (!r->hosts)
-		return 1;
 	for (i = 0; i < r->nhosts; i++)
 		if (strcmp(r->hosts[i], host) == 0)
 			return 1;
-	return 0;
+	return !r->hosts;
 }
 
 static int rancher_serves(struct source *s, const char *server)
 {
+	struct rancher_source *r = (struct rancher_source *)s;
 	char host[RANCHER_HOST_MAX];
 
-	return rancher_host(server, host, sizeof(host)) == 0 &&
-	       rancher_serves_host((struct rancher_source *)s, host);
+	/* With a Rancher 2.x URL and no write-back, every verb stays as it was without Rancher. */
+	if (r->v3_note[0] && !r->write_back)
+		return 0;
+	return rancher_host(server, host, sizeof(host)) == 0 && rancher_serves_host(r, host);
+}
+
+static int rancher_gone(const char *state)
+{
+	return strncmp(state, "remov", 5) == 0 || strncmp(state, "purg", 4) == 0;
+}
+
+/* A credential Rancher would use for pulls, or will once its transition ends. */
+static int rancher_live(const struct rancher_obj *o)
+{
+	return strcmp(o->state, "active") == 0 || strcmp(o->state, "activating") == 0 ||
+	       strcmp(o->state, "registering") == 0 || strcmp(o->state, "updating-active") == 0;
 }
 
 /* Does a registry Rancher listed stand for host (and is it not on its way out)? */
@@ -140,20 +151,7 @@ static int rancher_registry_is(const struct rancher_obj *reg, const char *host)
 	char h[RANCHER_HOST_MAX];
 
 	return reg->address && rancher_host(reg->address, h, sizeof(h)) == 0 &&
-	       strcmp(h, host) == 0 && strncmp(reg->state, "remov", 5) != 0 &&
-	       strncmp(reg->state, "purg", 4) != 0;
-}
-
-static int rancher_gone(const struct rancher_obj *o)
-{
-	return strncmp(o->state, "remov", 5) == 0 || strncmp(o->state, "purg", 4) == 0;
-}
-
-/* A credential Rancher would use for pulls, or will once its transition ends. */
-static int rancher_live(const struct rancher_obj *o)
-{
-	return strcmp(o->state, "active") == 0 || strcmp(o->state, "activating") == 0 ||
-	       strcmp(o->state, "registering") == 0 || strcmp(o->state, "updating-active") == 0;
+	       strcmp(h, host) == 0 && !rancher_gone(reg->state);
 }
 
 /* A secret key from a file, with the checks a secret deserves: a regular file (not a FIFO that
@@ -172,15 +170,14 @@ static int rancher_read_keyfile(const struct rancher_keyfile *f, char **out)
 		return err_set(ERR_INVALID, "%s: cannot open %s: %s", f->setting, f->path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		rc = err_set(ERR_INVALID, "%s: %s is not a regular file", f->setting, f->path);
-	else if (st.st_size > RANCHER_MAX_SECRET ||
-		 secbuf_read_fd(&b, fd, RANCHER_MAX_SECRET) != 0)
+	else if (st.st_size > RANCHER_MAX_SECRET || secbuf_read_fd(&b, fd, RANCHER_MAX_SECRET) != 0)
 		rc = err_set(ERR_INVALID, "%s: %s is larger than %d bytes or unreadable: not a secret "
 			     "key file", f->setting, f->path, RANCHER_MAX_SECRET);
 	close(fd);
 	end = b.len;
-	while (!rc && start < end && strchr(" \t\r\n", b.data[start]))
+	while (start < end && strchr(" \t\r\n", b.data[start]))
 		start++;
-	while (!rc && end > start && strchr(" \t\r\n", b.data[end - 1]))
+	while (end > start && strchr(" \t\r\n", b.data[end - 1]))
 		end--;
 	if (!rc && start == end)
 		rc = err_set(ERR_INVALID, "%s: %s is empty", f->setting, f->path);
@@ -237,75 +234,31 @@ static int rancher_writer(struct rancher_source *r, struct rancher_api **out)
 	return rc;
 }
 
-/* One cross-process lock per Rancher server and host, so that two helpers on this machine do
- * not both create a credential for one registry. */
-static int rancher_lock(struct rancher_api *a, const char *host)
+/* The credentials of registry reg (an id), only those in state unless it is NULL. The query
+ * asks Rancher to filter so; should a server ignore a filter, we must not update, deactivate
+ * or delete another registry's credentials, nor answer with an inactive one: what does not
+ * match is dropped here. */
+static int rancher_list_creds(struct rancher_api *a, const char *reg, const char *state,
+			      struct rancher_objs *out)
 {
-	unsigned long long h = 1469598103934665603ULL; /* FNV-1a */
-	const char *parts[] = {a->base, "|", host}, *p;
-	char name[64];
-	size_t i;
-	int64_t left = rancher_api_remaining(a);
-
-	for (i = 0; i < 3; i++)
-		for (p = parts[i]; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	snprintf(name, sizeof(name), "rancher-%016llx", h);
-	return lockfile_acquire(name, left > 0 ? (unsigned)left : 1);
-}
-
-/* The credential lists ask Rancher to filter by registry (and state). Should a server ignore
- * a filter, we must not update, deactivate or delete another registry's credentials, nor
- * answer with an inactive one: keep only what matches. state NULL: any. */
-static void rancher_keep_matching(struct rancher_objs *l, const char *registry_id, const char *state)
-{
+	char query[96];
 	size_t i, n = 0;
+	int rc;
 
-	for (i = 0; i < l->len; i++) {
-		struct rancher_obj *o = &l->items[i];
+	snprintf(query, sizeof(query), "registryId=%s%s%s", reg, state ? "&state=" : "",
+		 state ? state : "");
+	if ((rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, out)) != 0)
+		return rc;
+	for (i = 0; i < out->len; i++) {
+		struct rancher_obj *o = &out->items[i];
 
-		if (strcmp(o->registry_id, registry_id) == 0 &&
-		    (!state || strcmp(o->state, state) == 0))
-			l->items[n++] = *o;
+		if (strcmp(o->registry_id, reg) == 0 && (!state || strcmp(o->state, state) == 0))
+			out->items[n++] = *o;
 		else
 			rancher_api_obj_clear(o);
 	}
-	l->len = n;
-}
-
-static int body_field(struct secbuf *b, const char *name, const char *v, size_t len)
-{
-	int rc = secbuf_append_str(b, ",\"");
-
-	if (!rc)
-		rc = secbuf_append_str(b, name);
-	if (!rc)
-		rc = secbuf_append_str(b, "\":");
-	return rc ? rc : proto_json_string(b, v, len);
-}
-
-/* A credential's fields as JSON: the create body when registry_id is set, else the update (a
- * partial PUT: what it leaves out stays). Both carry the mark. v1 requires an email on create:
- * the setting's, else the placeholder; an update sends only the setting's, so that the email a
- * credential already has is never overwritten by the placeholder. */
-static int body_credential(const struct rancher_source *r, const struct rancher_api *a,
-			   const char *registry_id, const struct cred *c, struct secbuf *b)
-{
-	int rc = secbuf_append_str(b, "{\"type\":\"registryCredential\"");
-
-	if (!rc && registry_id)
-		rc = body_field(b, "registryId", registry_id, strlen(registry_id));
-	if (!rc)
-		rc = body_field(b, "publicValue", c->username, strlen(c->username));
-	if (!rc)
-		rc = body_field(b, "secretValue", c->secret ? c->secret : "", c->secret_len);
-	if (!rc)
-		rc = body_field(b, "description", RANCHER_MARK, strlen(RANCHER_MARK));
-	if (!rc && strcmp(a->ver, "v1") == 0 && (registry_id || r->email_set))
-		rc = body_field(b, "email", r->email, strlen(r->email));
-	if (!rc)
-		rc = secbuf_append_str(b, "}");
-	return rc ? err_set(ERR_FAILED, "out of memory") : 0;
+	out->len = n;
+	return 0;
 }
 
 /* ---- get (environmentAdmin keys) ---- */
@@ -314,11 +267,12 @@ static int rancher_fetch(struct source *s, const char *server, struct cred *out)
 {
 	struct rancher_source *r = (struct rancher_source *)s;
 	struct rancher_api *a = &r->reader;
-	struct rancher_objs regs = {0};
+	struct rancher_objs regs = {0}, creds = {0};
+	struct rancher_obj *o = NULL;
 	struct cred c = {0};
-	char host[RANCHER_HOST_MAX], query[96];
+	char host[RANCHER_HOST_MAX];
 	size_t i;
-	int rc, unreadable = 0, found = 0;
+	int rc, unreadable = 0;
 
 	if (rancher_host(server, host, sizeof(host)))
 		return err_set(ERR_NOTFOUND, "no registry host in %s", server);
@@ -326,40 +280,35 @@ static int rancher_fetch(struct source *s, const char *server, struct cred *out)
 		return rc;
 	rancher_api_begin(a);
 	rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
-	for (i = 0; !rc && !found && i < regs.len; i++) {
-		struct rancher_objs creds = {0};
-
+	for (i = 0; !rc && !o && i < regs.len; i++) {
 		if (!rancher_registry_is(&regs.items[i], host) ||
 		    strcmp(regs.items[i].state, "inactive") == 0)
 			continue;
-		snprintf(query, sizeof(query), "registryId=%s&state=active", regs.items[i].id);
-		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, &creds);
-		rancher_keep_matching(&creds, regs.items[i].id, "active");
-		/* Rancher pulls with the lowest id among active ones; lists come in id order. */
-		if (!rc && creds.len && !creds.items[0].secret_value) {
-			unreadable = 1;
-		} else if (!rc && creds.len) {
-			struct rancher_obj *o = &creds.items[0];
-
-			c.server = strdup(server);
-			c.username = strdup(o->public_value ? o->public_value : "");
-			c.origin = strdup(RANCHER_NAME);
-			c.secret = o->secret_value;
-			c.secret_len = o->secret_len;
-			o->secret_value = NULL;
-			o->secret_len = 0;
-			c.expires = (int64_t)time(NULL) + r->ttl_s;
-			found = 1;
-			if (!c.server || !c.username || !c.origin)
-				rc = err_set(ERR_FAILED, "out of memory");
-		}
 		rancher_api_objs_clear(&creds);
+		rc = rancher_list_creds(a, regs.items[i].id, "active", &creds);
+		/* Rancher pulls with the lowest id among active ones; lists come in id order. */
+		if (!rc && creds.len && !creds.items[0].secret_value)
+			unreadable = 1;
+		else if (!rc && creds.len)
+			o = &creds.items[0];
 	}
-	rancher_api_objs_clear(&regs);
-	if (!rc && !found)
+	if (o) {
+		c.server = strdup(server);
+		c.username = strdup(o->public_value ? o->public_value : "");
+		c.origin = strdup(RANCHER_NAME);
+		c.secret = o->secret_value;
+		c.secret_len = o->secret_len;
+		o->secret_value = NULL;
+		c.expires = (int64_t)time(NULL) + r->ttl_s;
+		if (!c.server || !c.username || !c.origin)
+			rc = err_set(ERR_FAILED, "out of memory");
+	} else if (!rc) {
 		rc = unreadable ? err_set(ERR_NOTFOUND, "Rancher holds a credential for %s, but this key "
 					  "cannot read Rancher's secrets (only environmentAdmin keys can)", host)
 				: err_set(ERR_NOTFOUND, "Rancher has no active credential for %s", host);
+	}
+	rancher_api_objs_clear(&regs);
+	rancher_api_objs_clear(&creds);
 	if (rc) {
 		cred_clear(&c);
 		return rc;
@@ -375,17 +324,22 @@ static int64_t rancher_refresh_before(struct source *s, const struct cred *cache
 	return 0;
 }
 
-/* ---- store ---- */
+/* ---- store and erase ---- */
 
-struct rancher_store_job {
+/* What a store or an erase is doing, kept across its rounds. */
+struct rancher_job {
 	const char *host;
-	const struct cred *c;
-	char reg[48];        /* the registry, once found or created */
-	int new_reg;         /* created in this round: it has no credentials to list yet */
-	char keeper[48];     /* the credential we wrote, once written */
-	char waiting[256];   /* what the last round waited for, for the report */
-	char others[300];    /* live credentials someone else made, left alone: "1c3 (user bob)" */
-	int declined;        /* one of them holds the registry: this login was not registered */
+	const struct cred *c; /* the login stored, or (erase) the one the keyring held */
+	char reg[48];         /* store: the registry, once found or created */
+	int new_reg;          /* created in this round: it has no credentials to list yet */
+	char keeper[48];      /* store: the credential we wrote, once written */
+	int declined;         /* store: another user's credential holds the registry: not registered */
+	struct rancher_objs regs; /* erase: the registries, listed once */
+	int listed;
+	char waiting[256];    /* what the last round waited for (erase: the ids and states left) */
+	char others[300];     /* live credentials someone else made, left alone: "1c3 (user bob)" */
+	char last[512];       /* the error of the last round that failed, for the timeout */
+	int timed_out;
 };
 
 static int rancher_marked(const struct rancher_obj *o)
@@ -398,57 +352,78 @@ static int rancher_same_user(const struct rancher_obj *o, const char *username)
 	return o->public_value && strcmp(o->public_value, username) == 0;
 }
 
-/* Is o a credential this helper registered for the login of username (erase removes only
- * those)? */
-static int rancher_ours(const struct rancher_obj *o, const char *username)
-{
-	return rancher_same_user(o, username) && rancher_marked(o);
-}
-
 /* May store write this login over o? When this helper made it (a login of this host, maybe
  * an earlier one: the latest wins, as one helper-made credential per registry is the rule), or
  * it has this username (the same registry account). Anything else someone made by hand or with
  * another tool, for another account, is theirs. */
-static int rancher_store_may_take(const struct rancher_obj *o, const char *username)
+static int rancher_may_take(const struct rancher_obj *o, const char *username)
 {
 	return rancher_marked(o) || rancher_same_user(o, username);
 }
 
-/* Append "1c3 (user bob)" to a list of credentials for a message. */
+/* Append "1c3 (user bob)" (and why) to a list of credentials for a message. */
 static void rancher_name_cred(char *list, size_t size, const struct rancher_obj *o, const char *why)
 {
 	size_t used = strlen(list);
-	char user[64];
 
-	snprintf(user, sizeof(user), "%s", o->public_value ? o->public_value : "");
 	if (used < size)
-		snprintf(list + used, size - used, "%s%s (user %s%s)", used ? ", " : "", o->id, user,
-			 why ? why : "");
+		snprintf(list + used, size - used, "%s%s (user %.63s%s)", used ? ", " : "", o->id,
+			 o->public_value ? o->public_value : "", why ? why : "");
 }
 
-/* Find the registry for host, or create it. */
-static int rancher_store_registry(struct rancher_source *r, struct rancher_api *a,
-				  struct rancher_store_job *j)
+/* Append ,"name":value to a request body. */
+static int body_field(struct secbuf *b, const char *name, const char *v, size_t len)
+{
+	char key[32];
+
+	snprintf(key, sizeof(key), ",\"%s\":", name);
+	return secbuf_append_str(b, key) ? ERR_FAILED : proto_json_string(b, v, len);
+}
+
+/* A credential's fields as JSON: the create body when registry_id is set, else the update (a
+ * partial PUT: what it leaves out stays). Both carry the mark. v1 requires an email on create:
+ * the setting's, else the placeholder; an update sends only the setting's, so that the email a
+ * credential already has is never overwritten by the placeholder. */
+static int body_credential(const struct rancher_source *r, const struct rancher_api *a,
+			   const char *registry_id, const struct cred *c, struct secbuf *b)
+{
+	const char *email = r->email ? r->email : RANCHER_DEFAULT_EMAIL;
+	int rc = secbuf_append_str(b, "{\"type\":\"registryCredential\"");
+
+	if (!rc && registry_id)
+		rc = body_field(b, "registryId", registry_id, strlen(registry_id));
+	if (!rc)
+		rc = body_field(b, "publicValue", c->username, strlen(c->username));
+	if (!rc)
+		rc = body_field(b, "secretValue", c->secret ? c->secret : "", c->secret_len);
+	if (!rc)
+		rc = body_field(b, "description", RANCHER_MARK, strlen(RANCHER_MARK));
+	if (!rc && strcmp(a->ver, "v1") == 0 && (registry_id || r->email))
+		rc = body_field(b, "email", email, strlen(email));
+	if (!rc)
+		rc = secbuf_append_str(b, "}");
+	return rc ? err_set(ERR_FAILED, "out of memory") : 0;
+}
+
+/* Find the registry for the host (the first active one, else the first at all; activated when
+ * inactive), or create it. */
+static int rancher_store_registry(struct rancher_api *a, struct rancher_job *j)
 {
 	struct rancher_objs regs = {0};
-	struct rancher_obj made = {0};
+	struct rancher_obj made = {0}, *pick = NULL;
 	struct secbuf body = SECBUF_INIT;
-	size_t i, pick = (size_t)-1;
+	size_t i;
 	int rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
 
-	(void)r;
-	/* The first active one, else the first at all. */
-	for (i = 0; !rc && i < regs.len; i++) {
-		if (!rancher_registry_is(&regs.items[i], j->host))
-			continue;
-		if (pick == (size_t)-1 || (strcmp(regs.items[i].state, "active") == 0 &&
-					   strcmp(regs.items[pick].state, "active") != 0))
-			pick = i;
-	}
-	if (!rc && pick != (size_t)-1) {
-		snprintf(j->reg, sizeof(j->reg), "%s", regs.items[pick].id);
-		if (strcmp(regs.items[pick].state, "inactive") == 0)
-			rc = rancher_api_action(a, RANCHER_API_REGISTRY, j->reg, "activate", &made);
+	for (i = 0; !rc && i < regs.len; i++)
+		if (rancher_registry_is(&regs.items[i], j->host) &&
+		    (!pick || (strcmp(regs.items[i].state, "active") == 0 &&
+			       strcmp(pick->state, "active") != 0)))
+			pick = &regs.items[i];
+	if (pick) {
+		snprintf(j->reg, sizeof(j->reg), "%s", pick->id);
+		if (strcmp(pick->state, "inactive") == 0)
+			rc = rancher_api_change(a, RANCHER_API_REGISTRY, "activate", j->reg, NULL, &made);
 	} else if (!rc) {
 		rc = secbuf_append_str(&body, "{\"type\":\"registry\"");
 		if (!rc)
@@ -456,7 +431,7 @@ static int rancher_store_registry(struct rancher_source *r, struct rancher_api *
 		if (!rc)
 			rc = secbuf_append_str(&body, "}");
 		if (!rc)
-			rc = rancher_api_create(a, RANCHER_API_REGISTRY, &body, &made);
+			rc = rancher_api_change(a, RANCHER_API_REGISTRY, "create", NULL, &body, &made);
 		if (!rc) {
 			snprintf(j->reg, sizeof(j->reg), "%s", made.id);
 			j->new_reg = 1;
@@ -468,8 +443,8 @@ static int rancher_store_registry(struct rancher_source *r, struct rancher_api *
 	return rc;
 }
 
-/* The credential to update, among those store may take (rancher_store_may_take): live before
- * idle, then this username's, then ours. NULL: none, create one. */
+/* The credential to update, among those store may take: live before idle, then this
+ * username's, then ours. NULL: none, create one. */
 static struct rancher_obj *rancher_keeper(struct rancher_objs *creds, const char *username)
 {
 	struct rancher_obj *best = NULL;
@@ -478,13 +453,10 @@ static struct rancher_obj *rancher_keeper(struct rancher_objs *creds, const char
 
 	for (i = 0; i < creds->len; i++) {
 		struct rancher_obj *o = &creds->items[i];
-		int score;
+		int score = (rancher_live(o) ? 4 : 0) + (rancher_same_user(o, username) ? 2 : 0) +
+			    rancher_marked(o);
 
-		if (rancher_gone(o) || !rancher_store_may_take(o, username))
-			continue;
-		score = (rancher_live(o) ? 4 : 0) + (rancher_same_user(o, username) ? 2 : 0) +
-			rancher_marked(o);
-		if (score > best_score) {
+		if (!rancher_gone(o->state) && rancher_may_take(o, username) && score > best_score) {
 			best = o;
 			best_score = score;
 		}
@@ -495,32 +467,28 @@ static struct rancher_obj *rancher_keeper(struct rancher_objs *creds, const char
 /* One round of store: move Rancher one step towards "exactly one active credential for the
  * registry, with this login". *done when it is there. */
 static int rancher_store_round(struct rancher_source *r, struct rancher_api *a,
-			       struct rancher_store_job *j, int *done)
+			       struct rancher_job *j, int *done)
 {
 	struct rancher_objs creds = {0};
-	struct rancher_obj res = {0}, *k;
+	struct rancher_obj res = {0}, *k = NULL;
 	struct secbuf body = SECBUF_INIT;
-	char query[64];
+	const char *user = j->c->username;
 	size_t i;
 	int rc = 0, others = 0;
 
 	j->new_reg = 0; /* a create that failed may still have happened: list from now on */
 	if (!j->reg[0])
-		rc = rancher_store_registry(r, a, j);
-	if (!rc && !j->new_reg) {
-		snprintf(query, sizeof(query), "registryId=%s", j->reg);
-		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, &creds);
-		rancher_keep_matching(&creds, j->reg, NULL);
-	}
+		rc = rancher_store_registry(a, j);
+	if (!rc && !j->new_reg)
+		rc = rancher_list_creds(a, j->reg, NULL, &creds);
 	if (rc)
 		goto out;
 	j->others[0] = '\0';
 	for (i = 0; i < creds.len; i++)
-		if (rancher_live(&creds.items[i]) &&
-		    !rancher_store_may_take(&creds.items[i], j->c->username))
+		if (rancher_live(&creds.items[i]) && !rancher_may_take(&creds.items[i], user))
 			rancher_name_cred(j->others, sizeof(j->others), &creds.items[i], NULL);
 	if (!j->keeper[0]) {
-		k = rancher_keeper(&creds, j->c->username);
+		k = rancher_keeper(&creds, user);
 		if (k && rancher_api_obj_busy(k)) {
 			snprintf(j->waiting, sizeof(j->waiting), "credential %s is still %s", k->id, k->state);
 			goto out; /* Rancher refuses an update mid-transition: wait for it */
@@ -529,22 +497,21 @@ static int rancher_store_round(struct rancher_source *r, struct rancher_api *a,
 		 * would not be used (Rancher takes the lowest id), and replacing theirs is not this
 		 * login's call. */
 		if (!k && j->others[0]) {
-			j->declined = 1;
-			*done = 1;
+			j->declined = *done = 1;
 			goto out;
 		}
 		rc = body_credential(r, a, k ? NULL : j->reg, j->c, &body);
 		if (!rc)
-			rc = k ? rancher_api_update(a, RANCHER_API_CREDENTIAL, k->id, &body, &res)
-			       : rancher_api_create(a, RANCHER_API_CREDENTIAL, &body, &res);
+			rc = rancher_api_change(a, RANCHER_API_CREDENTIAL, k ? "update" : "create",
+						k ? k->id : NULL, &body, &res);
 		if (!rc)
 			snprintf(j->keeper, sizeof(j->keeper), "%s", res.id);
 		goto out;
 	}
-	for (k = NULL, i = 0; i < creds.len; i++)
+	for (i = 0; i < creds.len; i++)
 		if (strcmp(creds.items[i].id, j->keeper) == 0)
 			k = &creds.items[i];
-	if (!k || rancher_gone(k)) {
+	if (!k || rancher_gone(k->state)) {
 		j->keeper[0] = '\0'; /* removed under us: write it again */
 		goto out;
 	}
@@ -553,15 +520,15 @@ static int rancher_store_round(struct rancher_source *r, struct rancher_api *a,
 	for (i = 0; !rc && i < creds.len; i++) {
 		struct rancher_obj *o = &creds.items[i];
 
-		if (o == k || !rancher_live(o) || !rancher_store_may_take(o, j->c->username))
+		if (o == k || !rancher_live(o) || !rancher_may_take(o, user))
 			continue;
 		others++;
 		if (!rancher_api_obj_busy(o))
-			rc = rancher_api_action(a, RANCHER_API_CREDENTIAL, o->id, "deactivate", &res);
+			rc = rancher_api_change(a, RANCHER_API_CREDENTIAL, "deactivate", o->id, NULL, &res);
 		rancher_api_obj_clear(&res);
 	}
 	if (!rc && strcmp(k->state, "inactive") == 0 && !k->transitioning)
-		rc = rancher_api_action(a, RANCHER_API_CREDENTIAL, k->id, "activate", &res);
+		rc = rancher_api_change(a, RANCHER_API_CREDENTIAL, "activate", k->id, NULL, &res);
 	*done = !rc && !others && strcmp(k->state, "active") == 0 && !k->transitioning;
 	snprintf(j->waiting, sizeof(j->waiting), "credential %s is still %s%s%s", k->id, k->state,
 		 k->message[0] ? ": " : "", k->message);
@@ -575,15 +542,116 @@ out:
 	return rc;
 }
 
+/* One round of erase over the credentials this helper registered for the login: deactivate
+ * what is active, delete what is inactive, wait for the rest. Every other credential of the
+ * host's registries is only named, in j->others. The registries are listed once, in the first
+ * round, so that a failed list is retried like any other step. */
+static int rancher_erase_round(struct rancher_source *r, struct rancher_api *a,
+			       struct rancher_job *j, int *done)
+{
+	struct rancher_obj res = {0};
+	size_t i, k, used = 0, size = sizeof(j->waiting);
+	int rc = 0, first_rc = 0, left = 0;
+
+	(void)r;
+	if (!j->listed && (rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &j->regs)) != 0)
+		return rc;
+	j->listed = 1;
+	j->waiting[0] = j->others[0] = '\0';
+	for (i = 0; i < j->regs.len; i++) {
+		struct rancher_objs creds = {0};
+
+		if (!rancher_registry_is(&j->regs.items[i], j->host))
+			continue;
+		if ((rc = rancher_list_creds(a, j->regs.items[i].id, NULL, &creds)) != 0)
+			return rc;
+		for (k = 0; k < creds.len; k++) {
+			struct rancher_obj *o = &creds.items[k];
+			const char *state = o->state;
+			int same_user = rancher_same_user(o, j->c->username);
+
+			if (rancher_gone(o->state))
+				continue;
+			if (!same_user || !rancher_marked(o)) {
+				rancher_name_cred(j->others, sizeof(j->others), o,
+						  same_user ? ", not registered by this helper" : NULL);
+				continue;
+			}
+			rc = 0;
+			if (!rancher_api_obj_busy(o) && strcmp(o->state, "inactive") == 0)
+				rc = rancher_api_change(a, RANCHER_API_CREDENTIAL, "delete", o->id, NULL, &res);
+			else if (rancher_live(o) || strncmp(o->state, "updating", 8) == 0)
+				/* Cattle accepts deactivate mid-registering too: do not wait for that. */
+				rc = rancher_api_change(a, RANCHER_API_CREDENTIAL, "deactivate", o->id, NULL,
+							&res);
+			if (!rc && res.id[0])
+				state = res.state;
+			if (rc && !first_rc)
+				first_rc = rc;
+			if (rc || !rancher_gone(state)) {
+				left++;
+				if (used < size)
+					used += (size_t)snprintf(j->waiting + used, size - used, "%s%s (%s)",
+								 used ? ", " : "", o->id,
+								 rc ? o->state : state);
+			}
+			rancher_api_obj_clear(&res);
+			if (rc && !rancher_api_retryable(a))
+				break;
+		}
+		rancher_api_objs_clear(&creds);
+		if (first_rc && !rancher_api_retryable(a))
+			break;
+	}
+	*done = !first_rc && !left;
+	return first_rc;
+}
+
+/* The rounds of one store or erase for j->host, until one says it is done: with the writer's
+ * key, under a lock per Rancher server and host across processes (without it two helpers could
+ * both create a credential: stop instead), failures that may pass retried after a growing
+ * pause, all within one deadline (then j->timed_out, and j->last the last failure's line). */
+static int rancher_rounds(struct rancher_source *r, struct rancher_job *j, struct rancher_api **out,
+			  int (*round)(struct rancher_source *, struct rancher_api *,
+				       struct rancher_job *, int *))
+{
+	struct rancher_api *a;
+	char key[1024], name[64];
+	int64_t left, pause = 100;
+	int lock = -1, done = 0, rc = rancher_writer(r, &a);
+
+	*out = a;
+	if (!rc) {
+		snprintf(key, sizeof(key), "%s|%s", a->base, j->host);
+		lockfile_name(name, sizeof(name), RANCHER_NAME, key);
+		left = rancher_api_remaining(a);
+		lock = lockfile_acquire(name, left > 0 ? (unsigned)left : 1);
+		if (lock < 0)
+			rc = err_wrap(lock, "cannot change Rancher safely");
+	}
+	while (!rc) {
+		rc = round(r, a, j, &done);
+		if (done || (rc && !rancher_api_retryable(a)))
+			break;
+		snprintf(j->last, sizeof(j->last), "%s", rc ? err_msg() : "");
+		rc = rancher_api_pause(a, pause);
+		pause = pause * 2 > RANCHER_PAUSE_MAX_MS ? RANCHER_PAUSE_MAX_MS : pause * 2;
+		j->timed_out = rc != 0;
+	}
+	lockfile_release(lock);
+	return rc;
+}
+
 static int rancher_on_store(struct source *s, const struct cred *c)
 {
 	struct rancher_source *r = (struct rancher_source *)s;
-	struct rancher_store_job j = {0};
+	struct rancher_job j = {0};
 	struct rancher_api *a;
-	char host[RANCHER_HOST_MAX], last[512] = "";
-	int64_t pause = 100;
-	int rc, lock, done = 0;
+	char host[RANCHER_HOST_MAX];
+	int rc;
 
+	if (r->v3_note[0])
+		return err_set(SOURCE_NOTE, "stored in the keyring only: %s", r->v3_note);
 	if (rancher_host(c->server, host, sizeof(host)))
 		return err_set(ERR_INVALID, "no registry host in %s", c->server);
 	/* An identity token is an OAuth refresh token for this user, not a password hosts could
@@ -592,25 +660,11 @@ static int rancher_on_store(struct source *s, const struct cred *c)
 		return 0;
 	j.host = host;
 	j.c = c;
-	rc = rancher_writer(r, &a);
-	lock = rc ? -1 : rancher_lock(a, host);
-	/* Without the lock two helpers could both create a credential: stop instead. */
-	if (!rc && lock < 0)
-		rc = err_wrap(lock, "cannot change Rancher safely");
-	while (!rc) {
-		rc = rancher_store_round(r, a, &j, &done);
-		if (done || (rc && !rancher_api_retryable(a)))
-			break;
-		snprintf(last, sizeof(last), "%s", rc ? err_msg() : "");
-		rc = rancher_api_pause(a, pause);
-		pause = pause * 2 > RANCHER_PAUSE_MAX_MS ? RANCHER_PAUSE_MAX_MS : pause * 2;
-		if (rc)
-			rc = last[0] ? err_set(ERR_TIMEOUT, "%s", last)
-				     : err_set(ERR_TIMEOUT, "Rancher at %s: %s after %gs", a->host,
-					       j.waiting[0] ? j.waiting : "no progress",
-					       (double)a->budget_ms / 1000);
-	}
-	lockfile_release(lock);
+	rc = rancher_rounds(r, &j, &a, rancher_store_round);
+	if (j.timed_out)
+		rc = j.last[0] ? err_set(ERR_TIMEOUT, "%s", j.last)
+			       : err_set(ERR_TIMEOUT, "Rancher at %s: %s after %gs", a->host,
+					 j.waiting[0] ? j.waiting : "no progress", (double)a->budget_ms / 1000);
 	if (rc)
 		return err_wrap(rc, "stored in the keyring, but not registered with Rancher");
 	if (j.declined)
@@ -626,80 +680,6 @@ static int rancher_on_store(struct source *s, const struct cred *c)
 	return 0;
 }
 
-/* ---- erase ---- */
-
-struct rancher_erase_job {
-	const char *host;
-	const char *username;   /* of the login erased */
-	int left;               /* ours still there after a round */
-	char left_text[256];    /* and their ids and states */
-	char others[300];       /* what is not ours, left alone: "1c3 (user bob)" */
-};
-
-/* One round of erase over the credentials this helper registered for the login: deactivate
- * what is active, delete what is inactive, wait for the rest. Every other credential of the
- * host's registries is only named, in j->others. */
-static int rancher_erase_round(struct rancher_api *a, const struct rancher_objs *regs,
-			       struct rancher_erase_job *j)
-{
-	struct rancher_obj res = {0};
-	char query[64];
-	size_t i, k, used = 0, size = sizeof(j->left_text);
-	int rc = 0, first_rc = 0;
-
-	j->left = 0;
-	j->left_text[0] = '\0';
-	j->others[0] = '\0';
-	for (i = 0; i < regs->len; i++) {
-		struct rancher_objs creds = {0};
-
-		if (!rancher_registry_is(&regs->items[i], j->host))
-			continue;
-		snprintf(query, sizeof(query), "registryId=%s", regs->items[i].id);
-		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, &creds);
-		if (rc)
-			return rc;
-		rancher_keep_matching(&creds, regs->items[i].id, NULL);
-		for (k = 0; k < creds.len; k++) {
-			struct rancher_obj *o = &creds.items[k];
-			const char *state = o->state;
-
-			if (rancher_gone(o))
-				continue;
-			if (!rancher_ours(o, j->username)) {
-				rancher_name_cred(j->others, sizeof(j->others), o,
-						  rancher_same_user(o, j->username)
-							  ? ", not registered by this helper" : NULL);
-				continue;
-			}
-			rc = 0;
-			if (!rancher_api_obj_busy(o) && strcmp(o->state, "inactive") == 0)
-				rc = rancher_api_delete(a, RANCHER_API_CREDENTIAL, o->id, &res);
-			else if (rancher_live(o) || strncmp(o->state, "updating", 8) == 0)
-				/* Cattle accepts deactivate mid-registering too: do not wait for that. */
-				rc = rancher_api_action(a, RANCHER_API_CREDENTIAL, o->id, "deactivate", &res);
-			if (!rc && res.id[0])
-				state = res.state;
-			if (rc && !first_rc)
-				first_rc = rc;
-			if (rc || !(strncmp(state, "remov", 5) == 0 || strncmp(state, "purg", 4) == 0)) {
-				j->left++;
-				if (used < size)
-					used += (size_t)snprintf(j->left_text + used, size - used, "%s%s (%s)",
-								 used ? ", " : "", o->id,
-								 rc ? o->state : state);
-			}
-			rancher_api_obj_clear(&res);
-			if (rc && !rancher_api_retryable(a))
-				break;
-		}
-		rancher_api_objs_clear(&creds);
-		if (first_rc && !rancher_api_retryable(a))
-			return first_rc;
-	}
-	return first_rc;
-}
-
 /* erase removes from Rancher only what this helper registered for the login erased: that is
  * what a logout means. A credential in Rancher serves the whole environment (other hosts and
  * services pull with it); `podman logout --all` erases every host of credHelpers, and one made
@@ -709,45 +689,26 @@ static int rancher_erase_round(struct rancher_api *a, const struct rancher_objs 
 static int rancher_on_erase(struct source *s, const char *server, const struct cred *cached)
 {
 	struct rancher_source *r = (struct rancher_source *)s;
-	struct rancher_erase_job j = {0};
-	struct rancher_objs regs = {0};
+	struct rancher_job j = {0};
 	struct rancher_api *a;
-	char host[RANCHER_HOST_MAX], last[512] = "";
-	int64_t pause = 100;
-	int rc, lock, listed = 0;
+	char host[RANCHER_HOST_MAX];
+	int rc;
 
+	if (r->v3_note[0])
+		return err_set(SOURCE_NOTE, "erased from the keyring only: %s", r->v3_note);
 	if (!cached || !cached->origin || strcmp(cached->origin, CRED_ORIGIN_LOGIN) != 0 ||
 	    !cached->username || strcmp(cached->username, "<token>") == 0)
 		return 0; /* no login of the user's: nothing of ours in Rancher */
 	if (rancher_host(server, host, sizeof(host)))
 		return 0; /* nothing Rancher could hold */
 	j.host = host;
-	j.username = cached->username;
-	rc = rancher_writer(r, &a);
-	lock = rc ? -1 : rancher_lock(a, host);
-	/* Without the lock two helpers could both create a credential: stop instead. */
-	if (!rc && lock < 0)
-		rc = err_wrap(lock, "cannot change Rancher safely");
-	while (!rc) {
-		/* The registries are listed once, inside the loop so that a failed list is retried
-		 * like any other step. */
-		rc = listed ? 0 : rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
-		listed = !rc;
-		if (!rc)
-			rc = rancher_erase_round(a, &regs, &j);
-		if ((!rc && !j.left) || (rc && !rancher_api_retryable(a)))
-			break;
-		snprintf(last, sizeof(last), "%s", rc ? err_msg() : "");
-		rc = rancher_api_pause(a, pause);
-		pause = pause * 2 > RANCHER_PAUSE_MAX_MS ? RANCHER_PAUSE_MAX_MS : pause * 2;
-		if (rc)
-			rc = err_set(ERR_TIMEOUT, "Rancher at %s still holds, for %s after %gs: %s%s%s",
-				     a->host, host, (double)a->budget_ms / 1000,
-				     j.left_text[0] ? j.left_text : "credentials",
-				     last[0] ? "; last error: " : "", last);
-	}
-	lockfile_release(lock);
-	rancher_api_objs_clear(&regs);
+	j.c = cached;
+	rc = rancher_rounds(r, &j, &a, rancher_erase_round);
+	rancher_api_objs_clear(&j.regs);
+	if (j.timed_out)
+		rc = err_set(ERR_TIMEOUT, "Rancher at %s still holds, for %s after %gs: %s%s%s", a->host,
+			     host, (double)a->budget_ms / 1000, j.waiting[0] ? j.waiting : "credentials",
+			     j.last[0] ? "; last error: " : "", j.last);
 	if (rc)
 		return err_wrap(rc, "erased from the keyring, but not from Rancher");
 	if (j.others[0])
@@ -774,12 +735,12 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 	if (!rc)
 		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, "state=active", &creds);
 	for (i = 0; !rc && i < creds.len; i++) {
-		for (k = 0; k < regs.len; k++) {
+		for (k = 0; !rc && k < regs.len; k++) {
 			const struct rancher_obj *reg = &regs.items[k];
 			struct cred c = {0};
 
 			if (strcmp(reg->id, creds.items[i].registry_id) != 0 || !reg->address ||
-			    rancher_gone(reg) || rancher_host(reg->address, host, sizeof(host)) ||
+			    rancher_gone(reg->state) || rancher_host(reg->address, host, sizeof(host)) ||
 			    !rancher_serves_host(r, host) || cred_list_find(&l, reg->address) >= 0)
 				continue;
 			c.server = reg->address;
@@ -806,12 +767,11 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 static int rancher_check_one(struct rancher_source *r, struct rancher_api *a, const char *label,
 			     char *buf, size_t size)
 {
+	char why[300];
 	size_t count = 0;
 	int account_key, more = 0, rc = rancher_secret(r, a);
 
 	if (rc == ERR_DENIED && !a->secret) { /* rancher_secret found none anywhere */
-		char why[300];
-
 		snprintf(why, sizeof(why), "%s", err_msg());
 		return err_set(ERR_NOTFOUND, "%s", why);
 	}
@@ -824,7 +784,7 @@ static int rancher_check_one(struct rancher_source *r, struct rancher_api *a, co
 		snprintf(buf, size, "%s key %s%s%s%s: environment %s%s, %zu%s registr%s%s", label, a->access,
 			 account_key ? " (account key, " : "", account_key ? a->kind : "",
 			 account_key ? ")" : "", a->project[0] ? a->project : "(the key's own)",
-			 a->project_how == RANCHER_API_PROJECT_ONLY ? ", the only one it may use" : "",
+			 a->project_only ? ", the only one it may use" : "",
 			 count, more ? "+" : "", count == 1 && !more ? "y" : "ies",
 			 strncasecmp(a->base, "http://", 7) == 0
 				 ? "; warning: plain http, the key crosses the network unencrypted"
@@ -833,27 +793,28 @@ static int rancher_check_one(struct rancher_source *r, struct rancher_api *a, co
 }
 
 /* doctor: one GET of the registries collection with each configured key pair (the RANCHER_*
- * writer, the CATTLE_* reader), both reported. */
+ * writer, the CATTLE_* reader), both reported. With a Rancher 2.x URL: what works there. */
 static int rancher_check(struct source *s, char *what, size_t what_size)
 {
 	struct rancher_source *r = (struct rancher_source *)s;
 	char w[300] = "", rd[300] = "", why[600];
 	int rc = 0;
 
-	if (r->have_writer) {
-		rc = rancher_check_one(r, &r->writer, "RANCHER_*", w, sizeof(w));
-		if (rc)
-			return rc;
-	}
-	if (r->have_reader) {
+	if (r->v3_note[0] && r->write_back)
+		return err_set(ERR_INVALID, "%s asks for write-back, but %s", RANCHER_ENV "_HOSTS",
+			       r->v3_note);
+	if (r->v3_note[0])
+		return err_set(ERR_NOTFOUND, "%s", r->v3_note);
+	if (r->have_writer && (rc = rancher_check_one(r, &r->writer, "RANCHER_*", w, sizeof(w))) != 0)
+		return rc;
+	if (r->have_reader)
 		rc = rancher_check_one(r, &r->reader, "CATTLE_*", rd, sizeof(rd));
-		if (rc && w[0]) {
-			snprintf(why, sizeof(why), "%s", err_msg());
-			return err_set(rc, "%s accepted, but the CATTLE_* key: %s", w, why);
-		}
-		if (rc)
-			return rc;
+	if (rc && w[0]) {
+		snprintf(why, sizeof(why), "%s", err_msg());
+		return err_set(rc, "%s accepted, but the CATTLE_* key: %s", w, why);
 	}
+	if (rc)
+		return rc;
 	snprintf(what, what_size, "key%s accepted (%s%s%s)", w[0] && rd[0] ? "s" : "", w,
 		 w[0] && rd[0] ? "; " : "", rd);
 	return 0;
@@ -880,9 +841,12 @@ static void rancher_free(struct source *s)
 	free(r);
 }
 
-static int rancher_set(const char *v)
+/* A setting of the [rancher] section (the environment wins); NULL when unset or empty. */
+static const char *rancher_str(const struct config *cfg, const char *key, const char *env)
 {
-	return v && v[0];
+	const char *v = config_str(cfg, RANCHER_NAME, key, env);
+
+	return v && v[0] ? v : NULL;
 }
 
 /* hosts: "all" / "*", or a list separated by commas or spaces. */
@@ -891,13 +855,10 @@ static int rancher_hosts(struct rancher_source *r, const char *v)
 	char host[RANCHER_HOST_MAX], word[RANCHER_HOST_MAX], **hosts;
 	size_t n;
 
-	if (!rancher_set(v) || strcmp(v, "all") == 0 || strcmp(v, "*") == 0)
+	if (!v || strcmp(v, "all") == 0 || strcmp(v, "*") == 0)
 		return 0;
-	while (*v) {
-		v += strspn(v, ", \t");
+	for (v += strspn(v, ", \t"); *v; v += strspn(v, ", \t")) {
 		n = strcspn(v, ", \t");
-		if (!n)
-			break;
 		if (n >= sizeof(word))
 			return err_set(ERR_INVALID, "rancher hosts: a host is too long");
 		memcpy(word, v, n);
@@ -905,8 +866,7 @@ static int rancher_hosts(struct rancher_source *r, const char *v)
 		v += n;
 		if (rancher_host(word, host, sizeof(host)))
 			return err_set(ERR_INVALID, "rancher hosts: not a registry host: %s", word);
-		hosts = realloc(r->hosts, (r->nhosts + 1) * sizeof(*hosts));
-		if (!hosts)
+		if (!(hosts = realloc(r->hosts, (r->nhosts + 1) * sizeof(*hosts))))
 			return err_set(ERR_FAILED, "out of memory");
 		r->hosts = hosts;
 		if (!(r->hosts[r->nhosts] = strdup(host)))
@@ -916,216 +876,137 @@ static int rancher_hosts(struct rancher_source *r, const char *v)
 	return r->nhosts ? 0 : err_set(ERR_INVALID, "rancher hosts: empty list (use \"all\")");
 }
 
-static int rancher_endpoint(struct rancher_source *r, struct rancher_api *a, const char *setting,
-			    const char *url, const char *access, const char *secret,
+/* One key pair's endpoint, and the *-file setting that may hold its secret key (its path, and
+ * its name as the user set it, for messages). */
+static int rancher_endpoint(struct rancher_source *r, const struct config *cfg, struct rancher_api *a,
+			    const char *setting, const char *url, const char *access,
+			    const char *secret, const char *file_key, const char *file_env,
 			    const char *key_names, int64_t deadline)
 {
+	struct rancher_keyfile *f = a == &r->writer ? &r->writer_file : &r->reader_file;
+	const char *path = rancher_str(cfg, file_key, file_env);
 	int rc = rancher_api_parse_url(a, setting, url);
 
 	a->http = &r->http;
 	a->key_names = key_names;
 	a->budget_ms = deadline;
+	if (getenv(file_env) && getenv(file_env)[0])
+		snprintf(f->setting, sizeof(f->setting), "%s", file_env);
+	else
+		snprintf(f->setting, sizeof(f->setting), RANCHER_NAME ".%s", file_key);
 	if (!rc && !(a->access = strdup(access)))
 		rc = err_set(ERR_FAILED, "out of memory");
-	if (!rc && rancher_set(secret) && !(a->secret = secmem_dup(secret, strlen(secret))))
+	if (!rc && path && !(f->path = strdup(path)))
+		rc = err_set(ERR_FAILED, "out of memory");
+	if (!rc && secret && !(a->secret = secmem_dup(secret, strlen(secret))))
 		rc = err_set(ERR_FAILED, "out of memory");
 	return rc;
 }
 
-static const char *rancher_str(const struct config *cfg, const char *key, const char *env)
+/* The settings of a source with RANCHER_* or CATTLE_* keys (v1 or v2-beta URLs). */
+static int rancher_open(struct rancher_source *r, const struct config *cfg, const char *url,
+			const char *curl)
 {
-	return config_str(cfg, RANCHER_SECTION, key, env);
+	const char *project = rancher_str(cfg, "project", RANCHER_ENV "_PROJECT");
+	const char *email = rancher_str(cfg, "email", RANCHER_ENV "_EMAIL");
+	int64_t deadline = 0, ttl = 0;
+	int rc = http_opts_load(cfg, RANCHER_NAME, RANCHER_ENV, &r->http);
+
+	if (!rc)
+		rc = config_ms(cfg, RANCHER_NAME, "deadline", RANCHER_ENV "_DEADLINE", 10000, &deadline);
+	if (!rc)
+		rc = config_ms(cfg, RANCHER_NAME, "cache-ttl", RANCHER_ENV "_CACHE_TTL", 30000, &ttl);
+	deadline = deadline < 100 ? 100 : deadline > 600000 ? 600000 : deadline;
+	r->ttl_s = ttl <= 0 ? 0 : ttl < 86400000 ? (ttl + 999) / 1000 : 86400;
+	if (!rc && email && !(r->email = strdup(email)))
+		rc = err_set(ERR_FAILED, "out of memory");
+	if (!rc && r->have_writer)
+		rc = rancher_endpoint(r, cfg, &r->writer, "RANCHER_URL", url,
+				      rancher_str(cfg, "access-key", "RANCHER_ACCESS_KEY"),
+				      rancher_str(cfg, "secret-key", "RANCHER_SECRET_KEY"),
+				      "secret-key-file", RANCHER_ENV "_SECRET_KEY_FILE",
+				      "RANCHER_ACCESS_KEY and RANCHER_SECRET_KEY", deadline);
+	if (!rc && r->have_reader)
+		rc = rancher_endpoint(r, cfg, &r->reader, curl ? "CATTLE_URL" : "RANCHER_URL",
+				      curl ? curl : url,
+				      rancher_str(cfg, "cattle-access-key", "CATTLE_ACCESS_KEY"),
+				      rancher_str(cfg, "cattle-secret-key", "CATTLE_SECRET_KEY"),
+				      "cattle-secret-key-file", RANCHER_ENV "_CATTLE_SECRET_KEY_FILE",
+				      "CATTLE_ACCESS_KEY and CATTLE_SECRET_KEY", deadline);
+	if (!rc && project && !rancher_api_valid_project(project, strlen(project)))
+		rc = err_set(ERR_INVALID, "rancher project: expected an environment id like 1a5, got %s",
+			     project);
+	if (!rc && project) {
+		struct rancher_api *a = r->have_writer ? &r->writer : &r->reader;
+
+		snprintf(a->project, sizeof(a->project), "%s", project);
+	}
+	return rc;
 }
-
-/* A *-file setting: its path (copied) and its name as the user set it, for messages. */
-static int rancher_keyfile_setting(const struct config *cfg, const char *key, const char *env,
-				   struct rancher_keyfile *f)
-{
-	const char *v = rancher_str(cfg, key, env);
-
-	if (getenv(env) && getenv(env)[0])
-		snprintf(f->setting, sizeof(f->setting), "%s", env);
-	else
-		snprintf(f->setting, sizeof(f->setting), RANCHER_SECTION ".%s", key);
-	if (rancher_set(v) && !(f->path = strdup(v)))
-		return err_set(ERR_FAILED, "out of memory");
-	return 0;
-}
-
-/* ---- Rancher 2.x ---- */
 
 /* A Rancher 2.x URL (API v3) in RANCHER_URL or CATTLE_URL: the helper cannot write to 2.x
  * (dockercredentials are a different API, see docs/rancher.md), but it must not ignore the
  * setting in silence either. The source then only explains: doctor says what the URL is and
  * what works with 2.x today; store and erase of a host in `hosts` do their keyring part and add
- * the same as a note. Without `hosts` it serves nothing, so that every verb stays as it was. */
-static int rancher_serves_none(struct source *s, const char *server)
-{
-	(void)s;
-	(void)server;
-	return 0;
-}
-
-static int rancher_v3_on_store(struct source *s, const struct cred *c)
-{
-	(void)c;
-	return err_set(SOURCE_NOTE, "stored in the keyring only: %s", ((struct rancher_source *)s)->v3_note);
-}
-
-static int rancher_v3_on_erase(struct source *s, const char *server, const struct cred *cached)
-{
-	(void)server;
-	(void)cached;
-	return err_set(SOURCE_NOTE, "erased from the keyring only: %s",
-		       ((struct rancher_source *)s)->v3_note);
-}
-
-static int rancher_v3_check(struct source *s, char *what, size_t what_size)
-{
-	struct rancher_source *r = (struct rancher_source *)s;
-
-	(void)what;
-	(void)what_size;
-	if (r->v3_write_back)
-		return err_set(ERR_INVALID, "%s asks for write-back, but %s", RANCHER_ENV "_HOSTS",
-			       r->v3_note);
-	return err_set(ERR_NOTFOUND, "%s", r->v3_note);
-}
-
-/* The note, naming the setting and the server (never the URL itself: it may carry keys). */
+ * the same as a note. Without `hosts` it serves nothing, so that every verb stays as it was.
+ * The note names the setting and the server, never the URL itself: it may carry keys. */
 static void rancher_v3_say(struct rancher_source *r, const char *setting, const char *url)
 {
-	const char *auth = strstr(url, "://") + 3, *at;
-	size_t n = strcspn(auth, "/?#");
+	char host[200];
 
-	at = memchr(auth, '@', n);
-	if (at) {
-		n -= (size_t)(at + 1 - auth);
-		auth = at + 1;
-	}
-	snprintf(r->v3_note, sizeof(r->v3_note), "%s points to Rancher 2.x (API v3) at %.*s, and this "
+	snprintf(r->v3_note, sizeof(r->v3_note), "%s points to Rancher 2.x (API v3) at %s, and this "
 		 "helper writes logins back to Rancher 1.x only (API v1, v2-beta); with 2.x, logins "
 		 "stay in the keyring: to share one with a project, add it there as a registry "
 		 "credential (Rancher's UI: Resources, Secrets, Registry Credentials; or `kubectl "
-		 "create secret docker-registry`)", setting, (int)(n < 200 ? n : 200), auth);
-}
-
-static int rancher_v3_new(const struct config *cfg, const char *setting, const char *url,
-			  struct source **out)
-{
-	struct rancher_source *r = calloc(1, sizeof(*r));
-	int rc, read_only = 0;
-
-	if (!r)
-		return err_set(ERR_FAILED, "out of memory");
-	rc = rancher_hosts(r, rancher_str(cfg, "hosts", RANCHER_ENV "_HOSTS"));
-	if (!rc)
-		rc = config_bool(cfg, RANCHER_SECTION, "read-only", RANCHER_ENV "_READ_ONLY", 0, &read_only);
-	if (rc) {
-		rancher_free(&r->base);
-		return rc;
-	}
-	rancher_v3_say(r, setting, url);
-	r->v3_write_back = rancher_set(rancher_str(cfg, "hosts", RANCHER_ENV "_HOSTS")) && !read_only;
-	r->base.name = RANCHER_NAME;
-	r->base.serves = r->v3_write_back ? rancher_serves : rancher_serves_none;
-	r->base.refresh_before = rancher_refresh_before;
-	r->base.on_store = r->v3_write_back ? rancher_v3_on_store : NULL;
-	r->base.on_erase = r->v3_write_back ? rancher_v3_on_erase : NULL;
-	r->base.check = rancher_v3_check;
-	r->base.free = rancher_free;
-	*out = &r->base;
-	return 0;
+		 "create secret docker-registry`)", setting,
+		 rancher_host(url, host, sizeof(host)) ? "(no usable host)" : host);
 }
 
 int source_rancher_new(const struct config *cfg, struct store *st, struct source **out)
 {
 	const char *url = rancher_str(cfg, "url", "RANCHER_URL");
-	const char *access = rancher_str(cfg, "access-key", "RANCHER_ACCESS_KEY");
 	const char *curl = rancher_str(cfg, "cattle-url", "CATTLE_URL");
-	const char *caccess = rancher_str(cfg, "cattle-access-key", "CATTLE_ACCESS_KEY");
-	const char *csecret = rancher_str(cfg, "cattle-secret-key", "CATTLE_SECRET_KEY");
-	const char *project = rancher_str(cfg, "project", RANCHER_ENV "_PROJECT");
-	const char *email = rancher_str(cfg, "email", RANCHER_ENV "_EMAIL");
 	const char *hosts = rancher_str(cfg, "hosts", RANCHER_ENV "_HOSTS");
-	const char *csecret_file = rancher_str(cfg, "cattle-secret-key-file",
-					       RANCHER_ENV "_CATTLE_SECRET_KEY_FILE");
+	int v3_url = url && rancher_api_url_is_v3(url);
+	int v3 = v3_url || (curl && rancher_api_url_is_v3(curl));
+	int have_writer = url && rancher_str(cfg, "access-key", "RANCHER_ACCESS_KEY");
+	int have_reader = rancher_str(cfg, "cattle-access-key", "CATTLE_ACCESS_KEY") &&
+			  (rancher_str(cfg, "cattle-secret-key", "CATTLE_SECRET_KEY") ||
+			   rancher_str(cfg, "cattle-secret-key-file", RANCHER_ENV "_CATTLE_SECRET_KEY_FILE")) &&
+			  (curl || url);
 	struct rancher_source *r;
-	int64_t deadline = 0, ttl = 0;
-	int rc, read_only = 0, have_writer, have_reader;
+	int rc, read_only = 0;
 
 	*out = NULL;
-	if (rancher_set(url) && rancher_api_url_is_v3(url))
-		return rancher_v3_new(cfg, "RANCHER_URL", url, out);
-	if (rancher_set(curl) && rancher_api_url_is_v3(curl))
-		return rancher_v3_new(cfg, "CATTLE_URL", curl, out);
-	have_writer = rancher_set(url) && rancher_set(access);
-	have_reader = rancher_set(caccess) && (rancher_set(csecret) || rancher_set(csecret_file)) &&
-		      (rancher_set(curl) || rancher_set(url));
-	if (!have_writer && !have_reader)
+	if (!v3 && !have_writer && !have_reader)
 		return 0;
-	r = calloc(1, sizeof(*r));
-	if (!r)
+	if (!(r = calloc(1, sizeof(*r))))
 		return err_set(ERR_FAILED, "out of memory");
 	r->store = st;
-	r->have_writer = have_writer;
-	r->have_reader = have_reader;
-	rc = http_opts_load(cfg, RANCHER_SECTION, RANCHER_ENV, &r->http);
+	r->have_writer = have_writer && !v3;
+	r->have_reader = have_reader && !v3;
+	rc = rancher_hosts(r, hosts);
 	if (!rc)
-		rc = rancher_keyfile_setting(cfg, "secret-key-file", RANCHER_ENV "_SECRET_KEY_FILE",
-					     &r->writer_file);
-	if (!rc)
-		rc = rancher_keyfile_setting(cfg, "cattle-secret-key-file",
-					     RANCHER_ENV "_CATTLE_SECRET_KEY_FILE", &r->reader_file);
-	if (!rc)
-		rc = config_ms(cfg, RANCHER_SECTION, "deadline", RANCHER_ENV "_DEADLINE", 10000, &deadline);
-	if (!rc)
-		rc = config_ms(cfg, RANCHER_SECTION, "cache-ttl", RANCHER_ENV "_CACHE_TTL", 30000, &ttl);
-	if (!rc)
-		rc = config_bool(cfg, RANCHER_SECTION, "read-only", RANCHER_ENV "_READ_ONLY", 0, &read_only);
-	if (!rc)
-		rc = rancher_hosts(r, hosts);
-	deadline = deadline < 100 ? 100 : deadline > 600000 ? 600000 : deadline;
-	r->ttl_s = ttl <= 0 ? 0 : ttl < 86400000 ? (ttl + 999) / 1000 : 86400;
-	r->email_set = rancher_set(email);
-	if (!rc && !(r->email = strdup(rancher_set(email) ? email : RANCHER_DEFAULT_EMAIL)))
-		rc = err_set(ERR_FAILED, "out of memory");
-	if (!rc && have_writer)
-		rc = rancher_endpoint(r, &r->writer, "RANCHER_URL", url, access,
-				      rancher_str(cfg, "secret-key", "RANCHER_SECRET_KEY"),
-				      "RANCHER_ACCESS_KEY and RANCHER_SECRET_KEY", deadline);
-	if (!rc && have_reader)
-		rc = rancher_endpoint(r, &r->reader, rancher_set(curl) ? "CATTLE_URL" : "RANCHER_URL",
-				      rancher_set(curl) ? curl : url, caccess, csecret,
-				      "CATTLE_ACCESS_KEY and CATTLE_SECRET_KEY", deadline);
-	if (!rc && rancher_set(project)) {
-		if (strlen(project) >= sizeof(r->writer.project) || strncmp(project, "1a", 2) != 0 ||
-		    !project[2] || strspn(project + 2, "0123456789") != strlen(project + 2))
-			rc = err_set(ERR_INVALID, "rancher project: expected an environment id like 1a5, got %s",
-				     project);
-		else {
-			struct rancher_api *a = have_writer ? &r->writer : &r->reader;
-
-			snprintf(a->project, sizeof(a->project), "%s", project);
-			a->project_how = RANCHER_API_PROJECT_GIVEN;
-		}
-	}
+		rc = config_bool(cfg, RANCHER_NAME, "read-only", RANCHER_ENV "_READ_ONLY", 0, &read_only);
+	if (!rc && v3)
+		rancher_v3_say(r, v3_url ? "RANCHER_URL" : "CATTLE_URL", v3_url ? url : curl);
+	else if (!rc)
+		rc = rancher_open(r, cfg, url, curl);
 	if (rc) {
 		rancher_free(&r->base);
 		return rc;
 	}
-	r->base.name = RANCHER_NAME;
-	r->base.serves = rancher_serves;
-	r->base.fetch = have_reader ? rancher_fetch : NULL;
-	r->base.refresh_before = rancher_refresh_before;
 	/* Writing back is opt-in: RANCHER_URL and RANCHER_ACCESS_KEY are often exported for the
 	 * rancher CLI, and copying every `docker login` (a personal ghcr.io token, say) into a
 	 * shared environment is not something to do unasked. `hosts` (a list, or all) says yes. */
-	if (!rancher_set(hosts))
-		read_only = 1;
-	r->base.on_store = read_only ? NULL : rancher_on_store;
-	r->base.on_erase = read_only ? NULL : rancher_on_erase;
-	r->base.list = rancher_list_src;
+	r->write_back = hosts && !read_only;
+	r->base.name = RANCHER_NAME;
+	r->base.serves = rancher_serves;
+	r->base.fetch = r->have_reader ? rancher_fetch : NULL;
+	r->base.refresh_before = rancher_refresh_before;
+	r->base.on_store = r->write_back ? rancher_on_store : NULL;
+	r->base.on_erase = r->write_back ? rancher_on_erase : NULL;
+	r->base.list = v3 ? NULL : rancher_list_src;
 	r->base.check = rancher_check;
 	r->base.free = rancher_free;
 	*out = &r->base;
