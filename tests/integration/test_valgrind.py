@@ -156,6 +156,21 @@ class MemcheckSources(KeyringCase):
         self.check(["get"], DO_HOST, rc=1, out=NOT_FOUND, env=env)
         self.do.control("POST", "mode", {"mode": "ok"})
 
+    def test_kubelet_and_pull_secret(self):
+        env = dict(self.vg_env, DIGITALOCEAN_API_URL=self.do.url,
+                   DOCKER_CREDENTIAL_KEYRING_DO_OAUTH_URL=self.do.url,
+                   DIGITALOCEAN_ACCESS_TOKEN=DO_TOKEN, DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT="60s",
+                   DOCKER_CREDENTIAL_KEYRING_KUBELET_DEADLINE="50s")
+        request = json.dumps({"kind": "CredentialProviderRequest",
+                              "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+                              "image": DO_HOST + "/team/app:1", "serviceAccountToken": "sa-tok"})
+        out = json.loads(self.check(["kubelet"], request, env=env))
+        self.assertIn(DO_HOST, out["auth"])
+        self.check(["kubelet"], "{not json", rc=1, out=b"", env=env)
+        out = json.loads(self.check(["pull-secret", "--lifetime", "1h", DO_HOST], env=env))
+        self.assertIn(DO_HOST, out["auths"])
+        self.check(["erase"], DO_HOST, out=b"", env=env)
+
     def test_rancher(self):
         url = self.rancher.url.replace("127.0.0.1", "localhost")
         env = dict(self.vg_env, RANCHER_URL=url + "/v2-beta/projects/1a5",
