@@ -595,22 +595,6 @@ static int do_token(struct do_source *d, char **out, const char **from, enum do_
 
 /* --- requests -------------------------------------------------------------------------- */
 
-/* One request within the deadline (monotonic ms). */
-static int do_request(struct do_source *d, const struct http_request *req, int64_t deadline,
-		      struct http_response *out)
-{
-	struct http_opts o = d->http;
-	int64_t left = deadline - monotonic_ms();
-
-	if (left < 1)
-		left = 1;
-	if (o.timeout_ms > left)
-		o.timeout_ms = left;
-	if (o.connect_timeout_ms > left)
-		o.connect_timeout_ms = left;
-	return http_do(&o, req, out);
-}
-
 /* How long to wait before asking again after r, or -1 not to ask again. 429: the server's
  * Retry-After, else its ratelimit-reset, else a second. 5xx: a second, once. */
 static int64_t do_retry_wait(const struct http_response *r, int *retried_5xx)
@@ -641,21 +625,29 @@ struct do_answer {
 };
 
 /* GET the API's path with the token, asking again after a 429 or a 5xx while the deadline
- * allows, at most tries requests in all. 0 whenever an answer came (a->r, any status); else
- * the transport's error. The caller clears a->r. */
+ * (monotonic ms) allows, at most tries requests in all. 0 whenever an answer came (a->r, any
+ * status); else the transport's error. The caller clears a->r. */
 static int do_get(struct do_source *d, const char *path, const char *token, int64_t deadline,
 		  int tries, struct do_answer *a)
 {
 	char url[DO_MAX_URL_LEN + 256];
 	struct http_request req = {.method = "GET", .url = url, .bearer = token};
+	struct http_opts o = d->http;
 	struct timespec ts;
+	int64_t left;
 	int retried_5xx = 0, rc;
 
 	snprintf(url, sizeof(url), "%s%s", d->api_url, path);
 	for (a->attempts = 1;; a->attempts++) {
 		http_response_clear(&a->r);
 		a->asked = time(NULL);
-		rc = do_request(d, &req, deadline, &a->r);
+		/* Each request within what is left of the deadline. */
+		left = deadline - monotonic_ms();
+		if (o.timeout_ms > left)
+			o.timeout_ms = left > 1 ? left : 1;
+		if (o.connect_timeout_ms > o.timeout_ms)
+			o.connect_timeout_ms = o.timeout_ms;
+		rc = http_do(&o, &req, &a->r);
 		if (rc)
 			return err_wrap(rc, "DigitalOcean API");
 		a->wait_ms = -1;
@@ -976,7 +968,7 @@ static int do_on_erase(struct source *s, const char *server, const struct cred *
 	req.bearer = token;
 	req.body = form.data;
 	req.body_len = form.len;
-	rc = do_request(d, &req, monotonic_ms() + d->http.timeout_ms, &r);
+	rc = http_do(&d->http, &req, &r);
 	if (rc) {
 		rc = err_wrap(rc, "erased %s from the keyring, but could not revoke its token at "
 			      "DigitalOcean", server);
