@@ -47,6 +47,8 @@
 #define DO_API_URL "https://api.digitalocean.com"
 #define DO_LOGIN_HINT "set DIGITALOCEAN_ACCESS_TOKEN or run `docker-credential-keyring login digitalocean`"
 #define DO_PICK_ONE "set " DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) to the one to use"
+#define DO_UNCHECKED "not checked: the registry:update scope, which getting credentials also " \
+	"needs (checking it would mint a token)"
 #define DO_HOST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]"
 #define DO_MAX_EXPIRY 1576800000LL /* the API's largest accepted expiry_seconds */
 
@@ -1305,9 +1307,8 @@ static int do_check(struct source *s, char *what, size_t what_size)
 			     DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) names none", regs.n,
 			     names);
 	if (!rc)
-		snprintf(what, what_size, "token accepted (registry %s, token from %s); not checked: "
-			 "the registry:update scope, which getting credentials also needs (checking it "
-			 "would mint a token)", d->registry ? d->registry : regs.names[0], from);
+		snprintf(what, what_size, "token accepted (registry %s, token from %s); " DO_UNCHECKED,
+			 d->registry ? d->registry : regs.names[0], from);
 	else
 		do_check_fix(d, rc, token != NULL, a.r.status, kind, listed ? names : NULL, what,
 			     what_size);
@@ -1421,10 +1422,8 @@ int source_do_check_login(const struct config *cfg, const char *token, char *msg
 		if (d->token || d->token_file)
 			snprintf(note, sizeof(note), "  note: %s is set and comes before the saved "
 				 "token\n", d->token_from);
-		snprintf(msg, size, "saved the DigitalOcean API token %s\n  registry: %s\n"
-			 "  not checked: the registry:update scope, which getting credentials also "
-			 "needs (checking it would mint a token)\n%s", saved,
-			 names[0] ? names : "none yet (`doctl registry create NAME`)", note);
+		snprintf(msg, size, "saved the DigitalOcean API token %s\n  registry: %s\n  " DO_UNCHECKED
+			 "\n%s", saved, names[0] ? names : "none yet (`doctl registry create NAME`)", note);
 	}
 	http_response_clear(&a.r);
 	do_destroy(d);
