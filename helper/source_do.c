@@ -130,9 +130,11 @@ static void do_host_of(const char *server, char *buf, size_t size)
 	else if (strncasecmp(server, "http://", 7) == 0)
 		server += 7;
 	n = strcspn(server, "/");
-	for (i = 0; i < n && n < size; i++)
+	if (n >= size)
+		n = 0;
+	for (i = 0; i < n; i++)
 		buf[i] = (server[i] >= 'A' && server[i] <= 'Z') ? (char)(server[i] - 'A' + 'a') : server[i];
-	buf[n < size ? n : 0] = '\0';
+	buf[n] = '\0';
 }
 
 /* The regular file at path (not a FIFO or a device, which could block or never end), at most
