@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -22,7 +21,6 @@
 
 #include "creds.h"
 #include "err.h"
-#include "fdio.h"
 #include "log.h"
 #include "source_do.h"
 
@@ -47,14 +45,12 @@ static const int login_signals[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP, S
 
 static struct sigaction login_old_actions[LOGIN_NSIGNALS];
 
-static void login_on_signal(int sig);
-
-static void login_catch(int sig, struct sigaction *old)
+static void login_handle(int sig, void (*handler)(int), struct sigaction *old)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = login_on_signal;
+	sa.sa_handler = handler;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART; /* a stop and continue goes on reading the same line */
 	sigaction(sig, &sa, old);
@@ -64,21 +60,17 @@ static void login_catch(int sig, struct sigaction *old)
 static void login_on_signal(int sig)
 {
 	int saved_errno = errno;
-	struct sigaction dfl;
 	sigset_t set;
 
 	if (login_tty.hidden)
 		tcsetattr(login_tty.fd, TCSANOW, &login_tty.saved);
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigemptyset(&dfl.sa_mask);
-	sigaction(sig, &dfl, NULL);
+	login_handle(sig, SIG_DFL, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, sig);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	raise(sig); /* ends the process, or stops it until it is continued */
 	/* Continued (SIGTSTP, SIGTTIN, SIGTTOU): catch it again and hide the input again. */
-	login_catch(sig, NULL);
+	login_handle(sig, login_on_signal, NULL);
 	if (login_tty.hidden)
 		tcsetattr(login_tty.fd, TCSANOW, &login_tty.quiet);
 	errno = saved_errno;
@@ -100,9 +92,9 @@ static void login_restore(void)
 static int login_read_hidden(int fd, const char *what, struct secbuf *in)
 {
 	char buf[LOGIN_MAX_LINE];
-	size_t len = 0, i;
-	ssize_t n = 0;
-	int rc = 0, prompted = 0;
+	ssize_t n;
+	size_t i;
+	int rc = 0;
 
 	if (tcgetattr(fd, &login_tty.saved) != 0)
 		return err_set(ERR_FAILED, "cannot read the terminal's settings: %s", strerror(errno));
@@ -111,85 +103,32 @@ static int login_read_hidden(int fd, const char *what, struct secbuf *in)
 	login_tty.quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
 	login_tty.quiet.c_lflag |= ICANON | ISIG; /* line editing and Ctrl-C, even from raw mode */
 	for (i = 0; i < LOGIN_NSIGNALS; i++)
-		login_catch(login_signals[i], &login_old_actions[i]);
+		login_handle(login_signals[i], login_on_signal, &login_old_actions[i]);
 	/* Echo off first, then the prompt: what is typed once the prompt shows is never shown. */
 	login_tty.hidden = 1;
 	if (tcsetattr(fd, TCSAFLUSH, &login_tty.quiet) != 0) {
 		login_tty.hidden = 0;
 		rc = err_set(ERR_FAILED, "cannot turn the terminal's echo off: %s", strerror(errno));
+		login_restore();
+		return rc;
 	}
-	if (!rc) {
-		fprintf(stderr, "%s (input hidden): ", what);
-		fflush(stderr);
-		prompted = 1;
-	}
+	fprintf(stderr, "%s (input hidden): ", what);
+	fflush(stderr);
 	/* Canonical mode hands over a line at a time: one with its newline (Enter), or without
 	 * one when Ctrl-D ended it; nothing at all for Ctrl-D on an empty line. */
-	while (!rc && (n = read(fd, buf, sizeof(buf))) < 0 && errno == EINTR)
+	while ((n = read(fd, buf, sizeof(buf))) < 0 && errno == EINTR)
 		;
-	if (n > 0)
-		len = (size_t)n;
-	if (!rc && n < 0)
+	if (n < 0)
 		rc = err_set(ERR_FAILED, "cannot read the terminal: %s", strerror(errno));
 	login_restore();
-	if (prompted)
-		fputc('\n', stderr); /* the newline the person typed, which the terminal did not show */
-	if (!rc && len == sizeof(buf))
+	fputc('\n', stderr); /* the newline the person typed, which the terminal did not show */
+	if (!rc && (size_t)n == sizeof(buf))
 		rc = err_set(ERR_INVALID, "that is not a %s: longer than %d bytes", what,
 			     LOGIN_MAX_SECRET);
-	if (!rc && secbuf_append(in, buf, len))
+	if (!rc && secbuf_append(in, buf, (size_t)n))
 		rc = err_set(ERR_FAILED, "out of memory");
 	explicit_bzero(buf, sizeof(buf));
 	return rc;
-}
-
-/* --- checks ---------------------------------------------------------------------------------- */
-
-static void login_outf(struct secbuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void login_outf(struct secbuf *out, const char *fmt, ...)
-{
-	char line[1536];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	secbuf_append_str(out, line);
-}
-
-/* DigitalOcean: ask the API (nothing minted) before saving. A refusal stops the login; an API
- * that cannot be asked does not: the token is saved, said to be unchecked. *checked is 0 then. */
-static int login_check_do(const struct config *cfg, const char *secret, struct secbuf *msg,
-			  int *checked)
-{
-	struct source_do_login info;
-	int rc = source_do_check_login(cfg, secret, &info);
-
-	*checked = rc == 0;
-	if (rc == ERR_DENIED || rc == ERR_INVALID)
-		return rc;
-	if (rc) {
-		login_outf(msg, "saved the DigitalOcean API token in the keyring, unchecked: %s\n"
-			   "  `docker-credential-keyring doctor` checks it once the API can be reached\n",
-			   err_msg());
-		err_clear();
-		return 0;
-	}
-	if (info.account[0])
-		login_outf(msg, "saved the DigitalOcean API token for %s in the keyring\n", info.account);
-	else
-		login_outf(msg, "saved the DigitalOcean API token in the keyring (the account is not "
-			   "shown: the token has no account:read scope)\n");
-	if (info.registries[0])
-		login_outf(msg, "  registry: %s\n", info.registries);
-	else
-		login_outf(msg, "  registry: none yet (`doctl registry create NAME`)\n");
-	login_outf(msg, "  not checked: the registry:update scope, which getting credentials also "
-		   "needs (checking it would mint a token)\n");
-	if (info.shadowed_by[0])
-		login_outf(msg, "  note: %s is set and comes before the saved token\n", info.shadowed_by);
-	return 0;
 }
 
 /* --- login ----------------------------------------------------------------------------------- */
@@ -197,11 +136,11 @@ static int login_check_do(const struct config *cfg, const char *secret, struct s
 int login_run(struct store *st, const struct config *cfg, const char *name, const char *key,
 	      const char *what, int in_fd, struct secbuf *out)
 {
-	struct secbuf in = SECBUF_INIT, msg = SECBUF_INIT;
-	const char *start = NULL;
-	char *secret = NULL;
-	size_t len = 0;
-	int rc, checked = 0;
+	struct secbuf in = SECBUF_INIT;
+	const char *start;
+	char *secret = NULL, msg[2048];
+	size_t len;
+	int rc;
 
 	if (isatty(in_fd))
 		rc = login_read_hidden(in_fd, what, &in);
@@ -213,18 +152,27 @@ int login_run(struct store *st, const struct config *cfg, const char *name, cons
 		rc = creds_check_token(&start, &len, what);
 	if (!rc && !(secret = secmem_dup(start, len)))
 		rc = err_set(ERR_FAILED, "out of memory");
-	if (!rc && strcmp(name, "digitalocean") == 0)
-		rc = login_check_do(cfg, secret, &msg, &checked);
-	else if (!rc)
-		login_outf(&msg, "saved the %s in the keyring\n"
-			   "  not checked here: `docker-credential-keyring doctor` checks it\n", what);
+	if (!rc && strcmp(name, "digitalocean") == 0) {
+		rc = source_do_check_login(cfg, secret, msg, sizeof(msg));
+		/* A refusal stops the login; an API that cannot be asked does not: the token is
+		 * saved, said to be unchecked. */
+		if (rc && rc != ERR_DENIED && rc != ERR_INVALID) {
+			snprintf(msg, sizeof(msg), "saved the %s in the keyring, unchecked: %s\n"
+				 "  `docker-credential-keyring doctor` checks it once the API can be "
+				 "reached\n", what, err_msg());
+			err_clear();
+			rc = 0;
+		}
+	} else if (!rc) {
+		snprintf(msg, sizeof(msg), "saved the %s in the keyring\n"
+			 "  not checked here: `docker-credential-keyring doctor` checks it\n", what);
+	}
 	if (!rc)
 		rc = creds_save_secret(st, key, what, secret, len);
-	log_debug("login %s: %s", name, rc ? "not saved" : checked ? "checked and saved" : "saved");
-	if (!rc && msg.len)
-		rc = secbuf_append(out, msg.data, msg.len) ? err_set(ERR_FAILED, "out of memory") : 0;
+	log_debug("login %s: %s", name, rc ? "not saved" : "saved");
+	if (!rc && secbuf_append_str(out, msg))
+		rc = err_set(ERR_FAILED, "out of memory");
 	secmem_free(secret, len);
 	secbuf_free(&in);
-	secbuf_free(&msg);
 	return rc;
 }

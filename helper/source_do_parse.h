@@ -1,6 +1,6 @@
 /* source_do_parse: the checks source_do.c applies to DigitalOcean's answers, on a body alone,
- * with no request made. Internal: for tests/fuzz/fuzz_do_body.c and unit tests; do_fetch and
- * do_on_erase call the same code. */
+ * with no request made. Internal: source_do.c calls these on every answer, and
+ * tests/fuzz/fuzz_do_body.c feeds them random bodies. */
 #ifndef DCK_SOURCE_DO_PARSE_H
 #define DCK_SOURCE_DO_PARSE_H
 

@@ -425,6 +425,18 @@ class Token(DoCase):
                     self.assertRegex(r.err, rb"no DigitalOcean API token|DigitalOcean token from")
         self.assertEqual(self.fake.requests(), [])
 
+    def test_a_doctl_config_that_is_a_fifo_does_not_block(self):
+        # Nobody writes to it: the get must not wait for a writer that never comes.
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "doctl"))
+            os.mkfifo(os.path.join(d, "doctl", "config.yaml"))
+            r = run(self.env_with(DIGITALOCEAN_ACCESS_TOKEN=None, XDG_CONFIG_HOME=d), "get", HOST,
+                    timeout=10)
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertIn(b"no DigitalOcean API token", r.err)
+        self.assertLess(r.seconds, 3)
+        self.assertEqual(self.fake.requests(), [])
+
     def test_login_saves_the_token_in_the_keyring(self):
         r = run(self.env, None, stdin=TOKEN2 + "\n", args=["login", "digitalocean"])
         self.assertEqual(r.rc, 0, r)
