@@ -272,6 +272,10 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 			return 0;
 		}
 		answered |= again;
+		/* What this look found is at least as new as the first: it is what a failed fetch
+		 * falls back on (a copy a write-behind child was still storing during the first). */
+		if (now.server)
+			move_cred(&cached, &now);
 		cred_clear(&now);
 	} else {
 		log_debug("%s: no single-flight lock (%s): fetching anyway", server, err_msg());

@@ -34,6 +34,7 @@ int creds_forget_secret(struct store *st, const char *key);
 struct source *creds_route(struct app *a, const char *server);
 
 int creds_get(struct app *a, const char *server, struct cred *out);
+/* store and erase return SOURCE_NOTE (source.h) when a source adds a line for stderr. */
 int creds_store(struct app *a, const struct cred *c);
 int creds_erase(struct app *a, const char *server);
 /* 0, or STORE_PARTIAL (see store.h) with *out filled. */

@@ -1,13 +1,19 @@
 /* http: the one way this program talks HTTP (libcurl), with the rules every source needs.
  *
- *  - HTTPS only, certificates always verified. Plain http is allowed only to a loopback
- *    address, and only when the caller's settings say so (tests).
+ *  - HTTPS only, certificates always verified. Plain http only where the settings say so
+ *    (allow-plain-http): `true` permits a loopback address (tests); a host list permits those
+ *    hosts by name (Rancher 1.x's default install serves http://HOST:8080). Never by default,
+ *    never by redirect (none is followed). A request that carries a secret over plain http to
+ *    a host that is not loopback writes one warning line on stderr, once per process and host:
+ *    the only place that knows it happens is here, and it must reach the user on every run,
+ *    whatever the verb (a get's answer has no other channel for it).
  *  - A CA bundle from the settings, else SSL_CERT_FILE or CURL_CA_BUNDLE, else the system's.
  *  - Connect and total timeouts on every request.
  *  - Redirects are never followed: credentials must not travel to another host.
  *  - The body is capped; a larger one aborts the transfer.
  *  - Everything that held a secret (credentials, the body) is wiped after use.
- *  - libcurl is loaded (dlopen) on the first request: a keyring-only call never pays for it. */
+ *  - libcurl comes with a plugin loaded on the first request (http_plugin.h): a keyring-only
+ *    call never pays for it. */
 #ifndef DCK_HTTP_H
 #define DCK_HTTP_H
 
@@ -17,17 +23,26 @@
 #include "config.h"
 #include "secmem.h"
 
+/* No API answer we read is anywhere near this; a body this large is an attack or a bug. */
+#define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
+
 struct http_opts {
 	char *ca_file;              /* NULL: SSL_CERT_FILE, CURL_CA_BUNDLE, or the system store */
 	int64_t connect_timeout_ms;
 	int64_t timeout_ms;         /* the whole request */
 	size_t max_body;
 	int allow_plain_loopback;   /* permit http:// to 127.0.0.0/8, ::1, localhost */
+	char **plain_hosts;         /* permit http:// to these: "host" (any port) or "host:port",
+				     * lower case, IPv6 in brackets; owned */
+	size_t nplain_hosts;
+	char plain_setting[128];    /* the setting that allowed it, for the warning */
 };
 
 /* Read the shared settings of section (e.g. "digitalocean"): ca-file, connect-timeout,
  * timeout, allow-plain-http, each overridable by env_prefix + "_CA_FILE" / "_CONNECT_TIMEOUT"
- * / "_TIMEOUT" / "_ALLOW_PLAIN_HTTP" (e.g. env_prefix "DOCKER_CREDENTIAL_KEYRING_DO"). */
+ * / "_TIMEOUT" / "_ALLOW_PLAIN_HTTP" (e.g. env_prefix "DOCKER_CREDENTIAL_KEYRING_DO").
+ * allow-plain-http is true/false (true: loopback only) or a list of HOST or HOST:PORT
+ * separated by commas or spaces; anything else is ERR_INVALID naming the setting. */
 int http_opts_load(const struct config *cfg, const char *section, const char *env_prefix,
 		   struct http_opts *out);
 void http_opts_clear(struct http_opts *o);
@@ -49,6 +64,7 @@ struct http_response {
 	int64_t retry_after;     /* seconds from Retry-After, -1 when absent */
 	int64_t ratelimit_reset; /* Unix time from ratelimit-reset, -1 when absent */
 	char account_id[64];     /* X-Api-Account-Id (Rancher), "" when absent */
+	char account_kind[32];   /* X-Api-Account-Kind (Rancher: project, user, admin, …), "" */
 };
 
 /* Perform one request. 0 whenever an HTTP answer arrived (whatever its status); else

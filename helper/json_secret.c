@@ -75,6 +75,26 @@ static int make_filler(struct secbuf *f, size_t len)
 	return rc ? rc : secbuf_append(f, "\"", 1);
 }
 
+/* Does a JSON string in buf hold a raw control character? RFC 8259 wants them escaped, and
+ * json-c takes them as they are (Go's encoder, which docker and podman use, never writes one). */
+static int raw_control_in_string(const char *buf, size_t len)
+{
+	size_t i;
+	int in = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (in && c == '\\')
+			i++;
+		else if (c == '"')
+			in = !in;
+		else if (in && c < 0x20)
+			return 1;
+	}
+	return 0;
+}
+
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -101,6 +121,10 @@ struct json_object *json_secret_parse(const char *buf, size_t len, int max_depth
 	 * do not (utf8.h). */
 	if (!utf8_valid(buf, len)) {
 		*why = "it is not valid UTF-8";
+		return NULL;
+	}
+	if (raw_control_in_string(buf, len)) {
+		*why = "a control character in a string is not escaped";
 		return NULL;
 	}
 	if (make_filler(&filler, len) != 0 || !(tok = json_tokener_new_ex(max_depth)) ||

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG_PREFIX "docker-credential-keyring: debug: "
@@ -39,6 +40,24 @@ int log_enabled(void)
 	return level >= LOG_DEBUG;
 }
 
+/* The log file, when it is ours to write: a regular file owned by this user that only this
+ * user can read (or one made so now). Never through a link (O_NOFOLLOW), never waiting on a
+ * FIFO someone put there (O_NONBLOCK), never appending to another user's file. One write per
+ * line with O_APPEND: parallel helpers do not interleave inside a line. -1 when not usable. */
+static int open_log_file(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 void log_debug(const char *fmt, ...)
 {
 	char line[1024];
@@ -65,12 +84,8 @@ void log_debug(const char *fmt, ...)
 	line[n++] = '\n';
 	(void)fdio_write_all(STDERR_FILENO, line, n); /* a log line is best effort */
 	path = getenv("DOCKER_CREDENTIAL_KEYRING_LOG_FILE");
-	if (path && path[0]) {
-		/* One write per line with O_APPEND: parallel helpers do not interleave inside one. */
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			(void)fdio_write_all(fd, line, n);
-			close(fd);
-		}
+	if (path && path[0] && (fd = open_log_file(path)) >= 0) {
+		(void)fdio_write_all(fd, line, n);
+		close(fd);
 	}
 }

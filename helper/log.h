@@ -3,7 +3,8 @@
  * Off unless DOCKER_CREDENTIAL_KEYRING_DEBUG=1 (or `debug = true` in the config file's top
  * section, which main applies with log_set_level). Each event is one line on stderr,
  * "docker-credential-keyring: debug: …", and, when DOCKER_CREDENTIAL_KEYRING_LOG_FILE names a
- * file, the same line appended there (created 0600, never through a symlink).
+ * file, the same line appended there: only to a regular file of this user's that no one else
+ * can read (created so when missing), never through a link, never blocking on a FIFO.
  *
  * The contract of every caller: names, hosts, URL paths, statuses, durations and cache
  * decisions only. Never a secret, an Authorization header, a request or response body, a

@@ -16,9 +16,11 @@
 #include "doctor.h"
 #include "err.h"
 #include "fdio.h"
+#include "kubelet.h"
 #include "log.h"
 #include "login.h"
 #include "proto.h"
+#include "pull_secret.h"
 #include "secmem.h"
 #include "source_do.h"
 #include "source_rancher.h"
@@ -49,7 +51,9 @@ static void print_help(const char *prog)
 	       "       %s configure [--dry-run] [--name NAME] [--store] [--digitalocean] [--rancher]\n"
 	       "                    [HOST...]\n"
 	       "       %s doctor\n"
-	       "       %s login|logout digitalocean|rancher   (the API secret on stdin)\n\n"
+	       "       %s login|logout digitalocean|rancher   (the API secret on stdin)\n"
+	       "       %s kubelet [NAME=VALUE...]   (a CredentialProviderRequest on stdin)\n"
+	       "       %s pull-secret [--lifetime DURATION] HOST...\n\n"
 	       "A docker credential helper that keeps registry logins in the OS keyring\n"
 	       "(Secret Service). Docker, podman, buildah and skopeo run it; it reads its\n"
 	       "input on stdin:\n"
@@ -62,14 +66,21 @@ static void print_help(const char *prog)
 	       "  configure  add credHelpers entries for HOSTs (or credsStore with --store) to\n"
 	       "             ~/.docker/config.json and the containers auth file\n"
 	       "  doctor     check the keyring, the sources and the config files; say what to fix\n"
-	       "  login      save a DigitalOcean API token or a Rancher secret key in the keyring\n\n"
+	       "  login      save a DigitalOcean API token or a Rancher secret key in the keyring\n"
+	       "For Kubernetes:\n"
+	       "  kubelet      the kubelet's image credential provider (args: settings as\n"
+	       "               NAME=VALUE); also as " KUBELET_PROG_NAME "\n"
+	       "  pull-secret  print a .dockerconfigjson for HOSTs on stdout (errors on stderr):\n"
+	       "               | kubectl create secret generic NAME\n"
+	       "                   --type=kubernetes.io/dockerconfigjson\n"
+	       "                   --from-file=.dockerconfigjson=/dev/stdin\n\n"
 	       "Settings (environment, or ~/.config/docker-credential-keyring/config):\n"
 	       "  DOCKER_CREDENTIAL_KEYRING_TIMEOUT  deadline for keyring calls (default 3s)\n"
 	       "  DOCKER_CREDENTIAL_KEYRING_PROMPT   unlock a locked keyring with a prompt when\n"
 	       "                                     a display is set (default true)\n"
 	       "  DOCKER_CREDENTIAL_KEYRING_CONFIG   path of the config file\n"
 	       "See man docker-credential-keyring for everything else.\n",
-	       prog, prog, prog, prog);
+	       prog, prog, prog, prog, prog, prog);
 }
 
 /* The name clients and people see, and for a build from git the commit, so a report says
@@ -272,6 +283,18 @@ static int run_configure(struct app *a, int argc, char **argv)
 	return print_and_close(a, cfg, &out, status);
 }
 
+/* kubelet and pull-secret: each fills a reply (kubelet.h, pull_secret.h); we print it. */
+static int print_reply(struct app *a, struct reply *r)
+{
+	int status = r->status;
+
+	(void)fdio_write_all(STDOUT_FILENO, r->out.data ? r->out.data : "", r->out.len);
+	if (r->diag[0])
+		fprintf(stderr, "%s: %s\n", a->prog, r->diag);
+	reply_clear(r);
+	return status;
+}
+
 static int run_doctor(struct app *a)
 {
 	struct secbuf out = SECBUF_INIT;
@@ -303,6 +326,7 @@ int main(int argc, char **argv)
 	const char *prog = slash ? slash + 1 : (argv[0] ? argv[0] : "docker-credential-keyring");
 	const struct rlimit no_core = {0, 0};
 	struct app a = {prog, NULL, NULL, NULL, 0, NULL, 0};
+	struct reply r = {SECBUF_INIT, "", 0};
 	size_t i;
 
 	/* Secrets pass through this process: no core dumps, no ptrace by other users' tools. */
@@ -311,6 +335,16 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_init();
 
+	if (strcmp(prog, KUBELET_PROG_NAME) == 0 || (argc >= 2 && strcmp(argv[1], "kubelet") == 0)) {
+		int skip = strcmp(prog, KUBELET_PROG_NAME) == 0 ? 1 : 2;
+
+		kubelet_run(&a, argc - skip, argv + skip, &r);
+		leave(print_reply(&a, &r));
+	}
+	if (argc >= 2 && strcmp(argv[1], "pull-secret") == 0) {
+		pull_secret_run(&a, argc - 2, argv + 2, &r);
+		leave(print_reply(&a, &r));
+	}
 	if (argc >= 2 && strcmp(argv[1], "configure") == 0)
 		return run_configure(&a, argc - 2, argv + 2);
 	if (argc == 2 && strcmp(argv[1], "doctor") == 0)

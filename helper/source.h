@@ -34,6 +34,12 @@
 #include "config.h"
 #include "store.h"
 
+/* What on_store and on_erase return (> 0, never an err.h code) when they did their part and
+ * the user must still hear something: a shared credential left alone, say. err_msg() holds
+ * one line for stderr; the verb succeeds (stdout empty, exit 0). Sources never print
+ * themselves: creds passes this up, verbs.c puts the line in the reply's diagnostic. */
+#define SOURCE_NOTE 1
+
 struct source {
 	const char *name; /* "digitalocean", "rancher"; also the origin of its cached copies */
 
@@ -49,11 +55,12 @@ struct source {
 	/* Seconds before expiry at which a cached copy is fetched again. */
 	int64_t (*refresh_before)(struct source *s, const struct cred *cached);
 
-	/* The user stored c (docker login). NULL slot: nothing to do. */
+	/* The user stored c (docker login). NULL slot: nothing to do. 0, SOURCE_NOTE or an
+	 * err.h code. */
 	int (*on_store)(struct source *s, const struct cred *c);
 
 	/* The user erased server; cached is what the keyring held (NULL if nothing), so that a
-	 * token can be revoked. NULL slot: nothing to do. */
+	 * token can be revoked. NULL slot: nothing to do. 0, SOURCE_NOTE or an err.h code. */
 	int (*on_erase)(struct source *s, const char *server, const struct cred *cached);
 
 	/* Append what the source holds that `list` should show (no secrets). NULL slot: nothing. */

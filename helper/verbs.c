@@ -31,6 +31,15 @@ void reply_clear(struct reply *r)
 	r->status = 0;
 }
 
+/* A source's SOURCE_NOTE: the verb succeeded, and err_msg() is a line for stderr. */
+static int take_note(struct reply *r, int rc)
+{
+	if (rc != SOURCE_NOTE)
+		return rc;
+	snprintf(r->diag, sizeof(r->diag), "%s", err_msg());
+	return 0;
+}
+
 static void fail(struct reply *r, const char *stdout_text, int with_diag)
 {
 	secbuf_free(&r->out);
@@ -47,7 +56,7 @@ void verb_store(struct app *a, const char *in, size_t len, struct reply *r)
 	int rc = proto_parse_store(in, len, &c);
 
 	if (!rc)
-		rc = creds_store(a, &c);
+		rc = take_note(r, creds_store(a, &c));
 	cred_clear(&c);
 	if (rc)
 		fail(r, err_msg(), 0);
@@ -80,7 +89,7 @@ void verb_erase(struct app *a, const char *in, size_t len, struct reply *r)
 	int rc = proto_parse_server(in, len, &server);
 
 	if (!rc)
-		rc = creds_erase(a, server);
+		rc = take_note(r, creds_erase(a, server));
 	free(server);
 	if (rc && rc != ERR_NOTFOUND)
 		fail(r, err_msg(), 0);

@@ -2,7 +2,7 @@
  *
  * The protocol layer and the credential sources only ever see `struct store`. The backends:
  * the Secret Service (secret/secret_store.h), the kernel keyring for machines without one
- * (kernel/kernel_store.h), and memory for the unit tests (mem_store_new below). A backend is a
+ * (kernel/kernel_store.h); the unit tests add one in memory (tests/unit/mem_store.h). A backend is a
  * struct of function pointers with a free slot (libgit2's odb backends); the shared base code
  * (errors, wiped memory, locks) is in base/.
  *
@@ -79,8 +79,5 @@ static inline void store_free(struct store *s)
 	if (s)
 		s->free(s);
 }
-
-/* The in-memory backend (tests). */
-struct store *mem_store_new(void);
 
 #endif

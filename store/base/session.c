@@ -95,7 +95,7 @@ static int usable_dir(const char *dir)
 
 int session_lock_dir(char *buf, size_t size)
 {
-	const char *rt = session_runtime_dir();
+	const char *rt = session_runtime_dir(), *tmp;
 	unsigned uid = (unsigned)getuid(), i;
 	int n;
 
@@ -106,12 +106,15 @@ int session_lock_dir(char *buf, size_t size)
 	}
 	/* /tmp is shared: a name someone else took first is skipped, the same way by every one of
 	 * our processes, so they still meet in one directory. */
+	tmp = getenv("TMPDIR");
+	if (!tmp || tmp[0] != '/')
+		tmp = "/tmp";
 	for (i = 0; i < 16; i++) {
-		n = i ? snprintf(buf, size, "/tmp/docker-credential-keyring-%u.%u", uid, i)
-		      : snprintf(buf, size, "/tmp/docker-credential-keyring-%u", uid);
+		n = i ? snprintf(buf, size, "%s/docker-credential-keyring-%u.%u", tmp, uid, i)
+		      : snprintf(buf, size, "%s/docker-credential-keyring-%u", tmp, uid);
 		if (n > 0 && (size_t)n < size && usable_dir(buf))
 			return 0;
 	}
-	return err_set(ERR_FAILED, "no private directory for lock files: /tmp/docker-credential-"
-		       "keyring-%u and the next 15 names are taken by someone else", uid);
+	return err_set(ERR_FAILED, "no private directory for lock files: %s/docker-credential-"
+		       "keyring-%u and the next 15 names are taken by someone else", tmp, uid);
 }

@@ -24,7 +24,7 @@ int session_bus_address(char *buf, size_t size);
 const char *session_bus_origin(void);
 
 /* The private directory for the helper's lock files, created 0700 if needed: in the trusted
- * runtime directory, else in /tmp; always named with the uid. A directory of that name that is
+ * runtime directory, else in $TMPDIR (or /tmp); always named with the uid. A directory of that name that is
  * not ours and private is never used: the next free name is (…-<uid>.1, .2, …), so another
  * user cannot block us by creating it first. 0 or a negative err.h code. */
 int session_lock_dir(char *buf, size_t size);

@@ -85,8 +85,16 @@ static int find_ring(struct kernel_store *s, int create)
 	 * keyring, so we possess it). Root always has processes: its user keyring lasts. */
 	if (getuid() != 0)
 		base = syscall(SYS_keyctl, KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_PROCESS_KEYRING);
-	if (base < 0)
+	if (base < 0) {
 		base = KEY_SPEC_USER_KEYRING;
+		/* A system service's session keyring does not link the user keyring (systemd's
+		 * KeyringMode=private, the default for system services: the kubelet, a CI runner
+		 * running as root). Without possession, KEYCTL_SETPERM (the possessor's setattr)
+		 * is refused for our ring and every key made in it. Linking the user keyring into
+		 * this process's own keyring, which neither children nor an exec inherit, makes it
+		 * possessed again, as it is in a login session. Harmless where it already is. */
+		(void)syscall(SYS_keyctl, KEYCTL_LINK, KEY_SPEC_USER_KEYRING, KEY_SPEC_PROCESS_KEYRING);
+	}
 	ring = k_search(base, "keyring", s->name);
 	if (ring < 0 && errno != ENOKEY)
 		return keyctl_error("cannot open the kernel keyring");

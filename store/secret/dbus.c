@@ -536,6 +536,8 @@ static int fill(struct dbus_conn *c)
 		if (r <= 0)
 			return err_set(ERR_UNAVAILABLE, "the session bus closed the connection");
 		c->len += (size_t)r;
+		if (c->idle_ms)
+			c->deadline = monotonic_ms() + c->idle_ms;
 		return 0;
 	}
 }

@@ -92,6 +92,8 @@ struct dbus_conn {
 	unsigned char *msg;    /* the message the last reply points into; wiped when replaced */
 	size_t msg_len;
 	int64_t deadline;      /* CLOCK_MONOTONIC ms */
+	int64_t idle_ms;       /* when set, each message received moves the deadline to now +
+				* idle_ms: a peer that keeps answering is not cut off, a silent one is */
 };
 
 /* Not an error: an address this client does not speak (tcp:, unixexec:, …), for libsecret. */

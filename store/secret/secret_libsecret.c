@@ -8,6 +8,10 @@
  *    costs at most the timeout.
  *  - Locked items are unlocked (which means a prompt) only when a prompt can be shown: a display
  *    is set and prompts are allowed. Otherwise "locked" is the answer. */
+/* The D-Bus path functions (secret-paths.h), which libsecret marks "subject to change": they
+ * have not changed since libsecret 0.7, and writing by path skips reading properties that
+ * nothing here uses. */
+#define SECRET_API_SUBJECT_TO_CHANGE 1
 #include <libsecret/secret.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,20 +23,6 @@
 #include "secret_item.h"
 #include "secret_plugin.h"
 #include "utf8.h"
-
-static const SecretSchema schema_ours = {
-	SCHEMA_OURS,
-	SECRET_SCHEMA_NONE,
-	{
-		{"server", SECRET_SCHEMA_ATTRIBUTE_STRING},
-		{"username", SECRET_SCHEMA_ATTRIBUTE_STRING},
-		{"origin", SECRET_SCHEMA_ATTRIBUTE_STRING},
-		{"expires", SECRET_SCHEMA_ATTRIBUTE_STRING},
-		{"username-is-secret", SECRET_SCHEMA_ATTRIBUTE_STRING},
-		{NULL, 0},
-	},
-	0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-};
 
 struct lib_store {
 	struct store base;
@@ -225,60 +215,102 @@ static int lib_get(struct store *base, const char *server, struct cred *out)
 
 /* ---- put, del ------------------------------------------------------------------------------ */
 
-/* Delete every item of server that get would read (ours and the reference's), except keep
- * (a path, or NULL). *left: items that could not be identified (locked). */
+/* The paths of the items with attribute server, of schema (NULL: any). */
+static int search_paths(struct lib_store *s, const char *server, const char *schema,
+			GStrv *unlocked, GStrv *locked)
+{
+	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GError) e = NULL;
+
+	g_hash_table_insert(attrs, "server", (char *)server);
+	if (schema)
+		g_hash_table_insert(attrs, "xdg:schema", (char *)schema);
+	if (!secret_service_search_for_dbus_paths_sync(s->service, NULL, attrs, s->cancel, unlocked,
+						       locked, &e))
+		return gerror(s, e, "cannot search the keyring");
+	return 0;
+}
+
+/* Delete every item of server that get would read, ours (and, unless ours_only, the
+ * reference's), except keep (a path, or NULL). The searches name the schema, so no item needs
+ * reading. *left: the server's locked items (a locked item shows no schema: it may be ours,
+ * and it cannot be deleted without unlocking); counted only when !ours_only. */
 static int remove_others(struct lib_store *s, const char *server, const char *keep, int ours_only,
 			 int *removed, int *left)
 {
-	GList *items = NULL, *l;
-	int rc = search_server(s, server, SECRET_SEARCH_NONE, &items);
+	static const char *const schemas[] = {SCHEMA_OURS, SCHEMA_LEGACY};
+	int k, rc = 0;
 
-	for (l = items; !rc && l; l = l->next) {
-		g_autoptr(GError) e = NULL;
-		struct secret_item it;
+	if (!ours_only) {
+		g_auto(GStrv) unlocked = NULL, locked = NULL;
 
-		rc = describe(l->data, &it);
-		/* A locked item cannot be told apart from another program's, nor deleted. */
-		if (!rc && it.locked)
-			(*left)++;
-		else if (!rc && it.kind != ITEM_OTHER && (!ours_only || it.kind == ITEM_OURS) &&
-			 (!keep || strcmp(it.path, keep) != 0)) {
-			if (secret_item_delete_sync(l->data, s->cancel, &e))
+		rc = search_paths(s, server, NULL, &unlocked, &locked);
+		*left = locked ? (int)g_strv_length(locked) : 0;
+	}
+	for (k = 0; !rc && k < (ours_only ? 1 : 2); k++) {
+		g_auto(GStrv) unlocked = NULL, locked = NULL;
+		size_t i;
+
+		rc = search_paths(s, server, schemas[k], &unlocked, &locked);
+		for (i = 0; !rc && unlocked && unlocked[i]; i++) {
+			g_autoptr(GError) e = NULL;
+
+			if (keep && strcmp(unlocked[i], keep) == 0)
+				continue;
+			if (secret_service_delete_item_dbus_path_sync(s->service, unlocked[i], s->cancel, &e))
 				(*removed)++;
-			else if (!vanished(e))
+			else if (!vanished(e)) /* a concurrent writer removed it first: as good */
 				rc = gerror(s, e, "cannot remove an entry");
 		}
-		secret_item_clear(&it);
 	}
-	g_list_free_full(items, g_object_unref);
 	return rc;
 }
 
-static SecretCollection *default_collection(struct lib_store *s, int *rc)
+/* The path of the collection writes go to; NULL with the error when there is none. */
+static char *default_collection(struct lib_store *s, int *rc)
 {
 	g_autoptr(GError) e = NULL;
-	SecretCollection *c = secret_collection_for_alias_sync(s->service, SECRET_COLLECTION_DEFAULT,
-							       SECRET_COLLECTION_NONE, s->cancel, &e);
+	char *path = secret_service_read_alias_dbus_path_sync(s->service, "default", s->cancel, &e);
 
-	if (!c && e)
+	if (!path && e)
 		*rc = gerror(s, e, "cannot find the keyring's default collection");
-	else if (!c)
+	else if (!path)
 		*rc = err_set(ERR_UNAVAILABLE, "cannot store in the keyring: the Secret Service has no "
 			      "default keyring (a keyring daemon started without a login keyring): see "
 			      "`docker-credential-keyring doctor`");
-	return c;
+	return path;
+}
+
+/* CreateItem's properties: the label and the attributes (xdg:schema among them, as libsecret
+ * adds it for a schema, so that searches by schema find the item). */
+static GHashTable *item_properties(GHashTable *attrs, const char *label)
+{
+	GHashTable *props = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+						  (GDestroyNotify)g_variant_unref);
+	GVariantBuilder b;
+	GHashTableIter i;
+	gpointer k, v;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
+	g_hash_table_iter_init(&i, attrs);
+	while (g_hash_table_iter_next(&i, &k, &v))
+		g_variant_builder_add(&b, "{ss}", k, v);
+	g_hash_table_insert(props, "org.freedesktop.Secret.Item.Label",
+			    g_variant_ref_sink(g_variant_new_string(label)));
+	g_hash_table_insert(props, "org.freedesktop.Secret.Item.Attributes",
+			    g_variant_ref_sink(g_variant_builder_end(&b)));
+	return props;
 }
 
 static int lib_put(struct store *base, const struct cred *c)
 {
 	struct lib_store *s = (struct lib_store *)base;
 	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GHashTable) props = NULL;
 	g_autoptr(GError) e = NULL;
-	g_autofree char *label = NULL;
+	g_autofree char *label = NULL, *coll = NULL, *item = NULL;
 	const char *origin = c->origin ? c->origin : CRED_ORIGIN_LOGIN, *username = c->username;
-	SecretCollection *coll = NULL;
 	SecretValue *value = NULL;
-	SecretItem *item = NULL;
 	char expires[24];
 	int rc, removed = 0, left = 0;
 
@@ -292,6 +324,7 @@ static int lib_put(struct store *base, const struct cred *c)
 	if (rc)
 		goto out;
 	snprintf(expires, sizeof(expires), "%lld", (long long)c->expires);
+	g_hash_table_insert(attrs, "xdg:schema", SCHEMA_OURS);
 	g_hash_table_insert(attrs, "server", c->server);
 	/* Attributes are readable without unlocking and show in `list` and seahorse. Some
 	 * registries use the token as the username too (DigitalOcean's older "token:token"): then
@@ -305,9 +338,12 @@ static int lib_put(struct store *base, const struct cred *c)
 	g_hash_table_insert(attrs, "origin", (char *)origin);
 	g_hash_table_insert(attrs, "expires", expires);
 	label = g_strdup_printf("Registry login for %s", c->server);
+	props = item_properties(attrs, label);
 	value = secret_value_new(c->secret ? c->secret : "", (gssize)c->secret_len, "text/plain");
-	item = secret_item_create_sync(coll, &schema_ours, attrs, label, value,
-				       SECRET_ITEM_CREATE_REPLACE, s->cancel, &e);
+	/* By path, not through SecretCollection and SecretItem objects: those read every property
+	 * of the collection (all its item paths) and of the new item, which nothing here needs. */
+	item = secret_service_create_item_dbus_path_sync(s->service, coll, props, value,
+							 SECRET_ITEM_CREATE_REPLACE, s->cancel, &e);
 	if (!item) {
 		rc = gerror(s, e, "cannot store in the keyring");
 		/* Sent, but not answered: the keyring may still do it later. Say so exactly. */
@@ -319,14 +355,11 @@ static int lib_put(struct store *base, const struct cred *c)
 	}
 	/* The new item exists: readers take it (it is the newest). The old ones go now; one left
 	 * behind (a timeout, a kill) is never read, and the next store or erase removes it. */
-	if (remove_others(s, c->server, g_dbus_proxy_get_object_path(G_DBUS_PROXY(item)), 1,
-			  &removed, &left) != 0)
+	if (remove_others(s, c->server, item, 1, &removed, &left) != 0)
 		err_clear();
 out:
 	if (value)
 		secret_value_unref(value);
-	g_clear_object(&item);
-	g_clear_object(&coll);
 	end(s);
 	return rc;
 }

@@ -1,12 +1,16 @@
 /* secret_read: see secret_read.h.
  *
  * get, in three round trips after connecting:
- *   1. Hello, SearchItems({server})                          (a second search if none found)
- *   2. OpenSession("plain"), Properties.GetAll of each item  (attributes, age, locked)
+ *   1. Hello, SearchItems({server})                       (a second search if none found)
+ *   2. OpenSession("plain"), Properties.Get(Attributes) of each unlocked item
+ *      (and of their age, Modified and Created, when there are several: rare)
  *   3. GetSecrets([the newest item], session)
- * list: SearchItems for each schema (again for an empty answer), then GetAll of every item,
- * at most WINDOW calls in flight (dbus-daemon's default limit on a connection's pending
+ * list: SearchItems for each schema (again for an empty answer), then the Attributes of every
+ * item, at most WINDOW calls in flight (dbus-daemon's default limit on a connection's pending
  * replies is 128).
+ *
+ * One property at a time, never GetAll: gnome-keyring looks an item up anew for each property
+ * it returns, at a cost that grows with the keyring (docs/performance.md).
  *
  * The "plain" session: the secret crosses the session bus unencrypted, from gnome-keyring to
  * this process of the same user, on a socket only that user can open. libsecret would run a
@@ -19,6 +23,7 @@
 
 #include "dbus.h"
 #include "err.h"
+#include "monotonic.h"
 #include "secmem.h"
 #include "secret_item.h"
 
@@ -146,7 +151,7 @@ static int search(struct dbus_conn *c, size_t n, const char *const *keys,
 	return dbus_collect(c, serial, 1, on_search, f);
 }
 
-/* ---- Properties.GetAll ------------------------------------------------------------------- */
+/* ---- Properties.Get ------------------------------------------------------------------------ */
 
 /* a{ss} into the item's attributes. */
 static int read_attributes(struct dbus_iter *it, struct secret_item *item)
@@ -164,43 +169,7 @@ static int read_attributes(struct dbus_iter *it, struct secret_item *item)
 			return -1;
 		rc = secret_item_attr(item, k, v);
 	}
-	return rc ? rc : 0;
-}
-
-/* a{sv}: the properties of one item. 0, -1 when malformed, or an err.h code. */
-static int read_properties(const struct dbus_reply *r, struct secret_item *item)
-{
-	struct dbus_iter it;
-	size_t end;
-
-	if (strcmp(r->sig, "a{sv}") != 0)
-		return -1;
-	dbus_iter_init(&it, r);
-	if (dbus_get_array(&it, 8, &end))
-		return -1;
-	while (it.pos < end) {
-		const char *name, *sig;
-		size_t n;
-		uint32_t b;
-		int rc = 0;
-
-		if (dbus_get_struct(&it) || dbus_get_string(&it, &name, &n) ||
-		    dbus_get_variant(&it, &sig))
-			return -1;
-		if (strcmp(name, "Attributes") == 0 && strcmp(sig, "a{ss}") == 0)
-			rc = read_attributes(&it, item);
-		else if (strcmp(name, "Modified") == 0 && strcmp(sig, "t") == 0)
-			rc = dbus_get_u64(&it, &item->modified);
-		else if (strcmp(name, "Created") == 0 && strcmp(sig, "t") == 0)
-			rc = dbus_get_u64(&it, &item->created);
-		else if (strcmp(name, "Locked") == 0 && strcmp(sig, "b") == 0 && !(rc = dbus_get_u32(&it, &b)))
-			item->locked = b != 0;
-		else
-			rc = dbus_skip(&it, &sig);
-		if (rc)
-			return rc;
-	}
-	return secret_item_finish(item);
+	return rc;
 }
 
 /* OpenSession("plain", "") → (v o): the session's path. */
@@ -220,12 +189,32 @@ static int on_session(char **session, const struct dbus_reply *r)
 	return *session ? 0 : err_set(ERR_FAILED, "out of memory");
 }
 
-/* One window of calls: the session's (when asked for) first, then the items' GetAll. */
+/* One window of calls: the session's (when asked for) first, then one property read per item. */
 struct batch {
 	struct found *f;
 	char **session;      /* NULL: no OpenSession in this window */
-	size_t idx[WINDOW];  /* the item each GetAll reads */
+	const char *prop;    /* Attributes, Modified or Created */
+	size_t idx[WINDOW];  /* the item each read is for */
 };
+
+/* Get's (v) reply for the property prop: Attributes (a{ss}), Modified or Created (t). */
+static int read_property(const struct dbus_reply *r, const char *prop, struct secret_item *item)
+{
+	struct dbus_iter it;
+	const char *sig;
+	int rc;
+
+	dbus_iter_init(&it, r);
+	if (strcmp(r->sig, "v") != 0 || dbus_get_variant(&it, &sig))
+		return -1;
+	if (strcmp(prop, "Attributes") == 0 && strcmp(sig, "a{ss}") == 0)
+		return (rc = read_attributes(&it, item)) != 0 ? rc : secret_item_finish(item);
+	if (strcmp(prop, "Modified") == 0 && strcmp(sig, "t") == 0)
+		return dbus_get_u64(&it, &item->modified);
+	if (strcmp(prop, "Created") == 0 && strcmp(sig, "t") == 0)
+		return dbus_get_u64(&it, &item->created);
+	return -1;
+}
 
 static int on_batch(void *ctx, uint32_t i, const struct dbus_reply *r)
 {
@@ -243,23 +232,26 @@ static int on_batch(void *ctx, uint32_t i, const struct dbus_reply *r)
 	}
 	if (r->type == 3)
 		return error_reply(r, "cannot read an entry's attributes");
-	rc = read_properties(r, item);
+	rc = read_property(r, b->prop, item);
 	return rc < 0 ? malformed("cannot read an entry's attributes") : rc;
 }
 
-/* Properties.GetAll of every unlocked item of f (a locked item shows nothing worth reading),
- * WINDOW calls at a time; with session, an OpenSession("plain") rides in the first window. */
-static int read_items(struct dbus_conn *c, struct found *f, char **session)
+/* Get of prop for the unlocked items of f (a locked item shows nothing worth reading) that want
+ * says to read (NULL: all), WINDOW calls at a time. With session, an OpenSession("plain") rides
+ * in the first window. */
+static int read_items(struct dbus_conn *c, struct found *f, const char *prop,
+		      int (*want)(const struct found *f, size_t i), char **session)
 {
-	struct dbus_body item_iface = {SECBUF_INIT, 0}, plain = {SECBUF_INIT, 0};
+	struct dbus_body args = {SECBUF_INIT, 0}, plain = {SECBUF_INIT, 0};
 	size_t next = 0;
 	int rc = 0;
 
-	dbus_put_string(&item_iface, ITEM);
+	dbus_put_string(&args, ITEM);
+	dbus_put_string(&args, prop);
 	dbus_put_string(&plain, "plain");
 	dbus_put_variant_string(&plain, "");
 	do {
-		struct batch b = {f, session, {0}};
+		struct batch b = {f, session, prop, {0}};
 		uint32_t first = c->serial + 1, n = 0;
 		int queued = 1;
 
@@ -268,10 +260,9 @@ static int read_items(struct dbus_conn *c, struct found *f, char **session)
 			n = 1;
 		}
 		for (; queued && next < f->len && n < WINDOW; next++) {
-			if (f->items[next].locked)
+			if (f->items[next].locked || (want && !want(f, next)))
 				continue;
-			queued = dbus_call(c, SECRETS, f->items[next].path, PROPERTIES, "GetAll", "s",
-					   &item_iface) != 0;
+			queued = dbus_call(c, SECRETS, f->items[next].path, PROPERTIES, "Get", "ss", &args) != 0;
 			b.idx[n - (session ? 1 : 0)] = next;
 			n++;
 		}
@@ -282,7 +273,7 @@ static int read_items(struct dbus_conn *c, struct found *f, char **session)
 			rc = dbus_collect(c, first, n, on_batch, &b);
 		session = NULL;
 	} while (!rc && next < f->len);
-	dbus_body_free(&item_iface);
+	dbus_body_free(&args);
 	dbus_body_free(&plain);
 	return rc;
 }
@@ -354,7 +345,12 @@ static int get_once(struct dbus_conn *c, const char *server, struct cred *out, i
 	if (!rc && f.len == 0)
 		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 	if (!rc)
-		rc = read_items(c, &f, &session);
+		rc = read_items(c, &f, "Attributes", NULL, &session);
+	/* Several items for one server: their age decides (secret_item.h). */
+	if (!rc && f.len > 1)
+		rc = read_items(c, &f, "Modified", NULL, NULL);
+	if (!rc && f.len > 1)
+		rc = read_items(c, &f, "Created", NULL, NULL);
 	for (i = 0; !rc && i < f.len; i++)
 		if (!a.item || secret_item_better(&f.items[i], a.item))
 			a.item = &f.items[i];
@@ -405,20 +401,81 @@ int secret_read_get(const char *address, const char *server, int64_t deadline, s
 
 /* ---- list ---------------------------------------------------------------------------------- */
 
+static int by_server(const void *pa, const void *pb)
+{
+	const struct secret_item *a = pa, *b = pb;
+
+	return strcmp(a->c.server ? a->c.server : "", b->c.server ? b->c.server : "");
+}
+
+/* After sorting by server: does item i share its server with a neighbour? */
+static int shares_server(const struct found *f, size_t i)
+{
+	const char *s = f->items[i].c.server;
+
+	return s && ((i > 0 && f->items[i - 1].c.server && strcmp(f->items[i - 1].c.server, s) == 0) ||
+		     (i + 1 < f->len && f->items[i + 1].c.server &&
+		      strcmp(f->items[i + 1].c.server, s) == 0));
+}
+
+static int by_path(const void *pa, const void *pb)
+{
+	return strcmp(((const struct secret_item *)pa)->path, ((const struct secret_item *)pb)->path);
+}
+
+/* Items of f whose attributes an earlier look read (prev, sorted by path) keep them: a retry
+ * then reads only what is new, in a window too short for much to change again. */
+static void carry(struct found *prev, struct found *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->len; i++) {
+		struct secret_item *old = bsearch(&f->items[i], prev->items, prev->len,
+						  sizeof(prev->items[0]), by_path);
+		struct secret_item swap;
+
+		if (old && old->c.server) {
+			swap = f->items[i];
+			f->items[i] = *old;
+			*old = swap;
+		}
+	}
+}
+
+static int unread(const struct found *f, size_t i)
+{
+	return f->items[i].c.server == NULL;
+}
+
 static int list_once(struct dbus_conn *c, struct found *f)
 {
 	static const char *const key[] = {"xdg:schema"};
 	static const char *const schemas[] = {SCHEMA_OURS, SCHEMA_LEGACY};
+	struct found prev = *f;
 	size_t k, before;
 	int rc = 0;
 
+	memset(f, 0, sizeof(*f));
 	for (k = 0; !rc && k < 2; k++) {
 		before = f->len;
 		rc = search(c, 1, key, &schemas[k], f);
 		if (!rc && f->len == before) /* the admission race, as in get */
 			rc = search(c, 1, key, &schemas[k], f);
 	}
-	return rc ? rc : read_items(c, f, NULL);
+	if (!rc && prev.len) {
+		qsort(prev.items, prev.len, sizeof(prev.items[0]), by_path);
+		carry(&prev, f);
+	}
+	found_clear(&prev);
+	/* The attributes of all; the age only where one server has several items (secret_item.h:
+	 * the newest answers), which is rare. */
+	if (!rc)
+		rc = read_items(c, f, "Attributes", unread, NULL);
+	if (!rc && f->len)
+		qsort(f->items, f->len, sizeof(f->items[0]), by_server);
+	if (!rc)
+		rc = read_items(c, f, "Modified", shares_server, NULL);
+	return rc ? rc : read_items(c, f, "Created", shares_server, NULL);
 }
 
 /* Properties.Get → (v): the variant's signature and value, for on_locked. */
@@ -518,7 +575,7 @@ static int by_server_then_best(const void *pa, const void *pb)
 	return d ? d : secret_item_better(a, b) ? -1 : secret_item_better(b, a) ? 1 : 0;
 }
 
-int secret_read_list(const char *address, int64_t deadline, struct cred_list *out, size_t *locked)
+int secret_read_list(const char *address, unsigned idle_ms, struct cred_list *out, size_t *locked)
 {
 	struct dbus_conn c;
 	struct found f = {0};
@@ -526,12 +583,13 @@ int secret_read_list(const char *address, int64_t deadline, struct cred_list *ou
 	size_t i;
 	int attempt, rc;
 
-	rc = dbus_open(&c, address, deadline);
+	rc = dbus_open(&c, address, monotonic_ms() + idle_ms);
+	c.idle_ms = idle_ms;
 	if (rc == DBUS_UNSUPPORTED)
 		rc = SECRET_READ_FALLBACK;
-	/* An item deleted between the search and its read: its replacement exists by then. */
-	for (attempt = 0; !rc && attempt < 4; attempt++) {
-		found_clear(&f);
+	/* An item deleted between the search and its read: its replacement exists by then, and
+	 * another look finds it (reading only what it has not read yet). */
+	for (attempt = 0; !rc && attempt < 8; attempt++) {
 		rc = list_once(&c, &f);
 		if (!rc && !f.vanished)
 			break;
@@ -598,7 +656,7 @@ static int on_default_locked(void *ctx, uint32_t i, const struct dbus_reply *r)
 	return 0;
 }
 
-int secret_read_health(const char *address, int64_t deadline, struct secret_health *h)
+int secret_read_health(const char *address, unsigned idle_ms, struct secret_health *h)
 {
 	struct cred_list l = {0};
 	struct dbus_body body = {SECBUF_INIT, 0};
@@ -608,12 +666,12 @@ int secret_read_health(const char *address, int64_t deadline, struct secret_heal
 
 	memset(h, 0, sizeof(*h));
 	/* list first: its first call is a search, which the admission race cannot hurt. */
-	rc = secret_read_list(address, deadline, &l, &h->locked_collections);
+	rc = secret_read_list(address, idle_ms, &l, &h->locked_collections);
 	h->entries = l.len;
 	cred_list_clear(&l);
 	if (rc)
 		return rc;
-	rc = dbus_open(&c, address, deadline);
+	rc = dbus_open(&c, address, monotonic_ms() + idle_ms);
 	if (!rc) { /* a search first again, for the same reason, on this new connection */
 		static const char *const key[] = {"xdg:schema"}, *const value[] = {SCHEMA_OURS};
 		struct found f = {0};

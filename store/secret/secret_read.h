@@ -27,9 +27,10 @@ int secret_read_get(const char *address, const char *server, int64_t deadline, s
 
 /* Every server of our and the reference helper's unlocked items, the newest item for each
  * (secrets not loaded). *locked: how many of the keyring's collections are locked: their
- * entries cannot be seen (not even their number).
+ * entries cannot be seen (not even their number). A keyring busy with writers answers a list of
+ * thousands slowly: the time out is for silence (idle_ms without any answer), not the total.
  * 0, ERR_UNAVAILABLE / ERR_TIMEOUT, or SECRET_READ_FALLBACK. */
-int secret_read_list(const char *address, int64_t deadline, struct cred_list *out, size_t *locked);
+int secret_read_list(const char *address, unsigned idle_ms, struct cred_list *out, size_t *locked);
 
 /* What doctor asks: is there a Secret Service, and its default collection (the one writes go
  * to), unlocked? */
@@ -41,6 +42,6 @@ struct secret_health {
 };
 
 /* 0 with *h filled, or ERR_UNAVAILABLE / ERR_TIMEOUT / SECRET_READ_FALLBACK as list. */
-int secret_read_health(const char *address, int64_t deadline, struct secret_health *h);
+int secret_read_health(const char *address, unsigned idle_ms, struct secret_health *h);
 
 #endif

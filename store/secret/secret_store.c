@@ -87,7 +87,7 @@ static int ss_list(struct store *base, struct cred_list *out)
 
 	if (!s->bus[0])
 		return no_bus();
-	rc = secret_read_list(s->bus, monotonic_ms() + s->opts.timeout_ms, out, &locked);
+	rc = secret_read_list(s->bus, s->opts.timeout_ms, out, &locked);
 	if (rc == SECRET_READ_FALLBACK)
 		return (rc = lib(s)) ? rc : from_lib(s, s->lib->list(s->lib, out));
 	if (rc)
@@ -144,7 +144,7 @@ static int ss_check(struct store *base, char *what, size_t size)
 			 "without a bus the kernel keyring keeps logins (not across a reboot)");
 		return no_bus();
 	}
-	rc = secret_read_health(s->bus, monotonic_ms() + s->opts.timeout_ms, &h);
+	rc = secret_read_health(s->bus, s->opts.timeout_ms, &h);
 	if (rc == ERR_TIMEOUT) {
 		snprintf(what, size, "the keyring may be waiting for a prompt on the desktop; or raise "
 			 "DOCKER_CREDENTIAL_KEYRING_TIMEOUT (now %u ms)", s->opts.timeout_ms);

@@ -61,7 +61,7 @@ def setUpModule():
     s.do = FakeServer("fake_do.py", s.ca.dir, "--quiet", "--fixed-credential",
                       "%s:%s" % (DO_USER, DO_PASS))
     unittest.addModuleCleanup(s.do.stop)
-    s.rancher = FakeServer("fake_rancher.py", s.ca.dir, "--transition-ms", "50")
+    s.rancher = FakeServer("fake_rancher.py", s.ca.dir)
     unittest.addModuleCleanup(s.rancher.stop)
 
     env = dict(s.keyring.env)
@@ -214,6 +214,34 @@ class RancherWriteBack(SourceCase):
         self.assertEqual(self.live_credentials(), [])
         r = helper(self.env, "get", S.registry.host)
         self.assertEqual((r.returncode, r.stdout.strip()), (1, NOT_FOUND))
+
+
+@unittest.skipUnless(PODMAN, "podman is not installed")
+class RancherLogoutAll(SourceCase):
+    """`podman logout --all` (list, then erase every key) must not take from Rancher what this
+    user never registered: the environment's hosts keep pulling with it."""
+
+    @property
+    def settings(self):
+        return {"RANCHER_URL": S.rancher.url + "/v2-beta/projects/1a5",
+                "RANCHER_ACCESS_KEY": "envkey", "RANCHER_SECRET_KEY": "envsecret",
+                "DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS": "all"}
+
+    def test_logout_all_leaves_the_environments_credential(self):
+        S.rancher.control("POST", "seed", {"registries": [{
+            "project": "1a5", "serverAddress": S.registry.host,
+            "credentials": [{"publicValue": RANCHER_USER, "secretValue": RANCHER_PASS,
+                             "state": "active"}]}]})
+        r = fx.run([PODMAN, "logout", "--all"], env=self.env)
+        self.assertOK(r)
+        st = S.rancher.control("GET", "state")
+        self.assertEqual([(c["publicValue"], c["state"]) for c in st["credentials"]],
+                         [(RANCHER_USER, "active")])
+        self.assertEqual([q for q in S.rancher.control("GET", "requests")
+                          if q["method"] != "GET"], [])
+        reader = dict(S.env, CATTLE_URL=S.rancher.url + "/v2-beta", CATTLE_ACCESS_KEY="adminkey",
+                      CATTLE_SECRET_KEY="adminsecret")
+        self.assertOK(inspect(reader))
 
 
 if __name__ == "__main__":

@@ -12,12 +12,19 @@ unsettled the stricter reading was taken; each such choice is marked "Choice:" b
 
 Usage:
     fake_rancher.py --cert C --key K [--port 0] [--bind 127.0.0.1] [--plain]
-                    [--page-size N] [--transition-ms MS]
+                    [--page-size N] [--transition-steps N]
                     [--api-key ACCESS:SECRET:ROLE:PROJECT ...] [--project ID ...] [--verbose]
 Prints "READY <port>" once bound, then serves until killed. ROLE is `environment` (environment
 API key), `account` (user key: needs the project in the URL; PROJECT may be `*` or a comma
 list) or `envadmin` (environmentAdmin service key: reads secretValue). A --key value of the
 form ACCESS:SECRET:ROLE:PROJECT is taken as an --api-key (see split_key_args).
+
+Transitions (registering -> active, deactivating -> inactive, removing -> removed, ...) never
+end by the clock: each lasts a number of API requests (steps). A transition begun while
+answering request k ends as request k + N arrives, before it is answered (N from
+--transition-steps, default 1: the next request sees the end state). N = 0 holds every
+transition until the test ends it (/_test/settle or /_test/step). So what a client sees depends
+only on the order of its requests, never on how fast the machine is.
 
 Test control (no auth), all JSON:
     GET  /_test/state      every registry and credential, removed ones too, with secretValue
@@ -26,12 +33,20 @@ Test control (no auth), all JSON:
     POST /_test/reset      forget all resources, faults and the log (keys stay)
     POST /_test/seed       {"registries":[{"project","serverAddress","name","state",
                              "credentials":[{"publicValue","secretValue","email","name","state"}]}]}
-    POST /_test/settle     finish every pending transition now
+    POST /_test/settle     finish every pending transition now (held ones too)
+    POST /_test/step       {"count": N}: advance counted transitions by N steps (default 1),
+                           as N requests would; held ones stay
+    POST /_test/transitions {"steps": N}: how many requests new transitions last from now on
+                           (0: held until settled); reset restores --transition-steps
     POST /_test/mode       {"mode": M, "count": N, ...}: a fault for the next N API requests
                            (default: until reset or mode "normal"). M is one of
                            status (status, code, message, html), silence (seconds),
                            delay (seconds), fail_action (op, type), stuck_transitioning
-                           (seconds, type), normal (clear all faults).
+                           (steps, type: the next transition of that type lasts `steps`
+                           requests, or is held until settled when steps is absent),
+                           omit_headers (headers: names left out of answers, e.g. the
+                           X-Api-Account-Kind an older Rancher may not send),
+                           normal (clear all faults).
 """
 
 import argparse
@@ -163,7 +178,8 @@ class Key:
 
 
 class Resource:
-    """A registry or registryCredential. `pending` is (end state, due time) while transitioning."""
+    """A registry or registryCredential. `pending` is (end state, steps left) while
+    transitioning; steps left is None for a transition held until the test settles it."""
 
     def __init__(self, kind, rid, project, fields, state="active", pending=None):
         self.kind, self.id, self.project, self.fields = kind, rid, project, fields
@@ -172,17 +188,26 @@ class Resource:
         self.removed = self.created if state in ("removed", "purged") else None
         self.uuid = str(uuid.uuid4())
 
-    def begin(self, transitional, end, due):
-        self.state, self.pending = transitional, (end, due)
+    def begin(self, transitional, end, steps):
+        self.state, self.pending = transitional, (end, steps)
 
-    def settle(self, now, force=False):
-        if self.pending and (force or now >= self.pending[1]):
-            end = self.pending[0]
-            self.state, self.pending = end, None
-            if end == "removed":
-                self.removed = time.time()
-            elif end in ("active", "inactive"):
-                self.removed = None      # restore brings a removed resource back
+    def step(self, force=False):
+        """One step of the pending transition (or all of it, with force); ends it at zero."""
+        if not self.pending:
+            return
+        end, left = self.pending
+        if not force:
+            if left is None:
+                return                   # held until the test settles it
+            left -= 1
+            if left > 0:
+                self.pending = (end, left)
+                return
+        self.state, self.pending = end, None
+        if end == "removed":
+            self.removed = time.time()
+        elif end in ("active", "inactive"):
+            self.removed = None          # restore brings a removed resource back
 
     def field(self, name):
         """The value a filter or sort on `name` sees (None is SQL NULL)."""
@@ -276,12 +301,12 @@ class FakeRancher:
     """All state and API behaviour. serve() and control() take the one lock; every other
     method runs under it."""
 
-    def __init__(self, keys, projects, page_size, transition_s):
+    def __init__(self, keys, projects, page_size, transition_steps):
         self.lock = threading.Lock()
         self.keys = {k.access: k for k in keys}
         self.base_projects = list(projects)
         self.page_size = page_size
-        self.transition_s = transition_s
+        self.base_steps = transition_steps
         self.reset()
 
     # ----- state -----
@@ -294,10 +319,15 @@ class FakeRancher:
             self.projects.update(p for p in key.projects if p != "*")
         self.faults = {}                        # mode -> parameters
         self.log = []
+        self.steps = self.base_steps            # how many requests a new transition lasts
+
+    def transition_steps(self):
+        """What a transition begun now lasts: self.steps requests, None (held) when 0."""
+        return self.steps or None
 
     def new_resource(self, kind, project, fields, state="active", pending=None):
         if pending is None and state in ENDS:
-            pending = (ENDS[state], time.time() + self.transition_s)
+            pending = (ENDS[state], self.transition_steps())
         rid = KINDS[kind].prefix + str(self.next_number[kind])
         self.next_number[kind] += 1
         res = Resource(kind, rid, project, fields, state, pending)
@@ -305,10 +335,11 @@ class FakeRancher:
         self.projects.add(project)
         return res
 
-    def settle_all(self, force=False):
-        now = time.time()
+    def step_all(self, count=1, force=False):
+        """Advance every pending transition by count steps (force: end them all, held too)."""
         for res in self.resources.values():
-            res.settle(now, force)
+            for _ in range(1 if force else count):
+                res.step(force)
 
     def of_kind(self, kind, project):
         return [r for r in self.resources.values() if r.kind == kind and r.project == project]
@@ -345,6 +376,7 @@ class FakeRancher:
             entry = {"method": req.method, "path": req.path, "query": req.raw_query,
                      "access_key": req.access_key(), "body": loggable(req.body), "status": None}
             self.log.append(entry)
+            self.step_all()          # Rancher's background work between two requests
             silence = self.take_fault("silence")
             delay = None if silence else self.take_fault("delay")
         if silence:
@@ -370,7 +402,6 @@ class FakeRancher:
             if not parts or parts[0] not in VERSIONS:
                 raise ApiError(404)
             ctx, rest = self.scope(req, ver, key, parts[1:])
-            self.settle_all()
             resp = self.route(ctx, rest, req)
         except ApiError as err:
             resp = Response(err.status, err.body())
@@ -383,6 +414,10 @@ class FakeRancher:
             resp.headers["X-Api-User-Id"] = USER_ACCOUNT_ID
             resp.headers["X-Api-Account-Kind"] = ctx.key.account_kind
         resp.headers["X-Rancher-Version"] = RANCHER_VERSION
+        omit = self.take_fault("omit_headers")
+        if omit:
+            gone = {h.lower() for h in omit.get("headers", [])}
+            resp.headers = {k: v for k, v in resp.headers.items() if k.lower() not in gone}
         return resp
 
     def authenticate(self, req):
@@ -626,12 +661,12 @@ class FakeRancher:
             check_string(body, name)
             if body.get(name) is not None:
                 fields[name] = body[name]
-        due = time.time() + self.transition_s
+        steps = self.transition_steps()
         stuck = self.take_fault("stuck_transitioning",
                                 lambda f: f.get("type", "registryCredential") == kind)
         if stuck:
-            due = time.time() + float(stuck.get("seconds", 3600))
-        res = self.new_resource(kind, ctx.project, fields, "registering", ("active", due))
+            steps = stuck.get("steps")       # None: held until the test settles it
+        res = self.new_resource(kind, ctx.project, fields, "registering", ("active", steps))
         # The create response is the only one carrying secretValue in clear (R1).
         return Response(201, self.render(ctx, res, show_secret=True))
 
@@ -675,7 +710,7 @@ class FakeRancher:
             if name in body:
                 res.fields[name] = body[name]
         start = res.state
-        res.begin("updating-" + start, start, time.time() + self.transition_s)
+        res.begin("updating-" + start, start, self.transition_steps())
         return Response(200, self.render(ctx, res, ctx.key.reads_secrets()))
 
     def action(self, ctx, res, name, req):
@@ -698,13 +733,13 @@ class FakeRancher:
 
     def run_process(self, res, name):
         _, transitional, end = PROCESSES[name]
-        due = time.time() + self.transition_s
-        res.begin(transitional, end, due)
+        steps = self.transition_steps()
+        res.begin(transitional, end, steps)
         if res.kind == "registry" and name == "remove":
             # Removing a registry removes its credentials, whatever their state (2.6).
             for cred in self.credentials_of(res):
                 if cred.removed is None and cred.state != "removing":
-                    cred.begin("removing", "removed", due)
+                    cred.begin("removing", "removed", steps)
 
     # ----- test control -----
 
@@ -724,7 +759,6 @@ class FakeRancher:
             return 400, {"error": "the body must be a JSON object"}
         route = (method, path.rstrip("/"))
         if route == ("GET", "/_test/state"):
-            self.settle_all()
             return 200, self.state_json(self.resources.values())
         if route == ("GET", "/_test/requests"):
             return 200, self.log
@@ -735,8 +769,20 @@ class FakeRancher:
             self.reset()
             return 200, {}
         if route == ("POST", "/_test/settle"):
-            self.settle_all(force=True)
+            self.step_all(force=True)
             return 200, {}
+        if route == ("POST", "/_test/step"):
+            count = data.get("count", 1)
+            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                return 400, {"error": "count must be a whole number"}
+            self.step_all(count)
+            return 200, {}
+        if route == ("POST", "/_test/transitions"):
+            steps = data.get("steps")
+            if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+                return 400, {"error": "steps must be a whole number (0: held until settled)"}
+            self.steps = steps
+            return 200, {"steps": steps}
         if route == ("POST", "/_test/seed"):
             return self.seed(data)
         if route == ("POST", "/_test/mode"):
@@ -767,8 +813,13 @@ class FakeRancher:
         if mode == "normal":
             self.faults = {}
             return 200, {"faults": self.faults}
-        if mode not in ("status", "silence", "delay", "fail_action", "stuck_transitioning"):
+        if mode not in ("status", "silence", "delay", "fail_action", "stuck_transitioning",
+                        "omit_headers"):
             return 400, {"error": "unknown mode %r" % mode}
+        steps = data.get("steps")
+        if mode == "stuck_transitioning" and steps is not None and (
+                not isinstance(steps, int) or isinstance(steps, bool) or steps < 1):
+            return 400, {"error": "steps must be a whole number above 0, or absent (held)"}
         if mode == "fail_action" and not data.get("op"):
             return 400, {"error": "fail_action needs op (deactivate, delete, ...)"}
         fault = dict(data)
@@ -1062,8 +1113,9 @@ def parse_args(argv):
     ap.add_argument("--bind", default="127.0.0.1")
     ap.add_argument("--plain", action="store_true", help="plain HTTP instead of TLS")
     ap.add_argument("--page-size", type=int, default=100, help="default collection limit")
-    ap.add_argument("--transition-ms", type=int, default=200,
-                    help="how long registering/deactivating/removing/... last")
+    ap.add_argument("--transition-steps", type=int, default=1,
+                    help="how many API requests registering/deactivating/removing/... last "
+                         "(0: until /_test/settle)")
     ap.add_argument("--verbose", action="store_true", help="log each request on stderr")
     args = ap.parse_args(argv)
     args.tls_key, from_key = split_key_args(args.key)
@@ -1073,6 +1125,8 @@ def parse_args(argv):
             ap.error("bad --api-key %r: want ACCESS:SECRET:ROLE:PROJECT" % text)
     if not args.plain and not (args.cert and args.tls_key):
         ap.error("--cert and --key are required unless --plain")
+    if args.transition_steps < 0:
+        ap.error("--transition-steps must be 0 or more")
     for pid in args.project:
         if not PROJECT_ID.fullmatch(pid):
             ap.error("bad --project %r: want 1a<n>" % pid)
@@ -1083,7 +1137,7 @@ def main(argv):
     args = parse_args(argv)
     keys = [parse_api_key(text) for text in args.api_key]
     fake = FakeRancher(keys, ["1a5", "1a7"] + args.project, args.page_size,
-                       args.transition_ms / 1000.0)
+                       args.transition_steps)
     tls = None
     if not args.plain:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -16,7 +16,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 from urllib.parse import urlsplit
 
@@ -64,7 +63,7 @@ class FakeRancherTest(unittest.TestCase):
         cls.proc = subprocess.Popen(
             [sys.executable, FAKE, "--cert", os.path.join(cls.tmp, "server.pem"),
              "--key", os.path.join(cls.tmp, "server.key"), "--port", "0",
-             "--page-size", "2", "--transition-ms", "50",
+             "--page-size", "2", "--transition-steps", "1",
              # --key with ACCESS:SECRET:ROLE:PROJECT is the alias of --api-key.
              "--key", "envkey:envsecret:environment:1a5",
              "--api-key", "adminkey:adminsecret:envadmin:1a5",
@@ -128,14 +127,16 @@ class FakeRancherTest(unittest.TestCase):
         body.update(extra or {})
         return self.call("POST", "/%s/projects/1a5/registrycredentials" % ver, body)
 
-    def wait_state(self, link, state, key=ENV):
-        deadline = time.time() + 3
-        while True:
-            reply = self.call("GET", link, key=key)
-            if reply.json["state"] == state or time.time() > deadline:
-                self.assertEqual(reply.json["state"], state)
-                return reply.json
-            time.sleep(0.02)
+    def get_state(self, link, state, key=ENV):
+        """One GET of link: its resource must be in state (transitions follow requests, so
+        which request sees which state is fixed)."""
+        reply = self.call("GET", link, key=key)
+        self.assertEqual(reply.status, 200, reply.raw)
+        self.assertEqual(reply.json["state"], state, reply.json)
+        return reply.json
+
+    def transitions(self, steps):
+        self.control("POST", "/_test/transitions", {"steps": steps})
 
     def assertError(self, reply, status, code, field=None):
         self.assertEqual(reply.status, status, reply.raw)
@@ -166,7 +167,7 @@ class FakeRancherTest(unittest.TestCase):
 
         self_link = cred["links"]["self"]
         self.assertIn("/v2-beta/projects/1a5/registrycredentials/", self_link)
-        got = self.wait_state(self_link, "active")
+        got = self.get_state(self_link, "active")
         self.assertIsNone(got["secretValue"])
         self.assertEqual(got["transitioning"], "no")
         listed = self.call("GET", "/v2-beta/registrycredentials").json["data"]
@@ -237,15 +238,17 @@ class FakeRancherTest(unittest.TestCase):
     def test_delete_active_is_405(self):
         reg = self.create_registry("quay.io")
         cred = self.create_credential(reg["id"]).json
-        self.wait_state(cred["links"]["self"], "active")
+        self.get_state(cred["links"]["self"], "active")
         self.assertError(self.call("DELETE", cred["links"]["self"]), 405, "Method not allowed")
-        self.wait_state(reg["links"]["self"], "active")
+        self.get_state(reg["links"]["self"], "active")
         self.assertError(self.call("DELETE", reg["links"]["self"]), 405, "Method not allowed")
 
     def test_deactivate_then_delete_removes_from_list(self):
+        self.transitions(0)             # every transition held until the test settles it
         reg = self.create_registry("quay.io")
         cred = self.create_credential(reg["id"]).json
-        active = self.wait_state(cred["links"]["self"], "active")
+        self.control("POST", "/_test/settle")
+        active = self.get_state(cred["links"]["self"], "active")
         self.assertEqual(sorted(active["actions"]), ["deactivate", "update"])
 
         reply = self.call("POST", active["actions"]["deactivate"])
@@ -253,13 +256,16 @@ class FakeRancherTest(unittest.TestCase):
         self.assertEqual(reply.json["state"], "deactivating")
         # Not yet inactive: DELETE is still refused.
         self.assertEqual(self.call("DELETE", cred["links"]["self"]).status, 405)
-        inactive = self.wait_state(cred["links"]["self"], "inactive")
+        self.get_state(cred["links"]["self"], "deactivating")
+        self.control("POST", "/_test/settle")
+        inactive = self.get_state(cred["links"]["self"], "inactive")
         self.assertEqual(sorted(inactive["actions"]), ["activate", "remove", "update"])
 
         reply = self.call("DELETE", cred["links"]["self"])
         self.assertEqual(reply.status, 200, reply.raw)
-        self.assertIn(reply.json["state"], ("removing", "removed"))
-        removed = self.wait_state(cred["links"]["self"], "removed")     # by id: still there
+        self.assertEqual(reply.json["state"], "removing")
+        self.control("POST", "/_test/settle")
+        removed = self.get_state(cred["links"]["self"], "removed")     # by id: still there
         self.assertIsNotNone(removed["removed"])
         self.assertEqual(self.call("GET", "/v2-beta/registrycredentials").json["data"], [])
         with_removed = self.call("GET", "/v2-beta/registrycredentials?_removed=true").json
@@ -271,7 +277,9 @@ class FakeRancherTest(unittest.TestCase):
         # purge is the only action left
         self.assertEqual(list(removed["actions"]), ["purge"])
         self.assertEqual(self.call("POST", removed["actions"]["purge"]).status, 200)
-        self.wait_state(cred["links"]["self"], "purged")
+        self.get_state(cred["links"]["self"], "purging")
+        self.control("POST", "/_test/settle")
+        self.get_state(cred["links"]["self"], "purged")
 
     def test_unauthorized(self):
         for key in (None, ("envkey", "wrong"), ("nobody", "envsecret")):
@@ -311,7 +319,7 @@ class FakeRancherTest(unittest.TestCase):
         self.assertError(self.create_credential(other["id"]), 422, "InvalidReference",
                          field="registryId")
         reg = self.create_registry("quay.io")
-        self.wait_state(reg["links"]["self"], "active")
+        self.get_state(reg["links"]["self"], "active")
         self.assertError(self.call("POST", reg["links"]["self"] + "?action=activate"), 422,
                          "ActionNotAvailable", field="action")
         self.assertError(self.call("POST", reg["links"]["self"] + "/?action=explode"), 422,
@@ -342,6 +350,40 @@ class FakeRancherTest(unittest.TestCase):
         self.assertError(self.call("GET", "/v2-beta/projects/1a5/registries", key=ACCOUNT),
                          403, "Forbidden")
 
+    def test_what_rancher_says_about_the_key(self):
+        # R4: X-Api-Account-Kind is the authenticated account's kind, X-Api-Account-Id the
+        # resolved project (the user's own account for an account key without one); both only
+        # after authentication and scoping succeed.
+        kinds = {}
+        for name, key in (("env", ENV), ("admin", ADMIN), ("account", ACCOUNT)):
+            reply = self.call("GET", "/v2-beta/registries", key=key)
+            kinds[name] = (reply.headers["X-Api-Account-Kind"], reply.headers["X-Api-Account-Id"])
+        self.assertEqual(kinds, {"env": ("project", "1a5"), "admin": ("projectadmin", "1a5"),
+                                 "account": ("user", "1a1")})
+        scoped = self.call("GET", "/v2-beta/projects/1a7/registries", key=ACCOUNT)
+        self.assertEqual((scoped.headers["X-Api-Account-Kind"], scoped.headers["X-Api-Account-Id"]),
+                         ("user", "1a7"))
+        for reply in (self.call("GET", "/v2-beta/registries", key=("envkey", "nope")),
+                      self.call("GET", "/v2-beta/projects/1a5/registries", key=ACCOUNT)):
+            self.assertIn(reply.status, (401, 403))
+            self.assertNotIn("X-Api-Account-Kind", reply.headers)
+            self.assertNotIn("X-Api-Account-Id", reply.headers)
+        # The projects collection lists the environments the key may use.
+        listed = {}
+        for name, key in (("env", ENV), ("account", ACCOUNT)):
+            body = self.call("GET", "/v2-beta/projects", key=key).json
+            self.assertEqual((body["type"], body["resourceType"]), ("collection", "project"))
+            listed[name] = [(p["id"], p["state"], p["type"]) for p in body["data"]]
+        self.assertEqual(listed, {"env": [("1a5", "active", "project")],
+                                  "account": [("1a7", "active", "project")]})
+        # An older Rancher may leave the kind out: the fault removes it for one answer.
+        self.control("POST", "/_test/mode", {"mode": "omit_headers", "count": 1,
+                                             "headers": ["X-Api-Account-Kind"]})
+        reply = self.call("GET", "/v2-beta/registries")
+        self.assertNotIn("X-Api-Account-Kind", reply.headers)
+        self.assertEqual(reply.headers["X-Api-Account-Id"], "1a5")
+        self.assertIn("X-Api-Account-Kind", self.call("GET", "/v2-beta/registries").headers)
+
     def test_json_escapes_slashes_and_headers(self):
         reply = self.call("GET", "/v2-beta/registries")
         self.assertIn(b"https:\\/\\/localhost", reply.raw)
@@ -360,7 +402,7 @@ class FakeRancherTest(unittest.TestCase):
         self.control("POST", "/_test/settle")
         self.assertEqual(self.call("POST", reg["links"]["self"] + "?action=deactivate").status,
                          200)
-        self.wait_state(reg["links"]["self"], "inactive")
+        self.get_state(reg["links"]["self"], "inactive")
         self.assertEqual(self.call("DELETE", reg["links"]["self"]).status, 200)
         self.control("POST", "/_test/settle")
         self.assertEqual(self.call("GET", cred["links"]["self"]).json["state"], "removed")
@@ -378,7 +420,7 @@ class FakeRancherTest(unittest.TestCase):
         self.assertIsNone(reply.json["secretValue"])
         self.assertEqual(reply.json["publicValue"], "alice")
         self.assertEqual(reply.json["registryId"], reg["id"])     # create-only: ignored
-        got = self.wait_state(cred["links"]["self"], "active", key=ADMIN)
+        got = self.get_state(cred["links"]["self"], "active", key=ADMIN)
         self.assertEqual(got["secretValue"], "new")
 
     def test_faults(self):
@@ -394,17 +436,64 @@ class FakeRancherTest(unittest.TestCase):
         self.assertError(self.call("POST", action), 500, "Internal Server Error")
         self.assertEqual(self.call("POST", action).status, 200)
 
-        self.control("POST", "/_test/mode", {"mode": "stuck_transitioning", "seconds": 60})
+        self.control("POST", "/_test/mode", {"mode": "stuck_transitioning"})
         cred = self.create_credential(reg["id"]).json
-        time.sleep(0.15)
-        self.assertEqual(self.call("GET", cred["links"]["self"]).json["state"], "registering")
+        for _ in range(3):
+            self.get_state(cred["links"]["self"], "registering")
         self.control("POST", "/_test/settle")
-        self.assertEqual(self.call("GET", cred["links"]["self"]).json["state"], "active")
+        self.get_state(cred["links"]["self"], "active")
+        self.control("POST", "/_test/mode", {"mode": "stuck_transitioning", "steps": 3})
+        cred = self.create_credential(reg["id"]).json
+        self.get_state(cred["links"]["self"], "registering")
+        self.get_state(cred["links"]["self"], "registering")
+        self.get_state(cred["links"]["self"], "active")
+        reply = self.call("POST", "/_test/mode", {"mode": "stuck_transitioning", "steps": 0},
+                          key=None)
+        self.assertEqual(reply.status, 400, reply.raw)
 
         self.control("POST", "/_test/mode", {"mode": "silence", "seconds": 1, "count": 1})
         with self.assertRaises((TimeoutError, OSError)):
             self.call("GET", "/v2-beta/registries", timeout=0.3)
         self.assertEqual(self.call("GET", "/v2-beta/registries").status, 200)
+
+    def test_transitions_follow_requests_not_the_clock(self):
+        # Default (--transition-steps 1): the request after the one that began a transition
+        # sees its end, however long the client waited or did not.
+        reg = self.create_registry("quay.io")
+        self.assertEqual(reg["state"], "registering")
+        self.get_state(reg["links"]["self"], "active")
+        # Two steps: one request still sees the transition, the second its end.
+        self.transitions(2)
+        cred = self.create_credential(reg["id"]).json
+        self.assertEqual((cred["state"], cred["transitioning"]), ("registering", "yes"))
+        got = self.get_state(cred["links"]["self"], "registering")
+        self.assertEqual(got["transitioningMessage"], "In Progress")
+        got = self.get_state(cred["links"]["self"], "active")
+        self.assertEqual((got["transitioning"], got["transitioningMessage"]), ("no", None))
+        # The test may take the steps itself, without requests; the control API is no step.
+        self.transitions(3)
+        deact = self.call("POST", cred["links"]["self"] + "/?action=deactivate").json
+        self.assertEqual(deact["state"], "deactivating")
+        self.control("POST", "/_test/step", {"count": 2})
+        for _ in range(3):
+            self.control("GET", "/_test/state")
+        self.assertEqual(self.control("GET", "/_test/state")["credentials"][0]["state"],
+                         "deactivating")
+        self.get_state(cred["links"]["self"], "inactive")
+        # Held (0): only settle ends it; step leaves it.
+        self.transitions(0)
+        self.call("POST", cred["links"]["self"] + "/?action=activate")
+        self.control("POST", "/_test/step", {"count": 50})
+        self.get_state(cred["links"]["self"], "activating")
+        self.control("POST", "/_test/settle")
+        self.get_state(cred["links"]["self"], "active")
+        # reset brings back the command line's steps.
+        self.control("POST", "/_test/reset")
+        reg = self.create_registry("quay.io")
+        self.get_state(reg["links"]["self"], "active")
+        for bad in ({"steps": -1}, {"steps": "2"}, {}):
+            reply = self.call("POST", "/_test/transitions", bad, key=None)
+            self.assertEqual(reply.status, 400, reply.raw)
 
     def test_request_log(self):
         self.call("POST", "/v2-beta/registries?x=1", {"serverAddress": "quay.io"})

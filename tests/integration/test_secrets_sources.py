@@ -205,7 +205,7 @@ class DigitalOcean(LoggedCase):
 
 class RancherFake(FakeServer):
     def __init__(self):
-        super().__init__("fake_rancher.py", CERTS, "--transition-ms", "50")
+        super().__init__("fake_rancher.py", CERTS)
         self.url = "https://localhost:%d" % self.port
 
     def seed(self, host, user, secret):

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "mem_store.h"
 #include "proto.h"
 #include "verbs.h"
 

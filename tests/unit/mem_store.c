@@ -1,12 +1,12 @@
-/* mem_store: a store kept in process memory. It exists so the unit tests of the protocol and
- * the sources run without D-Bus; it follows every rule of store.h. */
+/* mem_store: see mem_store.h. */
+#include "mem_store.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "secmem.h"
-#include "store.h"
 
 struct mem_store {
 	struct store base;
