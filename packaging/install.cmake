@@ -57,3 +57,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${DCK_GENERATED_DIR}/copyright
   ${DCK_GENERATED_DIR}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs
   FILES_MATCHING PATTERN "*.md")
+# What the docs link to outside docs/, at the same place relative to them (the packaging test
+# fails on a link that does not resolve where the docs are installed).
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/kubelet/credential-provider-config.yaml
+  DESTINATION ${CMAKE_INSTALL_DOCDIR}/packaging/kubelet)
