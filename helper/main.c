@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "configure.h"
+#include "dck_commit.h" /* generated: DCK_COMMIT, the git commit of a build from git, else "" */
 #include "doctor.h"
 #include "err.h"
 #include "fdio.h"
@@ -80,6 +81,16 @@ static void print_help(const char *prog)
 	       "  DOCKER_CREDENTIAL_KEYRING_CONFIG   path of the config file\n"
 	       "See man docker-credential-keyring for everything else.\n",
 	       prog, prog, prog, prog, prog, prog);
+}
+
+/* The name clients and people see, and for a build from git the commit, so a report says
+ * exactly which code ran. */
+static void print_version(const char *prog)
+{
+	if (DCK_COMMIT[0])
+		printf("%s (docker-credential-keyring) v%s (commit %s)\n", prog, DCK_VERSION, DCK_COMMIT);
+	else
+		printf("%s (docker-credential-keyring) v%s\n", prog, DCK_VERSION);
 }
 
 /* `login NAME` / `logout NAME`: save or forget a source's API secret in the keyring. The
@@ -352,7 +363,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0 ||
 	    strcmp(argv[1], "-v") == 0) {
-		printf("%s (docker-credential-keyring) v%s\n", prog, DCK_VERSION);
+		print_version(prog);
 		return 0;
 	}
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)

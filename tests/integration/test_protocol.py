@@ -24,7 +24,8 @@ class Invocation(KeyringCase):
         for arg in ("version", "--version", "-v"):
             r = run(self.env, arg)
             self.assertEqual(r.rc, 0, r)
-            self.assertRegex(r.out.decode(), r"^docker-credential-keyring \(docker-credential-keyring\) v\d+\.\d+\.\d+\n$")
+            self.assertRegex(r.out.decode(), r"^docker-credential-keyring \(docker-credential-keyring\) "
+                             r"v\d+\.\d+\.\d+( \(commit [0-9a-f]{12,}(-dirty)?\))?\n$")
         for arg in ("--help", "-h"):
             r = run(self.env, arg)
             self.assertEqual(r.rc, 0, r)
