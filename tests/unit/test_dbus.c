@@ -83,7 +83,8 @@ static void reply_to(struct msg *m, uint32_t to, int type, const char *error, co
 	f = (uint32_t)(m->n - fields);
 	memcpy(m->b + 12, &f, 4);
 	pad(m, 8);
-	memcpy(m->b + m->n, body, len);
+	if (len) /* body may be NULL: memcpy's arguments must be valid even for 0 bytes */
+		memcpy(m->b + m->n, body, len);
 	m->n += len;
 }
 
