@@ -223,7 +223,7 @@ static int lock_fetch(struct source *src, const char *server)
 
 	snprintf(prefix, sizeof(prefix), "fetch-%s", src->name);
 	lockfile_name(name, sizeof(name), prefix, server);
-	lock = lockfile_acquire(name, FETCH_LOCK_WAIT_MS);
+	lock = lockfile_acquire(name, FETCH_LOCK_WAIT_MS, NULL);
 	waited = monotonic_ms() - waited;
 	if (waited >= 50)
 		log_debug("%s: waited %lld ms for the single-flight lock", server, (long long)waited);

@@ -128,11 +128,15 @@ int http_opts_load(const struct config *cfg, const char *section, const char *en
 		ca = getenv("CURL_CA_BUNDLE");
 	if (ca && ca[0] && !(o.ca_file = strdup(ca)))
 		return err_set(ERR_FAILED, "out of memory");
+	/* 0 or a value surely meant in another unit (3000: a number alone is seconds, so 50
+	 * minutes) is an error naming the setting. A get that waits longer than 2 minutes helps
+	 * nobody (the kubelet kills its plugin at 60 s). */
 	snprintf(env, sizeof(env), "%s_CONNECT_TIMEOUT", env_prefix);
-	rc = config_ms(cfg, section, "connect-timeout", env, 3000, &o.connect_timeout_ms);
+	rc = config_ms_range(cfg, section, "connect-timeout", env, 3000, 100, 60000,
+			     &o.connect_timeout_ms);
 	snprintf(env, sizeof(env), "%s_TIMEOUT", env_prefix);
 	if (!rc)
-		rc = config_ms(cfg, section, "timeout", env, 10000, &o.timeout_ms);
+		rc = config_ms_range(cfg, section, "timeout", env, 10000, 100, 120000, &o.timeout_ms);
 	snprintf(env, sizeof(env), "%s_ALLOW_PLAIN_HTTP", env_prefix);
 	if (!rc)
 		rc = load_plain(cfg, section, env, &o);
@@ -140,10 +144,6 @@ int http_opts_load(const struct config *cfg, const char *section, const char *en
 		http_opts_clear(&o);
 		return rc;
 	}
-	if (o.connect_timeout_ms <= 0)
-		o.connect_timeout_ms = 1;
-	if (o.timeout_ms <= 0)
-		o.timeout_ms = 1;
 	o.max_body = HTTP_DEFAULT_MAX_BODY;
 	*out = o;
 	return 0;

@@ -67,9 +67,6 @@ enum {
 	DO_MIN_LEFT_MS = 1000,              /* a retry needs at least this much of the deadline */
 	DO_MAX_NAMES_FILE = 16 * 1024,      /* the remembered registry names: a line per API URL */
 	DO_MAX_NAMES_LINES = 16,
-	DO_MIN_TIMEOUT_MS = 100,            /* the timeout settings' range */
-	DO_MAX_TIMEOUT_MS = 120 * 1000,     /* a get that waits longer helps nobody (kubelet: 60 s) */
-	DO_MAX_CONNECT_TIMEOUT_MS = 60 * 1000,
 };
 
 /* Where the token came from (a variable, the config file's token, a token file, `login`,
@@ -1344,15 +1341,6 @@ int source_do_new(const struct config *cfg, struct store *st, struct source **ou
 	d->store = st;
 	rc = http_opts_load(cfg, DO_SECTION, DO_ENV, &d->http);
 	d->http.max_body = DO_MAX_BODY;
-	/* A timeout http_opts_load would quietly make 1 ms (0), or one surely meant in another
-	 * unit (3000: a number alone is seconds, so 50 minutes), is an error naming the setting. */
-	if (!rc)
-		rc = config_ms_range(cfg, DO_SECTION, "timeout", DO_ENV "_TIMEOUT", d->http.timeout_ms,
-				     DO_MIN_TIMEOUT_MS, DO_MAX_TIMEOUT_MS, &d->http.timeout_ms);
-	if (!rc)
-		rc = config_ms_range(cfg, DO_SECTION, "connect-timeout", DO_ENV "_CONNECT_TIMEOUT",
-				     d->http.connect_timeout_ms, DO_MIN_TIMEOUT_MS,
-				     DO_MAX_CONNECT_TIMEOUT_MS, &d->http.connect_timeout_ms);
 	for (i = 0; !rc && i < sizeof(do_settings) / sizeof(do_settings[0]); i++) {
 		const struct do_setting *s = &do_settings[i];
 		const char *v = config_str(cfg, DO_SECTION, s->key, s->env);

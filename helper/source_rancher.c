@@ -625,7 +625,7 @@ static int rancher_rounds(struct rancher_source *r, struct rancher_job *j, struc
 		snprintf(key, sizeof(key), "%s|%s", a->base, j->host);
 		lockfile_name(name, sizeof(name), RANCHER_NAME, key);
 		left = rancher_api_remaining(a);
-		lock = lockfile_acquire(name, left > 0 ? (unsigned)left : 1);
+		lock = lockfile_acquire(name, left > 0 ? (unsigned)left : 1, "the rancher deadline setting");
 		if (lock < 0)
 			rc = err_wrap(lock, "cannot change Rancher safely");
 	}
@@ -913,11 +913,12 @@ static int rancher_open(struct rancher_source *r, const struct config *cfg, cons
 	int rc = http_opts_load(cfg, RANCHER_NAME, RANCHER_ENV, &r->http);
 
 	if (!rc)
-		rc = config_ms(cfg, RANCHER_NAME, "deadline", RANCHER_ENV "_DEADLINE", 10000, &deadline);
+		rc = config_ms_range(cfg, RANCHER_NAME, "deadline", RANCHER_ENV "_DEADLINE", 10000, 100,
+				     600000, &deadline);
 	if (!rc)
-		rc = config_ms(cfg, RANCHER_NAME, "cache-ttl", RANCHER_ENV "_CACHE_TTL", 30000, &ttl);
-	deadline = deadline < 100 ? 100 : deadline > 600000 ? 600000 : deadline;
-	r->ttl_s = ttl <= 0 ? 0 : ttl < 86400000 ? (ttl + 999) / 1000 : 86400;
+		rc = config_ms_range(cfg, RANCHER_NAME, "cache-ttl", RANCHER_ENV "_CACHE_TTL", 30000, 0,
+				     86400000, &ttl);
+	r->ttl_s = (ttl + 999) / 1000;
 	if (!rc && email && !(r->email = strdup(email)))
 		rc = err_set(ERR_FAILED, "out of memory");
 	if (!rc && r->have_writer)

@@ -41,9 +41,10 @@ int write_behind_spawn(const struct cred *c, int lock_fd);
 /* Child: parse the copy in (len bytes) and keep it (creds_keep_copy). 0 or an err.h code. */
 int write_behind_store(struct app *a, const char *in, size_t len);
 
-/* The copy's format, for tests and the fuzzer: {"ServerURL","Username","Secret","Origin",
- * "Expires"}. Text fields must be valid UTF-8 (creds.c checks a source's answer), so the copy
- * arrives byte for byte; parse fills every field of *out or returns ERR_INVALID. */
+/* The copy's format (tests/unit/test_write_behind.c checks both ways): {"ServerURL",
+ * "Username","Secret","Origin","Expires"}. Text fields must be valid UTF-8 (creds.c checks a
+ * source's answer), so the copy arrives byte for byte; parse fills every field of *out or
+ * returns ERR_INVALID. */
 int write_behind_format(const struct cred *c, struct secbuf *out);
 int write_behind_parse(const char *in, size_t len, struct cred *out);
 

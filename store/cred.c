@@ -11,7 +11,7 @@ void cred_clear(struct cred *c)
 	if (!c)
 		return;
 	free(c->server);
-	secmem_free_str(c->username); /* sometimes a token too (see store_secret.c) */
+	secmem_free_str(c->username); /* sometimes a token too (secret_item.h: username-is-secret) */
 	secmem_free(c->secret, c->secret_len);
 	free(c->origin);
 	memset(c, 0, sizeof(*c));

@@ -19,7 +19,7 @@ void lockfile_name(char *buf, unsigned size, const char *prefix, const char *key
 	snprintf(buf, size, "%s-%016llx", prefix, (unsigned long long)hash_fnv1a(key));
 }
 
-int lockfile_acquire(const char *name, unsigned wait_ms)
+int lockfile_acquire(const char *name, unsigned wait_ms, const char *bound)
 {
 	char dir[4096], path[4200];
 	int64_t start = monotonic_ms(), waited;
@@ -44,7 +44,8 @@ int lockfile_acquire(const char *name, unsigned wait_ms)
 		waited = monotonic_ms() - start;
 		if (waited >= (int64_t)wait_ms) {
 			rc = err_set(ERR_TIMEOUT, "waited %.1f s for another docker-credential-keyring "
-				     "to release %s (the lock-timeout setting)", (double)waited / 1000, path);
+				     "to release %s%s%s%s", (double)waited / 1000, path, bound ? " (" : "",
+				     bound ? bound : "", bound ? ")" : "");
 			break;
 		}
 		/* Polling, short at first: most holders finish within milliseconds. */

@@ -13,8 +13,9 @@
 
 /* Take the exclusive lock called name (a file name, no slashes), waiting at most wait_ms.
  * Returns a descriptor for lockfile_release, or a negative err.h code: ERR_TIMEOUT saying how
- * long it waited for which lock, or ERR_FAILED when there is no lock directory. */
-int lockfile_acquire(const char *name, unsigned wait_ms);
+ * long it waited for which lock (and, when bound is not NULL, in parentheses what bounds the
+ * wait: the setting a user can raise), or ERR_FAILED when there is no lock directory. */
+int lockfile_acquire(const char *name, unsigned wait_ms, const char *bound);
 
 /* Drop the lock (closing the descriptor). -1 is a no-op. */
 void lockfile_release(int fd);

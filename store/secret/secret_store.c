@@ -109,7 +109,7 @@ static int write_locked(struct secret_store *s, const struct cred *c, const char
 	rc = lib(s);
 	if (rc)
 		return rc;
-	lock = lockfile_acquire(WRITERS_LOCK, s->opts.lock_timeout_ms);
+	lock = lockfile_acquire(WRITERS_LOCK, s->opts.lock_timeout_ms, "the lock-timeout setting");
 	if (lock < 0)
 		return err_wrap(lock, "cannot change the keyring");
 	rc = from_lib(s, c ? s->lib->put(s->lib, c) : s->lib->del(s->lib, server));
@@ -140,8 +140,9 @@ static int ss_check(struct store *base, char *what, size_t size)
 
 	if (!s->bus[0]) {
 		snprintf(what, size, "start a session bus and a keyring for this login (`dbus-run-session "
-			 "-- sh`, then " START_KEYRING "), or unset DOCKER_CREDENTIAL_KEYRING_STORE: "
-			 "without a bus the kernel keyring keeps logins (not across a reboot)");
+			 "-- sh`, then " START_KEYRING "), or set the store setting to auto "
+			 "(DOCKER_CREDENTIAL_KEYRING_STORE, or store in the config file): without a "
+			 "bus the kernel keyring keeps logins (not across a reboot)");
 		return no_bus();
 	}
 	rc = secret_read_health(s->bus, s->opts.timeout_ms, &h);

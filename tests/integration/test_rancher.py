@@ -534,6 +534,24 @@ class Failures(RancherCase):
         self.assertIn(b"RANCHER_URL: expected https://HOST", r.err)
         self.assertIn(b"going on without it", r.err)
 
+    def test_timings_out_of_range_are_named(self):
+        # Out of range, or surely meant in another unit, is an error: never a silent clamp
+        # (the deadline was made 100 ms or 10 min, a cache-ttl over a day one day, a timeout
+        # of 0 one millisecond).
+        cases = [
+            ("DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE", "0"),
+            ("DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE", "3000"),   # 50 minutes: meant as ms?
+            ("DOCKER_CREDENTIAL_KEYRING_RANCHER_CACHE_TTL", "100000"),  # 28 hours: ms?
+            ("DOCKER_CREDENTIAL_KEYRING_RANCHER_CACHE_TTL", "2d"),
+            ("DOCKER_CREDENTIAL_KEYRING_RANCHER_TIMEOUT", "0"),
+            ("DOCKER_CREDENTIAL_KEYRING_RANCHER_CONNECT_TIMEOUT", "2h"),
+        ]
+        for var, value in cases:
+            with self.subTest(var=var, value=value):
+                r = self.rstore("range.example.com", "u", "p", **{var: value})
+                self.assertEqual(r.rc, 1, r)
+                self.assertTrue(one_line(self, r.out).startswith(var + ": "), r)
+
 
 def doctor_lines(env):
     """doctor's line for the rancher source, and the fix line under it ("" when none)."""
