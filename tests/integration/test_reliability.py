@@ -100,6 +100,16 @@ class Stress(unittest.TestCase):
                     self.assertEqual((r.rc, r.err), (0, b""), r)
                     if verb != "list":
                         self.assertEqual(r.out, b"", r)
+                if verb == "list":
+                    # Under churn a list still shows every server that existed throughout:
+                    # the untouched ones with their usernames, the changed ones with either.
+                    listed = json.loads(r.out)
+                    for i in range(1000):
+                        n = "filler-%04d.example" % i
+                        if n in changed:
+                            self.assertIn(listed.get(n), ["u%d" % i, "cu"], n)
+                        elif n not in erased:
+                            self.assertEqual(listed.get(n), "u%d" % i, n)
         # The keyring, item by item: one item per server, each change as its exit status said.
         counts = items_per_server(self.env)
         self.assertEqual(len(counts), 1000 - len(erased) + len(new) + 1)
