@@ -306,8 +306,8 @@ static int run_doctor(struct app *a)
 /* The end of a verb: its answer is written and its buffers wiped and freed. Of what exit() would
  * still do, ours is the wipe of the secrets kept for redaction (done here); the rest is the
  * exit handlers of the libraries a fetch loaded (OpenSSL freeing its tables, GnuTLS and
- * Kerberos theirs, via libcurl's dependencies): 0.5 ms of a 13 ms cold source-backed get, to
- * free memory the kernel frees anyway. Sanitizer builds keep exit(): LeakSanitizer's check is
+ * Kerberos theirs, via libcurl's dependencies), a measurable share of a cold source-backed get
+ * (docs/performance.md), to free memory the kernel frees anyway. Sanitizer builds keep exit(): LeakSanitizer's check is
  * one of those handlers. */
 static __attribute__((noreturn)) void leave(int status)
 {

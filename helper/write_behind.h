@@ -2,11 +2,11 @@
  * answer, in a detached child, instead of making the client wait for it.
  *
  * Why. gnome-keyring rewrites its whole keyring file on every change: storing the copy costs
- * 30-75 ms (growing with the number of entries), several times the fetch itself, and the copy
- * is only a cache. So get answers first and a child stores it.
+ * several times the fetch itself, growing with the number of entries (docs/performance.md),
+ * and the copy is only a cache. So get answers first and a child stores it.
  *
  * How. The child is a fresh exec of this binary ("/proc/self/exe" WRITE_BEHIND_VERB), never a
- * bare fork: the parent has GLib and GDBus threads, which a forked child cannot use. It gets
+ * bare fork: the parent may have loaded GLib, whose threads a forked child cannot use. It gets
  *  - the copy on stdin, from a pipe (never argv or the environment: other processes can read
  *    those), as one JSON object (write_behind.c); the parent wipes its buffer;
  *  - /dev/null as stdout and stderr: docker and podman read the helper's output until both

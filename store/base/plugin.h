@@ -1,7 +1,8 @@
 /* plugin: the two heavy libraries, loaded only by the calls that need them.
  *
- * libsecret (with GLib, GObject and GIO) and libcurl (with its TLS and GSSAPI stack) cost 2 and
- * 4.5 ms and several MB at every start when linked, and most calls need neither: a `get` reads
+ * libsecret (with GLib, GObject and GIO) and libcurl (with its TLS and GSSAPI stack) cost
+ * milliseconds and megabytes at every start when linked (docs/performance.md), and most calls
+ * need neither: a `get` reads
  * the keyring over the bus socket directly, `version` and usage errors need nothing. So each
  * lives in a private shared object of ours, linked normally against its library (the package
  * tools see the dependency), and loaded by one dlopen when first needed. A plugin exports one

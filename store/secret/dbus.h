@@ -2,8 +2,8 @@
  * reads (search, attributes, a plain session, secrets), without GLib.
  *
  * Why it exists: a `get` through libsecret costs loading GLib, GIO and libsecret, GIO's
- * connection set-up and libsecret's encrypted-session key exchange, about 25 ms per call; the
- * same questions asked here cost about 3 ms (docs/performance.md). Writes and prompts still go
+ * connection set-up and libsecret's encrypted-session key exchange, several times what the
+ * same questions cost asked here (docs/performance.md). Writes and prompts still go
  * through libsecret (secret_plugin.h).
  *
  * What it supports: unix:path= and unix:abstract= addresses, SASL EXTERNAL, little-endian
