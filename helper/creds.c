@@ -22,7 +22,7 @@
 
 int creds_is_reserved(const char *server)
 {
-	return strncmp(server, CREDS_RESERVED_PREFIX, strlen(CREDS_RESERVED_PREFIX)) == 0;
+	return strncmp(server, SOURCE_RESERVED_PREFIX, strlen(SOURCE_RESERVED_PREFIX)) == 0;
 }
 
 static int refuse_reserved(const char *server)
@@ -69,7 +69,7 @@ int creds_save_secret(struct store *st, const char *key, const char *what, const
 		return rc;
 	c.server = strdup(key);
 	c.username = strdup(what);
-	c.origin = strdup(CREDS_ORIGIN_SECRET);
+	c.origin = strdup(SOURCE_ORIGIN_SECRET);
 	c.secret = secmem_dup(secret, len);
 	c.secret_len = len;
 	rc = c.server && c.username && c.origin && c.secret ? st->put(st, &c)

@@ -7,14 +7,7 @@
 
 #include "app.h"
 
-/* Server keys under this prefix are the helper's own (saved API tokens): list hides them and
- * the protocol verbs refuse them. */
-#define CREDS_RESERVED_PREFIX "docker-credential-keyring:"
-
 int creds_is_reserved(const char *server);
-
-/* Origin of a saved API secret (`login`), stored under a reserved key. */
-#define CREDS_ORIGIN_SECRET "saved-secret"
 
 /* Trim surrounding white space of a secret read from a person or a file (secret, len) and
  * check it is an API token or key: 1 to 4096 printable ASCII characters without spaces, which

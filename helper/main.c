@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "configure.h"
+#include "creds.h"
 #include "dck_commit.h" /* generated: DCK_COMMIT, the git commit of a build from git, else "" */
 #include "doctor.h"
 #include "err.h"
@@ -217,12 +218,13 @@ static int run_login(struct app *a, const char *verb, const char *name)
 	return rc ? 1 : 0;
 }
 
-/* The write-behind child (write_behind.h): store the copy on stdin; print nothing (stdout and
- * stderr are /dev/null), say why in the debug log. */
+/* The write-behind child (write_behind.h): keep the copy on stdin (creds_keep_copy); print
+ * nothing (stdout and stderr are /dev/null), say why in the debug log. */
 static int run_cache_copy(struct app *a)
 {
 	struct secbuf in = SECBUF_INIT;
 	struct config *cfg = NULL;
+	struct cred c = {0};
 	int rc;
 
 	/* The inherited fetch lock is held until we exit; nothing we might start may keep it. */
@@ -235,9 +237,14 @@ static int run_cache_copy(struct app *a)
 	if (!rc)
 		rc = app_open_stores(cfg, a);
 	if (!rc)
-		rc = write_behind_store(a, in.data ? in.data : "", in.len);
-	else
-		log_debug(WRITE_BEHIND_VERB ": %s", err_msg());
+		rc = write_behind_parse(in.data ? in.data : "", in.len, &c);
+	if (!rc) {
+		secmem_remember(c.secret, c.secret_len);
+		rc = creds_keep_copy(a, &c);
+	}
+	log_debug(WRITE_BEHIND_VERB ": %s%s%s", c.server ? c.server : "", c.server ? ": " : "",
+		  rc ? err_msg() : "copy kept");
+	cred_clear(&c);
 	secbuf_free(&in);
 	app_close_stores(a);
 	config_free(cfg);

@@ -40,6 +40,11 @@
  * themselves: creds passes this up, verbs.c puts the line in the reply's diagnostic. */
 #define SOURCE_NOTE 1
 
+/* A source's API secret that `login` saved lives in the store under a key with this prefix,
+ * with this origin: list hides such keys and the protocol verbs refuse them. */
+#define SOURCE_RESERVED_PREFIX "docker-credential-keyring:"
+#define SOURCE_ORIGIN_SECRET "saved-secret"
+
 struct source {
 	const char *name; /* "digitalocean", "rancher"; also the origin of its cached copies */
 

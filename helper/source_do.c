@@ -31,7 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "creds.h"
 #include "err.h"
 #include "fdio.h"
 #include "http.h"
@@ -575,7 +574,7 @@ static int do_token(struct do_source *d, char **out, const char **from, enum do_
 	if (d->token)
 		return do_clean_token(d->token, strlen(d->token), d->token_from, out);
 	rc = d->store ? d->store->get(d->store, SOURCE_DO_TOKEN_KEY, &saved) : ERR_NOTFOUND;
-	if (!rc && saved.origin && strcmp(saved.origin, CREDS_ORIGIN_SECRET) == 0 && saved.secret) {
+	if (!rc && saved.origin && strcmp(saved.origin, SOURCE_ORIGIN_SECRET) == 0 && saved.secret) {
 		*kind = DO_TK_KEYRING;
 		*from = "the keyring (saved by login)";
 		rc = do_clean_token(saved.secret, saved.secret_len, *from, out);

@@ -1,4 +1,4 @@
-/* write_behind: the parent's spawn and the child's store (see write_behind.h). */
+/* write_behind: the parent's spawn and the copy's format (see write_behind.h). */
 #include "write_behind.h"
 
 #include <errno.h>
@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "creds.h"
 #include "err.h"
 #include "fdio.h"
 #include "json_secret.h"
@@ -245,23 +244,5 @@ int write_behind_parse(const char *in, size_t len, struct cred *out)
 	}
 	cred_clear(&c);
 	json_secret_free(obj);
-	return rc;
-}
-
-/* ---- the child ------------------------------------------------------------------------------- */
-
-int write_behind_store(struct app *a, const char *in, size_t len)
-{
-	struct cred c = {0};
-	int rc = write_behind_parse(in, len, &c);
-
-	if (rc) {
-		log_debug("write-behind: %s", err_msg());
-		return rc;
-	}
-	secmem_remember(c.secret, c.secret_len);
-	rc = creds_keep_copy(a, &c);
-	log_debug("%s: write-behind: %s", c.server, rc ? err_msg() : "copy kept");
-	cred_clear(&c);
 	return rc;
 }

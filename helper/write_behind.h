@@ -24,8 +24,8 @@
 
 #include <stddef.h>
 
-#include "app.h"
 #include "secmem.h"
+#include "store.h"
 
 /* The internal verb: not listed in --help, not part of the credential helper protocol. */
 #define WRITE_BEHIND_VERB "cache-copy"
@@ -37,9 +37,6 @@
  * whole copy; otherwise an err.h code (no /proc, pipe or spawn failure, a child that died
  * before reading) and the caller stores c itself. */
 int write_behind_spawn(const struct cred *c, int lock_fd);
-
-/* Child: parse the copy in (len bytes) and keep it (creds_keep_copy). 0 or an err.h code. */
-int write_behind_store(struct app *a, const char *in, size_t len);
 
 /* The copy's format (tests/unit/test_write_behind.c checks both ways): {"ServerURL",
  * "Username","Secret","Origin","Expires"}. Text fields must be valid UTF-8 (creds.c checks a

@@ -312,7 +312,7 @@ static void a_server_no_source_serves_is_the_keyrings_alone(void **state)
 	(void)state;
 	assert_int_equal(creds_get(&w->a, "other.example", &c), ERR_NOTFOUND);
 	assert_int_equal(w->src.fetches, 0);
-	assert_int_equal(creds_get(&w->a, CREDS_RESERVED_PREFIX "x", &c), ERR_INVALID);
+	assert_int_equal(creds_get(&w->a, SOURCE_RESERVED_PREFIX "x", &c), ERR_INVALID);
 	world_free(w);
 }
 
