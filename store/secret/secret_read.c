@@ -423,8 +423,9 @@ static int by_path(const void *pa, const void *pb)
 	return strcmp(((const struct secret_item *)pa)->path, ((const struct secret_item *)pb)->path);
 }
 
-/* Items of f whose attributes an earlier look read (prev, sorted by path) keep them: a retry
- * then reads only what is new, in a window too short for much to change again. */
+/* Items of f whose attributes an earlier look read (prev, sorted by path) keep them, unless
+ * they are locked now: a retry then reads only what is new, in a window too short for much
+ * to change again. */
 static void carry(struct found *prev, struct found *f)
 {
 	size_t i;
@@ -434,7 +435,7 @@ static void carry(struct found *prev, struct found *f)
 						  sizeof(prev->items[0]), by_path);
 		struct secret_item swap;
 
-		if (old && old->c.server) {
+		if (old && old->c.server && !f->items[i].locked) {
 			swap = f->items[i];
 			f->items[i] = *old;
 			*old = swap;
