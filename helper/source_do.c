@@ -93,13 +93,13 @@ struct do_source {
 
 /* --- small helpers ------------------------------------------------------------------------- */
 
-/* A DigitalOcean registry name (models/registry_base.yml: ^[a-z0-9-]{1,63}$). Names go into
- * URL paths, so nothing else may pass. */
-static int do_is_registry_name(const char *v)
+/* A DigitalOcean registry name (models/registry_base.yml: ^[a-z0-9-]{1,63}$), len bytes (a
+ * JSON string may hold a NUL). Names go into URL paths, so nothing else may pass. */
+static int do_is_registry_name(const char *v, size_t len)
 {
 	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-");
 
-	return n > 0 && n <= 63 && !v[n];
+	return n > 0 && n <= 63 && n == len;
 }
 
 static int do_oom(void)
@@ -371,7 +371,8 @@ int do_parse_registries_body(const char *body, size_t len, struct do_registries 
 			     "registry list (%s)", obj ? "no \"registries\" array" : why);
 	for (i = 0; !rc && i < json_object_array_length(regs); i++, r.n++) {
 		name = do_member(json_object_array_get_idx(regs, i), "name", json_type_string);
-		if (!name || !do_is_registry_name(json_object_get_string(name)))
+		if (!name || !do_is_registry_name(json_object_get_string(name),
+						  (size_t)json_object_get_string_len(name)))
 			rc = err_set(ERR_UNAVAILABLE, "DigitalOcean's answer to GET /v2/registries holds "
 				     "a registry without a name of 1 to 63 characters of a-z, 0-9 and -");
 		else if (r.n < DO_MAX_NAMES)
@@ -743,7 +744,7 @@ static int do_names_load(const struct do_source *d, char *name, size_t size, str
 			continue;
 		*sp = '\0';
 		if (strcmp(line, d->api_url) == 0) {
-			if (name && !found && do_is_registry_name(sp + 1)) {
+			if (name && !found && do_is_registry_name(sp + 1, strlen(sp + 1))) {
 				snprintf(name, size, "%s", sp + 1);
 				found = 1;
 			}
@@ -1049,7 +1050,7 @@ static int do_set_oauth_url(struct do_source *d, const char *v, const char *name
 
 static int do_set_registry(struct do_source *d, const char *v, const char *name)
 {
-	if (!do_is_registry_name(v))
+	if (!do_is_registry_name(v, strlen(v)))
 		return err_set(ERR_INVALID, "%s: a DigitalOcean registry name is 1 to 63 characters "
 			       "of a-z, 0-9 and -", name);
 	d->registry = strdup(v);

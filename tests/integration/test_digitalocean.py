@@ -791,6 +791,16 @@ class Registry(DoCase):
         self.assertEqual(self.fake.minted(), [])
         self.assertFalse(os.path.exists(self.names_file()))
 
+    def test_a_registry_name_with_a_nul_is_refused(self):
+        # "ab\u0000cd" was taken as "ab" and put in the URL. A list with a name that is not one
+        # counts as no list: the single-registry endpoint answers, "ab" goes nowhere.
+        self.forget()
+        self.fake.control("POST", "config", {"registries": ["ab\u0000cd"]})
+        self.get(HOST)
+        paths = [q["path"] for q in self.fake.requests()]
+        self.assertEqual(paths, ["/v2/registries", "/v2/registry/docker-credentials"])
+        self.assertFalse(os.path.exists(self.names_file()))
+
     def test_no_registry_at_all(self):
         self.forget()
         self.fake.control("POST", "config", {"registries": []})
