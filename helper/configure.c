@@ -386,8 +386,16 @@ static int rancher_hosts(struct app *a, struct opts *o, struct secbuf *out)
 		  o->nhosts || o->store_mode ? "" : ": nothing to do");
 	else
 		P(out, "rancher: %zu registr%s with an active credential:", l->len, l->len == 1 ? "y" : "ies");
-	for (i = 0; i < l->len; i++)
-		P(out, " %s%s", l->items[i].server, i + 1 == l->len ? "\n" : "");
+	/* What Rancher holds goes to a terminal: a control character there could rewrite it. */
+	for (i = 0; i < l->len; i++) {
+		const char *s = l->items[i].server;
+		size_t n;
+
+		for (n = 0; s[n] && (unsigned char)s[n] >= 0x20 && s[n] != 0x7f; n++)
+			;
+		P(out, " %s%s", s[n] ? "(a name with control characters)" : s,
+		  i + 1 == l->len ? "\n" : "");
+	}
 	for (i = 0; i < l->len; i++)
 		if (add_host(o, l->items[i].server, BY_RANCHER, out))
 			return 1;

@@ -536,6 +536,16 @@ class ConfigureRancher(Configure):
 
     # The inherited tests run again with a Rancher configured: it must change nothing for them.
 
+    def test_a_hostile_registry_name_reaches_no_terminal(self):
+        # Rancher's serverAddress is printed: an escape sequence in it must not be.
+        self.fake.control("POST", "seed", {"registries": [
+            {"project": "1a5", "serverAddress": "evil.example/\x1b[2J\x1b]0;owned\x07",
+             "credentials": [{"publicValue": "u", "secretValue": "s", "state": "active"}]}]})
+        r = self.configure("--rancher", "--dry-run", "a.example")
+        self.assertNotIn(b"\x1b", r.out + r.err, r)
+        self.assertNotIn(b"\x07", r.out + r.err, r)
+        self.assertIn(b"(a name with control characters)", r.out, r)
+
     def test_rancher_registries_are_wired(self):
         r = self.configure("--rancher", "a.example")
         self.assertEqual(r.rc, 0, r)
