@@ -136,8 +136,8 @@ static int run_verb(const struct verb *v, struct app *a)
 	struct config *cfg = NULL;
 	int rc = 0, status;
 
-	if (v->reads_stdin)
-		rc = secbuf_read_fd(&in, STDIN_FILENO, PROTO_MAX_INPUT);
+	if (v->reads_stdin && (rc = secbuf_read_fd(&in, STDIN_FILENO, PROTO_MAX_INPUT)) == ERR_FAILED)
+		err_wrap(rc, "standard input");
 	if (!rc)
 		rc = config_load(&cfg);
 	if (!rc)

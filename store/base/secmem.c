@@ -62,7 +62,7 @@ int secbuf_read_fd(struct secbuf *b, int fd, size_t max)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = err_set(ERR_FAILED, "cannot read standard input: %s", strerror(errno));
+			rc = err_set(ERR_FAILED, "cannot read: %s", strerror(errno)); /* callers name what */
 			break;
 		}
 		if (n == 0)
