@@ -15,7 +15,8 @@
  *
  * gnome-keyring admits a new client from an idle callback and may answer a call that arrives
  * first without the client's session: a search then finds nothing, or a call is declined. As
- * the helper does (store/dbus_quick.c), an empty or declined first answer is asked again once.
+ * the helper does (store/secret/secret_read.c), an empty or declined first answer is asked
+ * again once.
  *
  * Wire format: D-Bus specification, "Message Protocol": a 16-byte fixed header, header fields
  * (code, variant) padded to 8, the body; every value aligned to its own size. */
