@@ -2,17 +2,18 @@
  *
  * Layout: a keyring of ours, named by the caller (default "docker-credential-keyring"), linked
  * into the persistent keyring (root: the user keyring). In it, one "user" key per server,
- * described "entry:<server>" ("entry:h<hash>" for a server too long for a description), whose
- * payload holds the whole entry (pack()); the payload's server is checked on every read, so a
- * hash collision is a miss, never a wrong answer. Adding a key of the same description replaces
- * the old one atomically: one entry per server, with no lock.
+ * described "entry:<server>" ("hash:<hash>" for a server too long for a description), whose
+ * payload holds the whole entry (pack()); the payload's server is checked on every read and
+ * delete, so a hash collision is a miss, never a wrong answer. Adding a key of the same
+ * description replaces the old one atomically: one entry per server, with no lock.
  *
  * A copy with an expiry is given that key timeout: the kernel removes it once it is useless.
- * Keys grant everything to their possessor and view/read/write/search to processes of the same
- * uid, nothing to group or others. */
+ * Keys grant everything to their possessor and view/read/write/search/setattr to processes of
+ * the same uid, nothing to group or others. */
 #include "kernel_store.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/keyctl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,9 +25,11 @@
 
 #include "err.h"
 #include "hash.h"
+#include "lockfile.h"
 #include "secmem.h"
 
 #define MAGIC "DCK2"
+#define MAGIC_USERNAME_IS_SECRET "DCKS" /* the same layout, the username field empty */
 #define USER_PAYLOAD_MAX 32767 /* the kernel's limit for "user" keys */
 #define SERVER_IN_DESC_MAX 200
 #define PERM (0x3f000000u | 0x00010000u | 0x00020000u | 0x00040000u | 0x00080000u | 0x00200000u)
@@ -67,7 +70,8 @@ static int keyctl_error(const char *what)
 	return err_set(ERR_UNAVAILABLE, "%s: %s", what, strerror(e));
 }
 
-int kernel_store_usable(void)
+/* Can this process use the kernel keyring at all? 0, or ERR_UNAVAILABLE saying why. */
+static int kernel_store_usable(void)
 {
 	if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0) < 0)
 		return keyctl_error("no kernel keyring");
@@ -101,15 +105,28 @@ static int find_ring(struct kernel_store *s, int create)
 	if (ring < 0 && !create)
 		return ERR_NOTFOUND;
 	if (ring < 0) {
-		ring = syscall(SYS_add_key, "keyring", s->name, NULL, 0, base);
-		if (ring < 0 || syscall(SYS_keyctl, KEYCTL_SETPERM, ring, PERM) != 0)
+		/* Adding a keyring replaces one of the same name: two helpers making it at once
+		 * would leave the first one's entry in a keyring nothing links. So: under a lock,
+		 * and only if it is still missing. Without a lock directory, as best we can. */
+		char lock_name[64];
+		int lock;
+
+		lockfile_name(lock_name, sizeof(lock_name), "kernel-keyring", s->name);
+		lock = lockfile_acquire(lock_name, 5000, NULL);
+		ring = k_search(base, "keyring", s->name);
+		if (ring < 0)
+			ring = syscall(SYS_add_key, "keyring", s->name, NULL, 0, base);
+		if (ring < 0 || syscall(SYS_keyctl, KEYCTL_SETPERM, ring, PERM) != 0) {
+			lockfile_release(lock);
 			return keyctl_error("cannot make a kernel keyring");
+		}
+		lockfile_release(lock);
 	}
 	s->ring = ring;
 	return 0;
 }
 
-/* malloc'd "entry:<server>", the server hashed when long. */
+/* malloc'd "entry:<server>", or "hash:<hash>" for a long one (no server can spell that). */
 static char *describe(const char *server)
 {
 	char *d = malloc(SERVER_IN_DESC_MAX + 32);
@@ -117,7 +134,7 @@ static char *describe(const char *server)
 	if (!d)
 		return NULL;
 	if (strlen(server) > SERVER_IN_DESC_MAX)
-		snprintf(d, SERVER_IN_DESC_MAX + 32, "entry:h%016llx",
+		snprintf(d, SERVER_IN_DESC_MAX + 32, "hash:%016llx",
 			 (unsigned long long)hash_fnv1a(server));
 	else
 		snprintf(d, SERVER_IN_DESC_MAX + 32, "entry:%s", server);
@@ -125,7 +142,10 @@ static char *describe(const char *server)
 }
 
 /* ---- payload: magic, i64 expires, i64 stored (Unix time), then 4 × (u32 length, bytes):
- *      server, username, origin, secret (native byte order: it never leaves the host) ---- */
+ *      server, username, origin, secret (native byte order: it never leaves the host).
+ *      A username that is the secret itself (DigitalOcean's older "token:token") is kept only
+ *      as the secret (MAGIC_USERNAME_IS_SECRET), as in the Secret Service (secret_item.h), so
+ *      `list` never shows it. ---- */
 
 static void put_bytes(char **p, const void *src, size_t n)
 {
@@ -145,11 +165,18 @@ static void put_field(char **p, const char *src, size_t n)
  * ERR_FAILED. */
 static int pack(const struct cred *c, char **out, size_t *len)
 {
-	const char *origin = c->origin ? c->origin : CRED_ORIGIN_LOGIN;
-	size_t n = 4 + 8 + 8 + 4 * 4 + strlen(c->server) + strlen(c->username) + strlen(origin) +
-		   c->secret_len;
+	const char *origin = c->origin ? c->origin : CRED_ORIGIN_LOGIN, *username = c->username;
+	const char *magic = MAGIC;
 	int64_t now = (int64_t)time(NULL);
+	size_t n;
 	char *buf, *p;
+
+	if (c->secret && strlen(username) == c->secret_len &&
+	    memcmp(username, c->secret, c->secret_len) == 0) {
+		username = "";
+		magic = MAGIC_USERNAME_IS_SECRET;
+	}
+	n = 4 + 8 + 8 + 4 * 4 + strlen(c->server) + strlen(username) + strlen(origin) + c->secret_len;
 
 	if (n > USER_PAYLOAD_MAX)
 		return err_set(ERR_INVALID, "the entry for %s is too large for the kernel keyring (%zu "
@@ -157,11 +184,11 @@ static int pack(const struct cred *c, char **out, size_t *len)
 	if (!(buf = malloc(n)))
 		return err_set(ERR_FAILED, "out of memory");
 	p = buf;
-	put_bytes(&p, MAGIC, 4);
+	put_bytes(&p, magic, 4);
 	put_bytes(&p, &c->expires, 8);
 	put_bytes(&p, &now, 8);
 	put_field(&p, c->server, strlen(c->server));
-	put_field(&p, c->username, strlen(c->username));
+	put_field(&p, username, strlen(username));
 	put_field(&p, origin, strlen(origin));
 	put_field(&p, c->secret ? c->secret : "", c->secret_len);
 	*out = buf;
@@ -193,8 +220,9 @@ static int unpack(const char *buf, size_t n, const char *server, int with_secret
 	const char *f[4];
 	size_t fl[4], i;
 	struct cred c = {0};
+	int username_is_secret = n >= 4 && memcmp(buf, MAGIC_USERNAME_IS_SECRET, 4) == 0;
 
-	if (n < 20 || memcmp(buf, MAGIC, 4) != 0)
+	if (n < 20 || (memcmp(buf, MAGIC, 4) != 0 && !username_is_secret))
 		return -1;
 	memcpy(&c.expires, buf + 4, 8);
 	memcpy(stored, buf + 12, 8);
@@ -207,7 +235,10 @@ static int unpack(const char *buf, size_t n, const char *server, int with_secret
 	    (server && (strlen(server) != fl[0] || memcmp(server, f[0], fl[0]) != 0)))
 		return -1;
 	c.server = secmem_dup(f[0], fl[0]);
-	c.username = secmem_dup(f[1], fl[1]);
+	if (username_is_secret && with_secret)
+		c.username = secmem_dup(f[3], fl[3]);
+	else
+		c.username = secmem_dup(f[1], fl[1]);
 	c.origin = secmem_dup(f[2], fl[2]);
 	if (with_secret) {
 		c.secret = secmem_dup(f[3], fl[3]);
@@ -238,21 +269,34 @@ static char *read_key(long key, size_t *len)
 	return buf;
 }
 
-/* The keys of our keyring (malloc'd), or NULL with *n 0. */
+/* The keys of our keyring (malloc'd), or NULL with *n 0. KEYCTL_READ answers the size it needs:
+ * when another helper added a key between asking and reading, it copied nothing, so ask
+ * again. */
 static long *ring_keys(struct kernel_store *s, size_t *n)
 {
-	long got = k_read(s->ring, NULL, 0), *ids;
-	int32_t *raw;
-	size_t i;
+	long *ids = NULL;
+	int32_t *raw = NULL;
+	size_t i, size = 0;
+	long got = k_read(s->ring, NULL, 0);
+	int attempt;
 
 	*n = 0;
-	if (got <= 0 || !(raw = malloc((size_t)got)))
-		return NULL;
-	got = k_read(s->ring, raw, (size_t)got);
-	ids = got > 0 ? malloc(((size_t)got / 4 + 1) * sizeof(*ids)) : NULL;
-	for (i = 0; ids && i < (size_t)got / 4; i++)
-		ids[i] = raw[i];
-	*n = ids ? (size_t)got / 4 : 0;
+	for (attempt = 0; got > 0 && attempt < 4; attempt++) {
+		int32_t *bigger = realloc(raw, (size_t)got);
+
+		if (!bigger)
+			break;
+		raw = bigger;
+		size = (size_t)got;
+		got = k_read(s->ring, raw, size);
+		if (got >= 0 && (size_t)got <= size)
+			break;
+	}
+	if (raw && got > 0 && (size_t)got <= size && (ids = malloc(((size_t)got / 4) * sizeof(*ids)))) {
+		for (i = 0; i < (size_t)got / 4; i++)
+			ids[i] = raw[i];
+		*n = (size_t)got / 4;
+	}
 	free(raw);
 	return ids;
 }
@@ -350,6 +394,8 @@ static int k_get(struct store *base, const char *server, struct cred *out)
 	return rc;
 }
 
+static int k_del(struct store *base, const char *server);
+
 static int k_put(struct store *base, const struct cred *c)
 {
 	struct kernel_store *s = (struct kernel_store *)base;
@@ -359,8 +405,9 @@ static int k_put(struct store *base, const struct cred *c)
 	long key;
 	int rc = find_ring(s, 1);
 
+	/* Already expired: nothing worth keeping, and nothing older may answer for it either. */
 	if (!rc && c->expires && life <= 0)
-		return 0; /* already expired: nothing worth keeping */
+		return (rc = k_del(base, c->server)) == ERR_NOTFOUND ? 0 : rc;
 	if (!rc)
 		rc = pack(c, &payload, &len);
 	if (!rc && !(desc = describe(c->server)))
@@ -372,7 +419,8 @@ static int k_put(struct store *base, const struct cred *c)
 		if (key < 0)
 			rc = keyctl_error("cannot store in the kernel keyring");
 		else if (syscall(SYS_keyctl, KEYCTL_SETPERM, key, PERM) != 0 ||
-			 (life > 0 && syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, key, (unsigned)life) != 0))
+			 (life > 0 && syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, key,
+					    life > UINT_MAX ? UINT_MAX : (unsigned)life) != 0))
 			rc = keyctl_error("cannot store in the kernel keyring");
 	}
 	if (payload)
@@ -384,7 +432,10 @@ static int k_put(struct store *base, const struct cred *c)
 static int k_del(struct store *base, const char *server)
 {
 	struct kernel_store *s = (struct kernel_store *)base;
-	char *desc;
+	struct cred c = {0};
+	char *desc, *buf = NULL;
+	size_t len = 0;
+	int64_t stored;
 	long key;
 	int rc = find_ring(s, 0);
 
@@ -393,11 +444,16 @@ static int k_del(struct store *base, const char *server)
 	if (!(desc = describe(server)))
 		return err_set(ERR_FAILED, "out of memory");
 	key = k_search(s->ring, "user", desc);
-	if (key < 0)
-		rc = errno == ENOKEY || errno == EKEYEXPIRED ? err_set(ERR_NOTFOUND, "no entry for %s", server)
-							     : keyctl_error("cannot remove from the kernel keyring");
+	if (key < 0 && errno != ENOKEY && errno != EKEYEXPIRED && errno != EKEYREVOKED)
+		rc = keyctl_error("cannot remove from the kernel keyring");
+	/* Only the key that holds server: a hashed description may be another server's. */
+	else if (key < 0 || !(buf = read_key(key, &len)) || unpack(buf, len, server, 0, &c, &stored))
+		rc = err_set(ERR_NOTFOUND, "no entry for %s", server);
 	else if (syscall(SYS_keyctl, KEYCTL_UNLINK, key, s->ring) != 0)
 		rc = keyctl_error("cannot remove from the kernel keyring");
+	cred_clear(&c);
+	if (buf)
+		secmem_free(buf, USER_PAYLOAD_MAX);
 	free(desc);
 	return rc;
 }

@@ -27,7 +27,4 @@
  * does no system call. NULL when out of memory. */
 struct store *kernel_store_new(const char *name);
 
-/* Can this process use the kernel keyring at all? 0, or ERR_UNAVAILABLE saying why. */
-int kernel_store_usable(void);
-
 #endif
