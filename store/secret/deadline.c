@@ -17,6 +17,14 @@ struct deadline {
 	gboolean quit;
 };
 
+static int passed(const struct timespec *due)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > due->tv_sec || (now.tv_sec == due->tv_sec && now.tv_nsec >= due->tv_nsec);
+}
+
 static void *watchdog(void *arg)
 {
 	struct deadline *d = arg;
@@ -27,7 +35,10 @@ static void *watchdog(void *arg)
 			pthread_cond_wait(&d->cv, &d->mu);
 			continue;
 		}
-		if (pthread_cond_timedwait(&d->cv, &d->mu, &d->due) == ETIMEDOUT && d->armed) {
+		/* A timeout of an earlier arming can race with a new one: it counts only if the
+		 * deadline armed now has passed. */
+		if (pthread_cond_timedwait(&d->cv, &d->mu, &d->due) == ETIMEDOUT && d->armed &&
+		    passed(&d->due)) {
 			/* Cancel under the lock: once deadline_disarm returns, no cancel is pending. */
 			d->armed = FALSE;
 			d->fired = TRUE;
