@@ -63,23 +63,15 @@ void log_debug(const char *fmt, ...)
 	char line[1024];
 	const char *path;
 	va_list ap;
-	size_t pre = sizeof(LOG_PREFIX) - 1, n, i;
-	int len, fd;
+	size_t pre = sizeof(LOG_PREFIX) - 1, n;
+	int fd;
 
 	if (!log_enabled())
 		return;
 	memcpy(line, LOG_PREFIX, pre);
-	va_start(ap, fmt);
-	len = vsnprintf(line + pre, sizeof(line) - pre - 1, fmt, ap);
+	va_start(ap, fmt); /* redacted: a quoted server message may echo what we sent */
+	secmem_format_line(line + pre, sizeof(line) - pre - 1, fmt, ap);
 	va_end(ap);
-	if (len < 0)
-		return;
-	n = pre + ((size_t)len < sizeof(line) - pre - 1 ? (size_t)len : sizeof(line) - pre - 2);
-	for (i = pre; i < n; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-			line[i] = ' ';
-	line[n] = '\0';
-	secmem_redact(line + pre); /* a quoted server message may echo what we sent */
 	n = strlen(line);
 	line[n++] = '\n';
 	(void)fdio_write_all(STDERR_FILENO, line, n); /* a log line is best effort */

@@ -8,26 +8,14 @@
 
 static _Thread_local char last_msg[1024];
 
-/* A message is one line, whatever it quotes (a setting's value, a server's text): control
- * characters become spaces. Then no remembered secret may remain in it. */
-static void finish(void)
-{
-	char *p;
-
-	for (p = last_msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	secmem_redact(last_msg);
-}
 
 int err_set(int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	secmem_format_line(last_msg, sizeof(last_msg), fmt, ap);
 	va_end(ap);
-	finish();
 	return code;
 }
 
@@ -38,8 +26,9 @@ int err_wrap(int code, const char *fmt, ...)
 	size_t len, n;
 	va_list ap;
 
+	/* Both parts are one clean line already (the old message was made by err_set). */
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	secmem_format_line(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, last_msg, sizeof(old));
 	/* Build "prefix: old" by hand: a longer message is cut, which snprintf would warn of. */
@@ -54,7 +43,6 @@ int err_wrap(int code, const char *fmt, ...)
 		memcpy(last_msg + len, old, n);
 		last_msg[len + n] = '\0';
 	}
-	finish();
 	return code;
 }
 

@@ -2,6 +2,7 @@
 #include "secmem.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -157,6 +158,32 @@ void secmem_redact(char *s)
 			from = hit + with_len;
 		}
 	}
+}
+
+void secmem_format_line(char *out, size_t size, const char *fmt, va_list ap)
+{
+	va_list copy;
+	char *full, *p;
+	size_t n;
+	int len;
+
+	va_copy(copy, ap);
+	len = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	full = len >= 0 ? malloc((size_t)len + 1) : NULL;
+	if (!full) {
+		snprintf(out, size, "%s", "(a message that could not be formatted: out of memory)");
+		return;
+	}
+	vsnprintf(full, (size_t)len + 1, fmt, ap);
+	secmem_redact(full);
+	for (p = full; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	n = strlen(full) < size ? strlen(full) : size - 1;
+	memcpy(out, full, n);
+	out[n] = '\0';
+	secmem_free(full, (size_t)len + 1);
 }
 
 char *secmem_dup(const void *p, size_t n)

@@ -7,6 +7,7 @@
 #ifndef DCK_SECMEM_H
 #define DCK_SECMEM_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct secbuf {
@@ -51,5 +52,12 @@ void secmem_forget_all(void);
 /* Replace every remembered secret in the NUL-terminated line s by "[redacted]" when that is
  * no longer than the secret, else by "***": in place, the line never grows. */
 void secmem_redact(char *s);
+
+/* Format a message line into out (size bytes): the whole text is redacted first (a secret is
+ * matched before anything can cut or change it), then control characters become spaces (a
+ * message is one line, whatever it quotes), then it is cut to fit. err_set and the debug log
+ * use it. */
+void secmem_format_line(char *out, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #endif

@@ -50,6 +50,24 @@ static void err_set_redacts(void **state)
 	assert_string_equal(err_msg(), "[redacted]: the server said: bad key [redacted]");
 }
 
+/* Redaction comes before anything that could change or cut the secret: control characters
+ * becoming spaces, and the message's length limit. */
+static void redaction_comes_first(void **state)
+{
+	char pad[1100];
+
+	(void)state;
+	secmem_remember("pass\tword-123", 13);
+	err_set(ERR_DENIED, "the server said: %s", "pass\tword-123");
+	assert_string_equal(err_msg(), "the server said: [redacted]");
+	secmem_remember("SECRETTOKEN-abcdef", 18);
+	memset(pad, 'x', 1015);
+	pad[1015] = '\0';
+	err_set(ERR_DENIED, "%s%s", pad, "SECRETTOKEN-abcdef");
+	assert_null(strstr(err_msg(), "SECRET"));
+	assert_int_equal(strlen(err_msg()), 1023);
+}
+
 static void a_secret_like_the_placeholder_cannot_hang(void **state)
 {
 	char line[128] = "a [redacted] and [redacted]xx";
@@ -83,6 +101,7 @@ int main(void)
 		cmocka_unit_test(short_secrets_become_stars),
 		cmocka_unit_test(tiny_secrets_are_not_remembered),
 		cmocka_unit_test(err_set_redacts),
+		cmocka_unit_test(redaction_comes_first),
 		cmocka_unit_test(a_secret_like_the_placeholder_cannot_hang),
 		cmocka_unit_test(read_fd_caps_input),
 	};
