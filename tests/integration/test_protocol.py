@@ -215,6 +215,15 @@ class VerbsOnTheKernelKeyring(KernelKeyring, Verbs):
         self.store("big.example.com", "u", "y" * 32000)
         self.get_ok("big.example.com", "u", "y" * 32000)
 
+    def test_a_username_that_is_the_secret_is_never_listed(self):
+        # DigitalOcean's older "token:token": as in the Secret Service, list shows no token.
+        token = "dop_v1_username-and-password"
+        self.store("tokentoken.example.com", token, token)
+        self.get_ok("tokentoken.example.com", token, token)
+        r = self.run_helper("list")
+        self.assertEqual(json.loads(r.out).get("tokentoken.example.com"), "", r)
+        self.assertNotIn(token.encode(), r.out + r.err)
+
 
 class EmptyListOnTheKernelKeyring(KernelKeyring, EmptyList):
     pass
