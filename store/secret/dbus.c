@@ -308,6 +308,8 @@ static const char *sig_next(const char *s, int depth)
 		return sig_next(s + 1, depth + 1);
 	case '(': case '{':
 		close = *s == '(' ? ')' : '}';
+		if (s[1] == close)
+			return NULL; /* an empty struct is not a type */
 		for (s++; s && *s && *s != close;)
 			s = sig_next(s, depth + 1);
 		return s && *s ? s + 1 : NULL;
@@ -354,8 +356,11 @@ static int skip(struct dbus_iter *it, const char **sig, int depth)
 		if (dbus_get_array(it, type_align((*sig)[1]), &end))
 			return -1;
 		while (it->pos < end) {
+			size_t before = it->pos;
+
 			elem = *sig + 1;
-			if (skip(it, &elem, depth + 1))
+			/* An element that reads nothing would never reach the end. */
+			if (skip(it, &elem, depth + 1) || it->pos == before)
 				return -1;
 		}
 		*sig = after;
