@@ -68,7 +68,8 @@ struct store {
 
 	/* For doctor: can this store be used here? 0 with what filled with a one-line description
 	 * ("the kernel keyring …: 3 entries"); else an err.h code, err_msg() saying what is wrong
-	 * and what filled with the exact fix (a command or a setting), or "" when there is none. */
+	 * and what filled with the exact fix (a command or a setting), or "" when there is none.
+	 * NULL in a store nothing shows to doctor (the libsecret plugin, behind secret_store). */
 	int (*check)(struct store *s, char *what, size_t what_size);
 
 	void (*free)(struct store *s);

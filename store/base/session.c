@@ -62,7 +62,7 @@ const char *session_bus_origin(void)
 
 int session_bus_address(char *buf, size_t size)
 {
-	const char *origin = session_bus_origin();
+	const char *origin = session_bus_origin(), *rt;
 	char path[4096];
 	int n;
 
@@ -75,7 +75,10 @@ int session_bus_address(char *buf, size_t size)
 			return buf[0] = '\0', -1;
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/bus", session_runtime_dir());
+	rt = session_runtime_dir();
+	if (!rt)
+		return -1;
+	snprintf(path, sizeof(path), "%s/bus", rt);
 	n = snprintf(buf, size, "unix:path=");
 	if (n < 0 || (size_t)n >= size || escape_path(path, buf + n, size - (size_t)n) != 0)
 		return buf[0] = '\0', -1;

@@ -8,8 +8,9 @@
  *
  * What it supports: unix:path= and unix:abstract= addresses, SASL EXTERNAL, little-endian
  * messages out, either byte order in, calls pipelined and their replies collected in any order.
- * Anything else (another address kind, a refused handshake) is ERR_UNAVAILABLE with a reason,
- * and the caller asks libsecret instead.
+ * Another address kind (tcp:, unixexec:, …) is DBUS_UNSUPPORTED, and the caller asks
+ * libsecret instead; a socket that refuses us, or the handshake, is ERR_UNAVAILABLE with a
+ * reason.
  *
  * Wire format (D-Bus specification, "Message Protocol"): a 16-byte fixed header (endianness,
  * type, flags, version, body length, serial, header-field array length), the header fields
@@ -92,8 +93,8 @@ struct dbus_conn {
 	unsigned char *msg;    /* the message the last reply points into; wiped when replaced */
 	size_t msg_len;
 	int64_t deadline;      /* CLOCK_MONOTONIC ms */
-	int64_t idle_ms;       /* when set, each message received moves the deadline to now +
-				* idle_ms: a peer that keeps answering is not cut off, a silent one is */
+	int64_t idle_ms;       /* when set, each read that brings bytes moves the deadline to now
+				* + idle_ms: a peer that keeps answering is not cut off, a silent one is */
 };
 
 /* Not an error: an address this client does not speak (tcp:, unixexec:, …), for libsecret. */

@@ -70,10 +70,7 @@ static int begin(struct lib_store *s, unsigned ms)
 {
 	g_autoptr(GError) e = NULL;
 
-	err_clear();
-	if (!s->bus || !s->bus[0])
-		return err_set(ERR_UNAVAILABLE, "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not "
-			       "set and $XDG_RUNTIME_DIR/bus does not exist");
+	err_clear(); /* secret_store.c opens this store only when there is a bus */
 	if (!s->cancel)
 		s->cancel = g_cancellable_new();
 	if (!s->deadline && !(s->deadline = deadline_new(s->cancel)))
@@ -124,10 +121,9 @@ static int describe(SecretItem *item, struct secret_item *out)
 }
 
 /* Items whose server attribute is exactly server, found by one search without a schema (ours
- * and the reference's at once); flags as libsecret's. A concurrent store may delete an item
+ * and the reference's at once), secrets not loaded. A concurrent store may delete an item
  * between the search and the proxies' set-up: searching again finds its replacement. */
-static int search_server(struct lib_store *s, const char *server, SecretSearchFlags flags,
-			 GList **out)
+static int search_server(struct lib_store *s, const char *server, GList **out)
 {
 	g_autoptr(GHashTable) attrs = g_hash_table_new(g_str_hash, g_str_equal);
 	int attempt;
@@ -136,7 +132,7 @@ static int search_server(struct lib_store *s, const char *server, SecretSearchFl
 	for (attempt = 0; attempt < 5; attempt++) {
 		g_autoptr(GError) e = NULL;
 
-		*out = secret_service_search_sync(s->service, NULL, attrs, flags | SECRET_SEARCH_ALL,
+		*out = secret_service_search_sync(s->service, NULL, attrs, SECRET_SEARCH_ALL,
 						  s->cancel, &e);
 		if (!e)
 			return 0;
@@ -170,6 +166,7 @@ static int lib_get(struct store *base, const char *server, struct cred *out)
 {
 	struct lib_store *s = (struct lib_store *)base;
 	struct secret_item best = {0}, cur;
+	g_autoptr(GError) e = NULL;
 	GList *items = NULL, *l;
 	SecretItem *pick = NULL;
 	SecretValue *value = NULL;
@@ -178,7 +175,7 @@ static int lib_get(struct store *base, const char *server, struct cred *out)
 	int rc = begin(s, s->opts.timeout_ms);
 
 	if (!rc)
-		rc = search_server(s, server, SECRET_SEARCH_LOAD_SECRETS, &items);
+		rc = search_server(s, server, &items);
 	for (l = items; !rc && l; l = l->next) {
 		rc = describe(l->data, &cur);
 		if (!rc && (!pick || secret_item_better(&cur, &best))) {
@@ -192,8 +189,12 @@ static int lib_get(struct store *base, const char *server, struct cred *out)
 	/* A locked item shows no attributes: it may be ours, so it means "locked", not "none". */
 	if (!rc && (!pick || (best.kind == ITEM_OTHER && !best.locked)))
 		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
-	if (!rc && !(value = secret_item_get_secret(pick)) && (rc = unlock(s, pick)) == 0 &&
-	    !(value = secret_item_get_secret(pick)))
+	/* Only the chosen item's secret is loaded: not those of other programs' items. */
+	if (!rc && best.locked)
+		rc = unlock(s, pick); /* which loads it */
+	else if (!rc && !secret_item_load_secret_sync(pick, s->cancel, &e))
+		rc = gerror(s, e, "cannot read the secret");
+	if (!rc && !(value = secret_item_get_secret(pick)))
 		rc = err_set(ERR_UNAVAILABLE, "the keyring returned no secret for %s", server);
 	if (!rc && best.kind == ITEM_OTHER) { /* unlocked now: read what it is */
 		secret_item_clear(&best);
@@ -416,6 +417,8 @@ static int lib_list(struct store *base, struct cred_list *out)
 			rc = describe(it->data, &one);
 			if (!rc)
 				g_array_append_val(found, one);
+			else
+				secret_item_clear(&one);
 		}
 		g_list_free_full(items, g_object_unref);
 	}
@@ -446,13 +449,6 @@ static int lib_list(struct store *base, struct cred_list *out)
 
 /* ---- the plugin ------------------------------------------------------------------------------ */
 
-static int lib_check(struct store *base, char *what, size_t size)
-{
-	(void)base;
-	snprintf(what, size, "libsecret");
-	return 0;
-}
-
 static void lib_free(struct store *base)
 {
 	struct lib_store *s = (struct lib_store *)base;
@@ -476,12 +472,10 @@ static struct store *lib_open(const struct secret_plugin_opts *o)
 		free(s);
 		return NULL;
 	}
-	s->opts.bus_address = s->bus;
 	s->base.get = lib_get;
 	s->base.put = lib_put;
 	s->base.del = lib_del;
 	s->base.list = lib_list;
-	s->base.check = lib_check;
 	s->base.free = lib_free;
 	return &s->base;
 }

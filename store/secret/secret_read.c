@@ -564,7 +564,8 @@ static int count_locked(struct dbus_conn *c, size_t *locked)
 	for (i = 0; i < cs.len; i++)
 		free(cs.paths[i]);
 	free(cs.paths);
-	*locked = cs.locked;
+	if (!rc)
+		*locked = cs.locked;
 	return rc;
 }
 
