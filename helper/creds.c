@@ -131,9 +131,12 @@ static int look(struct app *a, struct source *src, const char *server, struct cr
 		int *answered)
 {
 	struct cred kept = {0};
+	char why[1024] = "";
 	int rc = a->store->get(a->store, server, out);
 
 	*answered = rc == 0 || rc == ERR_NOTFOUND;
+	if (rc) /* the store's reason: the copies store's look below must not replace it */
+		snprintf(why, sizeof(why), "%s", err_msg());
 	if (!*answered)
 		log_debug("%s: the keyring did not answer: %s", server, err_msg());
 	if ((rc == 0 && is_origin(out, CRED_ORIGIN_LOGIN)) || !a->copies)
@@ -145,9 +148,7 @@ static int look(struct app *a, struct source *src, const char *server, struct cr
 		return 0;
 	}
 	cred_clear(&kept);
-	if (rc)
-		err_set(rc, "no entry for %s", server);
-	return rc;
+	return rc ? err_set(rc, "%s", why) : 0;
 }
 
 static void log_found(struct source *src, const char *server, const struct cred *c, int rc)
@@ -254,8 +255,10 @@ static int get_from_source(struct app *a, struct source *src, const char *server
 		return 0;
 	}
 	if (!src->fetch) {
-		log_debug("%s: %s cannot be read (write-back only): not found", server, src->name);
 		cred_clear(&cached);
+		if (rc && rc != ERR_NOTFOUND) /* the keyring's own failure, as for any other host */
+			return rc;
+		log_debug("%s: %s cannot be read (write-back only): not found", server, src->name);
 		return err_set(ERR_NOTFOUND, "no entry for %s", server);
 	}
 	lock = lock_fetch(src, server);

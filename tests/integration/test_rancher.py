@@ -152,6 +152,18 @@ class Writeback(RancherCase):
                          "RANCHER_ACCESS_KEY": "envkey", "RANCHER_SECRET_KEY": "envsecret",
                          "DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS": "all"}
 
+    def test_a_keyring_that_cannot_answer_is_said_as_for_any_host(self):
+        # A write-back host's get said "no entry" when the keyring was not there at all; the
+        # reason is the keyring's, as for a host no source serves.
+        env = self.helper_env(DOCKER_CREDENTIAL_KEYRING_STORE="secret-service",
+                              DBUS_SESSION_BUS_ADDRESS="", XDG_RUNTIME_DIR="/nonexistent")
+        for host in ("written-back.example.com", "plain.example.org"):
+            r = run(env, "get", host)
+            self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+            self.assertEqual(r.err, b"docker-credential-keyring: no D-Bus session bus: "
+                                    b"DBUS_SESSION_BUS_ADDRESS is not set and "
+                                    b"$XDG_RUNTIME_DIR/bus does not exist\n", r)
+
     def test_write_back_is_opt_in(self):
         # The rancher CLI's variables alone do not make every docker login go to Rancher.
         del self.settings["DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS"]
