@@ -84,10 +84,21 @@ static void disarm(void)
 static void start_deadline(const char *prog, int64_t total, int64_t left)
 {
 	struct sigaction sa;
-	int n = snprintf(deadline_line, sizeof(deadline_line), "%s: kubelet: no answer within %lld ms "
-			 "(" KUBELET_DEADLINE_ENV "): gave up\n", prog, (long long)total);
+	sigset_t alrm, old;
+	int n;
 
-	deadline_line_len = n > 0 && (size_t)n < sizeof(deadline_line) ? (size_t)n : 0;
+	/* The line the handler writes is rewritten only while it cannot run; a long program
+	 * name cuts the line, never its newline. */
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alrm, &old);
+	n = snprintf(deadline_line, sizeof(deadline_line), "%s: kubelet: no answer within %lld ms "
+		     "(" KUBELET_DEADLINE_ENV "): gave up\n", prog, (long long)total);
+	deadline_line_len = n < 0 ? 0 : (size_t)n < sizeof(deadline_line) ? (size_t)n
+									    : sizeof(deadline_line) - 1;
+	if (deadline_line_len)
+		deadline_line[deadline_line_len - 1] = '\n';
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_deadline;
 	sigemptyset(&sa.sa_mask);
@@ -139,6 +150,14 @@ int kubelet_apply_args(int argc, char **argv)
 {
 	int i;
 
+	/* First wipe every secret's value, whatever else is wrong: a mistake in an earlier
+	 * argument must not leave a later one's token in argv. */
+	for (i = 0; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (eq && is_secret_name(argv[i], (size_t)(eq - argv[i])))
+			explicit_bzero(eq + 1, strlen(eq + 1));
+	}
 	for (i = 0; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 		size_t len = eq ? (size_t)(eq - argv[i]) : 0;
@@ -148,14 +167,11 @@ int kubelet_apply_args(int argc, char **argv)
 				       "the helper's settings (DOCKER_CREDENTIAL_KEYRING_…, "
 				       "DIGITALOCEAN_…, RANCHER_…, CATTLE_…, SSL_CERT_FILE, "
 				       "CURL_CA_BUNDLE)", i + 1);
-		if (is_secret_name(argv[i], len)) {
-			/* Too late to keep it out of argv, but not to shorten its stay there. */
-			explicit_bzero(eq + 1, strlen(eq + 1));
+		if (is_secret_name(argv[i], len)) /* wiped above */
 			return err_set(ERR_INVALID, "%.*s in args puts a secret where every "
 				       "process on the node can read it: name a file instead "
 				       "(DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE, or the config file "
 				       "DOCKER_CREDENTIAL_KEYRING_CONFIG)", (int)len, argv[i]);
-		}
 		*eq = '\0';
 		if (setenv(argv[i], eq + 1, 1) != 0) {
 			*eq = '=';

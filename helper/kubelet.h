@@ -16,8 +16,10 @@
  *       cacheDuration: the time until the copy's refresh point ("0s" when it is past it and
  *       was answered only because the source failed), none for credentials without expiry
  *       (the provider config's defaultCacheDuration applies)
- *   no source serves the host and the store has nothing                   no auth, "0s", exit 0
- *   a source serves it and cannot answer (no token, refused, down)        nothing, exit 1
+ *   no source serves the host and the store has nothing, or the source   no auth, "0s", exit 0
+ *       serving it has nothing for it (no API token set: the reason on stderr)
+ *   a source serves it and cannot answer (token refused, API down), or   nothing, exit 1
+ *       the keyring cannot answer
  *   a malformed request or argument, a broken setting                     nothing, exit 1
  *   no answer within the deadline (kubelet.deadline, 20 s)                nothing, exit 1
  * and whenever it exits 1, one line on stderr says why (the kubelet logs it with the error).

@@ -466,6 +466,18 @@ class DigitalOcean(NodeCase):
         self.assertLess(r.seconds, 4, r)
         self.assertGreaterEqual(r.seconds, 1.9, r)
 
+    def test_the_deadline_says_why_under_a_long_name(self):
+        # Installed under a long name, the deadline's line was dropped: an exit 1 with
+        # nothing on stderr. Now it is cut, and still one line.
+        self.fake.mode("silence", seconds=8)
+        p = self.node_provider(args=["kubelet"], DOCKER_CREDENTIAL_KEYRING_DO_TIMEOUT="100s",
+                               DOCKER_CREDENTIAL_KEYRING_KUBELET_DEADLINE="1s")
+        p.provider["name"] = "credential-provider-" + "x" * 150
+        r = p.exec(HOST + "/app")
+        self.assertEqual((r.rc, r.out), (1, b""), r)
+        self.assertTrue(r.err.startswith(p.provider["name"].encode()[:100]), r)
+        self.assertTrue(r.err.endswith(b"\n") and r.err.count(b"\n") == 1, r)
+
     def test_a_deadline_near_the_kubelets_minute_is_refused(self):
         r = self.node_provider(DOCKER_CREDENTIAL_KEYRING_KUBELET_DEADLINE="60s").exec(HOST + "/a")
         self.assertEqual((r.rc, r.out), (1, b""), r)
