@@ -27,6 +27,18 @@ const size_t app_source_kinds_len = sizeof(app_source_kinds) / sizeof(app_source
  *                           bus exists but its keyring is broken or locked, that is reported:
  *                           a desktop user's login must never silently land in memory that a
  *                           reboot erases. */
+int app_load_config(struct config **out)
+{
+	int on = 0, rc = config_load(out);
+
+	if (rc)
+		return rc;
+	if (config_bool(*out, "", "debug", "DOCKER_CREDENTIAL_KEYRING_DEBUG", 0, &on) == 0 && on)
+		log_set_level(LOG_DEBUG);
+	err_clear();
+	return 0;
+}
+
 int app_open_stores(const struct config *cfg, struct app *a)
 {
 	struct secret_store_opts o = {0};

@@ -30,6 +30,11 @@ struct source_kind {
 extern const struct source_kind app_source_kinds[];
 extern const size_t app_source_kinds_len;
 
+/* config_load, then `debug = true` in the config file's top section turns the debug log on
+ * (the variable, when set, wins; a bad value is left for doctor: logging never stops a verb).
+ * Every verb loads its settings this way. */
+int app_load_config(struct config **out);
+
 /* The store for logins and the copies store, from the settings (app.c says which). 0 or
  * ERR_INVALID naming a wrong setting (nothing is opened then). */
 int app_open_stores(const struct config *cfg, struct app *a);

@@ -66,7 +66,7 @@ static struct config *check_settings(struct report *r, struct app *a)
 {
 	struct config *cfg = NULL;
 
-	if (config_load(&cfg) == 0 && app_open_stores(cfg, a) == 0) {
+	if (app_load_config(&cfg) == 0 && app_open_stores(cfg, a) == 0) {
 		P(r->out, "settings: ok\n");
 		return cfg;
 	}

@@ -458,15 +458,6 @@ static int64_t cache_seconds(struct app *a, const char *host, const struct cred 
 
 /* ---- the run ------------------------------------------------------------------------------- */
 
-static void apply_debug_setting(const struct config *cfg)
-{
-	int on = 0;
-
-	if (config_bool(cfg, "", "debug", "DOCKER_CREDENTIAL_KEYRING_DEBUG", 0, &on) == 0 && on)
-		log_set_level(LOG_DEBUG);
-	err_clear();
-}
-
 /* What creds_get found (rc, c) as the answer in r. */
 static void answer(struct app *a, const struct kubelet_request *req, const struct cred *c, int rc,
 		   struct reply *r)
@@ -499,9 +490,7 @@ static int prepare(struct app *a, int argc, char **argv, struct config **cfg, st
 	int rc = kubelet_apply_args(argc, argv);
 
 	if (!rc)
-		rc = config_load(cfg);
-	if (!rc)
-		apply_debug_setting(*cfg);
+		rc = app_load_config(cfg);
 	if (!rc)
 		rc = config_ms_range(*cfg, "kubelet", "deadline", KUBELET_DEADLINE_ENV, KUBELET_DEADLINE_MS,
 				     KUBELET_DEADLINE_MIN_MS, KUBELET_DEADLINE_MAX_MS, &deadline);

@@ -105,18 +105,6 @@ static const struct {
 	{"rancher", SOURCE_RANCHER_SECRET_KEY, "Rancher API secret key"},
 };
 
-/* `debug = true` in the config file's top section turns the debug log on too (the variable,
- * when set, wins). A bad value is left for doctor to report: logging never stops a verb. */
-static void apply_debug_setting(const struct config *cfg)
-{
-	int on = 0;
-
-	if (cfg && config_bool(cfg, "", "debug", "DOCKER_CREDENTIAL_KEYRING_DEBUG", 0, &on) == 0 && on)
-		log_set_level(LOG_DEBUG);
-	else
-		err_clear();
-}
-
 static void log_sources(const struct app *a)
 {
 	char names[128] = "";
@@ -139,9 +127,7 @@ static int run_verb(const struct verb *v, struct app *a)
 	if (v->reads_stdin && (rc = secbuf_read_fd(&in, STDIN_FILENO, PROTO_MAX_INPUT)) == ERR_FAILED)
 		err_wrap(rc, "standard input");
 	if (!rc)
-		rc = config_load(&cfg);
-	if (!rc)
-		apply_debug_setting(cfg);
+		rc = app_load_config(&cfg);
 	log_debug("%s (as %s)", v->name, a->prog);
 	if (!rc)
 		rc = config_bool(cfg, "", "write-behind", "DOCKER_CREDENTIAL_KEYRING_WRITE_BEHIND", 1,
@@ -197,9 +183,7 @@ static int run_login(struct app *a, const char *verb, const char *name)
 		printf("%s: %s takes digitalocean or rancher, not %s\n", a->prog, verb, name);
 		return 1;
 	}
-	rc = config_load(&cfg);
-	if (!rc)
-		apply_debug_setting(cfg);
+	rc = app_load_config(&cfg);
 	log_debug("%s %s", verb, name);
 	if (!rc)
 		rc = app_open_stores(cfg, a);
@@ -231,9 +215,7 @@ static int run_cache_copy(struct app *a)
 	fcntl(WRITE_BEHIND_LOCK_FD, F_SETFD, FD_CLOEXEC);
 	rc = secbuf_read_fd(&in, STDIN_FILENO, PROTO_MAX_INPUT);
 	if (!rc)
-		rc = config_load(&cfg);
-	if (!rc)
-		apply_debug_setting(cfg);
+		rc = app_load_config(&cfg);
 	if (!rc)
 		rc = app_open_stores(cfg, a);
 	if (!rc)
@@ -274,7 +256,7 @@ static int run_configure(struct app *a, int argc, char **argv)
 	 * when it kept the Rancher source from opening, and then it is the one line said. */
 	for (i = 0; i < argc; i++)
 		rancher |= strcmp(argv[i], "--rancher") == 0;
-	rc = config_load(&cfg);
+	rc = app_load_config(&cfg);
 	if (!rc)
 		rc = app_open_stores(cfg, a);
 	if (!rc)

@@ -229,7 +229,7 @@ void pull_secret_run(struct app *a, int argc, char **argv, struct reply *r)
 	memset(&args, 0, sizeof(args));
 	rc = ps_parse_args(argc, argv, &args);
 	if (!rc)
-		rc = config_load(&cfg);
+		rc = app_load_config(&cfg);
 	if (!rc)
 		rc = ps_do_settings(cfg, args.lifetime);
 	if (!rc)

@@ -753,6 +753,15 @@ class PullSecret(NodeCase):
                                    rb"digitalocean\.com: new DigitalOcean credentials, valid for "
                                    rb"(24h0m0s|23h59m5[0-9]s)\n$")
 
+    def test_debug_in_the_config_file_is_honoured(self):
+        # pull-secret loaded the config file without its `debug` setting, as no other verb did.
+        path = os.path.join(self.dir, "debug.conf")
+        with open(path, "w") as f:
+            f.write("debug = true\n")
+        p = self.ps(HOST, DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn(b"docker-credential-keyring: debug: ", p.stderr)
+
     def test_lifetime(self):
         self.assertEqual(self.ps("--lifetime", "720h", HOST).returncode, 0)
         self.assertEqual(self.minted()[-1]["expiry_seconds"], 720 * 3600)
