@@ -100,7 +100,9 @@ int configure_load(const char *path, struct json_object **out)
 	int fd, rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (or a device) put where the file should be is refused below, by
+	 * fstat, instead of blocking in open until a writer comes; regular files ignore it. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : err_set(ERR_FAILED, "%s: cannot read: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))

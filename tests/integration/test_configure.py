@@ -235,6 +235,19 @@ class Configure(unittest.TestCase):
         self.assertIn(self.docker.encode(), r.out)
         self.assertEqual(self.read(self.docker), '[1, 2]')
 
+    def test_a_fifo_is_refused_at_once(self):
+        # configure and doctor blocked forever in open() on a FIFO where a config file should be.
+        os.makedirs(os.path.dirname(self.docker))
+        os.mkfifo(self.docker)
+        r = run(self.env, None, args=["configure", "--dry-run", "a.example"], timeout=5)
+        self.assertEqual((r.rc, r.out.decode()), (1, (
+            "%s: refusing to change it: %s: not a regular file\nnothing was changed\n")
+            % (self.docker, self.docker)), r)
+        r = run(self.env, None, args=["doctor"], timeout=5)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("docker config: %s: not a regular file\n" % self.docker, r.out.decode())
+        self.assertTrue(stat.S_ISFIFO(os.lstat(self.docker).st_mode))
+
     def test_store_mode_sets_creds_store(self):
         self.write(self.docker, '{"credsStore": "desktop", "auths": {}}')
         r = self.configure("--store")
