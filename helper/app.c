@@ -76,7 +76,11 @@ int app_open_stores(const struct config *cfg, struct app *a)
 	if (kernel)
 		a->write_behind = 0;
 	log_debug("store: %s", kernel ? "the kernel keyring" : "the Secret Service");
-	return a->store && (kernel || a->copies) ? 0 : err_set(ERR_FAILED, "out of memory");
+	if (!a->store || (!kernel && !a->copies)) {
+		app_close_stores(a);
+		return err_set(ERR_FAILED, "out of memory");
+	}
+	return 0;
 }
 
 void app_close_stores(struct app *a)

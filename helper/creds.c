@@ -2,7 +2,6 @@
 #include "creds.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,7 +19,7 @@
 /* Longer than any API token or key we know of, short enough to refuse pasted garbage. */
 #define SAVED_SECRET_MAX 4096
 
-int creds_is_reserved(const char *server)
+static int creds_is_reserved(const char *server)
 {
 	return strncmp(server, SOURCE_RESERVED_PREFIX, strlen(SOURCE_RESERVED_PREFIX)) == 0;
 }
@@ -231,8 +230,9 @@ static int lock_fetch(struct source *src, const char *server)
 	return lock;
 }
 
-/* A source's answer is input like any other: the keyring refuses text that is not UTF-8, and
- * a copy travels to the write-behind child as JSON. */
+/* A source's answer is input like any other: the keyring refuses a username that is not
+ * UTF-8, and the answer to the client (and a copy to the write-behind child) is JSON, which
+ * carries UTF-8 text only. */
 static int check_fetched(struct source *src, const struct cred *c)
 {
 	if (!utf8_valid(c->username, strlen(c->username)))

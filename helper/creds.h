@@ -7,8 +7,6 @@
 
 #include "app.h"
 
-int creds_is_reserved(const char *server);
-
 /* Trim surrounding white space of a secret read from a person or a file (secret, len) and
  * check it is an API token or key: 1 to 4096 printable ASCII characters without spaces, which
  * also keeps it from smuggling a line into an HTTP header. what names it in messages. On
@@ -30,7 +28,7 @@ int creds_get(struct app *a, const char *server, struct cred *out);
 /* store and erase return SOURCE_NOTE (source.h) when a source adds a line for stderr. */
 int creds_store(struct app *a, const struct cred *c);
 int creds_erase(struct app *a, const char *server);
-/* 0, or STORE_PARTIAL (see store.h) with *out filled. */
+/* 0, STORE_PARTIAL (see store.h) with *out filled, or the store's error. */
 int creds_list(struct app *a, struct cred_list *out);
 
 /* Keep a source's fresh copy: in the store, else in the copies store. 0 or the error of the

@@ -4,7 +4,8 @@
  *    (allow-plain-http): `true` permits a loopback address (tests); a host list permits those
  *    hosts by name (Rancher 1.x's default install serves http://HOST:8080). Never by default,
  *    never by redirect (none is followed). A request that carries a secret over plain http to
- *    a host that is not loopback writes one warning line on stderr, once per process and host:
+ *    a host that is not loopback writes one warning line on stderr (not again for the same
+ *    host right after):
  *    the only place that knows it happens is here, and it must reach the user on every run,
  *    whatever the verb (a get's answer has no other channel for it).
  *  - A CA bundle from the settings, else SSL_CERT_FILE or CURL_CA_BUNDLE, else the system's.

@@ -7,7 +7,6 @@
  * expires, and every later call of any kubelet process reads it without a request. */
 #include "kubelet.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +21,6 @@
 #include "log.h"
 #include "monotonic.h"
 #include "proto.h"
-#include "utf8.h"
 
 #define KUBELET_GROUP "credentialprovider.kubelet.k8s.io/"
 #define KUBELET_KIND_REQUEST "CredentialProviderRequest"
@@ -48,7 +46,7 @@ static const char *const versions[] = {
  * (keyring calls, lock waits, requests and their retries, each bounded on its own) has not
  * answered within the deadline, SIGALRM ends the process from wherever it is, with one line on
  * stderr and nothing on stdout, before the kubelet's own 60 s kill says nothing useful. Only
- * async-signal-safe calls here. libcurl runs with CURLOPT_NOSIGNAL (http.c) and nothing else
+ * async-signal-safe calls here. libcurl runs with CURLOPT_NOSIGNAL (http_curl.c) and nothing else
  * uses SIGALRM. Locks are flock(2)s, which the kernel drops at exit; no answer was written. */
 
 static char deadline_line[160];

@@ -1,6 +1,7 @@
 /* docker-credential-keyring: argv → verb → exit status. Everything else lives in verbs.c
  * (what each verb does), proto.c (the wire formats) and store/ (where credentials live).
- * This file is the only one that prints or exits. */
+ * This file prints the answers and chooses the exit status; the few other lines a user sees
+ * (kubelet's deadline, http.c's plain-http warning, login's prompt) say where they are. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>

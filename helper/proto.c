@@ -1,7 +1,6 @@
 /* proto: parse and format the protocol's stdin and stdout (see proto.h). */
 #include "proto.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
