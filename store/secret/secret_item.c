@@ -50,6 +50,41 @@ int secret_item_finish(struct secret_item *it)
 	return 0;
 }
 
+static int by_server_then_best(const void *pa, const void *pb)
+{
+	const struct secret_item *a = pa, *b = pb;
+	int d = strcmp(a->c.server ? a->c.server : "", b->c.server ? b->c.server : "");
+
+	return d ? d : secret_item_better(a, b) ? -1 : secret_item_better(b, a) ? 1 : 0;
+}
+
+int secret_item_list(struct secret_item *items, size_t n, struct cred_list *out, size_t *locked)
+{
+	struct cred_list l = {0};
+	size_t i;
+	int rc = 0;
+
+	if (n)
+		qsort(items, n, sizeof(items[0]), by_server_then_best);
+	for (i = 0; !rc && i < n; i++) {
+		struct secret_item *it = &items[i];
+
+		if (locked)
+			*locked += it->locked != 0;
+		/* After sorting, the first item of each server is the one get would answer from. */
+		if (it->kind == ITEM_OTHER || it->locked || !it->c.server || !it->c.server[0] ||
+		    (l.len && strcmp(l.items[l.len - 1].server, it->c.server) == 0))
+			continue;
+		rc = cred_list_add(&l, &it->c);
+	}
+	if (rc) {
+		cred_list_clear(&l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
 /* Object paths of one collection end in a number that grows with each new item. */
 static int path_later(const char *a, const char *b)
 {

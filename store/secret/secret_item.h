@@ -42,6 +42,11 @@ int secret_item_finish(struct secret_item *it);
 /* Should get and list prefer a over b? Only our and the reference's unlocked items count. */
 int secret_item_better(const struct secret_item *a, const struct secret_item *b);
 
+/* The list of n items (sorted here): per server the one get would answer from, our and the
+ * reference's unlocked items only; *locked counts the locked ones (NULL: not counted). 0 with
+ * *out filled, or ERR_FAILED with nothing kept. */
+int secret_item_list(struct secret_item *items, size_t n, struct cred_list *out, size_t *locked);
+
 /* Move it's credential into *out with the secret (n bytes) it holds. 0 or ERR_FAILED. */
 int secret_item_take(struct secret_item *it, const void *secret, size_t n, struct cred *out);
 

@@ -384,14 +384,6 @@ static int lib_del(struct store *base, const char *server)
 
 /* ---- list (only when the short read cannot: secret_read.h) ---------------------------- */
 
-static int by_server_then_best(const void *pa, const void *pb)
-{
-	const struct secret_item *a = pa, *b = pb;
-	int d = strcmp(a->c.server, b->c.server);
-
-	return d ? d : secret_item_better(a, b) ? -1 : secret_item_better(b, a) ? 1 : 0;
-}
-
 static int lib_list(struct store *base, struct cred_list *out)
 {
 	static const char *const schemas[] = {SCHEMA_OURS, SCHEMA_LEGACY};
@@ -422,24 +414,14 @@ static int lib_list(struct store *base, struct cred_list *out)
 		}
 		g_list_free_full(items, g_object_unref);
 	}
-	g_array_sort(found, by_server_then_best);
-	for (i = 0; !rc && i < found->len; i++) {
-		struct secret_item *it = &g_array_index(found, struct secret_item, i);
-
-		locked += it->locked;
-		if (it->kind == ITEM_OTHER || it->locked || !it->c.server[0] ||
-		    (l.len && strcmp(l.items[l.len - 1].server, it->c.server) == 0))
-			continue;
-		rc = cred_list_add(&l, &it->c);
-	}
+	if (!rc)
+		rc = secret_item_list((struct secret_item *)(void *)found->data, found->len, &l, &locked);
 	for (i = 0; i < found->len; i++)
 		secret_item_clear(&g_array_index(found, struct secret_item, i));
 	g_array_free(found, TRUE);
 	end(s);
-	if (rc) {
-		cred_list_clear(&l);
+	if (rc)
 		return rc;
-	}
 	*out = l;
 	if (locked)
 		return err_set(STORE_PARTIAL, "%zu locked entr%s not listed: unlock the keyring (see "

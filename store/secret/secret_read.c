@@ -569,20 +569,10 @@ static int count_locked(struct dbus_conn *c, size_t *locked)
 	return rc;
 }
 
-static int by_server_then_best(const void *pa, const void *pb)
-{
-	const struct secret_item *a = pa, *b = pb;
-	int d = strcmp(a->c.server ? a->c.server : "", b->c.server ? b->c.server : "");
-
-	return d ? d : secret_item_better(a, b) ? -1 : secret_item_better(b, a) ? 1 : 0;
-}
-
 int secret_read_list(const char *address, unsigned idle_ms, struct cred_list *out, size_t *locked)
 {
 	struct dbus_conn c;
 	struct found f = {0};
-	struct cred_list l = {0};
-	size_t i;
 	int attempt, rc;
 
 	rc = dbus_open(&c, address, monotonic_ms() + idle_ms);
@@ -601,24 +591,10 @@ int secret_read_list(const char *address, unsigned idle_ms, struct cred_list *ou
 	if (!rc)
 		rc = count_locked(&c, locked);
 	dbus_close(&c);
-	if (!rc && f.len)
-		qsort(f.items, f.len, sizeof(f.items[0]), by_server_then_best);
-	for (i = 0; !rc && i < f.len; i++) {
-		struct secret_item *it = &f.items[i];
-
-		/* After sorting, the first item of each server is the one get would answer from. */
-		if (it->kind == ITEM_OTHER || it->locked || !it->c.server || !it->c.server[0] ||
-		    (l.len && strcmp(l.items[l.len - 1].server, it->c.server) == 0))
-			continue;
-		rc = cred_list_add(&l, &it->c);
-	}
+	if (!rc)
+		rc = secret_item_list(f.items, f.len, out, NULL);
 	found_clear(&f);
-	if (rc) {
-		cred_list_clear(&l);
-		return rc;
-	}
-	*out = l;
-	return 0;
+	return rc;
 }
 
 /* ---- health ---------------------------------------------------------------------------- */
