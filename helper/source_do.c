@@ -190,15 +190,19 @@ static struct json_object *do_member(struct json_object *obj, const char *key, j
 	return json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, type) ? v : NULL;
 }
 
-/* A string from the API for one line of ours: 1 to max bytes, no control character. */
+/* A string from the API for one line of ours: 1 to max bytes, no control character. Every
+ * byte of the JSON string counts: one with a NUL (\u0000) is refused, not cut at the NUL. */
 static int do_plain_string(struct json_object *v, size_t max)
 {
 	const char *p;
+	size_t i, n;
 
 	if (!v || !json_object_get_string_len(v) || (size_t)json_object_get_string_len(v) > max)
 		return 0;
-	for (p = json_object_get_string(v); *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+	p = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
 			return 0;
 	return 1;
 }
@@ -1371,7 +1375,7 @@ int source_do_check_login(const struct config *cfg, const char *token, char *msg
 	struct do_source *d;
 	struct do_answer a = {0};
 	struct do_registries regs;
-	const char *refused = NULL;
+	const char *refused = NULL, *unshown = "the token has no account:read scope";
 	char who[320] = "", saved[400], names[256], note[600] = "", detail[512];
 	int64_t deadline;
 	int rc = source_do_new(cfg, NULL, &s);
@@ -1387,8 +1391,10 @@ int source_do_check_login(const struct config *cfg, const char *token, char *msg
 		refused = "";
 	} else if (!rc) {
 		if (a.r.status == 200 && do_parse_account_body(a.r.body.data, a.r.body.len, who,
-							       sizeof(who)) != 0)
+							       sizeof(who)) != 0) {
+			unshown = "DigitalOcean's answer names no usable account e-mail";
 			err_clear();
+		}
 		rc = do_get(d, "/v2/registries", token, deadline, DO_MAX_ATTEMPTS, &a);
 		if (!rc && (a.r.status == 401 || a.r.status == 403))
 			refused = ": it needs the registry:read and registry:update scopes";
@@ -1407,8 +1413,8 @@ int source_do_check_login(const struct config *cfg, const char *token, char *msg
 		if (who[0])
 			snprintf(saved, sizeof(saved), "for %s in the keyring", who);
 		else
-			snprintf(saved, sizeof(saved), "in the keyring (the account is not shown: the "
-				 "token has no account:read scope)");
+			snprintf(saved, sizeof(saved), "in the keyring (the account is not shown: %s)",
+				 unshown);
 		if (d->token || d->token_file)
 			snprintf(note, sizeof(note), "  note: %s is set and comes before the saved "
 				 "token\n", d->token_from);

@@ -4,10 +4,13 @@
  * non-empty password with no control characters, or fail with one line that never quotes the
  * decoded password; the registry-list parser must give only names fit for a URL path
  * ([a-z0-9-]{1,63}) or fail leaving its output alone; the account parser must give one
- * printable line or fail leaving it alone; the error describer must always give one line. */
+ * printable line or fail leaving it alone, and fail for an e-mail with a NUL inside (which it
+ * would show cut at the NUL); the error describer must always give one line. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "err.h"
 #include "source_do_parse.h"
@@ -47,6 +50,27 @@ static void check_registries(const uint8_t *data, size_t size)
 	}
 }
 
+/* Does the body, read by json-c alone, have an account.email string with a NUL inside? */
+static int email_has_nul(const uint8_t *data, size_t size)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *v, *account = NULL, *email = NULL;
+	int nul = 0;
+
+	if (!tok || size > INT32_MAX)
+		abort();
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	v = json_tokener_parse_ex(tok, (const char *)data, (int)size);
+	if (json_object_object_get_ex(v, "account", &account) &&
+	    json_object_object_get_ex(account, "email", &email) &&
+	    json_object_is_type(email, json_type_string))
+		nul = memchr(json_object_get_string(email), '\0',
+			     (size_t)json_object_get_string_len(email)) != NULL;
+	json_object_put(v);
+	json_tokener_free(tok);
+	return nul;
+}
+
 static void check_account(const uint8_t *data, size_t size)
 {
 	char who[64], *p;
@@ -61,7 +85,7 @@ static void check_account(const uint8_t *data, size_t size)
 				abort(); /* written on failure */
 		return;
 	}
-	if (!who[0])
+	if (!who[0] || email_has_nul(data, size))
 		abort();
 	for (p = who; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)

@@ -1019,6 +1019,17 @@ class Login(DoCase):
             "for test@example.com (team My Team) in the keyring",
             "in the keyring (the account is not shown: the token has no account:read scope)")), r)
 
+    def test_an_account_e_mail_with_a_nul_is_not_shown(self):
+        # "a\u0000b" was checked up to the NUL and shown cut: "saved … for a@x (team My Team)".
+        self.fake.control("POST", "config", {"email": "a@x\u0000\u001b[2Jevil"})
+        r = self.login(TOKEN2 + "\n", DIGITALOCEAN_ACCESS_TOKEN=None)
+        self.assertEqual((r.rc, r.out.decode()), (0, self.SAVED.replace(
+            "for test@example.com (team My Team) in the keyring",
+            "in the keyring (the account is not shown: DigitalOcean's answer names no usable "
+            "account e-mail)")), r)
+        self.fake.control("POST", "config", {"email": "test@example.com"})  # it mints with it
+        self.saved_token_is(TOKEN2)
+
     def test_an_api_out_of_reach_saves_it_unchecked(self):
         r = self.login(TOKEN2, DIGITALOCEAN_API_URL="https://127.0.0.1:1",
                        DIGITALOCEAN_ACCESS_TOKEN=None)
