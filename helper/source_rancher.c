@@ -175,9 +175,10 @@ static int rancher_read_keyfile(const struct rancher_keyfile *f, char **out)
 			     "key file", f->setting, f->path, RANCHER_MAX_SECRET);
 	close(fd);
 	end = b.len;
-	while (start < end && strchr(" \t\r\n", b.data[start]))
+	/* memchr, not strchr: strchr finds the terminating NUL too, and a NUL is no white space */
+	while (start < end && memchr(" \t\r\n", b.data[start], 4))
 		start++;
-	while (end > start && strchr(" \t\r\n", b.data[end - 1]))
+	while (end > start && memchr(" \t\r\n", b.data[end - 1], 4))
 		end--;
 	if (!rc && start == end)
 		rc = err_set(ERR_INVALID, "%s: %s is empty", f->setting, f->path);

@@ -855,6 +855,19 @@ class KeyFiles(RancherCase):
             self.assertLess(r.seconds, 5, r)
         self.assertEqual(self.fake.requests(), [])
 
+    def test_a_nul_is_not_white_space(self):
+        # NUL bytes around the key were trimmed like a newline: "envsecret\0" was sent as the
+        # key, and a file of NULs was "empty".
+        setting = "DOCKER_CREDENTIAL_KEYRING_RANCHER_SECRET_KEY_FILE"
+        for content in (b"envsecret\x00\n", b"\x00envsecret", b"\x00"):
+            path = self.key_file(content, "nul")
+            r = self.rstore("nulfile.example.com", "u", "p", **{setting: path})
+            self.assertEqual((r.rc, r.out), (1, (
+                "stored in the keyring, but not registered with Rancher: %s: %s holds control "
+                "characters, spaces or non-ASCII bytes: not a secret key\n" % (setting, path)
+            ).encode()), (content, r))
+        self.assertEqual(self.fake.requests(), [])
+
     def test_config_file_setting_and_doctor(self):
         config = self.key_file(b"[rancher]\nsecret-key-file = /nonexistent/rancher-key\n", "config")
         env = self.helper_env(DOCKER_CREDENTIAL_KEYRING_CONFIG=config)
