@@ -736,6 +736,11 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 	if (!rc)
 		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, "state=active", &creds);
 	for (i = 0; !rc && i < creds.len; i++) {
+		/* The query asks Rancher for active ones only; a server that ignores the filter
+		 * must not make an inactive or removed credential look like a login (as in
+		 * rancher_list_creds). */
+		if (strcmp(creds.items[i].state, "active") != 0)
+			continue;
 		for (k = 0; !rc && k < regs.len; k++) {
 			const struct rancher_obj *reg = &regs.items[k];
 			struct cred c = {0};

@@ -46,6 +46,8 @@ Test control (no auth), all JSON:
                            requests, or is held until settled when steps is absent),
                            omit_headers (headers: names left out of answers, e.g. the
                            X-Api-Account-Kind an older Rancher may not send),
+                           ignore_filters (lists answer every item, as a server that does
+                           not honour state=, registryId=, … would; count counts lists),
                            normal (clear all faults).
 """
 
@@ -609,7 +611,8 @@ class FakeRancher:
         if not req.has_param("_removed"):
             items = [r for r in items if r.removed is None]
         filters = parse_filters(req.query, spec.filters)
-        items = [r for r in items if matches_filters(r, filters)]
+        if not self.take_fault("ignore_filters"):
+            items = [r for r in items if matches_filters(r, filters)]
         sort_field, order = sort_of(req, spec.filters)
         items = sort_items(items, sort_field, order)
 
@@ -814,7 +817,7 @@ class FakeRancher:
             self.faults = {}
             return 200, {"faults": self.faults}
         if mode not in ("status", "silence", "delay", "fail_action", "stuck_transitioning",
-                        "omit_headers"):
+                        "omit_headers", "ignore_filters"):
             return 400, {"error": "unknown mode %r" % mode}
         steps = data.get("steps")
         if mode == "stuck_transitioning" and steps is not None and (

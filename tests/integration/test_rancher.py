@@ -264,6 +264,19 @@ class Writeback(RancherCase):
         self.assertEqual(live, ["ra-user", "rb-user"])
         self.assertIn(self.fake.credentials("kr.example.com")[0]["state"], ("removing", "removed"))
 
+    def test_list_checks_the_state_itself(self):
+        # list asks for state=active; a server that ignores the filter made an inactive
+        # credential a listed login (and the lower id won over the active one).
+        self.fake.seed(("both.example.com", [("old-user", "s", "inactive"), ("new-user", "s", "active")]),
+                       ("idle2.example.com", [("idle-user", "s", "inactive")]))
+        self.fake.mode(mode="ignore_filters")
+        r = self.rh("list")
+        self.assertEqual((r.rc, r.err), (0, b""), r)
+        listed = json.loads(r.out)
+        self.assertEqual(listed.get("both.example.com"), "new-user", listed)
+        self.assertNotIn("idle2.example.com", listed)
+        self.assertIn("state=active", [q["query"] for q in self.fake.requests()])
+
     def test_docker_hub_spellings_are_one_registry(self):
         self.assertEqual(self.rstore("https://index.docker.io/v1/", "hub", "one").rc, 0)
         self.assertEqual(self.rstore("docker.io", "hub", "two").rc, 0)
