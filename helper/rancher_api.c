@@ -177,6 +177,7 @@ void rancher_api_objs_clear(struct rancher_objs *l)
 	free(l->items);
 	l->items = NULL;
 	l->len = 0;
+	l->cap = 0;
 }
 
 int rancher_api_obj_busy(const struct rancher_obj *o)
@@ -611,7 +612,7 @@ static int next_query(const struct rancher_api *a, struct json_object *coll, cha
 }
 
 /* One page of a collection: its items appended to l, the query of its next page into q ("" at
- * the last page). On failure, l is cleared. */
+ * the last page). More than RANCHER_API_MAX_ITEMS in l is an error. On failure, l is cleared. */
 static int read_page(struct rancher_api *a, enum rancher_api_kind k, const char *what,
 		     const char *body, size_t len, struct rancher_objs *l, char *q, size_t qsize)
 {
@@ -626,17 +627,28 @@ static int read_page(struct rancher_api *a, enum rancher_api_kind k, const char 
 	n = rc ? 0 : json_object_array_length(data);
 	for (i = 0; !rc && i < n; i++) {
 		struct rancher_obj o = {0}, *items;
+		size_t cap = l->cap ? 2 * l->cap : 16;
 
-		if ((rc = obj_parse(a, k, json_object_array_get_idx(data, i), &o)) != 0)
-			break;
-		/* One at a time: a long array of garbage fails at its first item, before any
-		 * large allocation. */
-		if (!(items = realloc(l->items, (l->len + 1) * sizeof(*items)))) {
-			rancher_api_obj_clear(&o);
-			rc = err_set(ERR_FAILED, "out of memory");
+		if (l->len == RANCHER_API_MAX_ITEMS) {
+			rc = err_set(ERR_FAILED, "Rancher at %s sent more than %d %s; giving up",
+				     a->host, RANCHER_API_MAX_ITEMS, kind_path[k]);
 			break;
 		}
-		l->items = items;
+		if ((rc = obj_parse(a, k, json_object_array_get_idx(data, i), &o)) != 0)
+			break;
+		/* Each item parsed before room is made for it: a long array of garbage fails at
+		 * its first item, before any large allocation. The room doubles, up to the cap. */
+		if (l->len == l->cap) {
+			if (cap > RANCHER_API_MAX_ITEMS)
+				cap = RANCHER_API_MAX_ITEMS;
+			if (!(items = realloc(l->items, cap * sizeof(*items)))) {
+				rancher_api_obj_clear(&o);
+				rc = err_set(ERR_FAILED, "out of memory");
+				break;
+			}
+			l->items = items;
+			l->cap = cap;
+		}
 		l->items[l->len++] = o;
 	}
 	if (!rc)

@@ -20,6 +20,9 @@
 
 /* A server that keeps sending pagination.next past this many pages is broken or hostile. */
 #define RANCHER_API_MAX_PAGES 100
+/* Nor does a Rancher environment hold more registries or credentials than this: a collection
+ * that does is refused, whatever its pages (each may be 1 MiB of small items). */
+#define RANCHER_API_MAX_ITEMS 10000
 
 struct rancher_api {
 	char *base;              /* scheme://authority[/prefix], no trailing slash; owned */
@@ -88,6 +91,7 @@ void rancher_api_obj_clear(struct rancher_obj *o);
 struct rancher_objs {
 	struct rancher_obj *items;
 	size_t len;
+	size_t cap;              /* items allocated (len <= cap) */
 };
 
 void rancher_api_objs_clear(struct rancher_objs *l);

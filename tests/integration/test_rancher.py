@@ -1029,6 +1029,21 @@ class Hostile(KeyringCase):
         self.assertIn(b"more than 100 pages", r.err)
         self.assertEqual(len(self.seen), 100)
 
+    def test_too_many_items_are_capped(self):
+        # Pages of small items, each page well under the body limit: 100 of them held 3
+        # million items, and the list grew by one element per item.
+        def reply(path):
+            page = len(self.seen)
+            data = [{"type": "registry", "id": "1sp%d" % (page * 4000 + i)} for i in range(4000)]
+            more = "https://localhost/v2-beta/projects/1a5/registries?marker=m%d" % page
+            return self.collection(data, more if page < 3 else None)
+        type(self).reply = staticmethod(reply)
+        r = self.get("many.example.com")
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertEqual(r.err, b"%s: Rancher at localhost:%d sent more than 10000 registries; "
+                         b"giving up\n" % (PROG.encode(), self.server.server_address[1]), r)
+        self.assertEqual(len(self.seen), 3)
+
     def test_next_link_to_another_host_stays_here(self):
         def reply(path):
             if "marker" in path:
