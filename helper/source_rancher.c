@@ -809,8 +809,17 @@ static int rancher_check(struct source *s, char *what, size_t what_size)
 	if (r->v3_note[0] && r->write_back)
 		return err_set(ERR_INVALID, "%s asks for write-back, but %s", RANCHER_ENV "_HOSTS",
 			       r->v3_note);
-	if (r->v3_note[0])
+	if (r->v3_note[0]) {
+		/* doctor shows this fix when a config file routes registries to "rancher" (with
+		 * 2.x, only its name routes here); the fix for a missing key (set
+		 * RANCHER_SECRET_KEY) would not help with 2.x. */
+		snprintf(what, what_size, "with Rancher 2.x, logins stay in the keyring: route those "
+			 "registries to it by its own name, `docker-credential-keyring configure "
+			 "HOST...` (it writes \"keyring\" over \"rancher\"); to share a login with a "
+			 "project, add it in Rancher as a registry credential (Resources, Secrets, "
+			 "Registry Credentials) or with `kubectl create secret docker-registry`");
 		return err_set(ERR_NOTFOUND, "%s", r->v3_note);
+	}
 	if (r->have_writer && (rc = rancher_check_one(r, &r->writer, "RANCHER_*", w, sizeof(w))) != 0)
 		return rc;
 	if (r->have_reader)

@@ -698,6 +698,28 @@ class RancherTwo(RancherCase):
         r = run(env, "store", store_json("quiet.example.com", "u", "p"))
         self.assertEqual((r.rc, r.out, r.err), (0, b"", b""), r)
 
+    def test_doctor_fix_when_routed_by_name(self):
+        # A docker config that sends a registry to docker-credential-rancher: the fix was
+        # "set RANCHER_SECRET_KEY or run `… login rancher`", which does nothing with 2.x.
+        d = tempfile.mkdtemp(prefix="rancher-two.")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump({"credHelpers": {"two.example.com": "rancher"}}, f)
+        env = self.helper_env(DOCKER_CONFIG=d, REGISTRY_AUTH_FILE=os.path.join(d, "auth.json"))
+        del env["DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS"]
+        r, line, fix = doctor_lines(env)
+        self.assertEqual((line, fix), (
+            "  rancher: " + self.NOTE,
+            "    fix: with Rancher 2.x, logins stay in the keyring: route those registries to it "
+            "by its own name, `docker-credential-keyring configure HOST...` (it writes "
+            "\"keyring\" over \"rancher\"); to share a login with a project, add it in Rancher "
+            "as a registry credential (Resources, Secrets, Registry Credentials) or with "
+            "`kubectl create secret docker-registry`"), r)
+        # The fix does what it says: doctor then finds nothing to fix here.
+        self.assertEqual(run(env, None, args=["configure", "two.example.com"]).rc, 0)
+        r, line, fix = doctor_lines(env)
+        self.assertEqual((line, fix), ("  rancher: not in use: " + self.NOTE, ""), r)
+
 
 def named_address():
     """A name of this machine that is not "localhost" nor an address, and what it resolves to
