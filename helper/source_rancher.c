@@ -864,23 +864,35 @@ static const char *rancher_str(const struct config *cfg, const char *key, const 
 	return v && v[0] ? v : NULL;
 }
 
+/* The name a setting of the [rancher] section goes by in messages, as config.c names the
+ * others: the variable env when it is set (it wins), else rancher.key. Into buf. */
+static const char *rancher_setting_name(const char *key, const char *env, char *buf, size_t size)
+{
+	if (getenv(env) && getenv(env)[0])
+		snprintf(buf, size, "%s", env);
+	else
+		snprintf(buf, size, RANCHER_NAME ".%s", key);
+	return buf;
+}
+
 /* hosts: "all" / "*", or a list separated by commas or spaces. */
 static int rancher_hosts(struct rancher_source *r, const char *v)
 {
-	char host[RANCHER_HOST_MAX], word[RANCHER_HOST_MAX], **hosts;
+	char host[RANCHER_HOST_MAX], word[RANCHER_HOST_MAX], **hosts, name[80];
 	size_t n;
 
 	if (!v || strcmp(v, "all") == 0 || strcmp(v, "*") == 0)
 		return 0;
+	rancher_setting_name("hosts", RANCHER_ENV "_HOSTS", name, sizeof(name));
 	for (v += strspn(v, ", \t"); *v; v += strspn(v, ", \t")) {
 		n = strcspn(v, ", \t");
 		if (n >= sizeof(word))
-			return err_set(ERR_INVALID, "rancher hosts: a host is too long");
+			return err_set(ERR_INVALID, "%s: a host is too long", name);
 		memcpy(word, v, n);
 		word[n] = '\0';
 		v += n;
 		if (rancher_host(word, host, sizeof(host)))
-			return err_set(ERR_INVALID, "rancher hosts: not a registry host: %s", word);
+			return err_set(ERR_INVALID, "%s: not a registry host: %s", name, word);
 		if (!(hosts = realloc(r->hosts, (r->nhosts + 1) * sizeof(*hosts))))
 			return err_set(ERR_FAILED, "out of memory");
 		r->hosts = hosts;
@@ -888,7 +900,7 @@ static int rancher_hosts(struct rancher_source *r, const char *v)
 			return err_set(ERR_FAILED, "out of memory");
 		r->nhosts++;
 	}
-	return r->nhosts ? 0 : err_set(ERR_INVALID, "rancher hosts: empty list (use \"all\")");
+	return r->nhosts ? 0 : err_set(ERR_INVALID, "%s: empty list (use \"all\")", name);
 }
 
 /* One key pair's endpoint, and the *-file setting that may hold its secret key (its path, and
@@ -905,10 +917,7 @@ static int rancher_endpoint(struct rancher_source *r, const struct config *cfg, 
 	a->http = &r->http;
 	a->key_names = key_names;
 	a->budget_ms = deadline;
-	if (getenv(file_env) && getenv(file_env)[0])
-		snprintf(f->setting, sizeof(f->setting), "%s", file_env);
-	else
-		snprintf(f->setting, sizeof(f->setting), RANCHER_NAME ".%s", file_key);
+	rancher_setting_name(file_key, file_env, f->setting, sizeof(f->setting));
 	if (!rc && !(a->access = strdup(access)))
 		rc = err_set(ERR_FAILED, "out of memory");
 	if (!rc && path && !(f->path = strdup(path)))
@@ -925,6 +934,7 @@ static int rancher_open(struct rancher_source *r, const struct config *cfg, cons
 	const char *project = rancher_str(cfg, "project", RANCHER_ENV "_PROJECT");
 	const char *email = rancher_str(cfg, "email", RANCHER_ENV "_EMAIL");
 	int64_t deadline = 0, ttl = 0;
+	char name[80];
 	int rc = http_opts_load(cfg, RANCHER_NAME, RANCHER_ENV, &r->http);
 
 	if (!rc)
@@ -950,7 +960,8 @@ static int rancher_open(struct rancher_source *r, const struct config *cfg, cons
 				      "cattle-secret-key-file", RANCHER_ENV "_CATTLE_SECRET_KEY_FILE",
 				      "CATTLE_ACCESS_KEY and CATTLE_SECRET_KEY", deadline);
 	if (!rc && project && !rancher_api_valid_project(project, strlen(project)))
-		rc = err_set(ERR_INVALID, "rancher project: expected an environment id like 1a5, got %s",
+		rc = err_set(ERR_INVALID, "%s: expected an environment id like 1a5, got %s",
+			     rancher_setting_name("project", RANCHER_ENV "_PROJECT", name, sizeof(name)),
 			     project);
 	if (!rc && project) {
 		struct rancher_api *a = r->have_writer ? &r->writer : &r->reader;

@@ -614,7 +614,8 @@ class ConfigureRancher(Configure):
     def test_broken_rancher_setting_stops_only_rancher(self):
         self.env["DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT"] = "bad"
         r = self.configure("--rancher", "a.example")
-        self.assertEqual((r.rc, r.out), (1, b"configure: --rancher: rancher project: expected an "
+        self.assertEqual((r.rc, r.out), (1, b"configure: --rancher: "
+                                            b"DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT: expected an "
                                             b"environment id like 1a5, got bad\n"), r)
         self.assertFalse(os.path.exists(self.docker))
         r = self.configure("a.example")  # named hosts do not need the sources

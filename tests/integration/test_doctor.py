@@ -123,6 +123,39 @@ class Settings(DoctorCase):
         self.assertEqual(do_line, "  digitalocean: not in use: " + DO_NO_TOKEN +
                          "; no doctl config at %s/.config/doctl/config.yaml" % self.dir)
 
+    def test_broken_rancher_project_and_hosts_are_named(self):
+        # The messages said "rancher project: …" / "rancher hosts: …", and the fix was to
+        # correct `rancher project` "at the top of" the config file, whichever was set.
+        conf = os.path.join(self.dir, "config")
+        with open(conf, "w") as f:
+            f.write("[rancher]\nhosts = good.example, https://\nproject = 1a5\n")
+        rancher = dict(RANCHER_URL="https://rancher.example.com", RANCHER_ACCESS_KEY="AK",
+                       DOCKER_CREDENTIAL_KEYRING_CONFIG=conf)
+        r, lines = self.doctor(**rancher)
+        self.assertEqual(self.source_lines(lines, "rancher"), (
+            "  rancher: rancher.hosts: not a registry host: https://",
+            "    fix: correct `hosts` in the [rancher] section of %s as the line above says, or "
+            "remove it for its default" % conf), r)
+        r, lines = self.doctor(DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS="all",
+                               DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT="bad", **rancher)
+        self.assertEqual(self.source_lines(lines, "rancher"), (
+            "  rancher: DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT: expected an environment id "
+            "like 1a5, got bad",
+            "    fix: `unset DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT` (its default then "
+            "applies), or set DOCKER_CREDENTIAL_KEYRING_RANCHER_PROJECT as the line above says"), r)
+        with open(conf, "w") as f:
+            f.write("[rancher]\nproject = 1b5\n")
+        r, lines = self.doctor(DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS="x" * 300, **rancher)
+        self.assertEqual(self.source_lines(lines, "rancher"), (
+            "  rancher: DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS: a host is too long",
+            "    fix: `unset DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS` (its default then applies), "
+            "or set DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS as the line above says"), r)
+        r, lines = self.doctor(**rancher)
+        self.assertEqual(self.source_lines(lines, "rancher"), (
+            "  rancher: rancher.project: expected an environment id like 1a5, got 1b5",
+            "    fix: correct `project` in the [rancher] section of %s as the line above says, "
+            "or remove it for its default" % conf), r)
+
     def test_a_broken_keyring_setting_is_named(self):
         r, lines = self.doctor(DOCKER_CREDENTIAL_KEYRING_TIMEOUT="30000")
         self.assertEqual(r.rc, 1, r)
