@@ -412,6 +412,9 @@ struct plan {
 	struct json_object *root;
 	int exists, is_docker, nchanges;
 	mode_t mode;
+	int keep_owner;   /* the file exists: the new one gets its owner and group */
+	uid_t uid;
+	gid_t gid;
 	struct secbuf changes;	/* one line per change */
 	struct secbuf notes;	/* warnings to show whatever happens */
 	struct secbuf *removed; /* --remove: the credHelpers keys taken out of either file (a set) */
@@ -549,7 +552,10 @@ static int plan_file(struct plan *p, const struct opts *o)
 		rc = plan_target(p);
 	if (rc)
 		return rc;
-	p->mode = p->exists && stat(p->path, &st) == 0 ? st.st_mode & 07777 : 0600;
+	p->keep_owner = p->exists && stat(p->path, &st) == 0;
+	p->mode = p->keep_owner ? st.st_mode & 07777 : 0600;
+	p->uid = p->keep_owner ? st.st_uid : 0;
+	p->gid = p->keep_owner ? st.st_gid : 0;
 	if (!p->exists && !(p->root = json_object_new_object()))
 		return err_set(ERR_FAILED, "out of memory");
 	if (o->store_mode && p->is_docker) {
@@ -674,6 +680,12 @@ static int write_plan(struct plan *p)
 		rc = mkdirs(dir);
 	if (!rc && (fd = mkstemp(tmp)) < 0)
 		rc = err_set(ERR_FAILED, "%s: cannot create a temporary file in %s: %s", p->path, dir,
+			     strerror(errno));
+	/* The new file is the old one's: root running configure on a user's file must not leave
+	 * it root's. Before fchmod, since a change of owner may clear set-id bits. EPERM (not
+	 * root, the file another user's) leaves the file to whoever runs configure, as before. */
+	if (!rc && p->keep_owner && fchown(fd, p->uid, p->gid) != 0 && errno != EPERM)
+		rc = err_set(ERR_FAILED, "%s: cannot give %s the file's owner: %s", p->path, tmp,
 			     strerror(errno));
 	if (!rc && (fchmod(fd, p->mode) != 0 || fdio_write_all(fd, text.data, text.len) != 0 ||
 		    fsync(fd) != 0))

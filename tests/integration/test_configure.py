@@ -195,6 +195,43 @@ class Configure(unittest.TestCase):
         self.assertEqual(mode(self.docker), 0o640)  # mode kept
         self.assertNotIn("\\/", self.read(self.docker))
 
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to make a file another user's")
+    def test_keeps_the_owner(self):
+        # root running configure on a user's file left it root's (the temporary file's owner).
+        self.write(self.docker, '{"auths": {}}', 0o640)
+        os.chown(self.docker, 65534, 65534)
+        r = self.configure("a.example")
+        self.assertEqual(r.rc, 0, r)
+        st = os.stat(self.docker)
+        self.assertEqual((st.st_uid, st.st_gid, mode(self.docker)), (65534, 65534, 0o640))
+        self.assertEqual(self.helpers(self.docker), {"a.example": "keyring"})
+        st = os.stat(self.auth)  # a new file is the caller's
+        self.assertEqual((st.st_uid, st.st_gid), (0, os.getegid()))
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to run configure as another user")
+    def test_another_users_file_is_changed_without_its_owner(self):
+        # Not root, the file root's (and writable): fchown fails with EPERM, which is no error.
+        path = os.path.abspath(BIN)
+        while path != "/":
+            path = os.path.dirname(path)
+            if not os.stat(path).st_mode & stat.S_IXOTH:
+                self.skipTest("the binary is out of other users' reach")
+        self.write(self.docker, '{"auths": {}}', 0o666)
+        os.chmod(self.dir, 0o755)
+        for d in (self.home, os.path.dirname(self.docker), self.rt):
+            os.chown(d, 65534, 65534)
+
+        def nobody():
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+        p = subprocess.run([BIN, "configure", "a.example"], env=self.env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=20, preexec_fn=nobody)
+        self.assertEqual(p.returncode, 0, p)
+        st = os.stat(self.docker)
+        self.assertEqual((st.st_uid, st.st_gid, mode(self.docker)), (65534, 65534, 0o666))
+        self.assertEqual(self.helpers(self.docker), {"a.example": "keyring"})
+
     def test_plaintext_auth_is_kept_with_a_warning(self):
         self.write(self.docker, '{"auths": {"a.example": {"auth": "dTpw"}}}')
         r = self.configure("a.example")
