@@ -643,7 +643,8 @@ static int emit(struct secbuf *b, struct json_object *v, int level)
 	}
 }
 
-/* Create dir and the directories above it that are missing, 0700 (changed back on return). */
+/* Create dir and the directories above it that are missing, each 0700. dir is cut at each '/'
+ * in turn to do so, and whole again on return. */
 static int mkdirs(char *dir)
 {
 	char *s = dir;

@@ -1,5 +1,5 @@
-/* doctor: see doctor.h. Read-only: it lists the keyring (no secrets are loaded) and reads the
- * config files; it never writes anything. */
+/* doctor: see doctor.h. Read-only: it runs the stores' checks (no secret is loaded), one
+ * read-only call per source, and reads the config files; it never writes anything. */
 #include "doctor.h"
 
 #include <limits.h>

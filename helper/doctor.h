@@ -1,9 +1,10 @@
 /* doctor: one screen that says whether the helper can work here and what to do when it cannot.
  *
- * Checks, in order: the settings file, the session bus and the Secret Service (through the
- * store's list), the configured credential sources, and which config files route which
- * registries to this helper (and whether the helper they name is on PATH). Each problem gets
- * a line starting with "fix: ". */
+ * Checks, in order: the settings file; the session bus and the store (its own check, store.h:
+ * the Secret Service or the kernel keyring), then, when there is one, the copies store (as a
+ * note, not a problem: sources work without it); the configured credential sources; and which
+ * config files route which registries to this helper (and whether the helper they name is on
+ * PATH). Each problem gets a line starting with "fix: ". */
 #ifndef DCK_DOCTOR_H
 #define DCK_DOCTOR_H
 

@@ -2,13 +2,14 @@
  * and the checks every answer goes through before source_rancher.c sees it.
  *
  * Why a layer of its own: Rancher's answers are the hostile part of this program. Collections
- * come in pages (followed to the end, at most RANCHER_API_MAX_PAGES), resources carry fields of any
- * JSON type, errors have their own shape, links point wherever the server likes, and the create
- * response and environmentAdmin reads carry secretValue in clear. Here every answer is parsed
- * into small C structs with checked fields, every JSON string is wiped before json-c frees it,
- * every error becomes one line, and every request is cut to what is left of the operation's
- * deadline. URLs are always built from the configured base (never from the server's links), so
- * the API key goes nowhere else. */
+ * come in pages (followed to the end, at most RANCHER_API_MAX_PAGES of them and
+ * RANCHER_API_MAX_ITEMS items), resources carry fields of any JSON type, errors have their own
+ * shape, links point wherever the server likes, and the create response and environmentAdmin
+ * reads carry secretValue in clear. Here every answer is parsed into small C structs with
+ * checked fields, every JSON string is wiped before json-c frees it, every error becomes one
+ * line, and every request is cut to what is left of the operation's deadline. URLs are always
+ * built from the configured base (never from the server's links), so the API key goes nowhere
+ * else. */
 #ifndef DCK_RANCHER_API_H
 #define DCK_RANCHER_API_H
 
@@ -99,8 +100,11 @@ void rancher_api_objs_clear(struct rancher_objs *l);
 /* Is o in a state that ends by itself (registering, deactivating, updating-active, …)? */
 int rancher_api_obj_busy(const struct rancher_obj *o);
 
-/* Every item of a collection, all pages, in the server's order (id ascending). query: extra
- * filters such as "registryId=1sp1&state=active", or NULL. Removed items are not listed.
+/* Every item of a collection, all pages, in the server's order (id ascending), at most
+ * RANCHER_API_MAX_ITEMS. query: extra filters such as "registryId=1sp1&state=active", or NULL.
+ * The filters, and leaving out removed items, are the server's doing (Rancher lists removed
+ * ones only when asked): nothing here checks them, so callers check what they rely on
+ * (rancher_gone, the state, the registryId).
  *
  * This and every call below work in a->project. When it is not known (neither the URL nor the
  * setting names one), the first answer's X-Api-Account-Kind says whose key this is: an

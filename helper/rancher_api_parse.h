@@ -1,7 +1,7 @@
 /* rancher_api_parse: the checks rancher_api.c applies to Rancher's answers, on a body alone,
- * with no request made. Internal: for tests/fuzz/fuzz_rancher_body.c and unit tests; the
- * source uses rancher_api_list / rancher_api_change / … (rancher_api.h), which call the same
- * code.
+ * with no request made. Internal: only tests/fuzz/fuzz_rancher_body.c includes it (and
+ * rancher_api.c, which defines it); the source uses rancher_api_list / rancher_api_change / …
+ * (rancher_api.h), which call the same code.
  *
  * a supplies only what messages name (a->host, a->access, a->key_names, a->project) and takes
  * a->last_status and last_code as after a real call; no field of it is used for I/O. Every

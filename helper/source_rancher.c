@@ -683,10 +683,14 @@ static int rancher_on_store(struct source *s, const struct cred *c)
 
 /* erase removes from Rancher only what this helper registered for the login erased: that is
  * what a logout means. A credential in Rancher serves the whole environment (other hosts and
- * services pull with it); `podman logout --all` erases every host of credHelpers, and one made
- * by hand or by another login must survive it. So: no login in the keyring (nothing, or a copy
- * read from Rancher), no request at all; else only credentials with its username and our mark,
- * and a note naming the rest. */
+ * services pull with it), and `podman logout --all` erases every host of credHelpers. So: no
+ * login in the keyring (nothing, or a copy read from Rancher), no request at all; else only
+ * the credentials with the login's username and our mark, and a note naming the rest. The mark
+ * comes from store, which writes it on every credential it creates or updates, and store over
+ * a credential someone else made updates it only if the username matches (issue #13): one made
+ * by hand or by another tool for this username is taken over, marked, by the next store of it,
+ * and from then on goes with this login's erase; one they made for another username is never
+ * marked, and survives every erase. */
 static int rancher_on_erase(struct source *s, const char *server, const struct cred *cached)
 {
 	struct rancher_source *r = (struct rancher_source *)s;
