@@ -208,6 +208,18 @@ class FakeRancherTest(unittest.TestCase):
         data = self.call("GET", "/v2-beta/registrycredentials?" + query).json
         self.assertEqual(len(data["data"]), 3)
 
+    def test_ignore_filters_mode(self):
+        a = self.create_registry("a.example")
+        b = self.create_registry("b.example")
+        self.create_credential(a["id"], user="u1")
+        self.create_credential(b["id"], user="u2")
+        query = "/v2-beta/registrycredentials?state=active&registryId=" + b["id"]
+        self.control("POST", "/_test/mode", {"mode": "ignore_filters", "count": 1})
+        data = self.call("GET", query).json
+        self.assertEqual([c["publicValue"] for c in data["data"]], ["u1", "u2"])
+        data = self.call("GET", query).json  # the count is used up: filtered again
+        self.assertEqual([c["publicValue"] for c in data["data"]], ["u2"])
+
     def test_pagination_page_size_two_over_five(self):
         seeded = self.control("POST", "/_test/seed", {"registries": [
             {"project": "1a5", "serverAddress": "r%d.example" % i} for i in range(5)]})
