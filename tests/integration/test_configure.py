@@ -94,6 +94,24 @@ void *realloc(void *p, size_t n)
 }
 """
 
+# The shim's positive control: frees one block that holds $SHIM_MARKER.
+FREES_MARKER = b"""
+#include <stdlib.h>
+#include <string.h>
+
+int main(void)
+{
+	const char *m = getenv("SHIM_MARKER");
+	char *p = m ? malloc(strlen(m) + 1) : NULL;
+
+	if (!p)
+		return 1;
+	strcpy(p, m);
+	free(p);
+	return 0;
+}
+"""
+
 
 def can_unshare():
     if os.geteuid() != 0 or not shutil.which("unshare"):
@@ -531,8 +549,22 @@ class Configure(unittest.TestCase):
         src = shim[:-3] + ".c"
         with open(src, "wb") as f:
             f.write(FREE_SHIM)
-        if subprocess.run(["cc", "-shared", "-fPIC", "-o", shim, src, "-ldl"]).returncode != 0:
-            self.skipTest("no C compiler for the free() shim")
+        if shutil.which("cc") is None:
+            self.skipTest("no C compiler (cc) for the free() shim")
+        cc = subprocess.run(["cc", "-shared", "-fPIC", "-o", shim, src, "-ldl"],
+                            stderr=subprocess.PIPE)
+        self.assertEqual(cc.returncode, 0, cc.stderr.decode(errors="replace"))
+        # Positive control: a program that frees a block holding the marker, under the same
+        # preload, must be reported; else the shim is not in effect and every "not found"
+        # below would pass for nothing.
+        control = os.path.join(self.dir, "frees_marker")
+        with open(control + ".c", "wb") as f:
+            f.write(FREES_MARKER)
+        cc = subprocess.run(["cc", "-O0", "-o", control, control + ".c"], stderr=subprocess.PIPE)
+        self.assertEqual(cc.returncode, 0, cc.stderr.decode(errors="replace"))
+        p = subprocess.run([control], env=dict(self.env, LD_PRELOAD=shim, SHIM_MARKER=MARK),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+        self.assertEqual((p.returncode, p.stderr), (0, b"SHIM: the secret in a freed block\n"), p)
         # Passwords first, then enough text that a growing buffer must move after them.
         cfg = {"auths": {"a.example": {"auth": MARK + "YWxpY2U6cHc="},
                          "b.example": {"identitytoken": MARK + "-token"}},
