@@ -75,24 +75,56 @@ static int make_filler(struct secbuf *f, size_t len)
 	return rc ? rc : secbuf_append(f, "\"", 1);
 }
 
-/* Does a JSON string in buf hold a raw control character? RFC 8259 wants them escaped, and
- * json-c takes them as they are (Go's encoder, which docker and podman use, never writes one). */
-static int raw_control_in_string(const char *buf, size_t len)
+/* A \uXXXX escape at p (past the backslash, len bytes left): its value, or -1. */
+static long escape_at(const char *p, size_t len)
+{
+	long v = 0;
+	size_t i;
+
+	if (len < 5 || p[0] != 'u')
+		return -1;
+	for (i = 1; i < 5; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		      : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/* What is wrong with the strings of buf that json-c would let through, or NULL:
+ *  - a raw control character: RFC 8259 wants them escaped, and json-c takes them as they are
+ *    (Go's encoder, which docker and podman use, never writes one);
+ *  - an escaped surrogate that is not half of a pair (\ud800 alone): json-c makes it U+FFFD,
+ *    so a secret would be stored as something else than what was sent. */
+static const char *string_problem(const char *buf, size_t len)
 {
 	size_t i;
 	int in = 0;
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)buf[i];
+		long v, low;
 
-		if (in && c == '\\')
-			i++;
-		else if (c == '"')
+		if (in && c == '\\') {
+			v = escape_at(buf + i + 1, len - i - 1);
+			if (v >= 0xd800 && v <= 0xdbff && i + 12 <= len && buf[i + 6] == '\\' &&
+			    (low = escape_at(buf + i + 7, len - i - 7)) >= 0xdc00 && low <= 0xdfff)
+				i += 11; /* a pair: one character */
+			else if (v >= 0xd800 && v <= 0xdfff)
+				return "an escaped surrogate (\\ud800 to \\udfff) that is not half of a pair";
+			else
+				i++;
+		} else if (c == '"') {
 			in = !in;
-		else if (in && c < 0x20)
-			return 1;
+		} else if (in && c < 0x20) {
+			return "a control character in a string is not escaped";
+		}
 	}
-	return 0;
+	return NULL;
 }
 
 static int is_space(char c)
@@ -123,10 +155,9 @@ struct json_object *json_secret_parse(const char *buf, size_t len, int max_depth
 		*why = "it is not valid UTF-8";
 		return NULL;
 	}
-	if (raw_control_in_string(buf, len)) {
-		*why = "a control character in a string is not escaped";
+	if ((*why = string_problem(buf, len)) != NULL)
 		return NULL;
-	}
+	*why = "out of memory";
 	if (make_filler(&filler, len) != 0 || !(tok = json_tokener_new_ex(max_depth)) ||
 	    throwaway(tok, &filler) != 0)
 		goto out;

@@ -65,6 +65,22 @@ class InvalidUtf8(KeyringCase):
         self.assert_clean_line(r)
         self.get_ok("good.example", "alice", "pw")
 
+    def test_an_escaped_lone_surrogate_is_refused_and_a_pair_kept(self):
+        # json-c turned "\ud800" into U+FFFD: a secret stored as something else than sent.
+        self.store("surrogate.example", "alice", "pw")
+        for esc in (rb"\ud800", rb"\uDC00", rb"x\ud83dy", rb"\ud83d\u0041"):
+            for field in ("username", "secret"):
+                with self.subTest(esc=esc, field=field):
+                    data = store_bytes(server=b"surrogate.example", **{field: b"a" + esc + b"b"})
+                    r = self.run_helper("store", data)
+                    self.assert_clean_line(r)
+                    self.assertIn(b"surrogate", r.out, r)
+        self.get_ok("surrogate.example", "alice", "pw")  # the login before is untouched
+        r = self.run_helper("store", store_bytes(server=b"surrogate.example",
+                                                 secret=rb"a\ud83d\ude00\\ud800"))
+        self.assert_clean_line(r, rc=0)
+        self.get_ok("surrogate.example", "u", "a\U0001f600\\ud800")
+
     def test_non_object_input_says_what_is_wrong(self):
         for text, want in ((b"null", b"expected an object"),
                            (b"[]", b"expected an object"),
