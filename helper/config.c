@@ -3,11 +3,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "secmem.h"
@@ -150,19 +153,24 @@ int config_load(struct config **out)
 {
 	char path[4096];
 	struct secbuf b = SECBUF_INIT;
-	FILE *f;
-	int rc;
+	struct stat st;
+	int fd, rc;
 
 	if (config_file_path(path, sizeof(path)) != 0)
 		return config_parse("", 0, "(none)", out);
-	f = fopen(path, "re");
-	if (!f) {
+	/* Non-blocking: a FIFO there must not hang every verb waiting for a writer. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
 		if (errno == ENOENT && !getenv("DOCKER_CREDENTIAL_KEYRING_CONFIG"))
 			return config_parse("", 0, path, out);
 		return err_set(ERR_INVALID, "cannot read %s: %s", path, strerror(errno));
 	}
-	rc = secbuf_read_fd(&b, fileno(f), CONFIG_MAX_BYTES);
-	fclose(f);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set(ERR_INVALID, "cannot read %s: not a regular file", path);
+	}
+	rc = secbuf_read_fd(&b, fd, CONFIG_MAX_BYTES);
+	close(fd);
 	if (rc)
 		return err_wrap(ERR_INVALID, "%s", path);
 	rc = config_parse(b.data ? b.data : "", b.len, path, out);

@@ -170,6 +170,16 @@ class BrokenSettings(KeyringCase):
         r = run(env, "store", store_json("any.example.com", "u", "p"))
         self.assertEqual((r.rc, r.out), (1, ("%s:2: expected `key = value`\n" % path).encode()))
 
+    def test_a_fifo_as_config_file_blocks_nothing(self):
+        # open() waited for a writer: every verb hung.
+        path = os.path.join(self.ks.dir, "fifo.conf")
+        os.mkfifo(path)
+        env = dict(self.env, DOCKER_CREDENTIAL_KEYRING_CONFIG=path)
+        r = run(env, "get", b"any.example.com", timeout=10)
+        self.assertEqual((r.rc, r.out), (1, NOT_FOUND), r)
+        self.assertIn(("cannot read %s: not a regular file" % path).encode(), r.err)
+        self.assertLess(r.seconds, 5, r)
+
     def test_broken_source_setting_spares_other_registries(self):
         self.store("spared.example.com", "u", "p")
         env = dict(self.env, DOCKER_CREDENTIAL_KEYRING_DO_EXPIRY="soon")
