@@ -103,6 +103,11 @@ int proto_parse_store(const char *buf, size_t len, struct cred *out)
 								 : PROTO_NO_SERVER);
 		goto out;
 	}
+	/* get trims what it reads: a key that begins or ends with a space could never be read. */
+	if (is_space(c.server[0]) || is_space(c.server[server_len - 1])) {
+		rc = err_set(ERR_INVALID, "invalid server URL: it begins or ends with a space");
+		goto out;
+	}
 	if (!c.username || user_len == 0) {
 		rc = err_set(ERR_INVALID, PROTO_NO_USERNAME);
 		goto out;
@@ -111,7 +116,7 @@ int proto_parse_store(const char *buf, size_t len, struct cred *out)
 		rc = err_set(ERR_INVALID, "invalid username: it contains a NUL character");
 		goto out;
 	}
-	/* An escape can still spell what the keyring refuses (a lone surrogate). */
+	/* Checked again after json-c's unescaping, which the raw text's check came before. */
 	if (!utf8_valid(c.server, server_len) || !utf8_valid(c.username, user_len)) {
 		rc = err_set(ERR_INVALID, "invalid %s: it is not valid UTF-8",
 			     utf8_valid(c.server, server_len) ? "username" : "server URL");

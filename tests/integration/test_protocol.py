@@ -63,6 +63,14 @@ class Verbs(KeyringCase):
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(json.loads(r.out)["Secret"], "p")
 
+    def test_a_server_get_could_never_find_is_refused(self):
+        # get trims what it reads, so "x " stored would be an entry no get reaches.
+        for server in ("pad.example.com ", " pad.example.com"):
+            r = self.run_helper("store", store_json(server, "u", "p"))
+            self.assertEqual((r.rc, r.out), (1, b"invalid server URL: it begins or ends with a "
+                                                b"space\n"), server)
+        self.assert_miss("pad.example.com")
+
     def test_miss_is_byte_exact_and_quiet(self):
         r = self.assert_miss("never-stored.example.com")
         self.assertEqual(r.err, b"")
