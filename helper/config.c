@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fdio.h"
 #include "secmem.h"
 
 /* A config file is a few lines; anything this large is not one. */
@@ -153,26 +154,19 @@ int config_load(struct config **out)
 {
 	char path[4096];
 	struct secbuf b = SECBUF_INIT;
-	struct stat st;
-	int fd, rc;
+	int rc;
 
 	if (config_file_path(path, sizeof(path)) != 0)
 		return config_parse("", 0, "(none)", out);
-	/* Non-blocking: a FIFO there must not hang every verb waiting for a writer. */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT && !getenv("DOCKER_CREDENTIAL_KEYRING_CONFIG"))
-			return config_parse("", 0, path, out);
-		return err_set(ERR_INVALID, "cannot read %s: %s", path, strerror(errno));
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	rc = fdio_read_regular(path, 0, CONFIG_MAX_BYTES, &b);
+	if (rc == ENOENT && !getenv("DOCKER_CREDENTIAL_KEYRING_CONFIG"))
+		return config_parse("", 0, path, out);
+	if (rc == EINVAL)
 		return err_set(ERR_INVALID, "cannot read %s: not a regular file", path);
-	}
-	rc = secbuf_read_fd(&b, fd, CONFIG_MAX_BYTES);
-	close(fd);
+	if (rc == EFBIG)
+		return err_set(ERR_INVALID, "%s: larger than the limit of %d bytes", path, CONFIG_MAX_BYTES);
 	if (rc)
-		return err_wrap(ERR_INVALID, "%s", path);
+		return err_set(ERR_INVALID, "cannot read %s: %s", path, strerror(rc));
 	rc = config_parse(b.data ? b.data : "", b.len, path, out);
 	secbuf_free(&b);
 	return rc;

@@ -22,6 +22,7 @@
 
 #include "err.h"
 #include "fdio.h"
+#include "host.h"
 #include "json_secret.h"
 #include "proto.h"
 
@@ -96,24 +97,17 @@ int configure_load(const char *path, struct json_object **out)
 {
 	struct secbuf b = SECBUF_INIT; /* wiped when freed: auth files hold base64 passwords */
 	const char *why = NULL;
-	struct stat st;
-	int fd, rc;
+	int rc = fdio_read_regular(path, 0, MAX_FILE, &b);
 
 	*out = NULL;
-	/* O_NONBLOCK: a FIFO (or a device) put where the file should be is refused below, by
-	 * fstat, instead of blocking in open until a writer comes; regular files ignore it. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : err_set(ERR_FAILED, "%s: cannot read: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		rc = err_set(ERR_INVALID, "%s: not a regular file", path);
-	else if (st.st_size > MAX_FILE)
-		rc = err_set(ERR_INVALID, "%s: larger than %u MiB: not a config file", path, MAX_FILE >> 20);
-	else if ((rc = secbuf_read_fd(&b, fd, MAX_FILE)) != 0)
-		err_wrap(rc, "%s", path); /* a read error, or a file that grew while we read it */
-	close(fd);
+	if (rc == ENOENT)
+		return 0;
+	if (rc == EINVAL)
+		return err_set(ERR_INVALID, "%s: not a regular file", path);
+	if (rc == EFBIG)
+		return err_set(ERR_INVALID, "%s: larger than %u MiB: not a config file", path, MAX_FILE >> 20);
 	if (rc)
-		return rc;
+		return err_set(ERR_FAILED, "%s: cannot read: %s", path, strerror(rc));
 	if (strspn(b.data ? b.data : "", " \t\r\n") == b.len) { /* an empty file is an empty config */
 		secbuf_free(&b);
 		*out = json_object_new_object();
@@ -141,36 +135,10 @@ static int one_of(const char *s, const char *const *list, size_t n)
 	return 0;
 }
 
-/* host[:port] in lower case: a DNS name (letters, digits, '-', '_', '.'), or an IPv6
- * address in brackets; a port from 1 to 65535. */
-static int host_ok(const char *h)
-{
-	const char *port;
-	size_t n;
-
-	if (h[0] == '[') {
-		n = 1 + strspn(h + 1, "0123456789abcdef:.");
-		if (n == 1 || h[n] != ']')
-			return 0;
-		n++;
-	} else {
-		n = strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789-_.");
-		if (n == 0 || strchr(".-", h[0]) || strchr(".-", h[n - 1]) || strstr(h, ".."))
-			return 0;
-	}
-	if (h[n] != ':')
-		return h[n] == 0;
-	port = h + n + 1;
-	n = strspn(port, "0123456789");
-	return port[n] == 0 && n >= 1 && n <= 5 && atol(port) >= 1 && atol(port) <= 65535;
-}
-
 int configure_normalize(const char *typed, int any_path, char **host)
 {
 	/* the paths of the registry API itself, which `docker login https://host/v2/` drops too */
 	static const char *const api_paths[] = {"", "/", "/v1", "/v1/", "/v2", "/v2/"};
-	static const char *const hub_names[] = {"docker.io", "index.docker.io", "registry-1.docker.io",
-						"registry.hub.docker.com"};
 	const char *p = typed;
 	char *h;
 	size_t n, i;
@@ -190,12 +158,12 @@ int configure_normalize(const char *typed, int any_path, char **host)
 		return err_set(ERR_FAILED, "out of memory");
 	for (i = 0; i < n; i++)
 		h[i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] - 'A' + 'a' : h[i]);
-	if (!host_ok(h))
+	if (!host_is_valid(h, n))
 		rc = err_set(ERR_INVALID, "\"%s\" is not a registry host[:port]", typed);
 	else if (!any_path && !one_of(p + n, api_paths, sizeof(api_paths) / sizeof(api_paths[0])))
 		rc = err_set(ERR_INVALID, "\"%s\": clients look credential helpers up by registry host, "
 					  "never by path: name the host, %s", typed, h);
-	else if (one_of(h, hub_names, sizeof(hub_names) / sizeof(hub_names[0])))
+	else if (host_is_hub(h))
 		strcpy(h, "docker.io"); /* no longer than any of the names */
 	if (rc)
 		free(h);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "monotonic.h"
 #include "secmem.h"
+#include "token.h"
 #include "utf8.h"
 #include "write_behind.h"
 
@@ -29,33 +30,19 @@ static int refuse_reserved(const char *server)
 	return err_set(ERR_INVALID, "%s is reserved for the helper's own settings", server);
 }
 
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 int creds_check_token(const char **secret, size_t *len, const char *what)
 {
-	const char *p = *secret;
-	size_t n = *len, i;
-
-	while (n && is_blank(p[0])) {
-		p++;
-		n--;
-	}
-	while (n && is_blank(p[n - 1]))
-		n--;
-	if (n == 0)
+	switch (token_trim(secret, len, SAVED_SECRET_MAX)) {
+	case TOKEN_EMPTY:
 		return err_set(ERR_INVALID, "no %s on standard input", what);
-	if (n > SAVED_SECRET_MAX)
+	case TOKEN_LONG:
 		return err_set(ERR_INVALID, "that is not a %s: longer than %d bytes", what, SAVED_SECRET_MAX);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
-			return err_set(ERR_INVALID, "that is not a %s: it holds spaces, control or "
-				       "non-ASCII characters", what);
-	*secret = p;
-	*len = n;
-	return 0;
+	case TOKEN_CHARS:
+		return err_set(ERR_INVALID, "that is not a %s: it holds spaces, control or "
+			       "non-ASCII characters", what);
+	default:
+		return 0;
+	}
 }
 
 int creds_save_secret(struct store *st, const char *key, const char *what, const char *secret,

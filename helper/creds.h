@@ -7,10 +7,8 @@
 
 #include "app.h"
 
-/* Trim surrounding white space of a secret read from a person or a file (secret, len) and
- * check it is an API token or key: 1 to 4096 printable ASCII characters without spaces, which
- * also keeps it from smuggling a line into an HTTP header. what names it in messages. On
- * success *secret and *len describe the trimmed part. 0 or ERR_INVALID. */
+/* A secret read from a person or a file, (secret, len), trimmed and checked as an API token
+ * (token.h, at most 4096 bytes); what names it in messages. 0 or ERR_INVALID. */
 int creds_check_token(const char **secret, size_t *len, const char *what);
 
 /* `login NAME`: keep a source's API secret (creds_check_token's rules) under the reserved

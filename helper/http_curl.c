@@ -9,40 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "err.h"
 #include "http_plugin.h"
-
-
-/* Standard base64 of n bytes into a malloc'd string the caller wipes (secmem_free_str). */
-static char *b64_encode(const char *p, size_t n)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *u = (const unsigned char *)p;
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
-	size_t i;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i + 2 < n; i += 3) {
-		*o++ = tab[u[i] >> 2];
-		*o++ = tab[((u[i] & 3) << 4) | (u[i + 1] >> 4)];
-		*o++ = tab[((u[i + 1] & 15) << 2) | (u[i + 2] >> 6)];
-		*o++ = tab[u[i + 2] & 63];
-	}
-	if (i < n) {
-		*o++ = tab[u[i] >> 2];
-		if (i + 1 < n) {
-			*o++ = tab[((u[i] & 3) << 4) | (u[i + 1] >> 4)];
-			*o++ = tab[(u[i + 1] & 15) << 2];
-		} else {
-			*o++ = tab[(u[i] & 3) << 4];
-			*o++ = '=';
-		}
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
 
 /* curl_global_init, once. */
 static int ready(void)
@@ -290,7 +259,6 @@ static int perform(const struct http_opts *o, const struct http_request *req,
 		if (!rc)
 			rc = secbuf_append_str(&auth, req->bearer);
 	} else if (req->basic_user) {
-		char *b64 = NULL;
 		struct secbuf pair = SECBUF_INIT;
 
 		rc = secbuf_append_str(&pair, req->basic_user);
@@ -299,14 +267,9 @@ static int perform(const struct http_opts *o, const struct http_request *req,
 		if (!rc)
 			rc = secbuf_append_str(&pair, req->basic_pass ? req->basic_pass : "");
 		if (!rc)
-			b64 = b64_encode(pair.data, pair.len);
-		if (!rc && !b64)
-			rc = err_set(ERR_FAILED, "out of memory");
-		if (!rc)
 			rc = secbuf_append_str(&auth, "Authorization: Basic ");
 		if (!rc)
-			rc = secbuf_append_str(&auth, b64);
-		secmem_free_str(b64);
+			rc = base64_encode(&auth, pair.data, pair.len);
 		secbuf_free(&pair);
 	}
 	if (!rc && auth.len)

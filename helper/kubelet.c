@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "err.h"
+#include "host.h"
 #include "json_secret.h"
 #include "log.h"
 #include "monotonic.h"
@@ -193,50 +194,6 @@ int kubelet_pull_only(const struct config *cfg)
 
 /* ---- the image's host ----------------------------------------------------------------------- */
 
-static int is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* host[:port]: DNS labels of letters, digits and inner hyphens, or an IPv6 literal in
- * brackets; the port digits only. docker's reference grammar, as the kubelet parses it. */
-static int is_registry_host(const char *h, size_t n)
-{
-	size_t i = 0, label = 0;
-
-	if (n && h[0] == '[') {
-		for (i = 1; i < n && h[i] != ']'; i++)
-			if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f') ||
-			      (h[i] >= 'A' && h[i] <= 'F') || h[i] == ':'))
-				return 0;
-		if (i == n || i == 1)
-			return 0;
-		i++;
-	} else {
-		for (; i < n && h[i] != ':'; i++) {
-			if (h[i] == '.') {
-				if (label == 0 || h[i - 1] == '-')
-					return 0;
-				label = 0;
-			} else if (is_alnum(h[i]) || (h[i] == '-' && label > 0)) {
-				label++;
-			} else {
-				return 0;
-			}
-		}
-		if (label == 0 || h[i - 1] == '-')
-			return 0;
-	}
-	if (i == n)
-		return 1;
-	if (h[i] != ':' || i + 1 == n || n - i - 1 > 5)
-		return 0;
-	for (i++; i < n; i++)
-		if (h[i] < '0' || h[i] > '9')
-			return 0;
-	return 1;
-}
-
 static int has_upper(const char *s, size_t n)
 {
 	size_t i;
@@ -267,7 +224,7 @@ int kubelet_image_host(const char *image, size_t len, char *host, size_t size)
 	 * (those are lower case, without "." or ":") is the registry. */
 	if (slash && (memchr(image, '.', n) || memchr(image, ':', n) ||
 		      (n == 9 && strncmp(image, "localhost", 9) == 0) || has_upper(image, n))) {
-		if (!is_registry_host(image, n) || n >= size)
+		if (!host_is_valid(image, n) || n >= size)
 			return err_set(ERR_INVALID, "the request's image \"%.*s\" does not start with a "
 				       "registry host", (int)(len < 200 ? len : 200), image);
 		if (n == 15 && strncmp(image, "index.docker.io", 15) == 0)

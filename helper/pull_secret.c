@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "base64.h"
 #include "err.h"
 #include "kubelet.h"
 #include "proto.h"
@@ -118,28 +119,6 @@ static int ps_credentials(struct app *a, const char *host, int lifetime, struct 
 	return rc;
 }
 
-static int ps_base64(struct secbuf *out, const char *p, size_t n)
-{
-	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *s = (const unsigned char *)p;
-	char q[4];
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; !rc && i < n; i += 3) {
-		unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0) |
-			     (i + 2 < n ? s[i + 2] : 0);
-
-		q[0] = digits[v >> 18 & 63];
-		q[1] = digits[v >> 12 & 63];
-		q[2] = i + 1 < n ? digits[v >> 6 & 63] : '=';
-		q[3] = i + 2 < n ? digits[v & 63] : '=';
-		rc = secbuf_append(out, q, 4);
-	}
-	explicit_bzero(q, sizeof(q));
-	return rc;
-}
-
 /* "HOST":{"username":…,"password":…,"auth":…} */
 static int ps_append_entry(struct secbuf *out, const char *host, const struct cred *c)
 {
@@ -161,7 +140,7 @@ static int ps_append_entry(struct secbuf *out, const char *host, const struct cr
 		rc = secbuf_append_str(&pair, c->username) || secbuf_append(&pair, ":", 1) ||
 		     secbuf_append(&pair, secret, c->secret_len);
 	if (!rc)
-		rc = ps_base64(out, pair.data, pair.len);
+		rc = base64_encode(out, pair.data, pair.len);
 	if (!rc)
 		rc = secbuf_append_str(out, "\"}");
 	secbuf_free(&pair);

@@ -31,13 +31,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "err.h"
 #include "fdio.h"
+#include "host.h"
 #include "http.h"
 #include "json_secret.h"
 #include "log.h"
 #include "monotonic.h"
 #include "secmem.h"
+#include "token.h"
 
 #define DO_NAME "digitalocean"
 #define DO_SECTION "digitalocean"
@@ -116,68 +119,30 @@ static const char *do_setting_name(const char *key, const char *env, char *buf, 
 	return buf;
 }
 
-/* The host of a server key, lower case: no scheme, no path. "" when it does not fit in buf. */
+/* The host of a server key (host.h); "" when it has none. */
 static void do_host_of(const char *server, char *buf, size_t size)
 {
-	size_t n, i;
-
-	if (strncasecmp(server, "https://", 8) == 0)
-		server += 8;
-	else if (strncasecmp(server, "http://", 7) == 0)
-		server += 7;
-	n = strcspn(server, "/");
-	if (n >= size)
-		n = 0;
-	for (i = 0; i < n; i++)
-		buf[i] = (server[i] >= 'A' && server[i] <= 'Z') ? (char)(server[i] - 'A' + 'a') : server[i];
-	buf[n] = '\0';
+	if (host_of(server, buf, size))
+		buf[0] = '\0';
 }
 
-/* The regular file at path (not a FIFO or a device, which could block or never end), at most
- * max bytes, into b. 0, or an errno value: open's, EINVAL for another kind of file, EFBIG for a
- * larger one, EIO. */
-static int do_read_file(const char *path, int flags, size_t max, struct secbuf *b)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | flags), rc = 0;
-
-	if (fd < 0)
-		return errno;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		rc = EINVAL;
-	else if (st.st_size > (off_t)max)
-		rc = EFBIG;
-	else if ((rc = secbuf_read_fd(b, fd, max)) != 0)
-		rc = rc == ERR_INVALID ? EFBIG : EIO;
-	close(fd);
-	return rc;
-}
-
-/* A token as the API and an HTTP header accept it: surrounding whitespace dropped, then 1 to
- * DO_MAX_TOKEN visible ASCII characters. *out is a wiped-on-free copy. what names the token's
- * origin in messages; the token itself never appears in one. */
+/* A token as the API and an HTTP header accept it (token.h). *out is a wiped-on-free copy.
+ * what names the token's origin in messages; the token itself never appears in one. */
 static int do_clean_token(const char *p, size_t len, const char *what, char **out)
 {
-	size_t i;
-
-	while (len && p[0] && strchr(" \t\r\n", p[0])) {
-		p++;
-		len--;
-	}
-	while (len && p[len - 1] && strchr(" \t\r\n", p[len - 1]))
-		len--;
-	if (len == 0)
+	switch (token_trim(&p, &len, DO_MAX_TOKEN)) {
+	case TOKEN_EMPTY:
 		return err_set(ERR_INVALID, "the DigitalOcean token from %s is empty", what);
-	if (len > DO_MAX_TOKEN)
+	case TOKEN_LONG:
 		return err_set(ERR_INVALID, "the DigitalOcean token from %s is longer than %d bytes",
 			       what, DO_MAX_TOKEN);
-	for (i = 0; i < len; i++)
-		if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
-			return err_set(ERR_INVALID,
-				       "the DigitalOcean token from %s holds a character no token has "
-				       "(a space, control or non-ASCII character)", what);
-	*out = secmem_dup(p, len);
-	return *out ? 0 : do_oom();
+	case TOKEN_CHARS:
+		return err_set(ERR_INVALID, "the DigitalOcean token from %s holds a character no token "
+			       "has (a space, control or non-ASCII character)", what);
+	default:
+		*out = secmem_dup(p, len);
+		return *out ? 0 : do_oom();
+	}
 }
 
 /* --- the API's answers (source_do_parse.h) ------------------------------------------------- */
@@ -235,41 +200,6 @@ void do_describe_error_body(long status, const char *body, size_t len, char *buf
 	json_secret_free(obj);
 	snprintf(buf, size, "HTTP %ld%s", status, b.data ? b.data : "");
 	secbuf_free(&b);
-}
-
-/* Standard base64 (RFC 4648 §4; the padding may be left out) appended to out. Anything else,
- * whitespace included, is refused: the API sends none. */
-static int do_b64_decode(const char *in, size_t n, struct secbuf *out)
-{
-	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const char *d;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	unsigned char byte = 0;
-	size_t i;
-	int rc = 0;
-
-	if (n >= 4 && n % 4 == 0 && in[n - 1] == '=')
-		n -= in[n - 2] == '=' ? 2 : 1;
-	if (n % 4 == 1)
-		return ERR_INVALID;
-	for (i = 0; !rc && i < n; i++) {
-		if (!in[i] || !(d = strchr(digits, in[i]))) {
-			rc = ERR_INVALID;
-			break;
-		}
-		acc = (acc << 6) | (uint32_t)(d - digits);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			byte = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-			rc = secbuf_append(out, &byte, 1);
-		}
-	}
-	explicit_bzero(&acc, sizeof(acc));
-	explicit_bzero(&byte, sizeof(byte));
-	return rc;
 }
 
 /* Split "user:password" (decoded) at the FIRST colon: usernames are e-mail addresses or old
@@ -347,8 +277,8 @@ int do_parse_config_body(const char *body, size_t len, const char *server, struc
 	else if (json_object_get_string_len(auth) > DO_MAX_AUTH)
 		rc = err_set(ERR_UNAVAILABLE, "the \"auth\" value in the DigitalOcean API's answer is "
 			     "longer than %d bytes", DO_MAX_AUTH);
-	else if (do_b64_decode(json_object_get_string(auth),
-			       (size_t)json_object_get_string_len(auth), &dec))
+	else if (base64_decode(&dec, json_object_get_string(auth),
+			       (size_t)json_object_get_string_len(auth)))
 		rc = err_set(ERR_UNAVAILABLE, "the \"auth\" value in the DigitalOcean API's answer is "
 			     "not base64");
 	else
@@ -485,7 +415,7 @@ static int do_doctl_token(char **out, char *why, size_t why_size)
 		snprintf(path, sizeof(path), "%s/.config/doctl/config.yaml", home);
 	else
 		return ERR_NOTFOUND;
-	rc = do_read_file(path, 0, DO_MAX_DOCTL_CONFIG, &b);
+	rc = fdio_read_regular(path, 0, DO_MAX_DOCTL_CONFIG, &b);
 	if (rc == ENOENT)
 		snprintf(why, why_size, "; no doctl config at %.400s", path);
 	else if (rc == EINVAL || rc == EFBIG || rc == EIO)
@@ -544,7 +474,7 @@ static int do_doctl_token(char **out, char *why, size_t why_size)
 static int do_token_from_file(const struct do_source *d, char **out)
 {
 	struct secbuf b = SECBUF_INIT;
-	int rc = do_read_file(d->token_file, 0, DO_MAX_TOKEN_FILE, &b);
+	int rc = fdio_read_regular(d->token_file, 0, DO_MAX_TOKEN_FILE, &b);
 
 	if (rc == EINVAL)
 		rc = err_set(ERR_INVALID, "%s: not a regular file: it must hold the token alone",
@@ -739,7 +669,7 @@ static int do_names_load(const struct do_source *d, char *name, size_t size, str
 	size_t kept = 0;
 	int found = 0;
 
-	if (do_names_path(path, sizeof(path)) || do_read_file(path, O_NOFOLLOW, DO_MAX_NAMES_FILE, &b))
+	if (do_names_path(path, sizeof(path)) || fdio_read_regular(path, O_NOFOLLOW, DO_MAX_NAMES_FILE, &b))
 		return 0;
 	for (line = b.data; line; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)

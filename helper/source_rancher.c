@@ -38,10 +38,13 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fdio.h"
+#include "host.h"
 #include "http.h"
 #include "lockfile.h"
 #include "proto.h"
 #include "rancher_api.h"
+#include "token.h"
 
 #define RANCHER_NAME "rancher" /* the source, its config section and its copies' origin */
 #define RANCHER_ENV "DOCKER_CREDENTIAL_KEYRING_RANCHER"
@@ -85,30 +88,10 @@ struct rancher_source {
  * spellings made index.docker.io. -1 when there is no usable host. */
 static int rancher_host(const char *server, char *out, size_t size)
 {
-	static const char *const hub[] = {"docker.io", "index.docker.io", "registry-1.docker.io",
-					  "registry.hub.docker.com"};
-	const char *p = server, *sep = strstr(server, "://"), *at;
-	size_t n, i;
-
-	if (sep && (size_t)(sep - server) == strspn(server, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+.-"))
-		p = sep + 3;
-	n = strcspn(p, "/?#");
-	at = memchr(p, '@', n);
-	if (at) {
-		n -= (size_t)(at + 1 - p);
-		p = at + 1;
-	}
-	if (n == 0 || n >= size)
+	if (host_of(server, out, size))
 		return -1;
-	for (i = 0; i < n; i++) {
-		if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f || p[i] == '"' || p[i] == '\\')
-			return -1;
-		out[i] = (char)tolower((unsigned char)p[i]);
-	}
-	out[n] = '\0';
-	for (i = 0; i < sizeof(hub) / sizeof(hub[0]); i++)
-		if (strcmp(out, hub[i]) == 0)
-			snprintf(out, size, "%s", "index.docker.io");
+	if (host_is_hub(out))
+		snprintf(out, size, "%s", "index.docker.io");
 	return 0;
 }
 
@@ -162,34 +145,27 @@ static int rancher_registry_is(const struct rancher_obj *reg, const char *host)
 static int rancher_read_keyfile(const struct rancher_keyfile *f, char **out)
 {
 	struct secbuf b = SECBUF_INIT;
-	struct stat st;
-	size_t i, start = 0, end;
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), rc = 0;
+	int rc = fdio_read_regular(f->path, 0, RANCHER_MAX_SECRET, &b);
+	const char *key = b.data ? b.data : "";
+	size_t n = b.len;
+	enum token_fault fault = rc ? TOKEN_OK : token_trim(&key, &n, RANCHER_MAX_SECRET);
 
-	if (fd < 0)
-		return err_set(ERR_INVALID, "%s: cannot open %s: %s", f->setting, f->path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	if (rc == EINVAL)
 		rc = err_set(ERR_INVALID, "%s: %s is not a regular file", f->setting, f->path);
-	else if (st.st_size > RANCHER_MAX_SECRET || secbuf_read_fd(&b, fd, RANCHER_MAX_SECRET) != 0)
+	else if (rc == EFBIG || rc == EIO)
 		rc = err_set(ERR_INVALID, "%s: %s is larger than %d bytes or unreadable: not a secret "
 			     "key file", f->setting, f->path, RANCHER_MAX_SECRET);
-	close(fd);
-	end = b.len;
-	/* memchr, not strchr: strchr finds the terminating NUL too, and a NUL is no white space */
-	while (start < end && memchr(" \t\r\n", b.data[start], 4))
-		start++;
-	while (end > start && memchr(" \t\r\n", b.data[end - 1], 4))
-		end--;
-	if (!rc && start == end)
+	else if (rc)
+		rc = err_set(ERR_INVALID, "%s: cannot open %s: %s", f->setting, f->path, strerror(rc));
+	else if (fault == TOKEN_EMPTY)
 		rc = err_set(ERR_INVALID, "%s: %s is empty", f->setting, f->path);
-	for (i = start; !rc && i < end; i++)
-		if ((unsigned char)b.data[i] <= 0x20 || (unsigned char)b.data[i] >= 0x7f)
-			rc = err_set(ERR_INVALID, "%s: %s holds control characters, spaces or non-ASCII "
-				     "bytes: not a secret key", f->setting, f->path);
-	if (!rc && !(*out = secmem_dup(b.data + start, end - start)))
+	else if (fault)
+		rc = err_set(ERR_INVALID, "%s: %s holds control characters, spaces or non-ASCII "
+			     "bytes: not a secret key", f->setting, f->path);
+	else if (!(*out = secmem_dup(key, n)))
 		rc = err_set(ERR_FAILED, "out of memory");
-	if (!rc)
-		secmem_remember(*out, end - start);
+	else
+		secmem_remember(*out, n);
 	secbuf_free(&b);
 	return rc;
 }
