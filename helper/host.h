@@ -11,6 +11,9 @@
  * in size bytes. */
 int host_of(const char *server, char *out, size_t size);
 
+/* Where `docker login` keeps Docker Hub: its v1 URL, not a host. */
+#define HOST_HUB_KEY "https://index.docker.io/v1/"
+
 /* Is host one of Docker Hub's names (docker.io, index.docker.io, registry-1.docker.io,
  * registry.hub.docker.com; any case)? */
 int host_is_hub(const char *host);

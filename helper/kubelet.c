@@ -489,6 +489,8 @@ void kubelet_run(struct app *a, int argc, char **argv, struct reply *r)
 		r->status = 1;
 	} else {
 		rc = creds_get(a, req.host, &c);
+		if (rc == ERR_NOTFOUND && strcmp(req.host, KUBELET_HUB) == 0 && !creds_route(a, req.host))
+			rc = creds_get(a, HOST_HUB_KEY, &c); /* where `docker login` keeps Docker Hub */
 		answer(a, &req, &c, rc, r);
 		cred_clear(&c);
 	}

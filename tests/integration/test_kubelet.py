@@ -620,6 +620,26 @@ class Hosts(NodeCase):
                              (0, response_text(V1, host, user, "pw-" + user), b""), image)
         self.assertEqual(self.fake.requests(), [])
 
+    def test_docker_hub_as_docker_login_keeps_it(self):
+        """`docker login` keeps Docker Hub under https://index.docker.io/v1/, not under the
+        docker.io that images name: the provider must find it there too."""
+        env = node_environ(self.keyring)
+        p = subprocess.run([BIN, "store"], input=store_json("https://index.docker.io/v1/", "hubuser",
+                                                            "pw-hub").encode(),
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 0, p)
+        for image in ("nginx", "docker.io/library/nginx", "index.docker.io/team/app"):
+            r = self.provider.exec(image)
+            self.assertEqual((r.rc, r.out, r.err),
+                             (0, response_text(V1, "docker.io", "hubuser", "pw-hub"), b""), image)
+        # A login under docker.io itself is the nearer one and wins.
+        p = subprocess.run([BIN, "store"], input=store_json("docker.io", "near", "pw-near").encode(),
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(p.returncode, 0, p)
+        r = self.provider.exec("nginx")
+        self.assertEqual((r.rc, r.out), (0, response_text(V1, "docker.io", "near", "pw-near")))
+        self.assertEqual(self.fake.requests(), [])
+
     def test_a_host_no_source_serves(self):
         for image in ("quay.io/team/app:1", "nginx", "ghcr.io/a/b@sha256:" + "e" * 64):
             r = self.provider.exec(image)
