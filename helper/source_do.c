@@ -196,13 +196,11 @@ static struct json_object *do_member(struct json_object *obj, const char *key, j
  * byte of the JSON string counts: one with a NUL (\u0000) is refused, not cut at the NUL. */
 static int do_plain_string(struct json_object *v, size_t max)
 {
-	const char *p;
-	size_t i, n;
+	const char *p = json_object_get_string(v); /* NULL v: NULL, and a length of 0 */
+	size_t i, n = (size_t)json_object_get_string_len(v);
 
-	if (!v || !json_object_get_string_len(v) || (size_t)json_object_get_string_len(v) > max)
+	if (n == 0 || n > max)
 		return 0;
-	p = json_object_get_string(v);
-	n = (size_t)json_object_get_string_len(v);
 	for (i = 0; i < n; i++)
 		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
 			return 0;
@@ -988,8 +986,6 @@ static void do_destroy(struct do_source *d)
 {
 	size_t i;
 
-	if (!d)
-		return;
 	http_opts_clear(&d->http);
 	free(d->api_url);
 	free(d->oauth_url);
@@ -1263,14 +1259,13 @@ static int do_check(struct source *s, char *what, size_t what_size)
 {
 	struct do_source *d = (struct do_source *)s;
 	struct do_answer a = {0};
-	struct do_registries regs;
+	struct do_registries regs = {0};
 	enum do_token_kind kind;
 	const char *from = "";
 	char *token = NULL, names[512] = "", why[1100] = "";
 	size_t i;
 	int rc, listed = 0, named = 0;
 
-	memset(&regs, 0, sizeof(regs));
 	rc = do_token(d, &token, &from, &kind, why, sizeof(why));
 	if (rc == ERR_NOTFOUND) /* the hint is the fix line; the message says where none was */
 		rc = err_set(ERR_NOTFOUND, "no API token (" DO_ENV "_TOKEN_FILE, DIGITALOCEAN_ACCESS_TOKEN, "
