@@ -47,12 +47,10 @@ static struct sigaction login_old_actions[LOGIN_NSIGNALS];
 
 static void login_handle(int sig, void (*handler)(int), struct sigaction *old)
 {
-	struct sigaction sa;
+	/* SA_RESTART: a stop and continue goes on reading the same line. */
+	struct sigaction sa = {.sa_handler = handler, .sa_flags = SA_RESTART};
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = handler;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART; /* a stop and continue goes on reading the same line */
 	sigaction(sig, &sa, old);
 }
 

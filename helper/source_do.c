@@ -48,7 +48,9 @@
 #define DO_HOST "registry.digitalocean.com"
 #define DO_API_URL "https://api.digitalocean.com"
 #define DO_LOGIN_HINT "set DIGITALOCEAN_ACCESS_TOKEN or run `docker-credential-keyring login digitalocean`"
-#define DO_PICK_ONE "set " DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) to the one to use"
+#define DO_REGISTRY_SETTING DO_ENV "_REGISTRY (or registry in [" DO_SECTION "])"
+#define DO_PICK_ONE "set " DO_REGISTRY_SETTING " to the one to use"
+#define DO_SCOPES "the registry:read and registry:update scopes"
 #define DO_UNCHECKED "not checked: the registry:update scope, which getting credentials also " \
 	"needs (checking it would mint a token)"
 #define DO_HOST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]"
@@ -159,21 +161,17 @@ static struct json_object *do_member(struct json_object *obj, const char *key, j
  * byte of the JSON string counts: one with a NUL (\u0000) is refused, not cut at the NUL. */
 static int do_plain_string(struct json_object *v, size_t max)
 {
-	const char *p;
-	size_t i, n;
+	const char *p = json_object_get_string(v); /* NULL v: NULL, and a length of 0 */
+	size_t i, n = (size_t)json_object_get_string_len(v);
 
-	if (!v || !json_object_get_string_len(v) || (size_t)json_object_get_string_len(v) > max)
+	if (n == 0 || n > max)
 		return 0;
-	p = json_object_get_string(v);
-	n = (size_t)json_object_get_string_len(v);
 	for (i = 0; i < n; i++)
 		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
 			return 0;
 	return 1;
 }
 
-/* "HTTP 401: unauthorized: Unable to authenticate you. (request 4d9d…)" from an error answer
- * ({"id","message","request_id"}); just "HTTP 502" when the body is not that (HTML, empty). */
 void do_describe_error_body(long status, const char *body, size_t len, char *buf, size_t size)
 {
 	static const struct {
@@ -288,7 +286,6 @@ int do_parse_config_body(const char *body, size_t len, const char *server, struc
 	return rc;
 }
 
-/* Every entry must have a valid name: one that is not would end up in a URL. */
 int do_parse_registries_body(const char *body, size_t len, struct do_registries *out)
 {
 	struct json_object *obj, *regs, *name;
@@ -425,9 +422,7 @@ static int do_doctl_token(char **out, char *why, size_t why_size)
 		snprintf(why, why_size, "; cannot read %.400s: %s", path, strerror(rc));
 	if (rc)
 		return ERR_NOTFOUND;
-	for (line = b.data; line; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
+	for (next = b.data; (line = strsep(&next, "\n")) != NULL;) {
 		line[strcspn(line, "\r")] = '\0';
 		if (!do_yaml_pair(line, &indent, &key, &value)) {
 			/* Anything else at the left margin (a list item) ends the auth-contexts map. */
@@ -605,18 +600,12 @@ static int do_status_error(const struct do_answer *a, const char *from, const ch
 	char detail[512];
 
 	do_describe_error_body(status, a->r.body.data, a->r.body.len, detail, sizeof(detail));
-	if (status == 401)
-		return err_set(ERR_DENIED, "DigitalOcean refused the API token from %s (%s)", from,
-			       detail);
-	if (status == 403)
-		return err_set(ERR_DENIED, "DigitalOcean refused the API token from %s: it needs the "
-			       "registry:read and registry:update scopes (%s)", from, detail);
-	if (status == 404 && name[0])
-		return err_set(ERR_NOTFOUND, "DigitalOcean has no registry named %s on this account "
-			       "(%s)", name, detail);
+	if (status == 401 || status == 403)
+		return err_set(ERR_DENIED, "DigitalOcean refused the API token from %s%s (%s)", from,
+			       status == 403 ? ": it needs " DO_SCOPES : "", detail);
 	if (status == 404)
-		return err_set(ERR_NOTFOUND, "DigitalOcean has no container registry on this account "
-			       "(%s)", detail);
+		return err_set(ERR_NOTFOUND, "DigitalOcean has no %s%s on this account (%s)",
+			       name[0] ? "registry named " : "container registry", name, detail);
 	if (status == 412)
 		return err_set(ERR_NOTFOUND, "the DigitalOcean account has several registries: "
 			       DO_PICK_ONE " (%s)", detail);
@@ -671,9 +660,7 @@ static int do_names_load(const struct do_source *d, char *name, size_t size, str
 
 	if (do_names_path(path, sizeof(path)) || fdio_read_regular(path, O_NOFOLLOW, DO_MAX_NAMES_FILE, &b))
 		return 0;
-	for (line = b.data; line; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
+	for (next = b.data; (line = strsep(&next, "\n")) != NULL;) {
 		if (!(sp = strchr(line, ' ')))
 			continue;
 		*sp = '\0';
@@ -929,8 +916,6 @@ static void do_destroy(struct do_source *d)
 {
 	size_t i;
 
-	if (!d)
-		return;
 	http_opts_clear(&d->http);
 	free(d->api_url);
 	free(d->oauth_url);
@@ -1122,8 +1107,7 @@ static int do_token_setting(const struct config *cfg, struct do_source *d)
 
 /* --- doctor ------------------------------------------------------------------------------ */
 
-#define DO_NEW_TOKEN "make a new token with the registry:read and registry:update scopes (control " \
-	"panel: API, Tokens), then "
+#define DO_NEW_TOKEN "make a new token with " DO_SCOPES " (control panel: API, Tokens), then "
 
 /* Where a token goes, for a fix line: where this one came from. prefix says what to do first
  * ("make a new token …, then "); "" when the token there is only malformed. */
@@ -1205,14 +1189,13 @@ static int do_check(struct source *s, char *what, size_t what_size)
 {
 	struct do_source *d = (struct do_source *)s;
 	struct do_answer a = {0};
-	struct do_registries regs;
+	struct do_registries regs = {0};
 	enum do_token_kind kind;
 	const char *from = "";
 	char *token = NULL, names[512] = "", why[1100] = "";
 	size_t i;
 	int rc, listed = 0, named = 0;
 
-	memset(&regs, 0, sizeof(regs));
 	rc = do_token(d, &token, &from, &kind, why, sizeof(why));
 	if (rc == ERR_NOTFOUND) /* the hint is the fix line; the message says where none was */
 		rc = err_set(ERR_NOTFOUND, "no API token (" DO_ENV "_TOKEN_FILE, DIGITALOCEAN_ACCESS_TOKEN, "
@@ -1237,8 +1220,7 @@ static int do_check(struct source *s, char *what, size_t what_size)
 			     "(it has: %s)", d->registry, names);
 	else if (!rc && !d->registry && regs.n > 1)
 		rc = err_set(ERR_INVALID, "token accepted, but the account has %zu registries (%s) and "
-			     DO_ENV "_REGISTRY (or registry in [" DO_SECTION "]) names none", regs.n,
-			     names);
+			     DO_REGISTRY_SETTING " names none", regs.n, names);
 	if (!rc)
 		snprintf(what, what_size, "token accepted (registry %s, token from %s); " DO_UNCHECKED,
 			 d->registry ? d->registry : regs.names[0], from);
@@ -1327,7 +1309,7 @@ int source_do_check_login(const struct config *cfg, const char *token, char *msg
 		}
 		rc = do_get(d, "/v2/registries", token, deadline, DO_MAX_ATTEMPTS, &a);
 		if (!rc && (a.r.status == 401 || a.r.status == 403))
-			refused = ": it needs the registry:read and registry:update scopes";
+			refused = ": it needs " DO_SCOPES;
 		else if (!rc && a.r.status != 200)
 			rc = do_status_error(&a, "login", "");
 		else if (!rc)
