@@ -48,6 +48,10 @@ int configure_normalize(const char *typed, int any_path, char **host);
  * file, which docker never reads; any other host is its own key. Returns how many. */
 size_t configure_keys(const char *host, int is_docker, const char *keys[2]);
 
+/* Is name one this binary is installed under (keyring, digitalocean, rancher), or own (may be
+ * NULL: --name, or the name it runs as)? */
+int configure_is_ours(const char *name, const char *own);
+
 /* Append printf-formatted text to out (no secrets: it is not wiped specially). */
 void configure_outf(struct secbuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
