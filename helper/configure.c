@@ -1,6 +1,5 @@
-/* configure: see configure.h. Plan every file first, write only when every plan succeeded, so a
- * file we cannot parse leaves all files as they were. json-c keeps object keys in insertion order
- * and replaces an existing key's value in place, so a round trip keeps the file's key order.
+/* configure: see configure.h. json-c keeps object keys in insertion order and replaces an
+ * existing key's value in place, so a round trip keeps the file's key order.
  *
  * Both files may hold passwords (base64 in `auths`): they are read only through
  * json_secret_parse/json_secret_free, and written back by our own serialiser into a secbuf,
