@@ -1,7 +1,6 @@
 /* config: environment + INI file settings (see config.h). */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
