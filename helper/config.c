@@ -271,11 +271,10 @@ int config_bool(const struct config *c, const char *section, const char *key, co
 		*out = def;
 		return 0;
 	}
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 8; i++)
 		if (strcasecmp(v, words[i]) == 0) {
 			*out = i >= 4;
 			return 0;
 		}
-	}
 	return err_set(ERR_INVALID, "%s: \"%s\" is not true or false", setting_name(section, key, env), v);
 }
