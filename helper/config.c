@@ -1,7 +1,6 @@
 /* config: environment + INI file settings (see config.h). */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -60,18 +59,16 @@ static char *trim(char *s)
 
 static int add_entry(struct config *c, const char *section, const char *key, const char *value)
 {
-	struct entry *items = realloc(c->items, (c->len + 1) * sizeof(*items));
+	struct entry *items = realloc(c->items, (c->len + 1) * sizeof(*items)), *e;
 
 	if (!items)
 		return err_set(ERR_FAILED, "out of memory");
 	c->items = items;
-	items[c->len].section = strdup(section);
-	items[c->len].key = strdup(key);
-	items[c->len].value = strdup(value);
-	c->len++;
-	if (!items[c->len - 1].section || !items[c->len - 1].key || !items[c->len - 1].value)
-		return err_set(ERR_FAILED, "out of memory");
-	return 0;
+	e = &items[c->len++];
+	e->section = strdup(section);
+	e->key = strdup(key);
+	e->value = strdup(value);
+	return e->section && e->key && e->value ? 0 : err_set(ERR_FAILED, "out of memory");
 }
 
 int config_parse(const char *text, size_t len, const char *path, struct config **out)
@@ -83,14 +80,10 @@ int config_parse(const char *text, size_t len, const char *path, struct config *
 	unsigned lineno = 0;
 	int rc = 0;
 
-	if (!c || !copy) {
+	if (!c || !copy)
 		rc = err_set(ERR_FAILED, "out of memory");
-		goto out;
-	}
-	if (memchr(text, '\0', len)) {
+	else if (memchr(text, '\0', len))
 		rc = err_set(ERR_INVALID, "%s: not a text file (it holds a NUL byte)", path);
-		goto out;
-	}
 	for (line = copy; line && !rc; line = next) {
 		next = strchr(line, '\n');
 		if (next)
@@ -117,20 +110,17 @@ int config_parse(const char *text, size_t len, const char *path, struct config *
 		}
 		*eq = '\0';
 		key = trim(line);
-		if (!key[0]) {
+		if (!key[0])
 			rc = err_set(ERR_INVALID, "%s:%u: the key before `=` is empty", path, lineno);
-			break;
-		}
-		rc = add_entry(c, section, key, trim(eq + 1));
+		else
+			rc = add_entry(c, section, key, trim(eq + 1));
 	}
-out:
 	secmem_free(copy, len + 1);
-	if (rc) {
+	if (rc)
 		config_free(c);
-		return rc;
-	}
-	*out = c;
-	return 0;
+	else
+		*out = c;
+	return rc;
 }
 
 int config_file_path(char *buf, size_t size)
@@ -138,7 +128,6 @@ int config_file_path(char *buf, size_t size)
 	const char *p = getenv("DOCKER_CREDENTIAL_KEYRING_CONFIG");
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	const char *home = getenv("HOME");
-
 	int n = -1;
 
 	if (p && p[0])
@@ -194,8 +183,13 @@ const char *config_str(const struct config *c, const char *section, const char *
 
 int config_parse_ms(const char *s, int64_t *out)
 {
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {{"ms", 1}, {"", 1000}, {"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}};
 	char *end;
-	double v, scale = 1000;
+	double v;
+	size_t i;
 
 	errno = 0;
 	v = strtod(s, &end);
@@ -203,18 +197,9 @@ int config_parse_ms(const char *s, int64_t *out)
 		return ERR_INVALID;
 	while (*end == ' ')
 		end++;
-	if (strcmp(end, "ms") == 0)
-		scale = 1;
-	else if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
-		scale = 1000;
-	else if (strcmp(end, "m") == 0)
-		scale = 60 * 1000;
-	else if (strcmp(end, "h") == 0)
-		scale = 3600 * 1000;
-	else
-		return ERR_INVALID;
-	v *= scale;
-	if (v > 1e15)
+	for (i = 0; i < sizeof(units) / sizeof(units[0]) && strcmp(end, units[i].unit) != 0; i++)
+		;
+	if (i == sizeof(units) / sizeof(units[0]) || (v *= units[i].ms) > 1e15)
 		return ERR_INVALID;
 	*out = (int64_t)v;
 	return 0;
@@ -228,21 +213,6 @@ static const char *setting_name(const char *section, const char *key, const char
 		return env;
 	snprintf(name, sizeof(name), "%s%s%s", section, section[0] ? "." : "", key);
 	return name;
-}
-
-int config_ms(const struct config *c, const char *section, const char *key, const char *env,
-	      int64_t def, int64_t *out)
-{
-	const char *v = config_str(c, section, key, env);
-
-	if (!v || !v[0]) {
-		*out = def;
-		return 0;
-	}
-	if (config_parse_ms(v, out))
-		return err_set(ERR_INVALID, "%s: \"%s\" is not a duration (examples: 3, 2.5s, 500ms, 5m)",
-			       setting_name(section, key, env), v);
-	return 0;
 }
 
 /* A duration in ms as people write it: "500ms", "3s", "10m", "1h". */
@@ -261,43 +231,44 @@ static void format_ms(char *buf, size_t size, int64_t ms)
 int config_ms_range(const struct config *c, const char *section, const char *key, const char *env,
 		    int64_t def, int64_t min, int64_t max, int64_t *out)
 {
+	const char *v = config_str(c, section, key, env);
 	char lo[32], hi[32];
-	int64_t v;
-	int rc = config_ms(c, section, key, env, def, &v);
+	int64_t ms = def;
 
-	if (rc)
-		return rc;
-	if (v < min || v > max) {
+	if (v && v[0] && config_parse_ms(v, &ms))
+		return err_set(ERR_INVALID, "%s: \"%s\" is not a duration (examples: 3, 2.5s, 500ms, 5m)",
+			       setting_name(section, key, env), v);
+	if (ms < min || ms > max) {
 		format_ms(lo, sizeof(lo), min);
 		format_ms(hi, sizeof(hi), max);
 		return err_set(ERR_INVALID, "%s: \"%s\" is out of range (%s to %s; a bare number is "
-			       "seconds)", setting_name(section, key, env), config_str(c, section, key, env),
-			       lo, hi);
+			       "seconds)", setting_name(section, key, env), v, lo, hi);
 	}
-	*out = v;
+	*out = ms;
 	return 0;
+}
+
+int config_ms(const struct config *c, const char *section, const char *key, const char *env,
+	      int64_t def, int64_t *out)
+{
+	return config_ms_range(c, section, key, env, def, INT64_MIN, INT64_MAX, out);
 }
 
 int config_bool(const struct config *c, const char *section, const char *key, const char *env,
 		int def, int *out)
 {
+	static const char *const words[] = {"0", "false", "no", "off", "1", "true", "yes", "on"};
 	const char *v = config_str(c, section, key, env);
-	static const char *yes[] = {"1", "true", "yes", "on"}, *no[] = {"0", "false", "no", "off"};
 	size_t i;
 
 	if (!v || !v[0]) {
 		*out = def;
 		return 0;
 	}
-	for (i = 0; i < 4; i++) {
-		if (strcasecmp(v, yes[i]) == 0) {
-			*out = 1;
+	for (i = 0; i < 8; i++)
+		if (strcasecmp(v, words[i]) == 0) {
+			*out = i >= 4;
 			return 0;
 		}
-		if (strcasecmp(v, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
 	return err_set(ERR_INVALID, "%s: \"%s\" is not true or false", setting_name(section, key, env), v);
 }

@@ -1,6 +1,5 @@
-/* configure: see configure.h. Plan every file first, write only when every plan succeeded, so a
- * file we cannot parse leaves all files as they were. json-c keeps object keys in insertion order
- * and replaces an existing key's value in place, so a round trip keeps the file's key order.
+/* configure: see configure.h. json-c keeps object keys in insertion order and replaces an
+ * existing key's value in place, so a round trip keeps the file's key order.
  *
  * Both files may hold passwords (base64 in `auths`): they are read only through
  * json_secret_parse/json_secret_free, and written back by our own serialiser into a secbuf,
@@ -211,10 +210,9 @@ static int printable_word(const char *s)
 	return i > 0;
 }
 
-/* The names this binary is installed under, and --name: --remove takes out only those. */
-static int is_ours(const struct opts *o, const char *name)
+int configure_is_ours(const char *name, const char *own)
 {
-	return !strcmp(name, o->name) || !strcmp(name, "keyring") || !strcmp(name, "digitalocean") ||
+	return (own && !strcmp(name, own)) || !strcmp(name, "keyring") || !strcmp(name, "digitalocean") ||
 	       !strcmp(name, "rancher");
 }
 
@@ -379,10 +377,8 @@ struct plan {
 	char *target; /* where the bytes go: path, or what its symbolic link points to */
 	struct json_object *root;
 	int exists, is_docker, nchanges;
-	mode_t mode;
-	int keep_owner;   /* the file exists: the new one gets its owner and group */
-	uid_t uid;
-	gid_t gid;
+	int keep_owner;		/* the file exists: the new one gets its owner, group and mode */
+	struct stat st;		/* with keep_owner: the existing file's */
 	struct secbuf changes;	/* one line per change */
 	struct secbuf notes;	/* warnings to show whatever happens */
 	struct secbuf *removed; /* --remove: the credHelpers keys taken out of either file (a set) */
@@ -434,7 +430,7 @@ static int set_entry(struct plan *p, struct json_object *obj, const char *key, c
 		return 0;
 	if (asprintf(&label, obj == p->root ? "%s" : "credHelpers[\"%s\"]", key) < 0)
 		return err_set(ERR_FAILED, "out of memory");
-	if (o->remove && !is_ours(o, now ? now : "")) {
+	if (o->remove && !configure_is_ours(now ? now : "", o->name)) {
 		P(&p->notes, "  %s names another helper (\"%s\"): left in place\n", label, now ? now : "");
 	} else if (o->remove) {
 		P(&p->changes, "  %s (\"%s\") removed\n", label, now);
@@ -511,7 +507,6 @@ static int plan_target(struct plan *p)
 static int plan_file(struct plan *p, const struct opts *o)
 {
 	struct json_object *helpers = NULL;
-	struct stat st;
 	size_t i, k, n;
 	int rc = configure_load(p->path, &p->root);
 
@@ -520,10 +515,7 @@ static int plan_file(struct plan *p, const struct opts *o)
 		rc = plan_target(p);
 	if (rc)
 		return rc;
-	p->keep_owner = p->exists && stat(p->path, &st) == 0;
-	p->mode = p->keep_owner ? st.st_mode & 07777 : 0600;
-	p->uid = p->keep_owner ? st.st_uid : 0;
-	p->gid = p->keep_owner ? st.st_gid : 0;
+	p->keep_owner = p->exists && stat(p->path, &p->st) == 0;
 	if (!p->exists && !(p->root = json_object_new_object()))
 		return err_set(ERR_FAILED, "out of memory");
 	if (o->store_mode && p->is_docker) {
@@ -572,9 +564,8 @@ static int emit_line(struct secbuf *b, int first, int level)
 	return rc;
 }
 
-/* v as JSON text into b (which wipes what it outgrows), pretty-printed with a two-space indent.
- * Our own, because json-c's serialiser builds the text in a buffer it grows with realloc,
- * leaving copies of the auths passwords in freed memory. */
+/* v as JSON text into b (which wipes what it outgrows), pretty-printed with a two-space indent
+ * (see the top of the file for why not json-c's serialiser). */
 static int emit(struct secbuf *b, struct json_object *v, int level)
 {
 	size_t i, n = 0;
@@ -653,11 +644,11 @@ static int write_plan(struct plan *p)
 	/* The new file is the old one's: root running configure on a user's file must not leave
 	 * it root's. Before fchmod, since a change of owner may clear set-id bits. EPERM (not
 	 * root, the file another user's) leaves the file to whoever runs configure, as before. */
-	if (!rc && p->keep_owner && fchown(fd, p->uid, p->gid) != 0 && errno != EPERM)
+	if (!rc && p->keep_owner && fchown(fd, p->st.st_uid, p->st.st_gid) != 0 && errno != EPERM)
 		rc = err_set(ERR_FAILED, "%s: cannot give %s the file's owner: %s", p->path, tmp,
 			     strerror(errno));
-	if (!rc && (fchmod(fd, p->mode) != 0 || fdio_write_all(fd, text.data, text.len) != 0 ||
-		    fsync(fd) != 0))
+	if (!rc && (fchmod(fd, p->keep_owner ? p->st.st_mode & 07777 : 0600) != 0 ||
+		    fdio_write_all(fd, text.data, text.len) != 0 || fsync(fd) != 0))
 		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp, strerror(errno));
 	if (fd >= 0 && close(fd) != 0 && !rc)
 		rc = err_set(ERR_FAILED, "%s: cannot write %s: %s", p->path, tmp, strerror(errno));
@@ -761,12 +752,11 @@ static void say_next(const struct opts *o, struct secbuf *out)
 int configure_run(struct app *a, int argc, char **argv, struct secbuf *out)
 {
 	struct opts o = {0};
-	struct plan plans[2];
+	struct plan plans[2] = {{0}};
 	struct secbuf removed = SECBUF_INIT;
 	size_t n = 0, i;
 	int help = 0, changed = 0, status;
 
-	memset(plans, 0, sizeof(plans));
 	status = parse_args(argc, argv, &o, out, &help);
 	if (!status && help)
 		P(out, "%s", usage);

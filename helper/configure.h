@@ -1,14 +1,9 @@
-/* configure: wire the helper into docker's and the containers tools' config files.
- *
- * `docker-credential-keyring configure [--dry-run] [--remove] [--name N] [--store]
- *  [--digitalocean] [--rancher] HOST…`
- * adds (--remove: takes out) credHelpers entries (--rancher: for the registries the configured
- * Rancher knows), or sets credsStore, in ~/.docker/config.json ($DOCKER_CONFIG) and in the
- * containers auth file ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else
- * /run/containers/UID/auth.json), under the keys each file's clients look the host up by.
- * Every file is rewritten atomically, keeps its other keys (in order), unknown fields and mode,
- * and is refused untouched when it cannot be parsed. A run that changes nothing says so.
- * doctor reads the same files through the functions below. */
+/* configure: wire the helper into docker's and the containers tools' config files (options:
+ * usage in configure.c). It adds (--remove: takes out) credHelpers entries, or sets credsStore,
+ * in the docker config and the containers auth file (the paths below), under the keys each
+ * file's clients look the host up by. Every file is rewritten atomically, keeps its other keys
+ * (in order), unknown fields and mode, and is refused untouched when it cannot be parsed. A run
+ * that changes nothing says so. doctor reads the same files through the functions below. */
 #ifndef DCK_CONFIGURE_H
 #define DCK_CONFIGURE_H
 
@@ -23,8 +18,9 @@
  * or a file was refused). Prints nothing itself. */
 int configure_run(struct app *a, int argc, char **argv, struct secbuf *out);
 
-/* Paths of the two files (malloc'd, caller frees), as the clients find them. NULL only when
- * out of memory, or for docker's when no home directory is known. */
+/* Paths of the two files (malloc'd, caller frees), as the clients find them: $DOCKER_CONFIG/
+ * config.json, else ~/.docker/config.json; the containers auth file in containers/image's order
+ * (configure.c). NULL only when out of memory, or for docker's when no home directory is known. */
 char *configure_docker_path(void);
 char *configure_auth_path(void);
 
@@ -47,6 +43,10 @@ int configure_normalize(const char *typed, int any_path, char **host);
  * (the containers tools, which also read the docker config) there, "docker.io" in the auth
  * file, which docker never reads; any other host is its own key. Returns how many. */
 size_t configure_keys(const char *host, int is_docker, const char *keys[2]);
+
+/* Is name one this binary is installed under (keyring, digitalocean, rancher), or own (may be
+ * NULL: --name, or the name it runs as)? */
+int configure_is_ours(const char *name, const char *own);
 
 /* Append printf-formatted text to out (no secrets: it is not wiped specially). */
 void configure_outf(struct secbuf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -115,15 +115,13 @@ static void check_keyring(struct report *r, struct app *a)
 
 /* ---- credential sources -------------------------------------------------------------- */
 
-/* The names under which this binary is installed: keyring, its aliases, and the name it was
- * run as. */
+/* The names this binary is installed under, and the name it was run as. */
 static int is_our_name(const char *prog, const char *name)
 {
 	static const char pre[] = "docker-credential-";
+	size_t n = sizeof(pre) - 1;
 
-	if (!strcmp(name, "keyring") || !strcmp(name, "digitalocean") || !strcmp(name, "rancher"))
-		return 1;
-	return prog && strncmp(prog, pre, sizeof(pre) - 1) == 0 && strcmp(prog + sizeof(pre) - 1, name) == 0;
+	return configure_is_ours(name, prog && strncmp(prog, pre, n) == 0 ? prog + n : NULL);
 }
 
 /* A config file's credHelpers when it is an object, else NULL. */
