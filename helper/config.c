@@ -205,14 +205,13 @@ int config_parse_ms(const char *s, int64_t *out)
 	return 0;
 }
 
-static const char *setting_name(const char *section, const char *key, const char *env)
+const char *config_setting_name(const char *section, const char *key, const char *env, char *buf,
+				size_t size)
 {
-	static _Thread_local char name[256];
-
 	if (env && getenv(env) && getenv(env)[0])
 		return env;
-	snprintf(name, sizeof(name), "%s%s%s", section, section[0] ? "." : "", key);
-	return name;
+	snprintf(buf, size, "%s%s%s", section, section[0] ? "." : "", key);
+	return buf;
 }
 
 /* A duration in ms as people write it: "500ms", "3s", "10m", "1h". */
@@ -232,17 +231,17 @@ int config_ms_range(const struct config *c, const char *section, const char *key
 		    int64_t def, int64_t min, int64_t max, int64_t *out)
 {
 	const char *v = config_str(c, section, key, env);
-	char lo[32], hi[32];
+	char lo[32], hi[32], name[256];
 	int64_t ms = def;
 
 	if (v && v[0] && config_parse_ms(v, &ms))
 		return err_set(ERR_INVALID, "%s: \"%s\" is not a duration (examples: 3, 2.5s, 500ms, 5m)",
-			       setting_name(section, key, env), v);
+			       config_setting_name(section, key, env, name, sizeof(name)), v);
 	if (ms < min || ms > max) {
 		format_ms(lo, sizeof(lo), min);
 		format_ms(hi, sizeof(hi), max);
 		return err_set(ERR_INVALID, "%s: \"%s\" is out of range (%s to %s; a bare number is "
-			       "seconds)", setting_name(section, key, env), v, lo, hi);
+			       "seconds)", config_setting_name(section, key, env, name, sizeof(name)), v, lo, hi);
 	}
 	*out = ms;
 	return 0;
@@ -259,6 +258,7 @@ int config_bool(const struct config *c, const char *section, const char *key, co
 {
 	static const char *const words[] = {"0", "false", "no", "off", "1", "true", "yes", "on"};
 	const char *v = config_str(c, section, key, env);
+	char name[256];
 	size_t i;
 
 	if (!v || !v[0]) {
@@ -270,5 +270,5 @@ int config_bool(const struct config *c, const char *section, const char *key, co
 			*out = i >= 4;
 			return 0;
 		}
-	return err_set(ERR_INVALID, "%s: \"%s\" is not true or false", setting_name(section, key, env), v);
+	return err_set(ERR_INVALID, "%s: \"%s\" is not true or false", config_setting_name(section, key, env, name, sizeof(name)), v);
 }

@@ -44,6 +44,11 @@ int config_ms_range(const struct config *c, const char *section, const char *key
 int config_bool(const struct config *c, const char *section, const char *key, const char *env,
 		int def, int *out);
 
+/* The name a setting is known by in messages: env when that variable is set, else
+ * section.key (key alone for the top section), written into buf. */
+const char *config_setting_name(const char *section, const char *key, const char *env, char *buf,
+				size_t size);
+
 /* Parse a duration as config_ms does; for use on values from elsewhere. */
 int config_parse_ms(const char *s, int64_t *out);
 

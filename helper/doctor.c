@@ -288,7 +288,9 @@ static void check_on_path(struct report *r, const char *name, struct secbuf *loo
 	snprintf(pref[1], sizeof(pref[1]), "%s/bin", home);
 	snprintf(pref[2], sizeof(pref[2]), "/usr/local/bin");
 	for (dir = strtok_r(path, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-		if (asprintf(&f, "%s/docker-credential-%s", dir[0] ? dir : ".", name) < 0)
+		/* strtok_r skips empty entries, as it should: Go's LookPath (docker, podman) no
+		 * longer runs a helper found through the current directory. */
+		if (asprintf(&f, "%s/docker-credential-%s", dir, name) < 0)
 			break;
 		found = access(f, X_OK) == 0;
 		free(f);

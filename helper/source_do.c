@@ -112,15 +112,6 @@ static int do_oom(void)
 	return err_set(ERR_FAILED, "out of memory");
 }
 
-/* The name a setting is known by in messages: the variable when it is set, else section.key. */
-static const char *do_setting_name(const char *key, const char *env, char *buf, size_t size)
-{
-	if (env && getenv(env) && getenv(env)[0])
-		return env;
-	snprintf(buf, size, DO_SECTION ".%s", key);
-	return buf;
-}
-
 /* The host of a server key (host.h); "" when it has none. */
 static void do_host_of(const char *server, char *buf, size_t size)
 {
@@ -563,7 +554,6 @@ static int do_get(struct do_source *d, const char *path, const char *token, int6
 	char url[DO_MAX_URL_LEN + 256];
 	struct http_request req = {.method = "GET", .url = url, .bearer = token};
 	struct http_opts o = d->http;
-	struct timespec ts;
 	int64_t left;
 	int retried_5xx = 0, rc;
 
@@ -585,10 +575,7 @@ static int do_get(struct do_source *d, const char *path, const char *token, int6
 			a->wait_ms = do_retry_wait(&a->r, &retried_5xx);
 		if (a->wait_ms < 0 || monotonic_ms() + a->wait_ms + DO_MIN_LEFT_MS > deadline)
 			return 0;
-		ts.tv_sec = (time_t)(a->wait_ms / 1000);
-		ts.tv_nsec = (long)(a->wait_ms % 1000) * 1000000L;
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
+		monotonic_sleep_ms(a->wait_ms);
 	}
 }
 
@@ -1139,8 +1126,10 @@ static void do_check_fix(const struct do_source *d, int rc, int have_token, long
 			 enum do_token_kind kind, const char *names, char *fix, size_t size)
 {
 	char api_buf[64], reg_buf[64];
-	const char *api = do_setting_name("api-url", "DIGITALOCEAN_API_URL", api_buf, sizeof(api_buf));
-	const char *reg = do_setting_name("registry", DO_ENV "_REGISTRY", reg_buf, sizeof(reg_buf));
+	const char *api = config_setting_name(DO_SECTION, "api-url", "DIGITALOCEAN_API_URL", api_buf,
+						  sizeof(api_buf));
+	const char *reg = config_setting_name(DO_SECTION, "registry", DO_ENV "_REGISTRY", reg_buf,
+						  sizeof(reg_buf));
 
 	if (rc == ERR_NOTFOUND)
 		snprintf(fix, size, DO_LOGIN_HINT);
@@ -1264,7 +1253,7 @@ int source_do_new(const struct config *cfg, struct store *st, struct source **ou
 		if (!v || !v[0])
 			v = s->def;
 		if (v)
-			rc = s->set(d, v, do_setting_name(s->key, s->env, name, sizeof(name)));
+			rc = s->set(d, v, config_setting_name(DO_SECTION, s->key, s->env, name, sizeof(name)));
 	}
 	if (!rc)
 		rc = config_bool(cfg, DO_SECTION, "read-only", DO_ENV "_READ_ONLY", 0, &ro);
