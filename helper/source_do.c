@@ -179,8 +179,10 @@ void do_describe_error_body(long status, const char *body, size_t len, char *buf
 		if (!(v = do_member(obj, parts[i].key, json_type_string)))
 			continue;
 		secbuf_append_str(&b, parts[i].before);
-		/* Text from the network goes into one stderr line: no control characters, capped. */
-		for (s = json_object_get_string(v), n = 0; *s && n < parts[i].max; s++, n++)
+		/* Text from the network goes into one stderr line: no control characters, capped
+		 * (a character the cap falls in is kept whole: the line stays UTF-8). */
+		for (s = json_object_get_string(v), n = 0;
+		     *s && (n < parts[i].max || ((unsigned char)*s & 0xc0) == 0x80); s++, n++)
 			secbuf_append(&b, ((unsigned char)*s < 0x20 || *s == 0x7f) ? " " : s, 1);
 		if (*s)
 			secbuf_append_str(&b, "…");

@@ -181,6 +181,8 @@ void secmem_format_line(char *out, size_t size, const char *fmt, va_list ap)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
 	n = strlen(full) < size ? strlen(full) : size - 1;
+	while (n && full[n] && ((unsigned char)full[n] & 0xc0) == 0x80)
+		n--; /* a cut inside a character drops all of it: the line stays UTF-8 */
 	memcpy(out, full, n);
 	out[n] = '\0';
 	secmem_free(full, (size_t)len + 1);

@@ -482,6 +482,14 @@ class ApiErrors(DoCase):
         self.assertNotIn(TOKEN.encode(), r.err + r.out)
         self.assertIn(b"debug: ", r.err)
 
+    def test_a_long_message_is_cut_between_characters(self):
+        # The line keeps 300 bytes of the server's message: "é" (2 bytes) at bytes 299-300 must
+        # be kept whole or left out, never split into a byte that is not UTF-8.
+        self.fake.mode("status", status=401, id="unauthorized", message="x" * 299 + "é" * 10)
+        r = self.miss("refused the API token")
+        r.err.decode("utf-8")  # raises on a split character
+        self.assertIn(("x" * 299 + "é…").encode(), r.err)
+
     def test_403_token_without_scope(self):
         r = self.miss("refused the API token", DIGITALOCEAN_ACCESS_TOKEN=READONLY)
         self.assertIn(b"registry:update", r.err)

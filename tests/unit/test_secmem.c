@@ -68,6 +68,19 @@ static void redaction_comes_first(void **state)
 	assert_int_equal(strlen(err_msg()), 1023);
 }
 
+/* A message cut to fit is cut between characters: the line stays UTF-8. */
+static void the_cut_keeps_characters_whole(void **state)
+{
+	char pad[1100];
+
+	(void)state;
+	memset(pad, 'x', 1022);
+	pad[1022] = '\0';
+	err_set(ERR_DENIED, "%s%s", pad, "\xc3\xa9\xc3\xa9"); /* "é" at bytes 1022-1023 of 1023 */
+	assert_int_equal(strlen(err_msg()), 1022);
+	assert_int_equal(err_msg()[1021], 'x');
+}
+
 static void a_secret_like_the_placeholder_cannot_hang(void **state)
 {
 	char line[128] = "a [redacted] and [redacted]xx";
@@ -102,6 +115,7 @@ int main(void)
 		cmocka_unit_test(tiny_secrets_are_not_remembered),
 		cmocka_unit_test(err_set_redacts),
 		cmocka_unit_test(redaction_comes_first),
+		cmocka_unit_test(the_cut_keeps_characters_whole),
 		cmocka_unit_test(a_secret_like_the_placeholder_cannot_hang),
 		cmocka_unit_test(read_fd_caps_input),
 	};
