@@ -572,8 +572,7 @@ static int next_message(struct dbus_conn *c)
 	return 0;
 }
 
-int dbus_collect(struct dbus_conn *c, uint32_t first, uint32_t n,
-		 int (*on_reply)(void *ctx, uint32_t i, const struct dbus_reply *r), void *ctx)
+int dbus_collect(struct dbus_conn *c, uint32_t first, uint32_t n, dbus_reply_fn *on_reply, void *ctx)
 {
 	uint32_t got = 0;
 	int rc = flush(c);

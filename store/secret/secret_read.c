@@ -136,19 +136,23 @@ static int on_search(void *ctx, uint32_t i, const struct dbus_reply *r)
 	return rc;
 }
 
-/* SearchItems(attrs) of n pairs, answered into f. */
-static int search(struct dbus_conn *c, size_t n, const char *const *keys,
-		  const char *const *values, struct found *f)
+/* One call to the Secret Service (body freed here) and its reply, handed to on_reply. */
+static int call(struct dbus_conn *c, const char *path, const char *iface, const char *member,
+		const char *sig, struct dbus_body *body, dbus_reply_fn *on_reply, void *ctx)
+{
+	uint32_t serial = dbus_call(c, SECRETS, path, iface, member, sig, body);
+
+	dbus_body_free(body);
+	return serial ? dbus_collect(c, serial, 1, on_reply, ctx) : err_set(ERR_FAILED, "out of memory");
+}
+
+/* SearchItems({key: value}), answered into f. */
+static int search(struct dbus_conn *c, const char *key, const char *value, struct found *f)
 {
 	struct dbus_body body = {SECBUF_INIT, 0};
-	uint32_t serial;
 
-	dbus_put_dict_ss(&body, n, keys, values);
-	serial = dbus_call(c, SECRETS, SERVICE_PATH, SERVICE, "SearchItems", "a{ss}", &body);
-	dbus_body_free(&body);
-	if (!serial)
-		return err_set(ERR_FAILED, "out of memory");
-	return dbus_collect(c, serial, 1, on_search, f);
+	dbus_put_dict_ss(&body, 1, &key, &value);
+	return call(c, SERVICE_PATH, SERVICE, "SearchItems", "a{ss}", &body, on_search, f);
 }
 
 /* ---- Properties.Get ------------------------------------------------------------------------ */
@@ -326,22 +330,19 @@ static int on_secrets(void *ctx, uint32_t i, const struct dbus_reply *r)
 /* One look: search, read, pick, fetch the secret. *again when the item vanished meanwhile. */
 static int get_once(struct dbus_conn *c, const char *server, struct cred *out, int *again)
 {
-	static const char *const key[] = {"server"};
-	const char *value[] = {server};
 	struct found f = {0};
 	struct dbus_body body = {SECBUF_INIT, 0};
 	struct secret_answer a = {NULL, out, 0};
 	char *session = NULL;
 	const char *one[1];
-	uint32_t serial;
 	size_t i;
 	int rc;
 
 	*again = 0;
-	rc = search(c, 1, key, value, &f);
+	rc = search(c, "server", server, &f);
 	/* Nothing found may be the admission race (secret_read.h): ask once more. */
 	if (!rc && f.len == 0)
-		rc = search(c, 1, key, value, &f);
+		rc = search(c, "server", server, &f);
 	if (!rc && f.len == 0)
 		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 	if (!rc)
@@ -370,9 +371,7 @@ static int get_once(struct dbus_conn *c, const char *server, struct cred *out, i
 		one[0] = a.item->path;
 		dbus_put_paths(&body, 1, one);
 		dbus_put_string(&body, session);
-		serial = dbus_call(c, SECRETS, SERVICE_PATH, SERVICE, "GetSecrets", "aoo", &body);
-		dbus_body_free(&body);
-		rc = serial ? dbus_collect(c, serial, 1, on_secrets, &a) : err_set(ERR_FAILED, "out of memory");
+		rc = call(c, SERVICE_PATH, SERVICE, "GetSecrets", "aoo", &body, on_secrets, &a);
 		if (!rc && !a.got)
 			*again = 1;
 	}
@@ -450,7 +449,6 @@ static int unread(const struct found *f, size_t i)
 
 static int list_once(struct dbus_conn *c, struct found *f)
 {
-	static const char *const key[] = {"xdg:schema"};
 	static const char *const schemas[] = {SCHEMA_OURS, SCHEMA_LEGACY};
 	struct found prev = *f;
 	size_t k, before;
@@ -459,9 +457,9 @@ static int list_once(struct dbus_conn *c, struct found *f)
 	memset(f, 0, sizeof(*f));
 	for (k = 0; !rc && k < 2; k++) {
 		before = f->len;
-		rc = search(c, 1, key, &schemas[k], f);
+		rc = search(c, "xdg:schema", schemas[k], f);
 		if (!rc && f->len == before) /* the admission race, as in get */
-			rc = search(c, 1, key, &schemas[k], f);
+			rc = search(c, "xdg:schema", schemas[k], f);
 	}
 	if (!rc && prev.len) {
 		qsort(prev.items, prev.len, sizeof(prev.items[0]), by_path);
@@ -479,7 +477,7 @@ static int list_once(struct dbus_conn *c, struct found *f)
 	return rc ? rc : read_items(c, f, "Created", shares_server, NULL);
 }
 
-/* Properties.Get → (v): the variant's signature and value, for on_locked. */
+/* The service's collections (at most 64) and how many of them are locked. */
 struct collections {
 	char **paths;
 	size_t len;
@@ -547,9 +545,7 @@ static int count_locked(struct dbus_conn *c, size_t *locked)
 
 	dbus_put_string(&prop, SERVICE);
 	dbus_put_string(&prop, "Collections");
-	serial = dbus_call(c, SECRETS, SERVICE_PATH, PROPERTIES, "Get", "ss", &prop);
-	dbus_body_free(&prop);
-	rc = serial ? dbus_collect(c, serial, 1, on_collections, &cs) : err_set(ERR_FAILED, "out of memory");
+	rc = call(c, SERVICE_PATH, PROPERTIES, "Get", "ss", &prop, on_collections, &cs);
 	for (i = 0; !rc && i < cs.len; i++) {
 		dbus_put_string(&prop, "org.freedesktop.Secret.Collection");
 		dbus_put_string(&prop, "Locked");
@@ -639,7 +635,6 @@ int secret_read_health(const char *address, unsigned idle_ms, struct secret_heal
 	struct cred_list l = {0};
 	struct dbus_body body = {SECBUF_INIT, 0};
 	struct dbus_conn c;
-	uint32_t serial;
 	int rc;
 
 	memset(h, 0, sizeof(*h));
@@ -651,25 +646,19 @@ int secret_read_health(const char *address, unsigned idle_ms, struct secret_heal
 		return rc;
 	rc = dbus_open(&c, address, monotonic_ms() + idle_ms);
 	if (!rc) { /* a search first again, for the same reason, on this new connection */
-		static const char *const key[] = {"xdg:schema"}, *const value[] = {SCHEMA_OURS};
 		struct found f = {0};
 
-		rc = search(&c, 1, key, value, &f);
+		rc = search(&c, "xdg:schema", SCHEMA_OURS, &f);
 		found_clear(&f);
 	}
 	if (!rc) {
 		dbus_put_string(&body, "default");
-		serial = dbus_call(&c, SECRETS, SERVICE_PATH, SERVICE, "ReadAlias", "s", &body);
-		dbus_body_free(&body);
-		rc = serial ? dbus_collect(&c, serial, 1, on_alias, h) : err_set(ERR_FAILED, "out of memory");
+		rc = call(&c, SERVICE_PATH, SERVICE, "ReadAlias", "s", &body, on_alias, h);
 	}
 	if (!rc && h->collection[0]) {
 		dbus_put_string(&body, "org.freedesktop.Secret.Collection");
 		dbus_put_string(&body, "Locked");
-		serial = dbus_call(&c, SECRETS, h->collection, PROPERTIES, "Get", "ss", &body);
-		dbus_body_free(&body);
-		rc = serial ? dbus_collect(&c, serial, 1, on_default_locked, h)
-			    : err_set(ERR_FAILED, "out of memory");
+		rc = call(&c, h->collection, PROPERTIES, "Get", "ss", &body, on_default_locked, h);
 	}
 	dbus_close(&c);
 	return rc == DBUS_UNSUPPORTED ? SECRET_READ_FALLBACK : rc;
