@@ -70,14 +70,6 @@ static int keyctl_error(const char *what)
 	return err_set(ERR_UNAVAILABLE, "%s: %s", what, strerror(e));
 }
 
-/* Can this process use the kernel keyring at all? 0, or ERR_UNAVAILABLE saying why. */
-static int kernel_store_usable(void)
-{
-	if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0) < 0)
-		return keyctl_error("no kernel keyring");
-	return 0;
-}
-
 /* Our keyring: found, or (create) made. 0, ERR_NOTFOUND (not there and !create) or an error. */
 static int find_ring(struct kernel_store *s, int create)
 {
@@ -212,8 +204,8 @@ static int take_field(const char **p, size_t *n, const char **field, size_t *fle
 	return 0;
 }
 
-/* Unpack buf into *out (with the secret when with_secret); *stored: when it was written.
- * 0, or -1 when it is not one of our entries (for server, when server is not NULL). */
+/* Unpack buf into *out (with the secret when with_secret); *stored (when not NULL): when it was
+ * written. 0, or -1 when it is not one of our entries (for server, when server is not NULL). */
 static int unpack(const char *buf, size_t n, const char *server, int with_secret, struct cred *out,
 		  int64_t *stored)
 {
@@ -225,7 +217,8 @@ static int unpack(const char *buf, size_t n, const char *server, int with_secret
 	if (n < 20 || (memcmp(buf, MAGIC, 4) != 0 && !username_is_secret))
 		return -1;
 	memcpy(&c.expires, buf + 4, 8);
-	memcpy(stored, buf + 12, 8);
+	if (stored)
+		memcpy(stored, buf + 12, 8);
 	buf += 20;
 	n -= 20;
 	for (i = 0; i < 4; i++)
@@ -370,31 +363,51 @@ static int make_room(struct kernel_store *s, const char *server, size_t len)
 
 /* ---- the store interface ------------------------------------------------------------------- */
 
-static int k_get(struct store *base, const char *server, struct cred *out)
+/* The key holding server's entry, with the entry unpacked into *out (the secret too for get).
+ * Only that key: a hashed description may be another server's. for_get picks get's words for
+ * the errors, else del's. */
+static int lookup(struct kernel_store *s, const char *server, int for_get, long *key,
+		  struct cred *out)
 {
-	struct kernel_store *s = (struct kernel_store *)base;
 	char *desc, *buf = NULL;
 	size_t len = 0;
-	int64_t stored;
-	long key;
 	int rc = find_ring(s, 0);
 
 	if (rc)
 		return rc == ERR_NOTFOUND ? err_set(ERR_NOTFOUND, "no entry for %s", server) : rc;
 	if (!(desc = describe(server)))
 		return err_set(ERR_FAILED, "out of memory");
-	key = k_search(s->ring, "user", desc);
-	if (key < 0 && errno != ENOKEY && errno != EKEYEXPIRED && errno != EKEYREVOKED)
-		rc = keyctl_error("cannot read the kernel keyring");
-	else if (key < 0 || !(buf = read_key(key, &len)) || unpack(buf, len, server, 1, out, &stored))
-		rc = err_set(ERR_NOTFOUND, "no entry for %s in the kernel keyring", server);
-	if (buf)
-		secmem_free(buf, USER_PAYLOAD_MAX);
+	*key = k_search(s->ring, "user", desc);
+	if (*key < 0 && errno != ENOKEY && errno != EKEYEXPIRED && errno != EKEYREVOKED)
+		rc = keyctl_error(for_get ? "cannot read the kernel keyring"
+					  : "cannot remove from the kernel keyring");
+	else if (*key < 0 || !(buf = read_key(*key, &len)) || unpack(buf, len, server, for_get, out, NULL))
+		rc = err_set(ERR_NOTFOUND, for_get ? "no entry for %s in the kernel keyring"
+						   : "no entry for %s", server);
+	secmem_free(buf, USER_PAYLOAD_MAX);
 	free(desc);
 	return rc;
 }
 
-static int k_del(struct store *base, const char *server);
+static int k_get(struct store *base, const char *server, struct cred *out)
+{
+	long key;
+
+	return lookup((struct kernel_store *)base, server, 1, &key, out);
+}
+
+static int k_del(struct store *base, const char *server)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+	struct cred c = {0};
+	long key;
+	int rc = lookup(s, server, 0, &key, &c);
+
+	if (!rc && syscall(SYS_keyctl, KEYCTL_UNLINK, key, s->ring) != 0)
+		rc = keyctl_error("cannot remove from the kernel keyring");
+	cred_clear(&c);
+	return rc;
+}
 
 static int k_put(struct store *base, const struct cred *c)
 {
@@ -423,37 +436,7 @@ static int k_put(struct store *base, const struct cred *c)
 					    life > UINT_MAX ? UINT_MAX : (unsigned)life) != 0))
 			rc = keyctl_error("cannot store in the kernel keyring");
 	}
-	if (payload)
-		secmem_free(payload, len);
-	free(desc);
-	return rc;
-}
-
-static int k_del(struct store *base, const char *server)
-{
-	struct kernel_store *s = (struct kernel_store *)base;
-	struct cred c = {0};
-	char *desc, *buf = NULL;
-	size_t len = 0;
-	int64_t stored;
-	long key;
-	int rc = find_ring(s, 0);
-
-	if (rc)
-		return rc == ERR_NOTFOUND ? err_set(ERR_NOTFOUND, "no entry for %s", server) : rc;
-	if (!(desc = describe(server)))
-		return err_set(ERR_FAILED, "out of memory");
-	key = k_search(s->ring, "user", desc);
-	if (key < 0 && errno != ENOKEY && errno != EKEYEXPIRED && errno != EKEYREVOKED)
-		rc = keyctl_error("cannot remove from the kernel keyring");
-	/* Only the key that holds server: a hashed description may be another server's. */
-	else if (key < 0 || !(buf = read_key(key, &len)) || unpack(buf, len, server, 0, &c, &stored))
-		rc = err_set(ERR_NOTFOUND, "no entry for %s", server);
-	else if (syscall(SYS_keyctl, KEYCTL_UNLINK, key, s->ring) != 0)
-		rc = keyctl_error("cannot remove from the kernel keyring");
-	cred_clear(&c);
-	if (buf)
-		secmem_free(buf, USER_PAYLOAD_MAX);
+	secmem_free(payload, len);
 	free(desc);
 	return rc;
 }
@@ -477,14 +460,12 @@ static int k_list(struct store *base, struct cred_list *out)
 		size_t len = 0;
 		char *buf = read_key(ids[i], &len);
 		struct cred c = {0};
-		int64_t stored;
 
-		if (buf && unpack(buf, len, NULL, 0, &c, &stored) == 0 &&
+		if (buf && unpack(buf, len, NULL, 0, &c, NULL) == 0 &&
 		    (!c.expires || c.expires > (int64_t)time(NULL)))
 			rc = cred_list_add(&l, &c);
 		cred_clear(&c);
-		if (buf)
-			secmem_free(buf, USER_PAYLOAD_MAX);
+		secmem_free(buf, USER_PAYLOAD_MAX);
 	}
 	free(ids);
 	if (rc) {
@@ -500,9 +481,11 @@ static int k_check(struct store *base, char *what, size_t size)
 	struct kernel_store *s = (struct kernel_store *)base;
 	struct cred_list l = {0};
 	long keys, maxkeys, bytes, maxbytes;
-	int rc = kernel_store_usable();
+	int rc;
 
-	if (rc) {
+	/* Can this process use the kernel keyring at all? */
+	if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0) < 0) {
+		rc = keyctl_error("no kernel keyring");
 		snprintf(what, size, "allow keyctl, add_key and request_key in the container's seccomp "
 			 "profile, or use a Secret Service: `store = secret-service` with a session bus");
 		return rc;
