@@ -27,7 +27,6 @@
 struct lib_store {
 	struct store base;
 	struct secret_plugin_opts opts;
-	char *bus;
 	SecretService *service;
 	GCancellable *cancel;
 	struct deadline *deadline;
@@ -79,7 +78,7 @@ static int begin(struct lib_store *s, unsigned ms)
 	if (s->service)
 		return 0;
 	/* GDBus reads the address from here; it then never autolaunches a bus. */
-	setenv("DBUS_SESSION_BUS_ADDRESS", s->bus, 1);
+	setenv("DBUS_SESSION_BUS_ADDRESS", s->opts.bus_address, 1);
 	s->service = secret_service_get_sync(SECRET_SERVICE_NONE, s->cancel, &e);
 	return s->service ? 0 : gerror(s, e, "cannot reach the Secret Service");
 }
@@ -438,7 +437,6 @@ static void lib_free(struct store *base)
 	deadline_free(s->deadline);
 	g_clear_object(&s->cancel);
 	g_clear_object(&s->service);
-	free(s->bus);
 	free(s);
 }
 
@@ -449,11 +447,6 @@ static struct store *lib_open(const struct secret_plugin_opts *o)
 	if (!s)
 		return NULL;
 	s->opts = *o;
-	s->bus = strdup(o->bus_address ? o->bus_address : "");
-	if (!s->bus) {
-		free(s);
-		return NULL;
-	}
 	s->base.get = lib_get;
 	s->base.put = lib_put;
 	s->base.del = lib_del;
