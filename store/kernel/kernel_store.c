@@ -32,6 +32,7 @@
 #define MAGIC_USERNAME_IS_SECRET "DCKS" /* the same layout, the username field empty */
 #define USER_PAYLOAD_MAX 32767 /* the kernel's limit for "user" keys */
 #define SERVER_IN_DESC_MAX 200
+#define DESC_SIZE (SERVER_IN_DESC_MAX + 32)
 #define PERM (0x3f000000u | 0x00010000u | 0x00020000u | 0x00040000u | 0x00080000u | 0x00200000u)
 
 struct kernel_store {
@@ -118,19 +119,13 @@ static int find_ring(struct kernel_store *s, int create)
 	return 0;
 }
 
-/* malloc'd "entry:<server>", or "hash:<hash>" for a long one (no server can spell that). */
-static char *describe(const char *server)
+/* "entry:<server>" into d, or "hash:<hash>" for a long one (no server can spell that). */
+static void describe(char d[DESC_SIZE], const char *server)
 {
-	char *d = malloc(SERVER_IN_DESC_MAX + 32);
-
-	if (!d)
-		return NULL;
 	if (strlen(server) > SERVER_IN_DESC_MAX)
-		snprintf(d, SERVER_IN_DESC_MAX + 32, "hash:%016llx",
-			 (unsigned long long)hash_fnv1a(server));
+		snprintf(d, DESC_SIZE, "hash:%016llx", (unsigned long long)hash_fnv1a(server));
 	else
-		snprintf(d, SERVER_IN_DESC_MAX + 32, "entry:%s", server);
-	return d;
+		snprintf(d, DESC_SIZE, "entry:%s", server);
 }
 
 /* ---- payload: magic, i64 expires, i64 stored (Unix time), then 4 × (u32 length, bytes):
@@ -262,14 +257,13 @@ static char *read_key(long key, size_t *len)
 	return buf;
 }
 
-/* The keys of our keyring (malloc'd), or NULL with *n 0. KEYCTL_READ answers the size it needs:
+/* The *n keys of our keyring (malloc'd, possibly NULL). KEYCTL_READ answers the size it needs:
  * when another helper added a key between asking and reading, it copied nothing, so ask
  * again. */
-static long *ring_keys(struct kernel_store *s, size_t *n)
+static int32_t *ring_keys(struct kernel_store *s, size_t *n)
 {
-	long *ids = NULL;
 	int32_t *raw = NULL;
-	size_t i, size = 0;
+	size_t size = 0;
 	long got = k_read(s->ring, NULL, 0);
 	int attempt;
 
@@ -285,13 +279,9 @@ static long *ring_keys(struct kernel_store *s, size_t *n)
 		if (got >= 0 && (size_t)got <= size)
 			break;
 	}
-	if (raw && got > 0 && (size_t)got <= size && (ids = malloc(((size_t)got / 4) * sizeof(*ids)))) {
-		for (i = 0; i < (size_t)got / 4; i++)
-			ids[i] = raw[i];
-		*n = (size_t)got / 4;
-	}
-	free(raw);
-	return ids;
+	if (raw && got > 0 && (size_t)got <= size)
+		*n = (size_t)got / sizeof(*raw);
+	return raw;
 }
 
 /* ---- the quota ------------------------------------------------------------------------------ */
@@ -323,7 +313,8 @@ static int make_room(struct kernel_store *s, const char *server, size_t len)
 
 	for (round = 0; round < 64; round++) {
 		size_t n, i, ours = 0, our_bytes = 0;
-		long *ids, oldest = -1;
+		int32_t *ids;
+		long oldest = -1;
 		int64_t oldest_at = INT64_MAX;
 
 		if (quota(&keys, &maxkeys, &bytes, &maxbytes) != 0)
@@ -369,14 +360,13 @@ static int make_room(struct kernel_store *s, const char *server, size_t len)
 static int lookup(struct kernel_store *s, const char *server, int for_get, long *key,
 		  struct cred *out)
 {
-	char *desc, *buf = NULL;
+	char desc[DESC_SIZE], *buf = NULL;
 	size_t len = 0;
 	int rc = find_ring(s, 0);
 
 	if (rc)
 		return rc == ERR_NOTFOUND ? err_set(ERR_NOTFOUND, "no entry for %s", server) : rc;
-	if (!(desc = describe(server)))
-		return err_set(ERR_FAILED, "out of memory");
+	describe(desc, server);
 	*key = k_search(s->ring, "user", desc);
 	if (*key < 0 && errno != ENOKEY && errno != EKEYEXPIRED && errno != EKEYREVOKED)
 		rc = keyctl_error(for_get ? "cannot read the kernel keyring"
@@ -385,7 +375,6 @@ static int lookup(struct kernel_store *s, const char *server, int for_get, long 
 		rc = err_set(ERR_NOTFOUND, for_get ? "no entry for %s in the kernel keyring"
 						   : "no entry for %s", server);
 	secmem_free(buf, USER_PAYLOAD_MAX);
-	free(desc);
 	return rc;
 }
 
@@ -412,7 +401,7 @@ static int k_del(struct store *base, const char *server)
 static int k_put(struct store *base, const struct cred *c)
 {
 	struct kernel_store *s = (struct kernel_store *)base;
-	char *desc = NULL, *payload = NULL;
+	char desc[DESC_SIZE], *payload = NULL;
 	int64_t life = c->expires ? c->expires - (int64_t)time(NULL) : 0;
 	size_t len = 0;
 	long key;
@@ -423,8 +412,7 @@ static int k_put(struct store *base, const struct cred *c)
 		return (rc = k_del(base, c->server)) == ERR_NOTFOUND ? 0 : rc;
 	if (!rc)
 		rc = pack(c, &payload, &len);
-	if (!rc && !(desc = describe(c->server)))
-		rc = err_set(ERR_FAILED, "out of memory");
+	describe(desc, c->server);
 	if (!rc)
 		rc = make_room(s, c->server, len + strlen(desc));
 	if (!rc) {
@@ -437,7 +425,6 @@ static int k_put(struct store *base, const struct cred *c)
 			rc = keyctl_error("cannot store in the kernel keyring");
 	}
 	secmem_free(payload, len);
-	free(desc);
 	return rc;
 }
 
@@ -446,7 +433,7 @@ static int k_list(struct store *base, struct cred_list *out)
 	struct kernel_store *s = (struct kernel_store *)base;
 	struct cred_list l = {0};
 	size_t n = 0, i;
-	long *ids;
+	int32_t *ids;
 	int rc = find_ring(s, 0);
 
 	if (rc == ERR_NOTFOUND) {
@@ -523,11 +510,6 @@ struct store *kernel_store_new(const char *name)
 		free(s);
 		return NULL;
 	}
-	s->base.get = k_get;
-	s->base.put = k_put;
-	s->base.del = k_del;
-	s->base.list = k_list;
-	s->base.check = k_check;
-	s->base.free = k_free;
+	s->base = (struct store){k_get, k_put, k_del, k_list, k_check, k_free};
 	return &s->base;
 }

@@ -46,15 +46,6 @@ void dbus_put_u32(struct dbus_body *w, uint32_t v)
 	put(w, b, 4);
 }
 
-/* Overwrite the u32 at offset at (a length filled in once known). */
-static void patch_u32(struct dbus_body *w, size_t at, uint32_t v)
-{
-	unsigned char b[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24};
-
-	if (!w->failed)
-		memcpy(w->b.data + at, b, 4);
-}
-
 void dbus_put_string(struct dbus_body *w, const char *s)
 {
 	dbus_put_u32(w, (uint32_t)strlen(s));
@@ -85,9 +76,14 @@ static size_t array_begin(struct dbus_body *w, size_t align, size_t *first)
 	return at;
 }
 
+/* Fill in the length array_begin left at offset at. */
 static void array_end(struct dbus_body *w, size_t at, size_t first)
 {
-	patch_u32(w, at, (uint32_t)(w->b.len - first));
+	uint32_t v = (uint32_t)(w->b.len - first);
+	unsigned char b[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24};
+
+	if (!w->failed)
+		memcpy(w->b.data + at, b, 4);
 }
 
 void dbus_put_dict_ss(struct dbus_body *w, size_t n, const char *const *keys,
@@ -149,8 +145,7 @@ uint32_t dbus_call(struct dbus_conn *c, const char *dest, const char *path, cons
 	dbus_put_u32(&m, serial);
 	fields_at = array_begin(&m, 8, &first);
 	put_field(&m, F_PATH, 'o', path);
-	if (iface)
-		put_field(&m, F_INTERFACE, 's', iface);
+	put_field(&m, F_INTERFACE, 's', iface);
 	put_field(&m, F_MEMBER, 's', member);
 	put_field(&m, F_DESTINATION, 's', dest);
 	if (sig && sig[0])

@@ -447,11 +447,7 @@ static struct store *lib_open(const struct secret_plugin_opts *o)
 	if (!s)
 		return NULL;
 	s->opts = *o;
-	s->base.get = lib_get;
-	s->base.put = lib_put;
-	s->base.del = lib_del;
-	s->base.list = lib_list;
-	s->base.free = lib_free;
+	s->base = (struct store){lib_get, lib_put, lib_del, lib_list, NULL, lib_free};
 	return &s->base;
 }
 

@@ -34,6 +34,7 @@
 #define PROPERTIES "org.freedesktop.DBus.Properties"
 #define WINDOW 64
 #define MAX_ITEMS 100000
+#define MAX_COLLECTIONS 64
 
 /* What the reads found: every item of interest, with its attributes once read. */
 struct found {
@@ -477,9 +478,9 @@ static int list_once(struct dbus_conn *c, struct found *f)
 	return rc ? rc : read_items(c, f, "Created", shares_server, NULL);
 }
 
-/* The service's collections (at most 64) and how many of them are locked. */
+/* The service's collections (the first MAX_COLLECTIONS) and how many of them are locked. */
 struct collections {
-	char **paths;
+	char *paths[MAX_COLLECTIONS];
 	size_t len;
 	size_t locked;
 };
@@ -499,20 +500,12 @@ static int on_collections(void *ctx, uint32_t i, const struct dbus_reply *r)
 	    dbus_get_array(&it, 4, &end))
 		return malformed("cannot list the keyring's collections");
 	while (it.pos < end) {
-		char **bigger;
-
 		if (dbus_get_string(&it, &path, &n))
 			return malformed("cannot list the keyring's collections");
-		if (cs->len == 64)
+		if (cs->len == MAX_COLLECTIONS)
 			break;
-		bigger = realloc(cs->paths, (cs->len + 1) * sizeof(*bigger));
-		if (!bigger || !(bigger[cs->len] = strndup(path, n))) {
-			free(bigger ? bigger : cs->paths);
-			cs->paths = NULL;
-			cs->len = 0;
+		if (!(cs->paths[cs->len] = strndup(path, n)))
 			return err_set(ERR_FAILED, "out of memory");
-		}
-		cs->paths = bigger;
 		cs->len++;
 	}
 	return 0;
@@ -538,7 +531,7 @@ static int on_locked(void *ctx, uint32_t i, const struct dbus_reply *r)
 static int count_locked(struct dbus_conn *c, size_t *locked)
 {
 	struct dbus_body prop = {SECBUF_INIT, 0};
-	struct collections cs = {NULL, 0, 0};
+	struct collections cs = {{NULL}, 0, 0};
 	uint32_t serial, first = 0;
 	size_t i;
 	int rc;
@@ -559,7 +552,6 @@ static int count_locked(struct dbus_conn *c, size_t *locked)
 		rc = dbus_collect(c, first, (uint32_t)cs.len, on_locked, &cs);
 	for (i = 0; i < cs.len; i++)
 		free(cs.paths[i]);
-	free(cs.paths);
 	if (!rc)
 		*locked = cs.locked;
 	return rc;
