@@ -53,16 +53,11 @@ static long k_read(long key, void *buf, size_t len)
 	return syscall(SYS_keyctl, KEYCTL_READ, key, buf, len);
 }
 
-static int refused(int e)
-{
-	return e == ENOSYS || e == EPERM || e == EACCES || e == EOPNOTSUPP;
-}
-
 static int keyctl_error(const char *what)
 {
 	int e = errno;
 
-	if (refused(e))
+	if (e == ENOSYS || e == EPERM || e == EACCES || e == EOPNOTSUPP)
 		return err_set(ERR_UNAVAILABLE, "%s: the kernel keyring cannot be used here (%s: no "
 			       "CONFIG_KEYS, or a container's seccomp profile refuses keyctl)", what,
 			       strerror(e));

@@ -591,13 +591,13 @@ int dbus_collect(struct dbus_conn *c, uint32_t first, uint32_t n, dbus_reply_fn 
 	return rc;
 }
 
-/* Decode a D-Bus address value (%XX escapes) into out. -1 when malformed or too long. */
 static int hexval(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
 	     : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
+/* Decode a D-Bus address value (%XX escapes) into out. -1 when malformed or too long. */
 static int unescape(const char *v, size_t n, char *out, size_t cap)
 {
 	size_t i, o = 0;
