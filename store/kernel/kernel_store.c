@@ -32,6 +32,7 @@
 #define MAGIC_USERNAME_IS_SECRET "DCKS" /* the same layout, the username field empty */
 #define USER_PAYLOAD_MAX 32767 /* the kernel's limit for "user" keys */
 #define SERVER_IN_DESC_MAX 200
+#define DESC_SIZE (SERVER_IN_DESC_MAX + 32)
 #define PERM (0x3f000000u | 0x00010000u | 0x00020000u | 0x00040000u | 0x00080000u | 0x00200000u)
 
 struct kernel_store {
@@ -52,30 +53,17 @@ static long k_read(long key, void *buf, size_t len)
 	return syscall(SYS_keyctl, KEYCTL_READ, key, buf, len);
 }
 
-static int refused(int e)
-{
-	return e == ENOSYS || e == EPERM || e == EACCES || e == EOPNOTSUPP;
-}
-
 static int keyctl_error(const char *what)
 {
 	int e = errno;
 
-	if (refused(e))
+	if (e == ENOSYS || e == EPERM || e == EACCES || e == EOPNOTSUPP)
 		return err_set(ERR_UNAVAILABLE, "%s: the kernel keyring cannot be used here (%s: no "
 			       "CONFIG_KEYS, or a container's seccomp profile refuses keyctl)", what,
 			       strerror(e));
 	if (e == EDQUOT)
 		return err_set(ERR_UNAVAILABLE, "%s: this user's kernel key quota is full", what);
 	return err_set(ERR_UNAVAILABLE, "%s: %s", what, strerror(e));
-}
-
-/* Can this process use the kernel keyring at all? 0, or ERR_UNAVAILABLE saying why. */
-static int kernel_store_usable(void)
-{
-	if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0) < 0)
-		return keyctl_error("no kernel keyring");
-	return 0;
 }
 
 /* Our keyring: found, or (create) made. 0, ERR_NOTFOUND (not there and !create) or an error. */
@@ -126,19 +114,13 @@ static int find_ring(struct kernel_store *s, int create)
 	return 0;
 }
 
-/* malloc'd "entry:<server>", or "hash:<hash>" for a long one (no server can spell that). */
-static char *describe(const char *server)
+/* "entry:<server>" into d, or "hash:<hash>" for a long one (no server can spell that). */
+static void describe(char d[DESC_SIZE], const char *server)
 {
-	char *d = malloc(SERVER_IN_DESC_MAX + 32);
-
-	if (!d)
-		return NULL;
 	if (strlen(server) > SERVER_IN_DESC_MAX)
-		snprintf(d, SERVER_IN_DESC_MAX + 32, "hash:%016llx",
-			 (unsigned long long)hash_fnv1a(server));
+		snprintf(d, DESC_SIZE, "hash:%016llx", (unsigned long long)hash_fnv1a(server));
 	else
-		snprintf(d, SERVER_IN_DESC_MAX + 32, "entry:%s", server);
-	return d;
+		snprintf(d, DESC_SIZE, "entry:%s", server);
 }
 
 /* ---- payload: magic, i64 expires, i64 stored (Unix time), then 4 × (u32 length, bytes):
@@ -212,8 +194,8 @@ static int take_field(const char **p, size_t *n, const char **field, size_t *fle
 	return 0;
 }
 
-/* Unpack buf into *out (with the secret when with_secret); *stored: when it was written.
- * 0, or -1 when it is not one of our entries (for server, when server is not NULL). */
+/* Unpack buf into *out (with the secret when with_secret); *stored (when not NULL): when it was
+ * written. 0, or -1 when it is not one of our entries (for server, when server is not NULL). */
 static int unpack(const char *buf, size_t n, const char *server, int with_secret, struct cred *out,
 		  int64_t *stored)
 {
@@ -225,7 +207,8 @@ static int unpack(const char *buf, size_t n, const char *server, int with_secret
 	if (n < 20 || (memcmp(buf, MAGIC, 4) != 0 && !username_is_secret))
 		return -1;
 	memcpy(&c.expires, buf + 4, 8);
-	memcpy(stored, buf + 12, 8);
+	if (stored)
+		memcpy(stored, buf + 12, 8);
 	buf += 20;
 	n -= 20;
 	for (i = 0; i < 4; i++)
@@ -269,14 +252,13 @@ static char *read_key(long key, size_t *len)
 	return buf;
 }
 
-/* The keys of our keyring (malloc'd), or NULL with *n 0. KEYCTL_READ answers the size it needs:
+/* The *n keys of our keyring (malloc'd, possibly NULL). KEYCTL_READ answers the size it needs:
  * when another helper added a key between asking and reading, it copied nothing, so ask
  * again. */
-static long *ring_keys(struct kernel_store *s, size_t *n)
+static int32_t *ring_keys(struct kernel_store *s, size_t *n)
 {
-	long *ids = NULL;
 	int32_t *raw = NULL;
-	size_t i, size = 0;
+	size_t size = 0;
 	long got = k_read(s->ring, NULL, 0);
 	int attempt;
 
@@ -292,13 +274,9 @@ static long *ring_keys(struct kernel_store *s, size_t *n)
 		if (got >= 0 && (size_t)got <= size)
 			break;
 	}
-	if (raw && got > 0 && (size_t)got <= size && (ids = malloc(((size_t)got / 4) * sizeof(*ids)))) {
-		for (i = 0; i < (size_t)got / 4; i++)
-			ids[i] = raw[i];
-		*n = (size_t)got / 4;
-	}
-	free(raw);
-	return ids;
+	if (raw && got > 0 && (size_t)got <= size)
+		*n = (size_t)got / sizeof(*raw);
+	return raw;
 }
 
 /* ---- the quota ------------------------------------------------------------------------------ */
@@ -330,7 +308,8 @@ static int make_room(struct kernel_store *s, const char *server, size_t len)
 
 	for (round = 0; round < 64; round++) {
 		size_t n, i, ours = 0, our_bytes = 0;
-		long *ids, oldest = -1;
+		int32_t *ids;
+		long oldest = -1;
 		int64_t oldest_at = INT64_MAX;
 
 		if (quota(&keys, &maxkeys, &bytes, &maxbytes) != 0)
@@ -370,36 +349,54 @@ static int make_room(struct kernel_store *s, const char *server, size_t len)
 
 /* ---- the store interface ------------------------------------------------------------------- */
 
-static int k_get(struct store *base, const char *server, struct cred *out)
+/* The key holding server's entry, with the entry unpacked into *out (the secret too for get).
+ * Only that key: a hashed description may be another server's. for_get picks get's words for
+ * the errors, else del's. */
+static int lookup(struct kernel_store *s, const char *server, int for_get, long *key,
+		  struct cred *out)
 {
-	struct kernel_store *s = (struct kernel_store *)base;
-	char *desc, *buf = NULL;
+	char desc[DESC_SIZE], *buf = NULL;
 	size_t len = 0;
-	int64_t stored;
-	long key;
 	int rc = find_ring(s, 0);
 
 	if (rc)
 		return rc == ERR_NOTFOUND ? err_set(ERR_NOTFOUND, "no entry for %s", server) : rc;
-	if (!(desc = describe(server)))
-		return err_set(ERR_FAILED, "out of memory");
-	key = k_search(s->ring, "user", desc);
-	if (key < 0 && errno != ENOKEY && errno != EKEYEXPIRED && errno != EKEYREVOKED)
-		rc = keyctl_error("cannot read the kernel keyring");
-	else if (key < 0 || !(buf = read_key(key, &len)) || unpack(buf, len, server, 1, out, &stored))
-		rc = err_set(ERR_NOTFOUND, "no entry for %s in the kernel keyring", server);
-	if (buf)
-		secmem_free(buf, USER_PAYLOAD_MAX);
-	free(desc);
+	describe(desc, server);
+	*key = k_search(s->ring, "user", desc);
+	if (*key < 0 && errno != ENOKEY && errno != EKEYEXPIRED && errno != EKEYREVOKED)
+		rc = keyctl_error(for_get ? "cannot read the kernel keyring"
+					  : "cannot remove from the kernel keyring");
+	else if (*key < 0 || !(buf = read_key(*key, &len)) || unpack(buf, len, server, for_get, out, NULL))
+		rc = err_set(ERR_NOTFOUND, for_get ? "no entry for %s in the kernel keyring"
+						   : "no entry for %s", server);
+	secmem_free(buf, USER_PAYLOAD_MAX);
 	return rc;
 }
 
-static int k_del(struct store *base, const char *server);
+static int k_get(struct store *base, const char *server, struct cred *out)
+{
+	long key;
+
+	return lookup((struct kernel_store *)base, server, 1, &key, out);
+}
+
+static int k_del(struct store *base, const char *server)
+{
+	struct kernel_store *s = (struct kernel_store *)base;
+	struct cred c = {0};
+	long key;
+	int rc = lookup(s, server, 0, &key, &c);
+
+	if (!rc && syscall(SYS_keyctl, KEYCTL_UNLINK, key, s->ring) != 0)
+		rc = keyctl_error("cannot remove from the kernel keyring");
+	cred_clear(&c);
+	return rc;
+}
 
 static int k_put(struct store *base, const struct cred *c)
 {
 	struct kernel_store *s = (struct kernel_store *)base;
-	char *desc = NULL, *payload = NULL;
+	char desc[DESC_SIZE], *payload = NULL;
 	int64_t life = c->expires ? c->expires - (int64_t)time(NULL) : 0;
 	size_t len = 0;
 	long key;
@@ -410,8 +407,7 @@ static int k_put(struct store *base, const struct cred *c)
 		return (rc = k_del(base, c->server)) == ERR_NOTFOUND ? 0 : rc;
 	if (!rc)
 		rc = pack(c, &payload, &len);
-	if (!rc && !(desc = describe(c->server)))
-		rc = err_set(ERR_FAILED, "out of memory");
+	describe(desc, c->server);
 	if (!rc)
 		rc = make_room(s, c->server, len + strlen(desc));
 	if (!rc) {
@@ -423,38 +419,7 @@ static int k_put(struct store *base, const struct cred *c)
 					    life > UINT_MAX ? UINT_MAX : (unsigned)life) != 0))
 			rc = keyctl_error("cannot store in the kernel keyring");
 	}
-	if (payload)
-		secmem_free(payload, len);
-	free(desc);
-	return rc;
-}
-
-static int k_del(struct store *base, const char *server)
-{
-	struct kernel_store *s = (struct kernel_store *)base;
-	struct cred c = {0};
-	char *desc, *buf = NULL;
-	size_t len = 0;
-	int64_t stored;
-	long key;
-	int rc = find_ring(s, 0);
-
-	if (rc)
-		return rc == ERR_NOTFOUND ? err_set(ERR_NOTFOUND, "no entry for %s", server) : rc;
-	if (!(desc = describe(server)))
-		return err_set(ERR_FAILED, "out of memory");
-	key = k_search(s->ring, "user", desc);
-	if (key < 0 && errno != ENOKEY && errno != EKEYEXPIRED && errno != EKEYREVOKED)
-		rc = keyctl_error("cannot remove from the kernel keyring");
-	/* Only the key that holds server: a hashed description may be another server's. */
-	else if (key < 0 || !(buf = read_key(key, &len)) || unpack(buf, len, server, 0, &c, &stored))
-		rc = err_set(ERR_NOTFOUND, "no entry for %s", server);
-	else if (syscall(SYS_keyctl, KEYCTL_UNLINK, key, s->ring) != 0)
-		rc = keyctl_error("cannot remove from the kernel keyring");
-	cred_clear(&c);
-	if (buf)
-		secmem_free(buf, USER_PAYLOAD_MAX);
-	free(desc);
+	secmem_free(payload, len);
 	return rc;
 }
 
@@ -463,7 +428,7 @@ static int k_list(struct store *base, struct cred_list *out)
 	struct kernel_store *s = (struct kernel_store *)base;
 	struct cred_list l = {0};
 	size_t n = 0, i;
-	long *ids;
+	int32_t *ids;
 	int rc = find_ring(s, 0);
 
 	if (rc == ERR_NOTFOUND) {
@@ -477,14 +442,12 @@ static int k_list(struct store *base, struct cred_list *out)
 		size_t len = 0;
 		char *buf = read_key(ids[i], &len);
 		struct cred c = {0};
-		int64_t stored;
 
-		if (buf && unpack(buf, len, NULL, 0, &c, &stored) == 0 &&
+		if (buf && unpack(buf, len, NULL, 0, &c, NULL) == 0 &&
 		    (!c.expires || c.expires > (int64_t)time(NULL)))
 			rc = cred_list_add(&l, &c);
 		cred_clear(&c);
-		if (buf)
-			secmem_free(buf, USER_PAYLOAD_MAX);
+		secmem_free(buf, USER_PAYLOAD_MAX);
 	}
 	free(ids);
 	if (rc) {
@@ -500,9 +463,11 @@ static int k_check(struct store *base, char *what, size_t size)
 	struct kernel_store *s = (struct kernel_store *)base;
 	struct cred_list l = {0};
 	long keys, maxkeys, bytes, maxbytes;
-	int rc = kernel_store_usable();
+	int rc;
 
-	if (rc) {
+	/* Can this process use the kernel keyring at all? */
+	if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0) < 0) {
+		rc = keyctl_error("no kernel keyring");
 		snprintf(what, size, "allow keyctl, add_key and request_key in the container's seccomp "
 			 "profile, or use a Secret Service: `store = secret-service` with a session bus");
 		return rc;
@@ -540,11 +505,6 @@ struct store *kernel_store_new(const char *name)
 		free(s);
 		return NULL;
 	}
-	s->base.get = k_get;
-	s->base.put = k_put;
-	s->base.del = k_del;
-	s->base.list = k_list;
-	s->base.check = k_check;
-	s->base.free = k_free;
+	s->base = (struct store){k_get, k_put, k_del, k_list, k_check, k_free};
 	return &s->base;
 }

@@ -46,15 +46,6 @@ void dbus_put_u32(struct dbus_body *w, uint32_t v)
 	put(w, b, 4);
 }
 
-/* Overwrite the u32 at offset at (a length filled in once known). */
-static void patch_u32(struct dbus_body *w, size_t at, uint32_t v)
-{
-	unsigned char b[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24};
-
-	if (!w->failed)
-		memcpy(w->b.data + at, b, 4);
-}
-
 void dbus_put_string(struct dbus_body *w, const char *s)
 {
 	dbus_put_u32(w, (uint32_t)strlen(s));
@@ -85,9 +76,14 @@ static size_t array_begin(struct dbus_body *w, size_t align, size_t *first)
 	return at;
 }
 
+/* Fill in the length array_begin left at offset at. */
 static void array_end(struct dbus_body *w, size_t at, size_t first)
 {
-	patch_u32(w, at, (uint32_t)(w->b.len - first));
+	uint32_t v = (uint32_t)(w->b.len - first);
+	unsigned char b[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24};
+
+	if (!w->failed)
+		memcpy(w->b.data + at, b, 4);
 }
 
 void dbus_put_dict_ss(struct dbus_body *w, size_t n, const char *const *keys,
@@ -149,8 +145,7 @@ uint32_t dbus_call(struct dbus_conn *c, const char *dest, const char *path, cons
 	dbus_put_u32(&m, serial);
 	fields_at = array_begin(&m, 8, &first);
 	put_field(&m, F_PATH, 'o', path);
-	if (iface)
-		put_field(&m, F_INTERFACE, 's', iface);
+	put_field(&m, F_INTERFACE, 's', iface);
 	put_field(&m, F_MEMBER, 's', member);
 	put_field(&m, F_DESTINATION, 's', dest);
 	if (sig && sig[0])
@@ -572,8 +567,7 @@ static int next_message(struct dbus_conn *c)
 	return 0;
 }
 
-int dbus_collect(struct dbus_conn *c, uint32_t first, uint32_t n,
-		 int (*on_reply)(void *ctx, uint32_t i, const struct dbus_reply *r), void *ctx)
+int dbus_collect(struct dbus_conn *c, uint32_t first, uint32_t n, dbus_reply_fn *on_reply, void *ctx)
 {
 	uint32_t got = 0;
 	int rc = flush(c);
@@ -597,13 +591,13 @@ int dbus_collect(struct dbus_conn *c, uint32_t first, uint32_t n,
 	return rc;
 }
 
-/* Decode a D-Bus address value (%XX escapes) into out. -1 when malformed or too long. */
 static int hexval(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
 	     : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
+/* Decode a D-Bus address value (%XX escapes) into out. -1 when malformed or too long. */
 static int unescape(const char *v, size_t n, char *out, size_t cap)
 {
 	size_t i, o = 0;

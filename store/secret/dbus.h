@@ -117,8 +117,8 @@ uint32_t dbus_call(struct dbus_conn *c, const char *dest, const char *path, cons
  * the reply is valid during the call only). Signals and other messages are skipped.
  * 0; ERR_TIMEOUT at the deadline; ERR_UNAVAILABLE when the connection fails or carries
  * garbage; or the first non-zero value on_reply returned. */
-int dbus_collect(struct dbus_conn *c, uint32_t first, uint32_t n,
-		 int (*on_reply)(void *ctx, uint32_t i, const struct dbus_reply *r), void *ctx);
+typedef int dbus_reply_fn(void *ctx, uint32_t i, const struct dbus_reply *r);
+int dbus_collect(struct dbus_conn *c, uint32_t first, uint32_t n, dbus_reply_fn *on_reply, void *ctx);
 
 /* For tests and the fuzzer: parse the whole message in buf. 0 with *out filled (pointing into
  * buf) when it is well formed, -1 otherwise. */

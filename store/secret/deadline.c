@@ -13,7 +13,6 @@ struct deadline {
 	pthread_cond_t cv;
 	struct timespec due; /* CLOCK_MONOTONIC */
 	gboolean armed;
-	gboolean fired;
 	gboolean quit;
 };
 
@@ -41,7 +40,6 @@ static void *watchdog(void *arg)
 		    passed(&d->due)) {
 			/* Cancel under the lock: once deadline_disarm returns, no cancel is pending. */
 			d->armed = FALSE;
-			d->fired = TRUE;
 			g_cancellable_cancel(d->cancel);
 		}
 	}
@@ -84,21 +82,16 @@ void deadline_arm(struct deadline *d, unsigned ms)
 		d->due.tv_nsec -= 1000000000L;
 	}
 	d->armed = TRUE;
-	d->fired = FALSE;
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 }
 
-gboolean deadline_disarm(struct deadline *d)
+void deadline_disarm(struct deadline *d)
 {
-	gboolean fired;
-
 	pthread_mutex_lock(&d->mu);
 	d->armed = FALSE;
-	fired = d->fired;
 	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
-	return fired;
 }
 
 void deadline_free(struct deadline *d)

@@ -19,8 +19,8 @@ struct deadline *deadline_new(GCancellable *c);
 /* Reset the cancellable and cancel it ms milliseconds from now. */
 void deadline_arm(struct deadline *d, unsigned ms);
 
-/* Stop the clock. Returns TRUE when the deadline had already fired. */
-gboolean deadline_disarm(struct deadline *d);
+/* Stop the clock. */
+void deadline_disarm(struct deadline *d);
 
 void deadline_free(struct deadline *d);
 

@@ -27,7 +27,6 @@
 struct lib_store {
 	struct store base;
 	struct secret_plugin_opts opts;
-	char *bus;
 	SecretService *service;
 	GCancellable *cancel;
 	struct deadline *deadline;
@@ -79,7 +78,7 @@ static int begin(struct lib_store *s, unsigned ms)
 	if (s->service)
 		return 0;
 	/* GDBus reads the address from here; it then never autolaunches a bus. */
-	setenv("DBUS_SESSION_BUS_ADDRESS", s->bus, 1);
+	setenv("DBUS_SESSION_BUS_ADDRESS", s->opts.bus_address, 1);
 	s->service = secret_service_get_sync(SECRET_SERVICE_NONE, s->cancel, &e);
 	return s->service ? 0 : gerror(s, e, "cannot reach the Secret Service");
 }
@@ -88,13 +87,6 @@ static void end(struct lib_store *s)
 {
 	if (s->deadline)
 		deadline_disarm(s->deadline);
-}
-
-static gboolean can_prompt(struct lib_store *s)
-{
-	const char *x = getenv("DISPLAY"), *w = getenv("WAYLAND_DISPLAY");
-
-	return s->opts.allow_prompt && ((x && x[0]) || (w && w[0]));
 }
 
 /* ---- items ------------------------------------------------------------------------------ */
@@ -148,8 +140,9 @@ static int unlock(struct lib_store *s, SecretItem *item)
 {
 	g_autoptr(GError) e = NULL;
 	GList one = {item, NULL, NULL};
+	const char *x = getenv("DISPLAY"), *w = getenv("WAYLAND_DISPLAY");
 
-	if (!can_prompt(s))
+	if (!s->opts.allow_prompt || !((x && x[0]) || (w && w[0])))
 		return err_set(ERR_UNAVAILABLE, "the keyring is locked and no unlock prompt can be shown "
 			       "here (no display, or prompts disabled)");
 	/* A person needs longer than a D-Bus round trip to type a password. */
@@ -267,21 +260,6 @@ static int remove_others(struct lib_store *s, const char *server, const char *ke
 	return rc;
 }
 
-/* The path of the collection writes go to; NULL with the error when there is none. */
-static char *default_collection(struct lib_store *s, int *rc)
-{
-	g_autoptr(GError) e = NULL;
-	char *path = secret_service_read_alias_dbus_path_sync(s->service, "default", s->cancel, &e);
-
-	if (!path && e)
-		*rc = gerror(s, e, "cannot find the keyring's default collection");
-	else if (!path)
-		*rc = err_set(ERR_UNAVAILABLE, "cannot store in the keyring: the Secret Service has no "
-			      "default keyring (a keyring daemon started without a login keyring): see "
-			      "`docker-credential-keyring doctor`");
-	return path;
-}
-
 /* CreateItem's properties: the label and the attributes (xdg:schema among them, as libsecret
  * adds it for a schema, so that searches by schema find the item). */
 static GHashTable *item_properties(GHashTable *attrs, const char *label)
@@ -320,10 +298,17 @@ static int lib_put(struct store *base, const struct cred *c)
 	    !utf8_valid(origin, strlen(origin)))
 		return err_set(ERR_INVALID, "cannot store %s: a field is not valid UTF-8", c->server);
 	rc = begin(s, s->opts.timeout_ms);
-	if (!rc)
-		coll = default_collection(s, &rc);
 	if (rc)
 		goto out;
+	/* The collection writes go to. */
+	coll = secret_service_read_alias_dbus_path_sync(s->service, "default", s->cancel, &e);
+	if (!coll) {
+		rc = e ? gerror(s, e, "cannot find the keyring's default collection")
+		       : err_set(ERR_UNAVAILABLE, "cannot store in the keyring: the Secret Service has "
+				 "no default keyring (a keyring daemon started without a login keyring): "
+				 "see `docker-credential-keyring doctor`");
+		goto out;
+	}
 	snprintf(expires, sizeof(expires), "%lld", (long long)c->expires);
 	g_hash_table_insert(attrs, "xdg:schema", SCHEMA_OURS);
 	g_hash_table_insert(attrs, "server", c->server);
@@ -438,7 +423,6 @@ static void lib_free(struct store *base)
 	deadline_free(s->deadline);
 	g_clear_object(&s->cancel);
 	g_clear_object(&s->service);
-	free(s->bus);
 	free(s);
 }
 
@@ -449,16 +433,7 @@ static struct store *lib_open(const struct secret_plugin_opts *o)
 	if (!s)
 		return NULL;
 	s->opts = *o;
-	s->bus = strdup(o->bus_address ? o->bus_address : "");
-	if (!s->bus) {
-		free(s);
-		return NULL;
-	}
-	s->base.get = lib_get;
-	s->base.put = lib_put;
-	s->base.del = lib_del;
-	s->base.list = lib_list;
-	s->base.free = lib_free;
+	s->base = (struct store){lib_get, lib_put, lib_del, lib_list, NULL, lib_free};
 	return &s->base;
 }
 

@@ -34,6 +34,7 @@
 #define PROPERTIES "org.freedesktop.DBus.Properties"
 #define WINDOW 64
 #define MAX_ITEMS 100000
+#define MAX_COLLECTIONS 64
 
 /* What the reads found: every item of interest, with its attributes once read. */
 struct found {
@@ -136,19 +137,23 @@ static int on_search(void *ctx, uint32_t i, const struct dbus_reply *r)
 	return rc;
 }
 
-/* SearchItems(attrs) of n pairs, answered into f. */
-static int search(struct dbus_conn *c, size_t n, const char *const *keys,
-		  const char *const *values, struct found *f)
+/* One call to the Secret Service (body freed here) and its reply, handed to on_reply. */
+static int call(struct dbus_conn *c, const char *path, const char *iface, const char *member,
+		const char *sig, struct dbus_body *body, dbus_reply_fn *on_reply, void *ctx)
+{
+	uint32_t serial = dbus_call(c, SECRETS, path, iface, member, sig, body);
+
+	dbus_body_free(body);
+	return serial ? dbus_collect(c, serial, 1, on_reply, ctx) : err_set(ERR_FAILED, "out of memory");
+}
+
+/* SearchItems({key: value}), answered into f. */
+static int search(struct dbus_conn *c, const char *key, const char *value, struct found *f)
 {
 	struct dbus_body body = {SECBUF_INIT, 0};
-	uint32_t serial;
 
-	dbus_put_dict_ss(&body, n, keys, values);
-	serial = dbus_call(c, SECRETS, SERVICE_PATH, SERVICE, "SearchItems", "a{ss}", &body);
-	dbus_body_free(&body);
-	if (!serial)
-		return err_set(ERR_FAILED, "out of memory");
-	return dbus_collect(c, serial, 1, on_search, f);
+	dbus_put_dict_ss(&body, 1, &key, &value);
+	return call(c, SERVICE_PATH, SERVICE, "SearchItems", "a{ss}", &body, on_search, f);
 }
 
 /* ---- Properties.Get ------------------------------------------------------------------------ */
@@ -326,22 +331,19 @@ static int on_secrets(void *ctx, uint32_t i, const struct dbus_reply *r)
 /* One look: search, read, pick, fetch the secret. *again when the item vanished meanwhile. */
 static int get_once(struct dbus_conn *c, const char *server, struct cred *out, int *again)
 {
-	static const char *const key[] = {"server"};
-	const char *value[] = {server};
 	struct found f = {0};
 	struct dbus_body body = {SECBUF_INIT, 0};
 	struct secret_answer a = {NULL, out, 0};
 	char *session = NULL;
 	const char *one[1];
-	uint32_t serial;
 	size_t i;
 	int rc;
 
 	*again = 0;
-	rc = search(c, 1, key, value, &f);
+	rc = search(c, "server", server, &f);
 	/* Nothing found may be the admission race (secret_read.h): ask once more. */
 	if (!rc && f.len == 0)
-		rc = search(c, 1, key, value, &f);
+		rc = search(c, "server", server, &f);
 	if (!rc && f.len == 0)
 		rc = err_set(ERR_NOTFOUND, "no entry for %s in the keyring", server);
 	if (!rc)
@@ -370,9 +372,7 @@ static int get_once(struct dbus_conn *c, const char *server, struct cred *out, i
 		one[0] = a.item->path;
 		dbus_put_paths(&body, 1, one);
 		dbus_put_string(&body, session);
-		serial = dbus_call(c, SECRETS, SERVICE_PATH, SERVICE, "GetSecrets", "aoo", &body);
-		dbus_body_free(&body);
-		rc = serial ? dbus_collect(c, serial, 1, on_secrets, &a) : err_set(ERR_FAILED, "out of memory");
+		rc = call(c, SERVICE_PATH, SERVICE, "GetSecrets", "aoo", &body, on_secrets, &a);
 		if (!rc && !a.got)
 			*again = 1;
 	}
@@ -450,7 +450,6 @@ static int unread(const struct found *f, size_t i)
 
 static int list_once(struct dbus_conn *c, struct found *f)
 {
-	static const char *const key[] = {"xdg:schema"};
 	static const char *const schemas[] = {SCHEMA_OURS, SCHEMA_LEGACY};
 	struct found prev = *f;
 	size_t k, before;
@@ -459,9 +458,9 @@ static int list_once(struct dbus_conn *c, struct found *f)
 	memset(f, 0, sizeof(*f));
 	for (k = 0; !rc && k < 2; k++) {
 		before = f->len;
-		rc = search(c, 1, key, &schemas[k], f);
+		rc = search(c, "xdg:schema", schemas[k], f);
 		if (!rc && f->len == before) /* the admission race, as in get */
-			rc = search(c, 1, key, &schemas[k], f);
+			rc = search(c, "xdg:schema", schemas[k], f);
 	}
 	if (!rc && prev.len) {
 		qsort(prev.items, prev.len, sizeof(prev.items[0]), by_path);
@@ -479,9 +478,9 @@ static int list_once(struct dbus_conn *c, struct found *f)
 	return rc ? rc : read_items(c, f, "Created", shares_server, NULL);
 }
 
-/* Properties.Get → (v): the variant's signature and value, for on_locked. */
+/* The service's collections (the first MAX_COLLECTIONS) and how many of them are locked. */
 struct collections {
-	char **paths;
+	char *paths[MAX_COLLECTIONS];
 	size_t len;
 	size_t locked;
 };
@@ -501,20 +500,12 @@ static int on_collections(void *ctx, uint32_t i, const struct dbus_reply *r)
 	    dbus_get_array(&it, 4, &end))
 		return malformed("cannot list the keyring's collections");
 	while (it.pos < end) {
-		char **bigger;
-
 		if (dbus_get_string(&it, &path, &n))
 			return malformed("cannot list the keyring's collections");
-		if (cs->len == 64)
+		if (cs->len == MAX_COLLECTIONS)
 			break;
-		bigger = realloc(cs->paths, (cs->len + 1) * sizeof(*bigger));
-		if (!bigger || !(bigger[cs->len] = strndup(path, n))) {
-			free(bigger ? bigger : cs->paths);
-			cs->paths = NULL;
-			cs->len = 0;
+		if (!(cs->paths[cs->len] = strndup(path, n)))
 			return err_set(ERR_FAILED, "out of memory");
-		}
-		cs->paths = bigger;
 		cs->len++;
 	}
 	return 0;
@@ -540,16 +531,14 @@ static int on_locked(void *ctx, uint32_t i, const struct dbus_reply *r)
 static int count_locked(struct dbus_conn *c, size_t *locked)
 {
 	struct dbus_body prop = {SECBUF_INIT, 0};
-	struct collections cs = {NULL, 0, 0};
+	struct collections cs = {{NULL}, 0, 0};
 	uint32_t serial, first = 0;
 	size_t i;
 	int rc;
 
 	dbus_put_string(&prop, SERVICE);
 	dbus_put_string(&prop, "Collections");
-	serial = dbus_call(c, SECRETS, SERVICE_PATH, PROPERTIES, "Get", "ss", &prop);
-	dbus_body_free(&prop);
-	rc = serial ? dbus_collect(c, serial, 1, on_collections, &cs) : err_set(ERR_FAILED, "out of memory");
+	rc = call(c, SERVICE_PATH, PROPERTIES, "Get", "ss", &prop, on_collections, &cs);
 	for (i = 0; !rc && i < cs.len; i++) {
 		dbus_put_string(&prop, "org.freedesktop.Secret.Collection");
 		dbus_put_string(&prop, "Locked");
@@ -563,7 +552,6 @@ static int count_locked(struct dbus_conn *c, size_t *locked)
 		rc = dbus_collect(c, first, (uint32_t)cs.len, on_locked, &cs);
 	for (i = 0; i < cs.len; i++)
 		free(cs.paths[i]);
-	free(cs.paths);
 	if (!rc)
 		*locked = cs.locked;
 	return rc;
@@ -639,7 +627,6 @@ int secret_read_health(const char *address, unsigned idle_ms, struct secret_heal
 	struct cred_list l = {0};
 	struct dbus_body body = {SECBUF_INIT, 0};
 	struct dbus_conn c;
-	uint32_t serial;
 	int rc;
 
 	memset(h, 0, sizeof(*h));
@@ -651,25 +638,19 @@ int secret_read_health(const char *address, unsigned idle_ms, struct secret_heal
 		return rc;
 	rc = dbus_open(&c, address, monotonic_ms() + idle_ms);
 	if (!rc) { /* a search first again, for the same reason, on this new connection */
-		static const char *const key[] = {"xdg:schema"}, *const value[] = {SCHEMA_OURS};
 		struct found f = {0};
 
-		rc = search(&c, 1, key, value, &f);
+		rc = search(&c, "xdg:schema", SCHEMA_OURS, &f);
 		found_clear(&f);
 	}
 	if (!rc) {
 		dbus_put_string(&body, "default");
-		serial = dbus_call(&c, SECRETS, SERVICE_PATH, SERVICE, "ReadAlias", "s", &body);
-		dbus_body_free(&body);
-		rc = serial ? dbus_collect(&c, serial, 1, on_alias, h) : err_set(ERR_FAILED, "out of memory");
+		rc = call(&c, SERVICE_PATH, SERVICE, "ReadAlias", "s", &body, on_alias, h);
 	}
 	if (!rc && h->collection[0]) {
 		dbus_put_string(&body, "org.freedesktop.Secret.Collection");
 		dbus_put_string(&body, "Locked");
-		serial = dbus_call(&c, SECRETS, h->collection, PROPERTIES, "Get", "ss", &body);
-		dbus_body_free(&body);
-		rc = serial ? dbus_collect(&c, serial, 1, on_default_locked, h)
-			    : err_set(ERR_FAILED, "out of memory");
+		rc = call(&c, h->collection, PROPERTIES, "Get", "ss", &body, on_default_locked, h);
 	}
 	dbus_close(&c);
 	return rc == DBUS_UNSUPPORTED ? SECRET_READ_FALLBACK : rc;

@@ -191,11 +191,6 @@ struct store *secret_store_new(const struct secret_store_opts *o)
 		return NULL;
 	s->opts = *o;
 	(void)session_bus_address(s->bus, sizeof(s->bus));
-	s->base.get = ss_get;
-	s->base.put = ss_put;
-	s->base.del = ss_del;
-	s->base.list = ss_list;
-	s->base.check = ss_check;
-	s->base.free = ss_free;
+	s->base = (struct store){ss_get, ss_put, ss_del, ss_list, ss_check, ss_free};
 	return &s->base;
 }
