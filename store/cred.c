@@ -17,6 +17,12 @@ void cred_clear(struct cred *c)
 	memset(c, 0, sizeof(*c));
 }
 
+int cred_username_is_secret(const struct cred *c)
+{
+	return c->secret && c->username && strlen(c->username) == c->secret_len &&
+	       memcmp(c->username, c->secret, c->secret_len) == 0;
+}
+
 void cred_list_clear(struct cred_list *l)
 {
 	size_t i;

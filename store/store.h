@@ -36,6 +36,10 @@ struct cred {
 /* Wipe and free every field; the struct itself is left zeroed. NULL-safe. */
 void cred_clear(struct cred *c);
 
+/* Is the username the secret itself (DigitalOcean's older "token:token")? Stores then keep it
+ * only as the secret, never in the readable attributes (secret_item.h). */
+int cred_username_is_secret(const struct cred *c);
+
 /* A list of entries without their secrets. */
 struct cred_list {
 	struct cred *items;

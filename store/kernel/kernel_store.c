@@ -153,8 +153,7 @@ static int pack(const struct cred *c, char **out, size_t *len)
 	size_t n;
 	char *buf, *p;
 
-	if (c->secret && strlen(username) == c->secret_len &&
-	    memcmp(username, c->secret, c->secret_len) == 0) {
+	if (cred_username_is_secret(c)) {
 		username = "";
 		magic = MAGIC_USERNAME_IS_SECRET;
 	}

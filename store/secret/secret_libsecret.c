@@ -315,8 +315,7 @@ static int lib_put(struct store *base, const struct cred *c)
 	/* Attributes are readable without unlocking and show in `list` and seahorse. Some
 	 * registries use the token as the username too (DigitalOcean's older "token:token"): then
 	 * the username is kept only as the secret (secret_item.h). */
-	if (c->secret && strlen(c->username) == c->secret_len &&
-	    memcmp(c->username, c->secret, c->secret_len) == 0) {
+	if (cred_username_is_secret(c)) {
 		username = "";
 		g_hash_table_insert(attrs, "username-is-secret", "1");
 	}
