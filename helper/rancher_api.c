@@ -329,8 +329,8 @@ static int parse_object(struct rancher_api *a, const char *what, const char *bod
 		json_secret_free(*v);
 		*v = NULL;
 		a->last_status = 502; /* a garbled answer may be a passing proxy fault */
-		return err_set(ERR_UNAVAILABLE, "Rancher at %s could not %s: the answer is not a JSON "
-			       "object", a->host, what);
+		return err_set(ERR_UNAVAILABLE, "Rancher at %s could not %s: the answer is not a JSON object",
+			       a->host, what);
 	}
 	if (data && (!json_object_object_get_ex(*v, "data", data) ||
 		     !json_object_is_type(*data, json_type_array)))

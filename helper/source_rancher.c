@@ -1,19 +1,10 @@
-/* source_rancher: Rancher 1.x (Cattle) as a credential source (see source.h, docs/rancher.md).
+/* source_rancher: Rancher 1.x (Cattle) as a credential source (see source.h; what each verb
+ * does: docs/rancher.md, "What each verb does for a host Rancher manages").
  *
  * Rancher never returns a registryCredential's secretValue to ordinary API keys (only the
  * create response carries it; only the environmentAdmin keys Rancher injects into system-stack
- * containers as CATTLE_* can read it back). So, for the verbs:
- *
- *   verb    RANCHER_* keys (ordinary)                  CATTLE_* keys (environmentAdmin)
- *   get     keyring only (fetch slot NULL)              registry → active credential, cached
- *                                                       for cache-ttl
- *   store   find or create the registry, update the credential this login may take (its
- *           username's, or one this helper made) or create one, marked; wait until it is
- *           active; one of those active, others' left alone (unless read-only)
- *   erase   only with a login in the keyring: deactivate, wait, delete the credentials this
- *           helper registered for it (username and mark); retried within the deadline, what
- *           is left is named, and so is what was not ours (unless read-only)
- *   list    every registry with an active credential: {serverAddress: publicValue}
+ * containers as CATTLE_* can read it back). So get reads Rancher (fetch) with CATTLE_* keys
+ * only; with RANCHER_* keys the keyring alone answers.
  *
  * What is left alone on purpose is told as SOURCE_NOTE (source.h): one line on stderr, exit 0.
  * A Rancher 2.x URL makes a source that only says what works with 2.x (v3_note).
@@ -235,10 +226,10 @@ static int rancher_writer(struct rancher_source *r, struct rancher_api **out)
 	return rc;
 }
 
-/* The credentials of registry reg (an id), only those in state unless it is NULL. The query
- * asks Rancher to filter so; should a server ignore a filter, we must not update, deactivate
- * or delete another registry's credentials, nor answer with an inactive one: what does not
- * match is dropped here. */
+/* The credentials of registry reg (an id), or of every registry when reg is NULL; only those
+ * in state unless it is NULL (it is not when reg is). The query asks Rancher to filter so;
+ * should a server ignore a filter, we must not update, deactivate or delete another registry's
+ * credentials, nor answer with (or list) an inactive one: what does not match is dropped here. */
 static int rancher_list_creds(struct rancher_api *a, const char *reg, const char *state,
 			      struct rancher_objs *out)
 {
@@ -246,14 +237,18 @@ static int rancher_list_creds(struct rancher_api *a, const char *reg, const char
 	size_t i, n = 0;
 	int rc;
 
-	snprintf(query, sizeof(query), "registryId=%s%s%s", reg, state ? "&state=" : "",
-		 state ? state : "");
+	if (reg)
+		snprintf(query, sizeof(query), "registryId=%s%s%s", reg, state ? "&state=" : "",
+			 state ? state : "");
+	else
+		snprintf(query, sizeof(query), "state=%s", state);
 	if ((rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, out)) != 0)
 		return rc;
 	for (i = 0; i < out->len; i++) {
 		struct rancher_obj *o = &out->items[i];
 
-		if (strcmp(o->registry_id, reg) == 0 && (!state || strcmp(o->state, state) == 0))
+		if ((!reg || strcmp(o->registry_id, reg) == 0) &&
+		    (!state || strcmp(o->state, state) == 0))
 			out->items[n++] = *o;
 		else
 			rancher_api_obj_clear(o);
@@ -310,12 +305,11 @@ static int rancher_fetch(struct source *s, const char *server, struct cred *out)
 	}
 	rancher_api_objs_clear(&regs);
 	rancher_api_objs_clear(&creds);
-	if (rc) {
+	if (!rc)
+		*out = c;
+	else
 		cred_clear(&c);
-		return rc;
-	}
-	*out = c;
-	return 0;
+	return rc;
 }
 
 static int64_t rancher_refresh_before(struct source *s, const struct cred *cached)
@@ -685,12 +679,8 @@ static int rancher_on_store(struct source *s, const struct cred *c)
  * what a logout means. A credential in Rancher serves the whole environment (other hosts and
  * services pull with it), and `podman logout --all` erases every host of credHelpers. So: no
  * login in the keyring (nothing, or a copy read from Rancher), no request at all; else only
- * the credentials with the login's username and our mark, and a note naming the rest. The mark
- * comes from store, which writes it on every credential it creates or updates, and store over
- * a credential someone else made updates it only if the username matches (issue #13): one made
- * by hand or by another tool for this username is taken over, marked, by the next store of it,
- * and from then on goes with this login's erase; one they made for another username is never
- * marked, and survives every erase. */
+ * the credentials with the login's username and our mark, and a note naming the rest (the
+ * whole rule, with store's part in it: docs/rancher.md, "What a logout removes"). */
 static int rancher_on_erase(struct source *s, const char *server, const struct cred *cached)
 {
 	struct rancher_source *r = (struct rancher_source *)s;
@@ -738,13 +728,8 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 	if (!rc)
 		rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
 	if (!rc)
-		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, "state=active", &creds);
+		rc = rancher_list_creds(a, NULL, "active", &creds);
 	for (i = 0; !rc && i < creds.len; i++) {
-		/* The query asks Rancher for active ones only; a server that ignores the filter
-		 * must not make an inactive or removed credential look like a login (as in
-		 * rancher_list_creds). */
-		if (strcmp(creds.items[i].state, "active") != 0)
-			continue;
 		for (k = 0; !rc && k < regs.len; k++) {
 			const struct rancher_obj *reg = &regs.items[k];
 			struct cred c = {0};
@@ -761,12 +746,11 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 	}
 	rancher_api_objs_clear(&regs);
 	rancher_api_objs_clear(&creds);
-	if (rc) {
+	if (!rc)
+		*out = l;
+	else
 		cred_list_clear(&l);
-		return rc;
-	}
-	*out = l;
-	return 0;
+	return rc;
 }
 
 /* ---- doctor ---- */
