@@ -518,11 +518,9 @@ static int resolve_project(struct rancher_api *a)
 		       a->ver, envs.items[0].id);
 }
 
-/* call_kind, scoped to the environment. When none is known yet, the answer's headers say whose
- * key this is: an environment key's unscoped answer is its environment's, and the project is
- * learnt from it; any other key's spoke for a user account, so the environment is resolved and
- * the request made again, scoped. A change is never made unscoped: the environment is resolved
- * first. */
+/* call_kind in a->project. A GET while none is known goes unscoped: an environment key's answer
+ * is its environment's (learn_project); any other key's spoke for a user account, so the
+ * environment is resolved and the request made again, scoped. A change resolves it first. */
 static int call(struct rancher_api *a, const char *method, enum rancher_api_kind k, const char *id,
 		const char *suffix, const struct secbuf *body, const char *what,
 		struct http_response *resp)

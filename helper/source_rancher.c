@@ -213,16 +213,19 @@ static int rancher_secret(struct rancher_source *r, struct rancher_api *a)
 	return rc;
 }
 
-/* The endpoint that writes and lists: RANCHER_*, else CATTLE_*. Its secret is loaded and
- * its clock started. */
-static int rancher_writer(struct rancher_source *r, struct rancher_api **out)
+/* The endpoint that writes and lists: RANCHER_*, else CATTLE_*. */
+static struct rancher_api *rancher_writer(struct rancher_source *r)
 {
-	struct rancher_api *a = r->have_writer ? &r->writer : &r->reader;
+	return r->have_writer ? &r->writer : &r->reader;
+}
+
+/* Before an operation with a: its secret loaded, its clock started. */
+static int rancher_start(struct rancher_source *r, struct rancher_api *a)
+{
 	int rc = rancher_secret(r, a);
 
 	if (!rc)
 		rancher_api_begin(a);
-	*out = a;
 	return rc;
 }
 
@@ -272,9 +275,8 @@ static int rancher_fetch(struct source *s, const char *server, struct cred *out)
 
 	if (rancher_host(server, host, sizeof(host)))
 		return err_set(ERR_NOTFOUND, "no registry host in %s", server);
-	if ((rc = rancher_secret(r, a)) != 0)
+	if ((rc = rancher_start(r, a)) != 0)
 		return rc;
-	rancher_api_begin(a);
 	rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
 	for (i = 0; !rc && !o && i < regs.len; i++) {
 		if (!rancher_registry_is(&regs.items[i], host) ||
@@ -606,16 +608,15 @@ static int rancher_erase_round(struct rancher_source *r, struct rancher_api *a,
  * key, under a lock per Rancher server and host across processes (without it two helpers could
  * both create a credential: stop instead), failures that may pass retried after a growing
  * pause, all within one deadline (then j->timed_out, and j->last the last failure's line). */
-static int rancher_rounds(struct rancher_source *r, struct rancher_job *j, struct rancher_api **out,
+static int rancher_rounds(struct rancher_source *r, struct rancher_job *j,
 			  int (*round)(struct rancher_source *, struct rancher_api *,
 				       struct rancher_job *, int *))
 {
-	struct rancher_api *a;
+	struct rancher_api *a = rancher_writer(r);
 	char key[1024], name[64];
 	int64_t left, pause = 100;
-	int lock = -1, done = 0, rc = rancher_writer(r, &a);
+	int lock = -1, done = 0, rc = rancher_start(r, a);
 
-	*out = a;
 	if (!rc) {
 		snprintf(key, sizeof(key), "%s|%s", a->base, j->host);
 		lockfile_name(name, sizeof(name), RANCHER_NAME, key);
@@ -641,7 +642,7 @@ static int rancher_on_store(struct source *s, const struct cred *c)
 {
 	struct rancher_source *r = (struct rancher_source *)s;
 	struct rancher_job j = {0};
-	struct rancher_api *a;
+	struct rancher_api *a = rancher_writer(r);
 	char host[RANCHER_HOST_MAX];
 	int rc;
 
@@ -655,7 +656,7 @@ static int rancher_on_store(struct source *s, const struct cred *c)
 		return 0;
 	j.host = host;
 	j.c = c;
-	rc = rancher_rounds(r, &j, &a, rancher_store_round);
+	rc = rancher_rounds(r, &j, rancher_store_round);
 	if (j.timed_out)
 		rc = j.last[0] ? err_set(ERR_TIMEOUT, "%s", j.last)
 			       : err_set(ERR_TIMEOUT, "Rancher at %s: %s after %gs", a->host,
@@ -685,7 +686,7 @@ static int rancher_on_erase(struct source *s, const char *server, const struct c
 {
 	struct rancher_source *r = (struct rancher_source *)s;
 	struct rancher_job j = {0};
-	struct rancher_api *a;
+	struct rancher_api *a = rancher_writer(r);
 	char host[RANCHER_HOST_MAX];
 	int rc;
 
@@ -698,7 +699,7 @@ static int rancher_on_erase(struct source *s, const char *server, const struct c
 		return 0; /* nothing Rancher could hold */
 	j.host = host;
 	j.c = cached;
-	rc = rancher_rounds(r, &j, &a, rancher_erase_round);
+	rc = rancher_rounds(r, &j, rancher_erase_round);
 	rancher_api_objs_clear(&j.regs);
 	if (j.timed_out)
 		rc = err_set(ERR_TIMEOUT, "Rancher at %s still holds, for %s after %gs: %s%s%s", a->host,
@@ -720,10 +721,10 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 	struct rancher_source *r = (struct rancher_source *)s;
 	struct rancher_objs regs = {0}, creds = {0};
 	struct cred_list l = {0};
-	struct rancher_api *a;
+	struct rancher_api *a = rancher_writer(r);
 	char host[RANCHER_HOST_MAX];
 	size_t i, k;
-	int rc = rancher_writer(r, &a);
+	int rc = rancher_start(r, a);
 
 	if (!rc)
 		rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
@@ -763,16 +764,14 @@ static int rancher_check_one(struct rancher_source *r, struct rancher_api *a, co
 {
 	char why[300];
 	size_t count = 0;
-	int account_key, more = 0, rc = rancher_secret(r, a);
+	int account_key, more = 0, rc = rancher_start(r, a);
 
 	if (rc == ERR_DENIED && !a->secret) { /* rancher_secret found none anywhere */
 		snprintf(why, sizeof(why), "%s", err_msg());
 		return err_set(ERR_NOTFOUND, "%s", why);
 	}
-	if (!rc) {
-		rancher_api_begin(a);
+	if (!rc)
 		rc = rancher_api_probe(a, &count, &more);
-	}
 	account_key = rancher_api_account_key(a);
 	if (!rc)
 		snprintf(buf, size, "%s key %s%s%s%s: environment %s%s, %zu%s registr%s%s", label, a->access,
@@ -951,19 +950,14 @@ static int rancher_open(struct rancher_source *r, const struct config *cfg, cons
 		rc = err_set(ERR_INVALID, "%s: expected an environment id like 1a5, got %s",
 			     rancher_setting_name("project", RANCHER_ENV "_PROJECT", name, sizeof(name)),
 			     project);
-	if (!rc && project) {
-		struct rancher_api *a = r->have_writer ? &r->writer : &r->reader;
-
-		snprintf(a->project, sizeof(a->project), "%s", project);
-	}
+	if (!rc && project)
+		snprintf(rancher_writer(r)->project, sizeof(r->writer.project), "%s", project);
 	return rc;
 }
 
 /* A Rancher 2.x URL (API v3) in RANCHER_URL or CATTLE_URL: the helper cannot write to 2.x
- * (dockercredentials are a different API, see docs/rancher.md), but it must not ignore the
- * setting in silence either. The source then only explains: doctor says what the URL is and
- * what works with 2.x today; store and erase of a host in `hosts` do their keyring part and add
- * the same as a note. Without `hosts` it serves nothing, so that every verb stays as it was.
+ * (dockercredentials are a different API), but it must not ignore the setting in silence
+ * either, so the source only explains (docs/rancher.md, "Rancher 2.x: what works today").
  * The note names the setting and the server, never the URL itself: it may carry keys. */
 static void rancher_v3_say(struct rancher_source *r, const char *setting, const char *url)
 {
