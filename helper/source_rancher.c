@@ -229,10 +229,10 @@ static int rancher_start(struct rancher_source *r, struct rancher_api *a)
 	return rc;
 }
 
-/* The credentials of registry reg (an id), or of every registry when reg is NULL; only those
- * in state unless it is NULL (it is not when reg is). The query asks Rancher to filter so;
- * should a server ignore a filter, we must not update, deactivate or delete another registry's
- * credentials, nor answer with (or list) an inactive one: what does not match is dropped here. */
+/* The credentials of registry reg (an id; NULL: of all, and then state is set), only those in
+ * state unless it is NULL. The query asks Rancher to filter so; should a server ignore a filter,
+ * we must not update, deactivate or delete another registry's credentials, nor answer with (or
+ * list) an inactive one: what does not match is dropped here. */
 static int rancher_list_creds(struct rancher_api *a, const char *reg, const char *state,
 			      struct rancher_objs *out)
 {
