@@ -9,11 +9,10 @@
  * What is left alone on purpose is told as SOURCE_NOTE (source.h): one line on stderr, exit 0.
  * A Rancher 2.x URL makes a source that only says what works with 2.x (v3_note).
  *
- * Writes use the RANCHER_* keys, or the CATTLE_* ones when only those are set. serverAddress
- * cannot be filtered on (Rancher ignores the filter), so registries are listed and matched
- * here, by host: no scheme, no path, case-insensitive, Docker Hub's spellings as one.
- * Every operation has one deadline (DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE) that bounds
- * its requests, waits and retries together. */
+ * serverAddress cannot be filtered on (Rancher ignores the filter), so registries are listed
+ * and matched here, by host (rancher_host). Every operation has one deadline
+ * (DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE) that bounds its requests, waits and retries
+ * together. */
 #include "source.h"
 #include "source_rancher.h"
 
