@@ -175,9 +175,7 @@ void rancher_api_objs_clear(struct rancher_objs *l)
 	for (i = 0; i < l->len; i++)
 		rancher_api_obj_clear(&l->items[i]);
 	free(l->items);
-	l->items = NULL;
-	l->len = 0;
-	l->cap = 0;
+	memset(l, 0, sizeof(*l));
 }
 
 int rancher_api_obj_busy(const struct rancher_obj *o)
@@ -319,20 +317,26 @@ int rancher_api_parse_error(struct rancher_api *a, const char *what, long status
 }
 
 /* A 2xx body as a JSON object into *v (free it with json_secret_free: the create response and
- * environmentAdmin reads carry secretValue, and json_secret.h leaves no copy behind). */
+ * environmentAdmin reads carry secretValue, and json_secret.h leaves no copy behind). With
+ * data, it must be a collection: its array into *data. */
 static int parse_object(struct rancher_api *a, const char *what, const char *body, size_t len,
-			struct json_object **v)
+			struct json_object **v, struct json_object **data)
 {
 	const char *why;
 
 	*v = json_secret_parse(body, len, 32, &why);
-	if (json_object_is_type(*v, json_type_object))
-		return 0;
-	json_secret_free(*v);
-	*v = NULL;
-	a->last_status = 502; /* a garbled answer may be a passing proxy fault */
-	return err_set(ERR_UNAVAILABLE, "Rancher at %s could not %s: the answer is not a JSON object",
-		       a->host, what);
+	if (!json_object_is_type(*v, json_type_object)) {
+		json_secret_free(*v);
+		*v = NULL;
+		a->last_status = 502; /* a garbled answer may be a passing proxy fault */
+		return err_set(ERR_UNAVAILABLE, "Rancher at %s could not %s: the answer is not a JSON object",
+			       a->host, what);
+	}
+	if (data && (!json_object_object_get_ex(*v, "data", data) ||
+		     !json_object_is_type(*data, json_type_array)))
+		return err_set(ERR_FAILED, "Rancher at %s could not %s: the answer is not a collection",
+			       a->host, what);
+	return 0;
 }
 
 /* One request to url. 0 with a 2xx answer in *resp (clear it with http_response_clear); else
@@ -428,13 +432,9 @@ int rancher_api_parse_environments(struct rancher_api *a, const char *body, size
 					       "purging", "purged"};
 	struct json_object *v, *data = NULL;
 	size_t i, j, n;
-	int rc = parse_object(a, "list environments", body, len, &v);
+	int rc = parse_object(a, "list environments", body, len, &v, &data);
 
 	memset(out, 0, sizeof(*out));
-	if (!rc && (!json_object_object_get_ex(v, "data", &data) ||
-		    !json_object_is_type(data, json_type_array)))
-		rc = err_set(ERR_FAILED, "Rancher at %s could not list environments: the answer is "
-			     "not a collection", a->host);
 	n = rc ? 0 : json_object_array_length(data);
 	for (i = 0; !rc && i < n; i++) {
 		struct json_object *p = json_object_array_get_idx(data, i);
@@ -465,11 +465,8 @@ int rancher_api_parse_environments(struct rancher_api *a, const char *body, size
 	return rc;
 }
 
-/* Which environment a key without one in the settings works in. Rancher's own word first: the
- * X-Api-Account-Kind of an environment key says its account is the project (X-Api-Account-Id).
- * Any other key (an account key: a user, who may belong to many environments) is scoped by
- * what Rancher lists for it: the one environment, else an error that lists them and names the
- * settings to choose with. A Rancher that does not send the kind: an account id among the
+/* Which environment a key without one in the settings works in, as rancher_api.h tells (at
+ * rancher_api_list). A Rancher that does not send X-Api-Account-Kind: an account id among the
  * listed environments is an environment key's. */
 static int resolve_project(struct rancher_api *a)
 {
@@ -521,11 +518,9 @@ static int resolve_project(struct rancher_api *a)
 		       a->ver, envs.items[0].id);
 }
 
-/* call_kind, scoped to the environment. When none is known yet, the answer's headers say whose
- * key this is: an environment key's unscoped answer is its environment's, and the project is
- * learnt from it; any other key's spoke for a user account, so the environment is resolved and
- * the request made again, scoped. A change is never made unscoped: the environment is resolved
- * first. */
+/* call_kind in a->project. A GET while none is known goes unscoped: an environment key's answer
+ * is its environment's (learn_project); any other key's spoke for a user account, so the
+ * environment is resolved and the request made again, scoped. A change resolves it first. */
 static int call(struct rancher_api *a, const char *method, enum rancher_api_kind k, const char *id,
 		const char *suffix, const struct secbuf *body, const char *what,
 		struct http_response *resp)
@@ -548,11 +543,11 @@ static int call(struct rancher_api *a, const char *method, enum rancher_api_kind
 	return call_kind(a, method, k, id, suffix, body, what, resp);
 }
 
-static int read_resource(struct rancher_api *a, enum rancher_api_kind k, const char *what,
-			 const char *body, size_t len, struct rancher_obj *out)
+int rancher_api_parse_resource(struct rancher_api *a, enum rancher_api_kind k, const char *what,
+			       const char *body, size_t len, struct rancher_obj *out)
 {
 	struct json_object *v;
-	int rc = parse_object(a, what, body, len, &v);
+	int rc = parse_object(a, what, body, len, &v, NULL);
 
 	if (!rc)
 		rc = obj_parse(a, k, v, out);
@@ -580,7 +575,7 @@ int rancher_api_change(struct rancher_api *a, enum rancher_api_kind k, const cha
 		snprintf(suffix, sizeof(suffix), "/?action=%s", verb);
 	rc = call(a, method, k, id, suffix, body, what, &resp);
 	if (!rc)
-		rc = read_resource(a, k, what, resp.body.data, resp.body.len, out);
+		rc = rancher_api_parse_resource(a, k, what, resp.body.data, resp.body.len, out);
 	http_response_clear(&resp);
 	return rc;
 }
@@ -611,19 +606,14 @@ static int next_query(const struct rancher_api *a, struct json_object *coll, cha
 	return 0;
 }
 
-/* One page of a collection: its items appended to l, the query of its next page into q ("" at
- * the last page). More than RANCHER_API_MAX_ITEMS in l is an error. On failure, l is cleared. */
-static int read_page(struct rancher_api *a, enum rancher_api_kind k, const char *what,
-		     const char *body, size_t len, struct rancher_objs *l, char *q, size_t qsize)
+int rancher_api_parse_collection(struct rancher_api *a, enum rancher_api_kind k, const char *what,
+				 const char *body, size_t len, struct rancher_objs *l, char *q,
+				 size_t qsize)
 {
 	struct json_object *v, *data = NULL;
 	size_t i, n;
-	int rc = parse_object(a, what, body, len, &v);
+	int rc = parse_object(a, what, body, len, &v, &data);
 
-	if (!rc && (!json_object_object_get_ex(v, "data", &data) ||
-		    !json_object_is_type(data, json_type_array)))
-		rc = err_set(ERR_FAILED, "Rancher at %s could not %s: the answer is not a collection",
-			     a->host, what);
 	n = rc ? 0 : json_object_array_length(data);
 	for (i = 0; !rc && i < n; i++) {
 		struct rancher_obj o = {0}, *items;
@@ -679,7 +669,8 @@ int rancher_api_list(struct rancher_api *a, enum rancher_api_kind k, const char 
 		snprintf(suffix, sizeof(suffix), "?%s", q);
 		rc = call(a, "GET", k, NULL, q[0] ? suffix : "", NULL, what, &resp);
 		if (!rc)
-			rc = read_page(a, k, what, resp.body.data, resp.body.len, &l, q, sizeof(q));
+			rc = rancher_api_parse_collection(a, k, what, resp.body.data, resp.body.len, &l,
+							  q, sizeof(q));
 		http_response_clear(&resp);
 		if (!rc && q[0] && strcmp(q, suffix + 1) == 0) /* suffix: "?" and the query just read */
 			rc = err_set(ERR_FAILED, "Rancher at %s sent a pagination link back to the same page",
@@ -703,8 +694,8 @@ int rancher_api_probe(struct rancher_api *a, size_t *count, int *more)
 	int rc = call(a, "GET", RANCHER_API_REGISTRY, NULL, "?limit=100", NULL, "list registries", &resp);
 
 	if (!rc)
-		rc = read_page(a, RANCHER_API_REGISTRY, "list registries", resp.body.data, resp.body.len,
-			       &l, q, sizeof(q));
+		rc = rancher_api_parse_collection(a, RANCHER_API_REGISTRY, "list registries",
+						  resp.body.data, resp.body.len, &l, q, sizeof(q));
 	http_response_clear(&resp);
 	if (!rc) {
 		*count = l.len;
@@ -712,18 +703,4 @@ int rancher_api_probe(struct rancher_api *a, size_t *count, int *more)
 	}
 	rancher_api_objs_clear(&l);
 	return rc;
-}
-
-/* The parsers alone, for tests/fuzz (rancher_api_parse.h): the same code as the calls above. */
-
-int rancher_api_parse_collection(struct rancher_api *a, enum rancher_api_kind k, const char *body,
-				 size_t len, struct rancher_objs *out, char *next, size_t next_size)
-{
-	return read_page(a, k, "list", body, len, out, next, next_size);
-}
-
-int rancher_api_parse_resource(struct rancher_api *a, enum rancher_api_kind k, const char *body,
-			       size_t len, struct rancher_obj *out)
-{
-	return read_resource(a, k, "change", body, len, out);
 }

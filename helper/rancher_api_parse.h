@@ -25,14 +25,18 @@ struct rancher_api_envs {
 	size_t more;             /* listed beyond items */
 };
 
-/* A 2xx collection page: its items into *out (owned by the caller), the query of
+/* what names the request in messages ("list registries"), as in rancher_api_parse_error. */
+
+/* A 2xx collection page: its items appended to *out (owned by the caller; more than
+ * RANCHER_API_MAX_ITEMS in it is an error, and on any error it is cleared), the query of
  * pagination.next into next ("" on the last page). */
-int rancher_api_parse_collection(struct rancher_api *a, enum rancher_api_kind k, const char *body,
-				 size_t len, struct rancher_objs *out, char *next, size_t next_size);
+int rancher_api_parse_collection(struct rancher_api *a, enum rancher_api_kind k, const char *what,
+				 const char *body, size_t len, struct rancher_objs *out, char *next,
+				 size_t next_size);
 
 /* A 2xx single resource (the answer to a change). */
-int rancher_api_parse_resource(struct rancher_api *a, enum rancher_api_kind k, const char *body,
-			       size_t len, struct rancher_obj *out);
+int rancher_api_parse_resource(struct rancher_api *a, enum rancher_api_kind k, const char *what,
+			       const char *body, size_t len, struct rancher_obj *out);
 
 /* A 2xx collection of projects (environments), as the account-key resolution reads it. */
 int rancher_api_parse_environments(struct rancher_api *a, const char *body, size_t len,

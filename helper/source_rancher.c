@@ -1,28 +1,18 @@
-/* source_rancher: Rancher 1.x (Cattle) as a credential source (see source.h, docs/rancher.md).
+/* source_rancher: Rancher 1.x (Cattle) as a credential source (see source.h; what each verb
+ * does: docs/rancher.md, "What each verb does for a host Rancher manages").
  *
  * Rancher never returns a registryCredential's secretValue to ordinary API keys (only the
  * create response carries it; only the environmentAdmin keys Rancher injects into system-stack
- * containers as CATTLE_* can read it back). So, for the verbs:
- *
- *   verb    RANCHER_* keys (ordinary)                  CATTLE_* keys (environmentAdmin)
- *   get     keyring only (fetch slot NULL)              registry → active credential, cached
- *                                                       for cache-ttl
- *   store   find or create the registry, update the credential this login may take (its
- *           username's, or one this helper made) or create one, marked; wait until it is
- *           active; one of those active, others' left alone (unless read-only)
- *   erase   only with a login in the keyring: deactivate, wait, delete the credentials this
- *           helper registered for it (username and mark); retried within the deadline, what
- *           is left is named, and so is what was not ours (unless read-only)
- *   list    every registry with an active credential: {serverAddress: publicValue}
+ * containers as CATTLE_* can read it back). So get reads Rancher (fetch) with CATTLE_* keys
+ * only; with RANCHER_* keys the keyring alone answers.
  *
  * What is left alone on purpose is told as SOURCE_NOTE (source.h): one line on stderr, exit 0.
  * A Rancher 2.x URL makes a source that only says what works with 2.x (v3_note).
  *
- * Writes use the RANCHER_* keys, or the CATTLE_* ones when only those are set. serverAddress
- * cannot be filtered on (Rancher ignores the filter), so registries are listed and matched
- * here, by host: no scheme, no path, case-insensitive, Docker Hub's spellings as one.
- * Every operation has one deadline (DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE) that bounds
- * its requests, waits and retries together. */
+ * serverAddress cannot be filtered on (Rancher ignores the filter), so registries are listed
+ * and matched here, by host (rancher_host). Every operation has one deadline
+ * (DOCKER_CREDENTIAL_KEYRING_RANCHER_DEADLINE) that bounds its requests, waits and retries
+ * together. */
 #include "source.h"
 #include "source_rancher.h"
 
@@ -198,23 +188,26 @@ static int rancher_secret(struct rancher_source *r, struct rancher_api *a)
 	return rc;
 }
 
-/* The endpoint that writes and lists: RANCHER_*, else CATTLE_*. Its secret is loaded and
- * its clock started. */
-static int rancher_writer(struct rancher_source *r, struct rancher_api **out)
+/* The endpoint that writes and lists: RANCHER_*, else CATTLE_*. */
+static struct rancher_api *rancher_writer(struct rancher_source *r)
 {
-	struct rancher_api *a = r->have_writer ? &r->writer : &r->reader;
+	return r->have_writer ? &r->writer : &r->reader;
+}
+
+/* Before an operation with a: its secret loaded, its clock started. */
+static int rancher_start(struct rancher_source *r, struct rancher_api *a)
+{
 	int rc = rancher_secret(r, a);
 
 	if (!rc)
 		rancher_api_begin(a);
-	*out = a;
 	return rc;
 }
 
-/* The credentials of registry reg (an id), only those in state unless it is NULL. The query
- * asks Rancher to filter so; should a server ignore a filter, we must not update, deactivate
- * or delete another registry's credentials, nor answer with an inactive one: what does not
- * match is dropped here. */
+/* The credentials of registry reg (an id; NULL: of all, and then state is set), only those in
+ * state unless it is NULL. The query asks Rancher to filter so; should a server ignore a filter,
+ * we must not update, deactivate or delete another registry's credentials, nor answer with (or
+ * list) an inactive one: what does not match is dropped here. */
 static int rancher_list_creds(struct rancher_api *a, const char *reg, const char *state,
 			      struct rancher_objs *out)
 {
@@ -222,14 +215,18 @@ static int rancher_list_creds(struct rancher_api *a, const char *reg, const char
 	size_t i, n = 0;
 	int rc;
 
-	snprintf(query, sizeof(query), "registryId=%s%s%s", reg, state ? "&state=" : "",
-		 state ? state : "");
+	if (reg)
+		snprintf(query, sizeof(query), "registryId=%s%s%s", reg, state ? "&state=" : "",
+			 state ? state : "");
+	else
+		snprintf(query, sizeof(query), "state=%s", state);
 	if ((rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, out)) != 0)
 		return rc;
 	for (i = 0; i < out->len; i++) {
 		struct rancher_obj *o = &out->items[i];
 
-		if (strcmp(o->registry_id, reg) == 0 && (!state || strcmp(o->state, state) == 0))
+		if ((!reg || strcmp(o->registry_id, reg) == 0) &&
+		    (!state || strcmp(o->state, state) == 0))
 			out->items[n++] = *o;
 		else
 			rancher_api_obj_clear(o);
@@ -253,9 +250,8 @@ static int rancher_fetch(struct source *s, const char *server, struct cred *out)
 
 	if (rancher_host(server, host, sizeof(host)))
 		return err_set(ERR_NOTFOUND, "no registry host in %s", server);
-	if ((rc = rancher_secret(r, a)) != 0)
+	if ((rc = rancher_start(r, a)) != 0)
 		return rc;
-	rancher_api_begin(a);
 	rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
 	for (i = 0; !rc && !o && i < regs.len; i++) {
 		if (!rancher_registry_is(&regs.items[i], host) ||
@@ -286,12 +282,11 @@ static int rancher_fetch(struct source *s, const char *server, struct cred *out)
 	}
 	rancher_api_objs_clear(&regs);
 	rancher_api_objs_clear(&creds);
-	if (rc) {
+	if (!rc)
+		*out = c;
+	else
 		cred_clear(&c);
-		return rc;
-	}
-	*out = c;
-	return 0;
+	return rc;
 }
 
 static int64_t rancher_refresh_before(struct source *s, const struct cred *cached)
@@ -588,16 +583,15 @@ static int rancher_erase_round(struct rancher_source *r, struct rancher_api *a,
  * key, under a lock per Rancher server and host across processes (without it two helpers could
  * both create a credential: stop instead), failures that may pass retried after a growing
  * pause, all within one deadline (then j->timed_out, and j->last the last failure's line). */
-static int rancher_rounds(struct rancher_source *r, struct rancher_job *j, struct rancher_api **out,
+static int rancher_rounds(struct rancher_source *r, struct rancher_job *j,
 			  int (*round)(struct rancher_source *, struct rancher_api *,
 				       struct rancher_job *, int *))
 {
-	struct rancher_api *a;
+	struct rancher_api *a = rancher_writer(r);
 	char key[1024], name[64];
 	int64_t left, pause = 100;
-	int lock = -1, done = 0, rc = rancher_writer(r, &a);
+	int lock = -1, done = 0, rc = rancher_start(r, a);
 
-	*out = a;
 	if (!rc) {
 		snprintf(key, sizeof(key), "%s|%s", a->base, j->host);
 		lockfile_name(name, sizeof(name), RANCHER_NAME, key);
@@ -623,7 +617,7 @@ static int rancher_on_store(struct source *s, const struct cred *c)
 {
 	struct rancher_source *r = (struct rancher_source *)s;
 	struct rancher_job j = {0};
-	struct rancher_api *a;
+	struct rancher_api *a = rancher_writer(r);
 	char host[RANCHER_HOST_MAX];
 	int rc;
 
@@ -637,7 +631,7 @@ static int rancher_on_store(struct source *s, const struct cred *c)
 		return 0;
 	j.host = host;
 	j.c = c;
-	rc = rancher_rounds(r, &j, &a, rancher_store_round);
+	rc = rancher_rounds(r, &j, rancher_store_round);
 	if (j.timed_out)
 		rc = j.last[0] ? err_set(ERR_TIMEOUT, "%s", j.last)
 			       : err_set(ERR_TIMEOUT, "Rancher at %s: %s after %gs", a->host,
@@ -661,17 +655,13 @@ static int rancher_on_store(struct source *s, const struct cred *c)
  * what a logout means. A credential in Rancher serves the whole environment (other hosts and
  * services pull with it), and `podman logout --all` erases every host of credHelpers. So: no
  * login in the keyring (nothing, or a copy read from Rancher), no request at all; else only
- * the credentials with the login's username and our mark, and a note naming the rest. The mark
- * comes from store, which writes it on every credential it creates or updates, and store over
- * a credential someone else made updates it only if the username matches (issue #13): one made
- * by hand or by another tool for this username is taken over, marked, by the next store of it,
- * and from then on goes with this login's erase; one they made for another username is never
- * marked, and survives every erase. */
+ * the credentials with the login's username and our mark, and a note naming the rest (the
+ * whole rule, with store's part in it: docs/rancher.md, "What a logout removes"). */
 static int rancher_on_erase(struct source *s, const char *server, const struct cred *cached)
 {
 	struct rancher_source *r = (struct rancher_source *)s;
 	struct rancher_job j = {0};
-	struct rancher_api *a;
+	struct rancher_api *a = rancher_writer(r);
 	char host[RANCHER_HOST_MAX];
 	int rc;
 
@@ -684,7 +674,7 @@ static int rancher_on_erase(struct source *s, const char *server, const struct c
 		return 0; /* nothing Rancher could hold */
 	j.host = host;
 	j.c = cached;
-	rc = rancher_rounds(r, &j, &a, rancher_erase_round);
+	rc = rancher_rounds(r, &j, rancher_erase_round);
 	rancher_api_objs_clear(&j.regs);
 	if (j.timed_out)
 		rc = err_set(ERR_TIMEOUT, "Rancher at %s still holds, for %s after %gs: %s%s%s", a->host,
@@ -706,21 +696,16 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 	struct rancher_source *r = (struct rancher_source *)s;
 	struct rancher_objs regs = {0}, creds = {0};
 	struct cred_list l = {0};
-	struct rancher_api *a;
+	struct rancher_api *a = rancher_writer(r);
 	char host[RANCHER_HOST_MAX];
 	size_t i, k;
-	int rc = rancher_writer(r, &a);
+	int rc = rancher_start(r, a);
 
 	if (!rc)
 		rc = rancher_api_list(a, RANCHER_API_REGISTRY, NULL, &regs);
 	if (!rc)
-		rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, "state=active", &creds);
+		rc = rancher_list_creds(a, NULL, "active", &creds);
 	for (i = 0; !rc && i < creds.len; i++) {
-		/* The query asks Rancher for active ones only; a server that ignores the filter
-		 * must not make an inactive or removed credential look like a login (as in
-		 * rancher_list_creds). */
-		if (strcmp(creds.items[i].state, "active") != 0)
-			continue;
 		for (k = 0; !rc && k < regs.len; k++) {
 			const struct rancher_obj *reg = &regs.items[k];
 			struct cred c = {0};
@@ -737,12 +722,11 @@ static int rancher_list_src(struct source *s, struct cred_list *out)
 	}
 	rancher_api_objs_clear(&regs);
 	rancher_api_objs_clear(&creds);
-	if (rc) {
+	if (!rc)
+		*out = l;
+	else
 		cred_list_clear(&l);
-		return rc;
-	}
-	*out = l;
-	return 0;
+	return rc;
 }
 
 /* ---- doctor ---- */
@@ -755,16 +739,14 @@ static int rancher_check_one(struct rancher_source *r, struct rancher_api *a, co
 {
 	char why[300];
 	size_t count = 0;
-	int account_key, more = 0, rc = rancher_secret(r, a);
+	int account_key, more = 0, rc = rancher_start(r, a);
 
 	if (rc == ERR_DENIED && !a->secret) { /* rancher_secret found none anywhere */
 		snprintf(why, sizeof(why), "%s", err_msg());
 		return err_set(ERR_NOTFOUND, "%s", why);
 	}
-	if (!rc) {
-		rancher_api_begin(a);
+	if (!rc)
 		rc = rancher_api_probe(a, &count, &more);
-	}
 	account_key = rancher_api_account_key(a);
 	if (!rc)
 		snprintf(buf, size, "%s key %s%s%s%s: environment %s%s, %zu%s registr%s%s", label, a->access,
@@ -943,19 +925,14 @@ static int rancher_open(struct rancher_source *r, const struct config *cfg, cons
 		rc = err_set(ERR_INVALID, "%s: expected an environment id like 1a5, got %s",
 			     rancher_setting_name("project", RANCHER_ENV "_PROJECT", name, sizeof(name)),
 			     project);
-	if (!rc && project) {
-		struct rancher_api *a = r->have_writer ? &r->writer : &r->reader;
-
-		snprintf(a->project, sizeof(a->project), "%s", project);
-	}
+	if (!rc && project)
+		snprintf(rancher_writer(r)->project, sizeof(r->writer.project), "%s", project);
 	return rc;
 }
 
 /* A Rancher 2.x URL (API v3) in RANCHER_URL or CATTLE_URL: the helper cannot write to 2.x
- * (dockercredentials are a different API, see docs/rancher.md), but it must not ignore the
- * setting in silence either. The source then only explains: doctor says what the URL is and
- * what works with 2.x today; store and erase of a host in `hosts` do their keyring part and add
- * the same as a note. Without `hosts` it serves nothing, so that every verb stays as it was.
+ * (dockercredentials are a different API), but it must not ignore the setting in silence
+ * either, so the source only explains (docs/rancher.md, "Rancher 2.x: what works today").
  * The note names the setting and the server, never the URL itself: it may carry keys. */
 static void rancher_v3_say(struct rancher_source *r, const char *setting, const char *url)
 {

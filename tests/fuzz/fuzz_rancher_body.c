@@ -75,7 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char next[512];
 
 		err_clear();
-		if (rancher_api_parse_collection(&a, kinds[k], body, size, &l, next, sizeof(next)) == 0) {
+		if (rancher_api_parse_collection(&a, kinds[k], "list", body, size, &l, next,
+						 sizeof(next)) == 0) {
 			for (i = 0; i < l.len; i++)
 				check_obj(&l.items[i]);
 			for (i = 0; next[i]; i++)
@@ -88,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 		err_clear();
-		if (rancher_api_parse_resource(&a, kinds[k], body, size, &o) == 0)
+		if (rancher_api_parse_resource(&a, kinds[k], "change", body, size, &o) == 0)
 			check_obj(&o);
 		else
 			check_err();
