@@ -209,8 +209,9 @@ const char *config_setting_name(const char *section, const char *key, const char
 				size_t size)
 {
 	if (env && getenv(env) && getenv(env)[0])
-		return env;
-	snprintf(buf, size, "%s%s%s", section, section[0] ? "." : "", key);
+		snprintf(buf, size, "%s", env);
+	else
+		snprintf(buf, size, "%s%s%s", section, section[0] ? "." : "", key);
 	return buf;
 }
 

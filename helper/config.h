@@ -45,7 +45,7 @@ int config_bool(const struct config *c, const char *section, const char *key, co
 		int def, int *out);
 
 /* The name a setting is known by in messages: env when that variable is set, else
- * section.key (key alone for the top section), written into buf. */
+ * section.key (key alone for the top section), written into buf; buf is returned. */
 const char *config_setting_name(const char *section, const char *key, const char *env, char *buf,
 				size_t size);
 

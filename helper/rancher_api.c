@@ -34,16 +34,8 @@ int64_t rancher_api_remaining(const struct rancher_api *a)
 int rancher_api_pause(struct rancher_api *a, int64_t ms)
 {
 	int64_t left = rancher_api_remaining(a);
-	struct timespec ts;
 
-	if (ms > left)
-		ms = left;
-	if (ms > 0) {
-		ts.tv_sec = (time_t)(ms / 1000);
-		ts.tv_nsec = (long)(ms % 1000) * 1000000;
-		while (nanosleep(&ts, &ts) != 0)
-			;
-	}
+	monotonic_sleep_ms(ms < left ? ms : left);
 	/* A pause that used up the rest leaves no time for another try. */
 	return rancher_api_remaining(a) > 0 ? 0
 					    : err_set(ERR_TIMEOUT, "Rancher at %s: out of time", a->host);

@@ -16,16 +16,12 @@
 #include "source.h"
 #include "source_rancher.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "err.h"
 #include "fdio.h"
@@ -826,17 +822,6 @@ static const char *rancher_str(const struct config *cfg, const char *key, const 
 	return v && v[0] ? v : NULL;
 }
 
-/* The name a setting of the [rancher] section goes by in messages, as config.c names the
- * others: the variable env when it is set (it wins), else rancher.key. Into buf. */
-static const char *rancher_setting_name(const char *key, const char *env, char *buf, size_t size)
-{
-	if (getenv(env) && getenv(env)[0])
-		snprintf(buf, size, "%s", env);
-	else
-		snprintf(buf, size, RANCHER_NAME ".%s", key);
-	return buf;
-}
-
 /* hosts: "all" / "*", or a list separated by commas or spaces. */
 static int rancher_hosts(struct rancher_source *r, const char *v)
 {
@@ -845,7 +830,7 @@ static int rancher_hosts(struct rancher_source *r, const char *v)
 
 	if (!v || strcmp(v, "all") == 0 || strcmp(v, "*") == 0)
 		return 0;
-	rancher_setting_name("hosts", RANCHER_ENV "_HOSTS", name, sizeof(name));
+	config_setting_name(RANCHER_NAME, "hosts", RANCHER_ENV "_HOSTS", name, sizeof(name));
 	for (v += strspn(v, ", \t"); *v; v += strspn(v, ", \t")) {
 		n = strcspn(v, ", \t");
 		if (n >= sizeof(word))
@@ -853,7 +838,7 @@ static int rancher_hosts(struct rancher_source *r, const char *v)
 		memcpy(word, v, n);
 		word[n] = '\0';
 		v += n;
-		if (rancher_host(word, host, sizeof(host)))
+		if (rancher_host(word, host, sizeof(host)) || !host_is_valid(host, strlen(host)))
 			return err_set(ERR_INVALID, "%s: not a registry host: %s", name, word);
 		if (!(hosts = realloc(r->hosts, (r->nhosts + 1) * sizeof(*hosts))))
 			return err_set(ERR_FAILED, "out of memory");
@@ -879,7 +864,7 @@ static int rancher_endpoint(struct rancher_source *r, const struct config *cfg, 
 	a->http = &r->http;
 	a->key_names = key_names;
 	a->budget_ms = deadline;
-	rancher_setting_name(file_key, file_env, f->setting, sizeof(f->setting));
+	config_setting_name(RANCHER_NAME, file_key, file_env, f->setting, sizeof(f->setting));
 	if (!rc && !(a->access = strdup(access)))
 		rc = err_set(ERR_FAILED, "out of memory");
 	if (!rc && path && !(f->path = strdup(path)))
@@ -923,7 +908,8 @@ static int rancher_open(struct rancher_source *r, const struct config *cfg, cons
 				      "CATTLE_ACCESS_KEY and CATTLE_SECRET_KEY", deadline);
 	if (!rc && project && !rancher_api_valid_project(project, strlen(project)))
 		rc = err_set(ERR_INVALID, "%s: expected an environment id like 1a5, got %s",
-			     rancher_setting_name("project", RANCHER_ENV "_PROJECT", name, sizeof(name)),
+			     config_setting_name(RANCHER_NAME, "project", RANCHER_ENV "_PROJECT", name,
+						 sizeof(name)),
 			     project);
 	if (!rc && project)
 		snprintf(rancher_writer(r)->project, sizeof(r->writer.project), "%s", project);

@@ -331,6 +331,17 @@ class Writeback(RancherCase):
         self.assertEqual(sorted(g["serverAddress"] for g in self.fake.state()["registries"]),
                          ["index.docker.io", "managed.example.com"])
 
+    def test_hosts_that_are_no_registry_host_are_refused(self):
+        # They could never match a server; a typo there silently left a registry unmanaged.
+        for bad in ("managed..example.com", "-managed.example.com", "managed.example.com:99999",
+                    "under_score.example"):
+            r = self.rstore("managed.example.com", "u", "p",
+                            DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS="ok.example.com, " + bad)
+            self.assertEqual((r.rc, r.out.decode()),
+                             (1, "DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS: not a registry host: %s\n"
+                              % bad), bad)
+        self.assertEqual(self.fake.requests(), [])
+
     def test_saved_secret_key(self):
         r = run(self.helper_env(), None, b"envsecret\n", args=["login", "rancher"])
         self.assertEqual(r.rc, 0, r)
