@@ -404,6 +404,9 @@ class Configure(unittest.TestCase):
             "reg.example:0": 'configure: "reg.example:0" is not a registry host[:port]\n',
             "reg.example:70000": 'configure: "reg.example:70000" is not a registry host[:port]\n',
             "user@reg.example": 'configure: "user@reg.example" is not a registry host[:port]\n',
+            # docker's grammar: no '_', no label that starts or ends with '-'
+            "reg_1.example": 'configure: "reg_1.example" is not a registry host[:port]\n',
+            "a.-b.example": 'configure: "a.-b.example" is not a registry host[:port]\n',
             "-x.example": "configure: unknown option: -x.example\n" + USAGE,
             "a b": "configure: not a registry host: an argument holds a space, a quote, a "
                    "backslash or a control character\n",
