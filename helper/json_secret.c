@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "err.h"
 #include "secmem.h"
 #include "utf8.h"
 
@@ -200,9 +201,21 @@ out:
 	return obj;
 }
 
-const char *json_secret_type(const struct json_object *v)
+struct json_object *json_secret_object(const char *buf, size_t len, int max_depth, const char *what)
 {
-	return v ? json_type_to_name(json_object_get_type(v)) : "null";
+	const char *why;
+	struct json_object *obj = json_secret_parse(buf, len, max_depth, &why);
+
+	if (!obj) {
+		err_set(ERR_INVALID, "%s: %s%s", what,
+			strcmp(why, "null") == 0 ? "expected an object, got " : "", why);
+	} else if (!json_object_is_type(obj, json_type_object)) {
+		err_set(ERR_INVALID, "%s: expected an object, got %s", what,
+			json_type_to_name(json_object_get_type(obj)));
+		json_secret_free(obj);
+		obj = NULL;
+	}
+	return obj;
 }
 
 int json_secret_string(struct json_object *obj, const char *key, const char **s, size_t *len)

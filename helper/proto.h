@@ -40,4 +40,7 @@ int proto_format_list(const struct cred_list *l, struct secbuf *out);
  * as Go's encoder does. */
 int proto_json_string(struct secbuf *out, const char *s, size_t len);
 
+/* Append text as it is (JSON punctuation and a key, `,"Username":`), then s as a JSON string. */
+int proto_json_field(struct secbuf *out, const char *text, const char *s, size_t len);
+
 #endif

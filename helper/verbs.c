@@ -39,7 +39,7 @@ static int take_note(struct reply *r, int rc)
 	return 0;
 }
 
-static void fail(struct reply *r, const char *stdout_text, int with_diag)
+void reply_fail(struct reply *r, const char *stdout_text, int with_diag)
 {
 	secbuf_free(&r->out);
 	secbuf_append_str(&r->out, stdout_text);
@@ -58,7 +58,7 @@ void verb_store(struct app *a, const char *in, size_t len, struct reply *r)
 		rc = take_note(r, creds_store(a, &c));
 	cred_clear(&c);
 	if (rc)
-		fail(r, err_msg(), 0);
+		reply_fail(r, err_msg(), 0);
 }
 
 void verb_get(struct app *a, const char *in, size_t len, struct reply *r)
@@ -68,7 +68,7 @@ void verb_get(struct app *a, const char *in, size_t len, struct reply *r)
 	int rc = proto_parse_server(in, len, &server);
 
 	if (rc) {
-		fail(r, err_msg(), 0);
+		reply_fail(r, err_msg(), 0);
 		return;
 	}
 	rc = creds_get(a, server, &c);
@@ -78,7 +78,7 @@ void verb_get(struct app *a, const char *in, size_t len, struct reply *r)
 	/* A plain keyring miss is the everyday answer for public images: say nothing on stderr.
 	 * A source's miss has a reason worth telling (no token, no registry on the account). */
 	if (rc)
-		fail(r, PROTO_NOT_FOUND, rc != ERR_NOTFOUND || creds_route(a, server));
+		reply_fail(r, PROTO_NOT_FOUND, rc != ERR_NOTFOUND || creds_route(a, server));
 	free(server);
 }
 
@@ -91,7 +91,7 @@ void verb_erase(struct app *a, const char *in, size_t len, struct reply *r)
 		rc = take_note(r, creds_erase(a, server));
 	free(server);
 	if (rc && rc != ERR_NOTFOUND)
-		fail(r, err_msg(), 0);
+		reply_fail(r, err_msg(), 0);
 }
 
 void verb_list(struct app *a, const char *in, size_t len, struct reply *r)
@@ -110,5 +110,5 @@ void verb_list(struct app *a, const char *in, size_t len, struct reply *r)
 		rc = proto_format_list(&l, &r->out);
 	cred_list_clear(&l);
 	if (rc)
-		fail(r, err_msg(), 0);
+		reply_fail(r, err_msg(), 0);
 }
