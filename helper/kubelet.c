@@ -63,25 +63,10 @@ static void on_deadline(int sig)
 	_exit(1);
 }
 
-static void arm(int64_t ms)
-{
-	struct itimerval t = {{0, 0}, {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000}};
-
-	if (ms <= 0)
-		t.it_value.tv_usec = 1000;
-	setitimer(ITIMER_REAL, &t, NULL);
-}
-
-static void disarm(void)
-{
-	struct itimerval t = {{0, 0}, {0, 0}};
-
-	setitimer(ITIMER_REAL, &t, NULL);
-}
-
 /* The whole run may take total ms, of which left are left. */
 static void start_deadline(const char *prog, int64_t total, int64_t left)
 {
+	struct itimerval t = {{0, 0}, {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000}};
 	struct sigaction sa;
 	sigset_t alrm, old;
 	int n;
@@ -102,7 +87,16 @@ static void start_deadline(const char *prog, int64_t total, int64_t left)
 	sa.sa_handler = on_deadline;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	arm(left);
+	if (left <= 0)
+		t.it_value.tv_usec = 1000;
+	setitimer(ITIMER_REAL, &t, NULL);
+}
+
+static void stop_deadline(void)
+{
+	struct itimerval t = {{0, 0}, {0, 0}};
+
+	setitimer(ITIMER_REAL, &t, NULL);
 }
 
 /* ---- arguments ----------------------------------------------------------------------------- */
@@ -456,7 +450,7 @@ void kubelet_run(struct app *a, int argc, char **argv, struct reply *r)
 		answer(a, &req, &c, rc, r);
 		cred_clear(&c);
 	}
-	disarm();
+	stop_deadline();
 	secbuf_free(&in);
 	app_close(a, cfg);
 }

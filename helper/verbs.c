@@ -1,16 +1,9 @@
 /* verbs: the four credential verbs over a store (see verbs.h).
  *
- * The answers a client sees, by outcome:
- *
- *   verb   success              miss                     backend trouble (no bus, locked, timeout)
- *   store  "" exit 0            -                        the error line, exit 1
- *   get    JSON exit 0          PROTO_NOT_FOUND exit 1   PROTO_NOT_FOUND exit 1, reason on stderr
- *   erase  "" exit 0            "" exit 0 (podman needs it) the error line, exit 1
- *   list   JSON exit 0          {} exit 0                {} exit 0, reason on stderr
- *          (a partly locked keyring: what can be read, exit 0, what is missing on stderr)
- *
- * For servers a credential source owns, "miss" and "trouble" include the source's answers
- * (no token, refused, unreachable): get still answers not-found, with the reason on stderr.
+ * The answers a client sees, by outcome, are the README's table ("What each verb answers"). For
+ * servers a credential source owns, "nothing stored" and "keyring unusable" include the
+ * source's answers (no token, refused, unreachable): get still answers not-found, with the
+ * reason on stderr.
  *
  * get and list answer "nothing here" when the keyring cannot be used, because for every
  * client that means "go on without credentials": a public pull keeps working on a server
