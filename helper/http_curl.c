@@ -186,15 +186,22 @@ static int from_curl(CURLcode c, const char *host, const struct sink *sink, cons
 	return err_set(ERR_UNAVAILABLE, "cannot reach %s: %s", host, detail[0] ? detail : curl_easy_strerror(c));
 }
 
-/* Append a header line; on failure the list is left as it was (and freed, wiped, later). */
-static int add_header(struct curl_slist **headers, const char *line)
+/* Append the header line name + value, built in wiped memory (curl keeps its own copy, which
+ * is wiped before the list is freed); on failure the list is left as it was. */
+static int add_header(struct curl_slist **headers, const char *name, const char *value)
 {
-	struct curl_slist *l = curl_slist_append(*headers, line);
+	struct secbuf line = SECBUF_INIT;
+	struct curl_slist *l = NULL;
+	int rc = secbuf_append_str(&line, name);
 
-	if (!l)
-		return err_set(ERR_FAILED, "out of memory");
-	*headers = l;
-	return 0;
+	if (!rc)
+		rc = secbuf_append_str(&line, value);
+	if (!rc && !(l = curl_slist_append(*headers, line.data)))
+		rc = err_set(ERR_FAILED, "out of memory");
+	if (l)
+		*headers = l;
+	secbuf_free(&line);
+	return rc;
 }
 
 static int perform(const struct http_opts *o, const struct http_request *req,
@@ -203,7 +210,7 @@ static int perform(const struct http_opts *o, const struct http_request *req,
 	struct http_response r = {0};
 	struct sink sink = {&r.body, o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY, 0};
 	struct curl_slist *headers = NULL;
-	struct secbuf auth = SECBUF_INIT, ctype = SECBUF_INIT;
+	struct secbuf auth = SECBUF_INIT;
 	char host[256] = "", errbuf[CURL_ERROR_SIZE] = "";
 	CURL *c = NULL;
 	CURLcode cc;
@@ -252,12 +259,8 @@ static int perform(const struct http_opts *o, const struct http_request *req,
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
 	}
-	/* Credentials go in headers we build in wiped memory; curl copies the list's strings
-	 * as given, so the list is freed after the request and our copies wiped. */
 	if (req->bearer) {
-		rc = secbuf_append_str(&auth, "Authorization: Bearer ");
-		if (!rc)
-			rc = secbuf_append_str(&auth, req->bearer);
+		rc = add_header(&headers, "Authorization: Bearer ", req->bearer);
 	} else if (req->basic_user) {
 		struct secbuf pair = SECBUF_INIT;
 
@@ -267,22 +270,15 @@ static int perform(const struct http_opts *o, const struct http_request *req,
 		if (!rc)
 			rc = secbuf_append_str(&pair, req->basic_pass ? req->basic_pass : "");
 		if (!rc)
-			rc = secbuf_append_str(&auth, "Authorization: Basic ");
-		if (!rc)
 			rc = base64_encode(&auth, pair.data, pair.len);
+		if (!rc)
+			rc = add_header(&headers, "Authorization: Basic ", auth.data);
 		secbuf_free(&pair);
 	}
-	if (!rc && auth.len)
-		rc = add_header(&headers, auth.data);
-	if (!rc && req->content_type) {
-		rc = secbuf_append_str(&ctype, "Content-Type: ");
-		if (!rc)
-			rc = secbuf_append_str(&ctype, req->content_type);
-		if (!rc)
-			rc = add_header(&headers, ctype.data);
-	}
+	if (!rc && req->content_type)
+		rc = add_header(&headers, "Content-Type: ", req->content_type);
 	if (!rc)
-		rc = add_header(&headers, "Accept: application/json");
+		rc = add_header(&headers, "Accept: ", "application/json");
 	if (!rc) {
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 		cc = curl_easy_perform(c);
@@ -302,7 +298,6 @@ static int perform(const struct http_opts *o, const struct http_request *req,
 		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(headers);
 	secbuf_free(&auth);
-	secbuf_free(&ctype);
 	if (rc) {
 		secbuf_free(&r.body);
 		return rc;

@@ -141,22 +141,17 @@ struct json_object *json_secret_parse(const char *buf, size_t len, int max_depth
 	enum json_tokener_error je;
 	size_t rest;
 
-	*why = "out of memory";
-	if (!buf || len == 0) {
+	if (!buf || len == 0)
 		*why = "the input is empty";
-		return NULL;
-	}
-	if (len >= INT32_MAX / 2) {
+	else if (len >= INT32_MAX / 2)
 		*why = "the input is too large";
-		return NULL;
-	}
 	/* json-c's own check lets overlong forms and surrogates through; D-Bus and the keyring
 	 * do not (utf8.h). */
-	if (!utf8_valid(buf, len)) {
+	else if (!utf8_valid(buf, len))
 		*why = "it is not valid UTF-8";
-		return NULL;
-	}
-	if ((*why = string_problem(buf, len)) != NULL)
+	else
+		*why = string_problem(buf, len);
+	if (*why)
 		return NULL;
 	*why = "out of memory";
 	if (make_filler(&filler, len) != 0 || !(tok = json_tokener_new_ex(max_depth)) ||
@@ -180,13 +175,12 @@ struct json_object *json_secret_parse(const char *buf, size_t len, int max_depth
 		*why = je == json_tokener_success ? "null" : json_tokener_error_desc(je);
 		goto out;
 	}
-	for (; rest < len; rest++) {
-		if (!is_space(buf[rest])) {
-			*why = "data follows the JSON value";
-			json_secret_free(obj);
-			obj = NULL;
-			break;
-		}
+	while (rest < len && is_space(buf[rest]))
+		rest++;
+	if (rest < len) {
+		*why = "data follows the JSON value";
+		json_secret_free(obj);
+		obj = NULL;
 	}
 out:
 	if (tok && throwaway(tok, &filler) != 0 && obj) {
