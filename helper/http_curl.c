@@ -56,7 +56,7 @@ static int64_t header_int(const char *v)
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct http_response *r = arg;
-	size_t len = size * n, name_len;
+	size_t len = size * n;
 	char line[256], *colon, *v;
 
 	if (len >= sizeof(line))
@@ -66,17 +66,17 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	colon = strchr(line, ':');
 	if (!colon)
 		return len;
-	name_len = (size_t)(colon - line);
+	*colon = '\0';
 	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
 		;
 	v[strcspn(v, "\r\n")] = '\0';
-	if (name_len == 11 && strncasecmp(line, "retry-after", 11) == 0)
+	if (strcasecmp(line, "retry-after") == 0)
 		r->retry_after = header_int(v);
-	else if (name_len == 15 && strncasecmp(line, "ratelimit-reset", 15) == 0)
+	else if (strcasecmp(line, "ratelimit-reset") == 0)
 		r->ratelimit_reset = header_int(v);
-	else if (name_len == 16 && strncasecmp(line, "x-api-account-id", 16) == 0)
+	else if (strcasecmp(line, "x-api-account-id") == 0)
 		snprintf(r->account_id, sizeof(r->account_id), "%s", v);
-	else if (name_len == 18 && strncasecmp(line, "x-api-account-kind", 18) == 0)
+	else if (strcasecmp(line, "x-api-account-kind") == 0)
 		snprintf(r->account_kind, sizeof(r->account_kind), "%s", v);
 	return len;
 }
@@ -119,9 +119,8 @@ static int is_named_plain_host(const struct http_opts *o, const char *host, cons
 	return 0;
 }
 
-/* Check the URL against the rules and return its host for messages. plain_remote: "host:port"
- * of plain http to a host that is not loopback (allowed by name), which the caller warns
- * about; "" otherwise. */
+/* Check the URL against the rules and return its host for messages; plain_remote as
+ * http_plugin.h says ("" otherwise). */
 static int check_url(const struct http_opts *o, const char *url, char *host, size_t host_size,
 		     char *plain_remote, size_t plain_size)
 {

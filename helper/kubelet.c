@@ -2,9 +2,7 @@
  *
  * Only the kubelet's JSON in and out, the image's host and the deadline are here: which
  * credentials answer, from which store or source, with single flight and stale-while-error,
- * is creds_get's, exactly as for `get`. On a node there is no session bus, so the store is
- * the kernel keyring (app.c, store = auto), root's own: a source's copy stays there until it
- * expires, and every later call of any kubelet process reads it without a request. */
+ * is creds_get's, exactly as for `get`. */
 #include "kubelet.h"
 
 #include <signal.h>

@@ -273,12 +273,11 @@ static int run_doctor(struct app *a)
 	return print_and_close(a, NULL, &r);
 }
 
-/* The end of a verb: its answer is written and its buffers wiped and freed. Of what exit() would
- * still do, ours is the wipe of the secrets kept for redaction (done here); the rest is the
- * exit handlers of the libraries a fetch loaded (OpenSSL freeing its tables, GnuTLS and
- * Kerberos theirs, via libcurl's dependencies), a measurable share of a cold source-backed get
- * (docs/performance.md), to free memory the kernel frees anyway. Sanitizer builds keep exit(): LeakSanitizer's check is
- * one of those handlers. */
+/* The end of a verb: its answer is written and its buffers wiped and freed. Of what exit()
+ * would still do, ours is the wipe of the secrets kept for redaction (done here); the rest is
+ * the exit handlers of the libraries a fetch loaded (OpenSSL, GnuTLS and Kerberos, via
+ * libcurl), which free memory the kernel frees anyway, at a cost docs/performance.md measures.
+ * Sanitizer builds keep exit(): LeakSanitizer's check is one of those handlers. */
 static __attribute__((noreturn)) void leave(int status)
 {
 	secmem_forget_all();
