@@ -161,11 +161,10 @@ static void ps_note(char *notes, size_t size, const char *host, const struct cre
 static int ps_build(struct app *a, const struct ps_args *args, struct secbuf *out, char *notes,
 		    size_t notes_size)
 {
-	struct cred c[PS_MAX_HOSTS];
+	struct cred c[PS_MAX_HOSTS] = {{0}};
 	int minted[PS_MAX_HOSTS], pass, rc = 0;
 	size_t i;
 
-	memset(c, 0, sizeof(c));
 	for (i = 0; i < args->nhosts; i++)
 		minted[i] = ps_mints(a, args->hosts[i]);
 	for (pass = 0; pass < 2; pass++) {
@@ -190,13 +189,11 @@ static int ps_build(struct app *a, const struct ps_args *args, struct secbuf *ou
 
 void pull_secret_run(struct app *a, int argc, char **argv, struct reply *r)
 {
-	struct ps_args args;
+	struct ps_args args = {0};
 	struct config *cfg = NULL;
 	char notes[sizeof(r->diag) - 16] = "";
-	int rc;
+	int rc = ps_parse_args(argc, argv, &args);
 
-	memset(&args, 0, sizeof(args));
-	rc = ps_parse_args(argc, argv, &args);
 	if (!rc)
 		rc = app_load_config(&cfg);
 	if (!rc)
