@@ -68,7 +68,7 @@ static int load_plain(const struct config *cfg, const char *section, const char 
 	char *setting = o->plain_setting, word[300];
 	size_t n;
 
-	if (env && getenv(env) && getenv(env)[0])
+	if (getenv(env) && getenv(env)[0])
 		snprintf(setting, sizeof(o->plain_setting), "%s", env);
 	else
 		snprintf(setting, sizeof(o->plain_setting), "%s%sallow-plain-http", section,

@@ -207,7 +207,7 @@ static int perform(const struct http_opts *o, const struct http_request *req,
 		   struct http_response *out, char *plain_remote, size_t plain_size)
 {
 	struct http_response r = {0};
-	struct sink sink = {&r.body, o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY, 0};
+	struct sink sink = {&r.body, o->max_body, 0};
 	struct curl_slist *headers = NULL;
 	struct secbuf auth = SECBUF_INIT;
 	char host[256] = "", errbuf[CURL_ERROR_SIZE] = "";
