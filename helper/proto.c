@@ -162,13 +162,6 @@ int proto_json_string(struct secbuf *out, const char *s, size_t len)
 	return rc ? rc : secbuf_append(out, "\"", 1);
 }
 
-int proto_json_field(struct secbuf *out, const char *text, const char *s, size_t len)
-{
-	int rc = secbuf_append_str(out, text);
-
-	return rc ? rc : proto_json_string(out, s, len);
-}
-
 int proto_format_get(const struct cred *c, struct secbuf *out)
 {
 	int rc = proto_json_field(out, "{\"ServerURL\":", c->server, strlen(c->server));
