@@ -184,16 +184,6 @@ int kubelet_pull_only(const struct config *cfg)
 
 /* ---- the image's host ----------------------------------------------------------------------- */
 
-static int has_upper(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] >= 'A' && s[i] <= 'Z')
-			return 1;
-	return 0;
-}
-
 /* The registry host of an image reference, by the rules the kubelet and docker share
  * (docs/kubernetes.md); tag and digest do not matter. 0 with host filled, or ERR_INVALID. */
 static int image_host(const char *image, size_t len, char *host, size_t size)
@@ -213,9 +203,9 @@ static int image_host(const char *image, size_t len, char *host, size_t size)
 	slash = memchr(image, '/', len);
 	n = slash ? (size_t)(slash - image) : 0;
 	/* docker's splitDockerDomain: a first component that cannot be a Docker Hub namespace
-	 * (those are lower case, without "." or ":") is the registry. */
-	if (slash && (memchr(image, '.', n) || memchr(image, ':', n) ||
-		      (n == 9 && strncmp(image, "localhost", 9) == 0) || has_upper(image, n))) {
+	 * (those are lower case, without "." or ":") is the registry. image ends with a NUL. */
+	if (slash && (strcspn(image, ".:ABCDEFGHIJKLMNOPQRSTUVWXYZ") < n ||
+		      (n == 9 && strncmp(image, "localhost", 9) == 0))) {
 		if (!host_is_valid(image, n) || n >= size)
 			return err_set(ERR_INVALID, "the request's image \"%.*s\" does not start with a "
 				       "registry host", (int)(len < 200 ? len : 200), image);
