@@ -136,7 +136,7 @@ int http_opts_load(const struct config *cfg, const char *section, const char *en
 		http_opts_clear(&o);
 		return rc;
 	}
-	o.max_body = HTTP_DEFAULT_MAX_BODY;
+	o.max_body = 1024 * 1024; /* no API answer is near it: a larger body is an attack or a bug */
 	*out = o;
 	return 0;
 }

@@ -22,14 +22,11 @@
 #include "config.h"
 #include "secmem.h"
 
-/* No API answer we read is anywhere near this; a body this large is an attack or a bug. */
-#define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
-
 struct http_opts {
 	char *ca_file;              /* NULL: SSL_CERT_FILE, CURL_CA_BUNDLE, or the system store */
 	int64_t connect_timeout_ms;
 	int64_t timeout_ms;         /* the whole request */
-	size_t max_body;            /* http_opts_load: HTTP_DEFAULT_MAX_BODY */
+	size_t max_body;            /* http_opts_load: 1 MiB; a source may set less */
 	int allow_plain_loopback;   /* permit http:// to 127.0.0.0/8, ::1, localhost */
 	char **plain_hosts;         /* permit http:// to these: "host" (any port) or "host:port",
 				     * lower case, IPv6 in brackets; owned */

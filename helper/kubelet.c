@@ -25,6 +25,7 @@
 #define KUBELET_KIND_REQUEST "CredentialProviderRequest"
 #define KUBELET_HUB "docker.io"
 #define KUBELET_MAX_IMAGE 4096
+#define KUBELET_MAX_REQUEST (1024u * 1024) /* an image and a service account token: a few KiB */
 #define KUBELET_DEADLINE_ENV "DOCKER_CREDENTIAL_KEYRING_KUBELET_DEADLINE"
 
 enum {

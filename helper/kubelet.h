@@ -30,10 +30,6 @@
  * provider without the `kubelet` word: every argument is a setting. */
 #define KUBELET_PROG_NAME "keyring-credential-provider"
 
-/* The most the kubelet's request may be: an image name and a service account token are a few
- * KiB. */
-#define KUBELET_MAX_REQUEST (1024u * 1024)
-
 /* Credentials a cluster gets are for pulls: kubelet and pull-secret make DigitalOcean's
  * read-only setting default to true (DOCKER_CREDENTIAL_KEYRING_DO_READ_ONLY, or read-only in the
  * config file's [digitalocean] section, still decide). Call before the sources are opened.

@@ -187,9 +187,11 @@ int proto_format_list(const struct cred_list *l, struct secbuf *out)
 		qsort(l->items, l->len, sizeof(l->items[0]), by_server);
 	rc = secbuf_append_str(out, "{");
 	for (i = 0; !rc && i < l->len; i++) {
-		rc = proto_json_field(out, i ? "," : "", l->items[i].server, strlen(l->items[i].server));
+		const struct cred *c = &l->items[i];
+
+		rc = proto_json_field(out, i ? "," : "", c->server, strlen(c->server));
 		if (!rc)
-			rc = proto_json_field(out, ":", l->items[i].username, strlen(l->items[i].username));
+			rc = proto_json_field(out, ":", c->username, strlen(c->username));
 	}
 	return rc ? rc : secbuf_append_str(out, "}\n");
 }

@@ -170,7 +170,8 @@ static int ps_build(struct app *a, const struct ps_args *args, struct secbuf *ou
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; !rc && i < args->nhosts; i++) {
 			if (minted[i] == pass)
-				rc = ps_credentials(a, args->hosts[i], args->lifetime != NULL, minted[i], &c[i]);
+				rc = ps_credentials(a, args->hosts[i], args->lifetime != NULL, minted[i],
+						    &c[i]);
 			if (rc)
 				rc = err_wrap(rc, "%s", args->hosts[i]);
 		}
