@@ -19,14 +19,6 @@ const struct source_kind app_source_kinds[] = {
 };
 const size_t app_source_kinds_len = sizeof(app_source_kinds) / sizeof(app_source_kinds[0]);
 
-/* The store for logins, and where a source's copy goes when that store cannot keep it:
- *   store = secret-service  the Secret Service; copies in the kernel keyring
- *   store = kernel          the kernel keyring for everything (kernel_store.h)
- *   store = auto (default)  the Secret Service when there is a session bus; the kernel keyring
- *                           when there is none at all (a server, a CI runner, a node). Where a
- *                           bus exists but its keyring is broken or locked, that is reported:
- *                           a desktop user's login must never silently land in memory that a
- *                           reboot erases. */
 int app_load_config(struct config **out)
 {
 	int on = 0, rc = config_load(out);
@@ -39,6 +31,14 @@ int app_load_config(struct config **out)
 	return 0;
 }
 
+/* The store for logins, and where a source's copy goes when that store cannot keep it:
+ *   store = secret-service  the Secret Service; copies in the kernel keyring
+ *   store = kernel          the kernel keyring for everything (kernel_store.h)
+ *   store = auto (default)  the Secret Service when there is a session bus; the kernel keyring
+ *                           when there is none at all (a server, a CI runner, a node). Where a
+ *                           bus exists but its keyring is broken or locked, that is reported:
+ *                           a desktop user's login must never silently land in memory that a
+ *                           reboot erases. */
 int app_open_stores(const struct config *cfg, struct app *a)
 {
 	struct secret_store_opts o = {0};

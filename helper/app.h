@@ -45,4 +45,13 @@ void app_close_stores(struct app *a);
 int app_open_sources(const struct config *cfg, struct app *a);
 void app_close_sources(struct app *a);
 
+/* The end of a run: the sources, the stores and the settings (NULL-safe) closed. Inline: no
+ * call is added to get's way out. */
+static inline void app_close(struct app *a, struct config *cfg)
+{
+	app_close_sources(a);
+	app_close_stores(a);
+	config_free(cfg);
+}
+
 #endif

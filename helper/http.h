@@ -2,16 +2,14 @@
  *
  *  - HTTPS only, certificates always verified. Plain http only where the settings say so
  *    (allow-plain-http): `true` permits a loopback address (tests); a host list permits those
- *    hosts by name (Rancher 1.x's default install serves http://HOST:8080). Never by default,
- *    never by redirect (none is followed). A request that carries a secret over plain http to
- *    a host that is not loopback writes one warning line on stderr (not again for the same
- *    host right after):
- *    the only place that knows it happens is here, and it must reach the user on every run,
- *    whatever the verb (a get's answer has no other channel for it).
+ *    hosts by name (Rancher 1.x's default install serves http://HOST:8080). A request that
+ *    carries a secret over plain http to a host that is not loopback writes one warning line
+ *    on stderr (not again for the same host right after): the only place that knows it
+ *    happens is here, and it must reach the user on every run, whatever the verb (a get's
+ *    answer has no other channel for it).
  *  - A CA bundle from the settings, else SSL_CERT_FILE or CURL_CA_BUNDLE, else the system's.
- *  - Connect and total timeouts on every request.
+ *  - Connect and total timeouts on every request; the body is capped (a larger one aborts).
  *  - Redirects are never followed: credentials must not travel to another host.
- *  - The body is capped; a larger one aborts the transfer.
  *  - Everything that held a secret (credentials, the body) is wiped after use.
  *  - libcurl comes with a plugin loaded on the first request (http_plugin.h): a keyring-only
  *    call never pays for it. */
@@ -24,14 +22,11 @@
 #include "config.h"
 #include "secmem.h"
 
-/* No API answer we read is anywhere near this; a body this large is an attack or a bug. */
-#define HTTP_DEFAULT_MAX_BODY (1024 * 1024)
-
 struct http_opts {
 	char *ca_file;              /* NULL: SSL_CERT_FILE, CURL_CA_BUNDLE, or the system store */
 	int64_t connect_timeout_ms;
 	int64_t timeout_ms;         /* the whole request */
-	size_t max_body;
+	size_t max_body;            /* http_opts_load: 1 MiB; a source may set less */
 	int allow_plain_loopback;   /* permit http:// to 127.0.0.0/8, ::1, localhost */
 	char **plain_hosts;         /* permit http:// to these: "host" (any port) or "host:port",
 				     * lower case, IPv6 in brackets; owned */

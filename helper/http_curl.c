@@ -56,7 +56,7 @@ static int64_t header_int(const char *v)
 static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct http_response *r = arg;
-	size_t len = size * n, name_len;
+	size_t len = size * n;
 	char line[256], *colon, *v;
 
 	if (len >= sizeof(line))
@@ -66,17 +66,17 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	colon = strchr(line, ':');
 	if (!colon)
 		return len;
-	name_len = (size_t)(colon - line);
+	*colon = '\0';
 	for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
 		;
 	v[strcspn(v, "\r\n")] = '\0';
-	if (name_len == 11 && strncasecmp(line, "retry-after", 11) == 0)
+	if (strcasecmp(line, "retry-after") == 0)
 		r->retry_after = header_int(v);
-	else if (name_len == 15 && strncasecmp(line, "ratelimit-reset", 15) == 0)
+	else if (strcasecmp(line, "ratelimit-reset") == 0)
 		r->ratelimit_reset = header_int(v);
-	else if (name_len == 16 && strncasecmp(line, "x-api-account-id", 16) == 0)
+	else if (strcasecmp(line, "x-api-account-id") == 0)
 		snprintf(r->account_id, sizeof(r->account_id), "%s", v);
-	else if (name_len == 18 && strncasecmp(line, "x-api-account-kind", 18) == 0)
+	else if (strcasecmp(line, "x-api-account-kind") == 0)
 		snprintf(r->account_kind, sizeof(r->account_kind), "%s", v);
 	return len;
 }
@@ -119,9 +119,8 @@ static int is_named_plain_host(const struct http_opts *o, const char *host, cons
 	return 0;
 }
 
-/* Check the URL against the rules and return its host for messages. plain_remote: "host:port"
- * of plain http to a host that is not loopback (allowed by name), which the caller warns
- * about; "" otherwise. */
+/* Check the URL against the rules and return its host for messages; plain_remote as
+ * http_plugin.h says ("" otherwise). */
 static int check_url(const struct http_opts *o, const char *url, char *host, size_t host_size,
 		     char *plain_remote, size_t plain_size)
 {
@@ -186,24 +185,31 @@ static int from_curl(CURLcode c, const char *host, const struct sink *sink, cons
 	return err_set(ERR_UNAVAILABLE, "cannot reach %s: %s", host, detail[0] ? detail : curl_easy_strerror(c));
 }
 
-/* Append a header line; on failure the list is left as it was (and freed, wiped, later). */
-static int add_header(struct curl_slist **headers, const char *line)
+/* Append the header line name + value, built in wiped memory (curl keeps its own copy, which
+ * is wiped before the list is freed); on failure the list is left as it was. */
+static int add_header(struct curl_slist **headers, const char *name, const char *value)
 {
-	struct curl_slist *l = curl_slist_append(*headers, line);
+	struct secbuf line = SECBUF_INIT;
+	struct curl_slist *l = NULL;
+	int rc = secbuf_append_str(&line, name);
 
-	if (!l)
-		return err_set(ERR_FAILED, "out of memory");
-	*headers = l;
-	return 0;
+	if (!rc)
+		rc = secbuf_append_str(&line, value);
+	if (!rc && !(l = curl_slist_append(*headers, line.data)))
+		rc = err_set(ERR_FAILED, "out of memory");
+	if (l)
+		*headers = l;
+	secbuf_free(&line);
+	return rc;
 }
 
 static int perform(const struct http_opts *o, const struct http_request *req,
 		   struct http_response *out, char *plain_remote, size_t plain_size)
 {
 	struct http_response r = {0};
-	struct sink sink = {&r.body, o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY, 0};
+	struct sink sink = {&r.body, o->max_body, 0};
 	struct curl_slist *headers = NULL;
-	struct secbuf auth = SECBUF_INIT, ctype = SECBUF_INIT;
+	struct secbuf auth = SECBUF_INIT;
 	char host[256] = "", errbuf[CURL_ERROR_SIZE] = "";
 	CURL *c = NULL;
 	CURLcode cc;
@@ -252,12 +258,8 @@ static int perform(const struct http_opts *o, const struct http_request *req,
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
 	}
-	/* Credentials go in headers we build in wiped memory; curl copies the list's strings
-	 * as given, so the list is freed after the request and our copies wiped. */
 	if (req->bearer) {
-		rc = secbuf_append_str(&auth, "Authorization: Bearer ");
-		if (!rc)
-			rc = secbuf_append_str(&auth, req->bearer);
+		rc = add_header(&headers, "Authorization: Bearer ", req->bearer);
 	} else if (req->basic_user) {
 		struct secbuf pair = SECBUF_INIT;
 
@@ -267,22 +269,15 @@ static int perform(const struct http_opts *o, const struct http_request *req,
 		if (!rc)
 			rc = secbuf_append_str(&pair, req->basic_pass ? req->basic_pass : "");
 		if (!rc)
-			rc = secbuf_append_str(&auth, "Authorization: Basic ");
-		if (!rc)
 			rc = base64_encode(&auth, pair.data, pair.len);
+		if (!rc)
+			rc = add_header(&headers, "Authorization: Basic ", auth.data);
 		secbuf_free(&pair);
 	}
-	if (!rc && auth.len)
-		rc = add_header(&headers, auth.data);
-	if (!rc && req->content_type) {
-		rc = secbuf_append_str(&ctype, "Content-Type: ");
-		if (!rc)
-			rc = secbuf_append_str(&ctype, req->content_type);
-		if (!rc)
-			rc = add_header(&headers, ctype.data);
-	}
+	if (!rc && req->content_type)
+		rc = add_header(&headers, "Content-Type: ", req->content_type);
 	if (!rc)
-		rc = add_header(&headers, "Accept: application/json");
+		rc = add_header(&headers, "Accept: ", "application/json");
 	if (!rc) {
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 		cc = curl_easy_perform(c);
@@ -302,7 +297,6 @@ static int perform(const struct http_opts *o, const struct http_request *req,
 		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(headers);
 	secbuf_free(&auth);
-	secbuf_free(&ctype);
 	if (rc) {
 		secbuf_free(&r.body);
 		return rc;

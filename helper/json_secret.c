@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "err.h"
 #include "secmem.h"
 #include "utf8.h"
 
@@ -140,22 +141,17 @@ struct json_object *json_secret_parse(const char *buf, size_t len, int max_depth
 	enum json_tokener_error je;
 	size_t rest;
 
-	*why = "out of memory";
-	if (!buf || len == 0) {
+	if (!buf || len == 0)
 		*why = "the input is empty";
-		return NULL;
-	}
-	if (len >= INT32_MAX / 2) {
+	else if (len >= INT32_MAX / 2)
 		*why = "the input is too large";
-		return NULL;
-	}
 	/* json-c's own check lets overlong forms and surrogates through; D-Bus and the keyring
 	 * do not (utf8.h). */
-	if (!utf8_valid(buf, len)) {
+	else if (!utf8_valid(buf, len))
 		*why = "it is not valid UTF-8";
-		return NULL;
-	}
-	if ((*why = string_problem(buf, len)) != NULL)
+	else
+		*why = string_problem(buf, len);
+	if (*why)
 		return NULL;
 	*why = "out of memory";
 	if (make_filler(&filler, len) != 0 || !(tok = json_tokener_new_ex(max_depth)) ||
@@ -179,13 +175,12 @@ struct json_object *json_secret_parse(const char *buf, size_t len, int max_depth
 		*why = je == json_tokener_success ? "null" : json_tokener_error_desc(je);
 		goto out;
 	}
-	for (; rest < len; rest++) {
-		if (!is_space(buf[rest])) {
-			*why = "data follows the JSON value";
-			json_secret_free(obj);
-			obj = NULL;
-			break;
-		}
+	while (rest < len && is_space(buf[rest]))
+		rest++;
+	if (rest < len) {
+		*why = "data follows the JSON value";
+		json_secret_free(obj);
+		obj = NULL;
 	}
 out:
 	if (tok && throwaway(tok, &filler) != 0 && obj) {
@@ -200,9 +195,21 @@ out:
 	return obj;
 }
 
-const char *json_secret_type(const struct json_object *v)
+struct json_object *json_secret_object(const char *buf, size_t len, int max_depth, const char *what)
 {
-	return v ? json_type_to_name(json_object_get_type(v)) : "null";
+	const char *why;
+	struct json_object *obj = json_secret_parse(buf, len, max_depth, &why);
+
+	if (!obj) {
+		err_set(ERR_INVALID, "%s: %s%s", what,
+			strcmp(why, "null") == 0 ? "expected an object, got " : "", why);
+	} else if (!json_object_is_type(obj, json_type_object)) {
+		err_set(ERR_INVALID, "%s: expected an object, got %s", what,
+			json_type_to_name(json_object_get_type(obj)));
+		json_secret_free(obj);
+		obj = NULL;
+	}
+	return obj;
 }
 
 int json_secret_string(struct json_object *obj, const char *key, const char **s, size_t *len)

@@ -19,8 +19,9 @@ struct json_object *json_secret_parse(const char *buf, size_t len, int max_depth
 /* Wipe every string in v, then release it. NULL-safe. */
 void json_secret_free(struct json_object *v);
 
-/* "object", "array", "string", … for messages; "null" for NULL. */
-const char *json_secret_type(const struct json_object *v);
+/* json_secret_parse for input that must be a JSON object: NULL with ERR_INVALID set to
+ * "WHAT: why" ("WHAT: expected an object, got array") when it is not one. */
+struct json_object *json_secret_object(const char *buf, size_t len, int max_depth, const char *what);
 
 /* obj[key] as a string: *s (inside obj, NUL-terminated, may hold NUL bytes) and *len, or NULL
  * and 0 when absent or null (as Go's decoder reads it). -1 when it is another type. */

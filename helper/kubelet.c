@@ -2,9 +2,7 @@
  *
  * Only the kubelet's JSON in and out, the image's host and the deadline are here: which
  * credentials answer, from which store or source, with single flight and stale-while-error,
- * is creds_get's, exactly as for `get`. On a node there is no session bus, so the store is
- * the kernel keyring (app.c, store = auto), root's own: a source's copy stays there until it
- * expires, and every later call of any kubelet process reads it without a request. */
+ * is creds_get's, exactly as for `get`. */
 #include "kubelet.h"
 
 #include <signal.h>
@@ -27,6 +25,7 @@
 #define KUBELET_KIND_REQUEST "CredentialProviderRequest"
 #define KUBELET_HUB "docker.io"
 #define KUBELET_MAX_IMAGE 4096
+#define KUBELET_MAX_REQUEST (1024u * 1024) /* an image and a service account token: a few KiB */
 #define KUBELET_DEADLINE_ENV "DOCKER_CREDENTIAL_KEYRING_KUBELET_DEADLINE"
 
 enum {
@@ -63,25 +62,10 @@ static void on_deadline(int sig)
 	_exit(1);
 }
 
-static void arm(int64_t ms)
-{
-	struct itimerval t = {{0, 0}, {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000}};
-
-	if (ms <= 0)
-		t.it_value.tv_usec = 1000;
-	setitimer(ITIMER_REAL, &t, NULL);
-}
-
-static void disarm(void)
-{
-	struct itimerval t = {{0, 0}, {0, 0}};
-
-	setitimer(ITIMER_REAL, &t, NULL);
-}
-
 /* The whole run may take total ms, of which left are left. */
 static void start_deadline(const char *prog, int64_t total, int64_t left)
 {
+	struct itimerval t = {{0, 0}, {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000}};
 	struct sigaction sa;
 	sigset_t alrm, old;
 	int n;
@@ -102,10 +86,26 @@ static void start_deadline(const char *prog, int64_t total, int64_t left)
 	sa.sa_handler = on_deadline;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	arm(left);
+	if (left <= 0)
+		t.it_value.tv_usec = 1000;
+	setitimer(ITIMER_REAL, &t, NULL);
+}
+
+static void stop_deadline(void)
+{
+	struct itimerval t = {{0, 0}, {0, 0}};
+
+	setitimer(ITIMER_REAL, &t, NULL);
 }
 
 /* ---- arguments ----------------------------------------------------------------------------- */
+
+/* The settings `args` may set: a name ending in "_" is a prefix, which a longer name starts
+ * with. */
+static const char *const setting_names[] = {
+	"DOCKER_CREDENTIAL_KEYRING_", "DIGITALOCEAN_", "RANCHER_", "CATTLE_",
+	"SSL_CERT_FILE", "CURL_CA_BUNDLE",
+};
 
 /* Settings whose value is a secret: not in argv, where `ps` shows it to everyone. */
 static const char *const secret_names[] = {
@@ -115,37 +115,27 @@ static const char *const secret_names[] = {
 	"CATTLE_SECRET_KEY",
 };
 
-static int is_setting_name(const char *name, size_t len)
-{
-	static const char *const prefixes[] = {"DOCKER_CREDENTIAL_KEYRING_", "DIGITALOCEAN_",
-					       "RANCHER_", "CATTLE_"};
-	static const char *const names[] = {"SSL_CERT_FILE", "CURL_CA_BUNDLE"};
-	size_t i;
+#define COUNT(list) (sizeof(list) / sizeof((list)[0]))
 
-	for (i = 0; i < len; i++)
-		if (!((name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= '0' && name[i] <= '9') ||
-		      name[i] == '_'))
-			return 0;
-	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (len > strlen(prefixes[i]) && strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+/* Is name (len bytes) one of list's names, or longer than one of its prefixes and starting
+ * with it? */
+static int listed(const char *const *list, size_t count, const char *name, size_t len)
+{
+	size_t i, n;
+
+	for (i = 0; i < count; i++) {
+		n = strlen(list[i]);
+		if ((list[i][n - 1] == '_' ? len > n : len == n) && strncmp(name, list[i], n) == 0)
 			return 1;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (len == strlen(names[i]) && strncmp(name, names[i], len) == 0)
-			return 1;
+	}
 	return 0;
 }
 
-static int is_secret_name(const char *name, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(secret_names) / sizeof(secret_names[0]); i++)
-		if (len == strlen(secret_names[i]) && strncmp(name, secret_names[i], len) == 0)
-			return 1;
-	return 0;
-}
-
-int kubelet_apply_args(int argc, char **argv)
+/* The settings the kubelet passes in `args`: each NAME=VALUE sets the environment variable
+ * NAME, as if it were in the provider config's `env` (args win). NAME must be one of
+ * setting_names and not one of secret_names: a secret is refused, and its value wiped from
+ * argv. 0, or ERR_INVALID naming the argument (never its value). */
+static int apply_args(int argc, char **argv)
 {
 	int i;
 
@@ -154,19 +144,20 @@ int kubelet_apply_args(int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 
-		if (eq && is_secret_name(argv[i], (size_t)(eq - argv[i])))
+		if (eq && listed(secret_names, COUNT(secret_names), argv[i], (size_t)(eq - argv[i])))
 			explicit_bzero(eq + 1, strlen(eq + 1));
 	}
 	for (i = 0; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 		size_t len = eq ? (size_t)(eq - argv[i]) : 0;
 
-		if (!eq || !is_setting_name(argv[i], len))
+		if (!eq || strspn(argv[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != len ||
+		    !listed(setting_names, COUNT(setting_names), argv[i], len))
 			return err_set(ERR_INVALID, "argument %d is not NAME=VALUE with NAME one of "
 				       "the helper's settings (DOCKER_CREDENTIAL_KEYRING_…, "
 				       "DIGITALOCEAN_…, RANCHER_…, CATTLE_…, SSL_CERT_FILE, "
 				       "CURL_CA_BUNDLE)", i + 1);
-		if (is_secret_name(argv[i], len)) /* wiped above */
+		if (listed(secret_names, COUNT(secret_names), argv[i], len)) /* wiped above */
 			return err_set(ERR_INVALID, "%.*s in args puts a secret where every "
 				       "process on the node can read it: name a file instead "
 				       "(DOCKER_CREDENTIAL_KEYRING_DO_TOKEN_FILE, or the config file "
@@ -194,17 +185,9 @@ int kubelet_pull_only(const struct config *cfg)
 
 /* ---- the image's host ----------------------------------------------------------------------- */
 
-static int has_upper(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] >= 'A' && s[i] <= 'Z')
-			return 1;
-	return 0;
-}
-
-int kubelet_image_host(const char *image, size_t len, char *host, size_t size)
+/* The registry host of an image reference, by the rules the kubelet and docker share
+ * (docs/kubernetes.md); tag and digest do not matter. 0 with host filled, or ERR_INVALID. */
+static int image_host(const char *image, size_t len, char *host, size_t size)
 {
 	const char *slash;
 	size_t i, n;
@@ -221,9 +204,9 @@ int kubelet_image_host(const char *image, size_t len, char *host, size_t size)
 	slash = memchr(image, '/', len);
 	n = slash ? (size_t)(slash - image) : 0;
 	/* docker's splitDockerDomain: a first component that cannot be a Docker Hub namespace
-	 * (those are lower case, without "." or ":") is the registry. */
-	if (slash && (memchr(image, '.', n) || memchr(image, ':', n) ||
-		      (n == 9 && strncmp(image, "localhost", 9) == 0) || has_upper(image, n))) {
+	 * (those are lower case, without "." or ":") is the registry. image ends with a NUL. */
+	if (slash && (strcspn(image, ".:ABCDEFGHIJKLMNOPQRSTUVWXYZ") < n ||
+		      (n == 9 && strncmp(image, "localhost", 9) == 0))) {
 		if (!host_is_valid(image, n) || n >= size)
 			return err_set(ERR_INVALID, "the request's image \"%.*s\" does not start with a "
 				       "registry host", (int)(len < 200 ? len : 200), image);
@@ -253,21 +236,19 @@ static int check_string(struct json_object *obj, const char *key, const char **s
 static int check_annotations(struct json_object *obj)
 {
 	struct json_object *v = NULL;
+	int ok;
 
 	if (!json_object_object_get_ex(obj, "serviceAccountAnnotations", &v) || !v)
 		return 0;
-	if (!json_object_is_type(v, json_type_object))
-		return err_set(ERR_INVALID, "invalid request: serviceAccountAnnotations must be an "
-			       "object of strings");
-	{
+	ok = json_object_is_type(v, json_type_object);
+	if (ok) {
 		json_object_object_foreach(v, key, val) {
 			(void)key;
-			if (val && !json_object_is_type(val, json_type_string))
-				return err_set(ERR_INVALID, "invalid request: serviceAccountAnnotations must "
-					       "be an object of strings");
+			ok &= !val || json_object_is_type(val, json_type_string);
 		}
 	}
-	return 0;
+	return ok ? 0 : err_set(ERR_INVALID, "invalid request: serviceAccountAnnotations must be "
+				"an object of strings");
 }
 
 static int check_version(const char *v, size_t len, struct kubelet_request *out)
@@ -293,20 +274,13 @@ static int check_version(const char *v, size_t len, struct kubelet_request *out)
 int kubelet_parse_request(const char *buf, size_t len, struct kubelet_request *out)
 {
 	struct kubelet_request req = {NULL, ""};
-	struct json_object *obj;
-	const char *s, *why;
+	struct json_object *obj = json_secret_object(buf, len, 16, "invalid request");
+	const char *s;
 	size_t n;
 	int rc;
 
-	obj = json_secret_parse(buf, len, 16, &why);
 	if (!obj)
-		return err_set(ERR_INVALID, "invalid request: %s%s",
-			       strcmp(why, "null") == 0 ? "expected an object, got " : "", why);
-	if (!json_object_is_type(obj, json_type_object)) {
-		rc = err_set(ERR_INVALID, "invalid request: expected an object, got %s",
-			     json_secret_type(obj));
-		goto out;
-	}
+		return ERR_INVALID;
 	rc = check_string(obj, "apiVersion", &s, &n);
 	if (!rc)
 		rc = check_version(s, n, &req);
@@ -328,10 +302,9 @@ int kubelet_parse_request(const char *buf, size_t len, struct kubelet_request *o
 	if (!rc && !s)
 		rc = err_set(ERR_INVALID, "invalid request: no image");
 	if (!rc)
-		rc = kubelet_image_host(s, n, req.host, sizeof(req.host));
+		rc = image_host(s, n, req.host, sizeof(req.host));
 	if (!rc)
 		*out = req;
-out:
 	json_secret_free(obj);
 	return rc;
 }
@@ -351,46 +324,29 @@ void kubelet_go_duration(int64_t s, char *buf, size_t size)
 			 (long long)(s % 60));
 }
 
-static int append_auth(struct secbuf *out, const char *host, const struct cred *c)
-{
-	int rc = secbuf_append_str(out, ",\"auth\":{");
-
-	if (!rc)
-		rc = proto_json_string(out, host, strlen(host));
-	if (!rc)
-		rc = secbuf_append_str(out, ":{\"username\":");
-	if (!rc)
-		rc = proto_json_string(out, c->username, strlen(c->username));
-	if (!rc)
-		rc = secbuf_append_str(out, ",\"password\":");
-	if (!rc)
-		rc = proto_json_string(out, c->secret ? c->secret : "", c->secret_len);
-	return rc ? rc : secbuf_append_str(out, "}}");
-}
-
-int kubelet_format_response(const char *api_version, const char *host, const struct cred *c,
-			    int64_t cache_s, struct secbuf *out)
+/* The answer for host: with c's credentials (NULL: no auth), and cacheDuration cache_s seconds
+ * (negative: none). Appended to out with a newline. 0 or ERR_FAILED. */
+static int format_response(const char *api_version, const char *host, const struct cred *c,
+			   int64_t cache_s, struct secbuf *out)
 {
 	char d[48];
-	int rc = secbuf_append_str(out, "{\"apiVersion\":");
+	int rc = proto_json_field(out, "{\"apiVersion\":", api_version, strlen(api_version));
 
-	if (!rc)
-		rc = proto_json_string(out, api_version, strlen(api_version));
 	if (!rc)
 		rc = secbuf_append_str(out, ",\"kind\":\"CredentialProviderResponse\","
 				       "\"cacheKeyType\":\"Registry\"");
 	if (!rc && cache_s >= 0) {
 		kubelet_go_duration(cache_s, d, sizeof(d));
-		rc = secbuf_append_str(out, ",\"cacheDuration\":\"");
-		if (!rc)
-			rc = secbuf_append_str(out, d);
-		if (!rc)
-			rc = secbuf_append_str(out, "\"");
+		rc = proto_json_field(out, ",\"cacheDuration\":", d, strlen(d));
 	}
 	if (!rc && c)
-		rc = append_auth(out, host, c);
+		rc = proto_json_field(out, ",\"auth\":{", host, strlen(host));
+	if (!rc && c)
+		rc = proto_json_field(out, ":{\"username\":", c->username, strlen(c->username));
+	if (!rc && c)
+		rc = proto_json_field(out, ",\"password\":", c->secret ? c->secret : "", c->secret_len);
 	if (!rc)
-		rc = secbuf_append_str(out, "}\n");
+		rc = secbuf_append_str(out, c ? "}}}\n" : "}\n");
 	return rc ? err_set(ERR_FAILED, "out of memory") : 0;
 }
 
@@ -425,8 +381,7 @@ static void answer(struct app *a, const struct kubelet_request *req, const struc
 		if (rc && creds_route(a, req->host))
 			snprintf(r->diag, sizeof(r->diag), "kubelet: %s: no credentials: %s", req->host,
 				 err_msg());
-		if (kubelet_format_response(req->api_version, req->host, rc ? NULL : c, cache,
-					    &r->out) == 0) {
+		if (format_response(req->api_version, req->host, rc ? NULL : c, cache, &r->out) == 0) {
 			log_debug("kubelet: %s: %s, cacheDuration %llds", req->host,
 				  rc ? "no credentials" : "answered", (long long)cache);
 			return;
@@ -437,28 +392,6 @@ static void answer(struct app *a, const struct kubelet_request *req, const struc
 	r->status = 1;
 }
 
-/* Settings, the deadline, the request: everything before the stores are opened. */
-static int prepare(struct app *a, int argc, char **argv, struct config **cfg, struct secbuf *in,
-		   int64_t started)
-{
-	int64_t deadline = KUBELET_DEADLINE_MS;
-	int rc = kubelet_apply_args(argc, argv);
-
-	if (!rc)
-		rc = app_load_config(cfg);
-	if (!rc)
-		rc = config_ms_range(*cfg, "kubelet", "deadline", KUBELET_DEADLINE_ENV, KUBELET_DEADLINE_MS,
-				     KUBELET_DEADLINE_MIN_MS, KUBELET_DEADLINE_MAX_MS, &deadline);
-	if (!rc)
-		start_deadline(a->prog, deadline, deadline - (monotonic_ms() - started));
-	if (!rc)
-		rc = kubelet_pull_only(*cfg);
-	log_debug("kubelet (as %s), deadline %lld ms", a->prog, (long long)deadline);
-	if (!rc)
-		rc = secbuf_read_fd(in, STDIN_FILENO, KUBELET_MAX_REQUEST);
-	return rc;
-}
-
 void kubelet_run(struct app *a, int argc, char **argv, struct reply *r)
 {
 	struct kubelet_request req;
@@ -466,12 +399,24 @@ void kubelet_run(struct app *a, int argc, char **argv, struct reply *r)
 	struct secbuf in = SECBUF_INIT;
 	struct cred c = {0};
 	char broken[512] = "";
-	int64_t started = monotonic_ms();
+	int64_t started = monotonic_ms(), deadline = KUBELET_DEADLINE_MS;
 	int rc;
 
 	/* Bounded from the first moment, by the default until the setting is read. */
 	start_deadline(a->prog, KUBELET_DEADLINE_MS, KUBELET_DEADLINE_MS);
-	rc = prepare(a, argc, argv, &cfg, &in, started);
+	rc = apply_args(argc, argv);
+	if (!rc)
+		rc = app_load_config(&cfg);
+	if (!rc)
+		rc = config_ms_range(cfg, "kubelet", "deadline", KUBELET_DEADLINE_ENV, KUBELET_DEADLINE_MS,
+				     KUBELET_DEADLINE_MIN_MS, KUBELET_DEADLINE_MAX_MS, &deadline);
+	if (!rc)
+		start_deadline(a->prog, deadline, deadline - (monotonic_ms() - started));
+	if (!rc)
+		rc = kubelet_pull_only(cfg);
+	log_debug("kubelet (as %s), deadline %lld ms", a->prog, (long long)deadline);
+	if (!rc)
+		rc = secbuf_read_fd(&in, STDIN_FILENO, KUBELET_MAX_REQUEST);
 	if (!rc)
 		rc = kubelet_parse_request(in.data ? in.data : "", in.len, &req);
 	if (!rc)
@@ -494,9 +439,7 @@ void kubelet_run(struct app *a, int argc, char **argv, struct reply *r)
 		answer(a, &req, &c, rc, r);
 		cred_clear(&c);
 	}
-	disarm();
+	stop_deadline();
 	secbuf_free(&in);
-	app_close_sources(a);
-	app_close_stores(a);
-	config_free(cfg);
+	app_close(a, cfg);
 }

@@ -118,12 +118,33 @@ static void log_sources(const struct app *a)
 		  a->pinned ? "; pinned to " : "", a->pinned ? a->pinned->name : "");
 }
 
+/* Write r's answer on stdout and its line on stderr, and clear it: its exit status. */
+static int print_reply(struct app *a, struct reply *r)
+{
+	int status = r->status;
+
+	(void)fdio_write_all(STDOUT_FILENO, r->out.data ? r->out.data : "", r->out.len);
+	if (r->diag[0])
+		fprintf(stderr, "%s: %s\n", a->prog, r->diag);
+	reply_clear(r);
+	return status;
+}
+
+/* The end of a command that loaded cfg: print r, close what was opened. */
+static int print_and_close(struct app *a, struct config *cfg, struct reply *r)
+{
+	int status = print_reply(a, r);
+
+	app_close(a, cfg);
+	return status;
+}
+
 static int run_verb(const struct verb *v, struct app *a)
 {
 	struct secbuf in = SECBUF_INIT;
 	struct reply r = {SECBUF_INIT, "", 0};
 	struct config *cfg = NULL;
-	int rc = 0, status;
+	int rc = 0;
 
 	if (v->reads_stdin && (rc = secbuf_read_fd(&in, STDIN_FILENO, PROTO_MAX_INPUT)) == ERR_FAILED)
 		err_wrap(rc, "standard input");
@@ -148,31 +169,19 @@ static int run_verb(const struct verb *v, struct app *a)
 		/* Even a broken setup must not break anonymous pulls: get answers not-found. */
 		int quiet_miss = strcmp(v->name, "get") == 0;
 
-		secbuf_append_str(&r.out, quiet_miss ? PROTO_NOT_FOUND : err_msg());
-		secbuf_append_str(&r.out, "\n");
-		if (quiet_miss)
-			snprintf(r.diag, sizeof(r.diag), "%s", err_msg());
-		r.status = 1;
+		reply_fail(&r, quiet_miss ? PROTO_NOT_FOUND : err_msg(), quiet_miss);
 	} else {
 		log_sources(a);
 		v->run(a, in.data ? in.data : "", in.len, &r);
 	}
 	log_debug("%s: exit status %d", v->name, r.status);
-	(void)fdio_write_all(STDOUT_FILENO, r.out.data ? r.out.data : "", r.out.len);
-	if (r.diag[0])
-		fprintf(stderr, "%s: %s\n", a->prog, r.diag);
-	status = r.status;
-	reply_clear(&r);
 	secbuf_free(&in);
-	app_close_sources(a);
-	app_close_stores(a);
-	config_free(cfg);
-	return status;
+	return print_and_close(a, cfg, &r);
 }
 
 static int run_login(struct app *a, const char *verb, const char *name)
 {
-	struct secbuf out = SECBUF_INIT;
+	struct reply r = {SECBUF_INIT, "", 0};
 	struct config *cfg = NULL;
 	size_t i;
 	int rc = 0, login = strcmp(verb, "login") == 0;
@@ -190,17 +199,12 @@ static int run_login(struct app *a, const char *verb, const char *name)
 		rc = app_open_stores(cfg, a);
 	if (!rc)
 		rc = login ? login_run(a->store, cfg, name, logins[i].key, logins[i].what, STDIN_FILENO,
-				       &out)
+				       &r.out)
 			   : creds_forget_secret(a->store, logins[i].key);
 	log_debug("%s %s: %s", verb, name, rc ? "failed" : "done");
 	if (rc)
-		printf("%s\n", err_msg());
-	else
-		(void)fdio_write_all(STDOUT_FILENO, out.data ? out.data : "", out.len);
-	secbuf_free(&out);
-	app_close_stores(a);
-	config_free(cfg);
-	return rc ? 1 : 0;
+		reply_fail(&r, err_msg(), 0);
+	return print_and_close(a, cfg, &r);
 }
 
 /* The write-behind child (write_behind.h): keep the copy on stdin (creds_keep_copy); print
@@ -229,28 +233,16 @@ static int run_cache_copy(struct app *a)
 		  rc ? err_msg() : "copy kept");
 	cred_clear(&c);
 	secbuf_free(&in);
-	app_close_stores(a);
-	config_free(cfg);
+	app_close(a, cfg);
 	return rc ? 1 : 0;
-}
-
-/* The end of configure and doctor: print what they said, close what they opened. */
-static int print_and_close(struct app *a, struct config *cfg, struct secbuf *out, int status)
-{
-	(void)fdio_write_all(STDOUT_FILENO, out->data ? out->data : "", out->len);
-	secbuf_free(out);
-	app_close_sources(a);
-	app_close_stores(a);
-	config_free(cfg);
-	return status;
 }
 
 /* configure and doctor: commands for people, not for clients. They fill a buffer; we print it. */
 static int run_configure(struct app *a, int argc, char **argv)
 {
-	struct secbuf out = SECBUF_INIT;
+	struct reply r = {SECBUF_INIT, "", 0};
 	struct config *cfg = NULL;
-	int status, i, rancher = 0, rc;
+	int i, rancher = 0, rc;
 
 	/* The sources are needed for --rancher only (opening them does no I/O): wiring named
 	 * hosts must work even when a setting is broken. A broken setting stops --rancher only
@@ -266,39 +258,26 @@ static int run_configure(struct app *a, int argc, char **argv)
 		rancher = strcmp(a->sources[i]->name, "rancher") != 0;
 	if (rc && rancher) {
 		printf("configure: --rancher: %s\n", err_msg());
-		status = 1;
+		r.status = 1;
 	} else {
-		status = configure_run(a, argc, argv, &out);
+		r.status = configure_run(a, argc, argv, &r.out);
 	}
-	return print_and_close(a, cfg, &out, status);
-}
-
-/* kubelet and pull-secret: each fills a reply (kubelet.h, pull_secret.h); we print it. */
-static int print_reply(struct app *a, struct reply *r)
-{
-	int status = r->status;
-
-	(void)fdio_write_all(STDOUT_FILENO, r->out.data ? r->out.data : "", r->out.len);
-	if (r->diag[0])
-		fprintf(stderr, "%s: %s\n", a->prog, r->diag);
-	reply_clear(r);
-	return status;
+	return print_and_close(a, cfg, &r);
 }
 
 static int run_doctor(struct app *a)
 {
-	struct secbuf out = SECBUF_INIT;
-	int status = doctor_run(a, &out); /* it opens (and closes) what it checks */
+	struct reply r = {SECBUF_INIT, "", 0};
 
-	return print_and_close(a, NULL, &out, status);
+	r.status = doctor_run(a, &r.out); /* it opens (and closes) what it checks */
+	return print_and_close(a, NULL, &r);
 }
 
-/* The end of a verb: its answer is written and its buffers wiped and freed. Of what exit() would
- * still do, ours is the wipe of the secrets kept for redaction (done here); the rest is the
- * exit handlers of the libraries a fetch loaded (OpenSSL freeing its tables, GnuTLS and
- * Kerberos theirs, via libcurl's dependencies), a measurable share of a cold source-backed get
- * (docs/performance.md), to free memory the kernel frees anyway. Sanitizer builds keep exit(): LeakSanitizer's check is
- * one of those handlers. */
+/* The end of a verb: its answer is written and its buffers wiped and freed. Of what exit()
+ * would still do, ours is the wipe of the secrets kept for redaction (done here); the rest is
+ * the exit handlers of the libraries a fetch loaded (OpenSSL, GnuTLS and Kerberos, via
+ * libcurl), which free memory the kernel frees anyway, at a cost docs/performance.md measures.
+ * Sanitizer builds keep exit(): LeakSanitizer's check is one of those handlers. */
 static __attribute__((noreturn)) void leave(int status)
 {
 	secmem_forget_all();

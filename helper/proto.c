@@ -69,21 +69,14 @@ static int take_string(struct json_object *obj, const char *key, const char *nam
 
 int proto_parse_store(const char *buf, size_t len, struct cred *out)
 {
-	struct json_object *obj;
+	struct json_object *obj = json_secret_object(buf, len, 32, "invalid credentials JSON");
 	struct cred c = {0};
 	size_t server_len = 0, user_len = 0;
-	const char *why;
+	const char *bad = NULL;
 	int rc = 0;
 
-	obj = json_secret_parse(buf, len, 32, &why);
 	if (!obj)
-		return err_set(ERR_INVALID, "invalid credentials JSON: %s%s",
-			       strcmp(why, "null") == 0 ? "expected an object, got " : "", why);
-	if (!json_object_is_type(obj, json_type_object)) {
-		rc = err_set(ERR_INVALID, "invalid credentials JSON: expected an object, got %s",
-			     json_secret_type(obj));
-		goto out;
-	}
+		return ERR_INVALID;
 	{
 		/* The keys match in any letter case, as the reference's Go decoder does. */
 		json_object_object_foreach(obj, key, val) {
@@ -98,40 +91,31 @@ int proto_parse_store(const char *buf, size_t len, struct cred *out)
 				goto out;
 		}
 	}
-	if (!c.server || server_len == 0 || has_control(c.server, server_len)) {
-		rc = err_set(ERR_INVALID, c.server && server_len ? "invalid server URL: it contains control characters"
-								 : PROTO_NO_SERVER);
-		goto out;
-	}
+	if (!c.server || server_len == 0)
+		bad = PROTO_NO_SERVER;
+	else if (has_control(c.server, server_len))
+		bad = "invalid server URL: it contains control characters";
 	/* get trims what it reads: a key that begins or ends with a space could never be read. */
-	if (is_space(c.server[0]) || is_space(c.server[server_len - 1])) {
-		rc = err_set(ERR_INVALID, "invalid server URL: it begins or ends with a space");
-		goto out;
-	}
-	if (!c.username || user_len == 0) {
-		rc = err_set(ERR_INVALID, PROTO_NO_USERNAME);
-		goto out;
-	}
-	if (memchr(c.username, '\0', user_len)) {
-		rc = err_set(ERR_INVALID, "invalid username: it contains a NUL character");
-		goto out;
-	}
+	else if (is_space(c.server[0]) || is_space(c.server[server_len - 1]))
+		bad = "invalid server URL: it begins or ends with a space";
+	else if (!c.username || user_len == 0)
+		bad = PROTO_NO_USERNAME;
+	else if (memchr(c.username, '\0', user_len))
+		bad = "invalid username: it contains a NUL character";
 	/* Checked again after json-c's unescaping, which the raw text's check came before. */
-	if (!utf8_valid(c.server, server_len) || !utf8_valid(c.username, user_len)) {
-		rc = err_set(ERR_INVALID, "invalid %s: it is not valid UTF-8",
-			     utf8_valid(c.server, server_len) ? "username" : "server URL");
-		goto out;
-	}
-	if (!c.secret && !(c.secret = secmem_dup("", 0))) {
+	else if (!utf8_valid(c.server, server_len))
+		bad = "invalid server URL: it is not valid UTF-8";
+	else if (!utf8_valid(c.username, user_len))
+		bad = "invalid username: it is not valid UTF-8";
+	if (bad)
+		rc = err_set(ERR_INVALID, "%s", bad);
+	else if ((!c.secret && !(c.secret = secmem_dup("", 0))) ||
+		 !(c.origin = strdup(CRED_ORIGIN_LOGIN)))
 		rc = err_set(ERR_FAILED, "out of memory");
-		goto out;
+	if (!rc) {
+		*out = c;
+		memset(&c, 0, sizeof(c));
 	}
-	if (!(c.origin = strdup(CRED_ORIGIN_LOGIN))) {
-		rc = err_set(ERR_FAILED, "out of memory");
-		goto out;
-	}
-	*out = c;
-	memset(&c, 0, sizeof(c));
 out:
 	cred_clear(&c);
 	json_secret_free(obj);
@@ -180,21 +164,13 @@ int proto_json_string(struct secbuf *out, const char *s, size_t len)
 
 int proto_format_get(const struct cred *c, struct secbuf *out)
 {
-	int rc = secbuf_append_str(out, "{\"ServerURL\":");
+	int rc = proto_json_field(out, "{\"ServerURL\":", c->server, strlen(c->server));
 
 	if (!rc)
-		rc = proto_json_string(out, c->server, strlen(c->server));
+		rc = proto_json_field(out, ",\"Username\":", c->username, strlen(c->username));
 	if (!rc)
-		rc = secbuf_append_str(out, ",\"Username\":");
-	if (!rc)
-		rc = proto_json_string(out, c->username, strlen(c->username));
-	if (!rc)
-		rc = secbuf_append_str(out, ",\"Secret\":");
-	if (!rc)
-		rc = proto_json_string(out, c->secret ? c->secret : "", c->secret_len);
-	if (!rc)
-		rc = secbuf_append_str(out, "}\n");
-	return rc;
+		rc = proto_json_field(out, ",\"Secret\":", c->secret ? c->secret : "", c->secret_len);
+	return rc ? rc : secbuf_append_str(out, "}\n");
 }
 
 static int by_server(const void *a, const void *b)
@@ -211,14 +187,11 @@ int proto_format_list(const struct cred_list *l, struct secbuf *out)
 		qsort(l->items, l->len, sizeof(l->items[0]), by_server);
 	rc = secbuf_append_str(out, "{");
 	for (i = 0; !rc && i < l->len; i++) {
-		if (i)
-			rc = secbuf_append_str(out, ",");
+		const struct cred *c = &l->items[i];
+
+		rc = proto_json_field(out, i ? "," : "", c->server, strlen(c->server));
 		if (!rc)
-			rc = proto_json_string(out, l->items[i].server, strlen(l->items[i].server));
-		if (!rc)
-			rc = secbuf_append_str(out, ":");
-		if (!rc)
-			rc = proto_json_string(out, l->items[i].username, strlen(l->items[i].username));
+			rc = proto_json_field(out, ":", c->username, strlen(c->username));
 	}
 	return rc ? rc : secbuf_append_str(out, "}\n");
 }

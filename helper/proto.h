@@ -40,4 +40,13 @@ int proto_format_list(const struct cred_list *l, struct secbuf *out);
  * as Go's encoder does. */
 int proto_json_string(struct secbuf *out, const char *s, size_t len);
 
+/* Append text as it is (JSON punctuation and a key, `,"Username":`), then s as a JSON string.
+ * Inline: get's answer makes the same calls as when it spelt them out. */
+static inline int proto_json_field(struct secbuf *out, const char *text, const char *s, size_t len)
+{
+	int rc = secbuf_append_str(out, text);
+
+	return rc ? rc : proto_json_string(out, s, len);
+}
+
 #endif

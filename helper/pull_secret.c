@@ -44,24 +44,23 @@ static int ps_parse_args(int argc, char **argv, struct ps_args *out)
 	for (i = 0; i < argc; i++) {
 		const char *arg = argv[i];
 
-		if (strcmp(arg, "--lifetime") == 0 && i + 1 < argc) {
-			out->lifetime = argv[++i];
+		if (strcmp(arg, "--lifetime") == 0) {
+			if (++i == argc)
+				return err_set(ERR_INVALID, "--lifetime needs a DURATION");
+			out->lifetime = argv[i];
 			continue;
 		}
 		if (strncmp(arg, "--lifetime=", 11) == 0) {
 			out->lifetime = arg + 11;
 			continue;
 		}
-		if (strcmp(arg, "--lifetime") == 0)
-			return err_set(ERR_INVALID, "--lifetime needs a DURATION");
 		if (arg[0] == '-')
 			return err_set(ERR_INVALID, "%.100s: unknown option (usage: pull-secret "
 				       "[--lifetime DURATION] HOST...)", arg);
 		if (!ps_host_ok(arg))
 			return err_set(ERR_INVALID, "\"%.100s\" is not a registry host", arg);
-		for (j = 0; j < out->nhosts; j++)
-			if (strcmp(out->hosts[j], arg) == 0)
-				break;
+		for (j = 0; j < out->nhosts && strcmp(out->hosts[j], arg) != 0; j++)
+			;
 		if (j < out->nhosts)
 			continue; /* named twice: one entry */
 		if (out->nhosts == PS_MAX_HOSTS)
@@ -102,16 +101,14 @@ static int ps_mints(struct app *a, const char *host)
 
 /* The credentials for host: DigitalOcean mints new ones for the secret, anything else is
  * what get answers. */
-static int ps_credentials(struct app *a, const char *host, int lifetime, struct cred *out,
-			  int *minted)
+static int ps_credentials(struct app *a, const char *host, int lifetime, int mint, struct cred *out)
 {
 	struct source *src = creds_route(a, host);
 	int rc;
 
-	*minted = ps_mints(a, host);
-	if (lifetime && !*minted)
+	if (lifetime && !mint)
 		return err_set(ERR_INVALID, "--lifetime is for the hosts DigitalOcean serves");
-	if (!*minted)
+	if (!mint)
 		return creds_get(a, host, out);
 	rc = src->fetch(src, host, out);
 	if (!rc)
@@ -119,21 +116,17 @@ static int ps_credentials(struct app *a, const char *host, int lifetime, struct 
 	return rc;
 }
 
-/* "HOST":{"username":…,"password":…,"auth":…} */
-static int ps_append_entry(struct secbuf *out, const char *host, const struct cred *c)
+/* ,"HOST":{"username":…,"password":…,"auth":…} (the comma after the first) */
+static int ps_append_entry(struct secbuf *out, const char *host, const struct cred *c, int first)
 {
 	struct secbuf pair = SECBUF_INIT;
 	const char *secret = c->secret ? c->secret : "";
-	int rc = proto_json_string(out, host, strlen(host));
+	int rc = proto_json_field(out, first ? "" : ",", host, strlen(host));
 
 	if (!rc)
-		rc = secbuf_append_str(out, ":{\"username\":");
+		rc = proto_json_field(out, ":{\"username\":", c->username, strlen(c->username));
 	if (!rc)
-		rc = proto_json_string(out, c->username, strlen(c->username));
-	if (!rc)
-		rc = secbuf_append_str(out, ",\"password\":");
-	if (!rc)
-		rc = proto_json_string(out, secret, c->secret_len);
+		rc = proto_json_field(out, ",\"password\":", secret, c->secret_len);
 	if (!rc)
 		rc = secbuf_append_str(out, ",\"auth\":\"");
 	if (!rc)
@@ -168,17 +161,17 @@ static void ps_note(char *notes, size_t size, const char *host, const struct cre
 static int ps_build(struct app *a, const struct ps_args *args, struct secbuf *out, char *notes,
 		    size_t notes_size)
 {
-	struct cred c[PS_MAX_HOSTS];
-	int minted[PS_MAX_HOSTS];
-	size_t i, pass;
-	int rc = 0;
+	struct cred c[PS_MAX_HOSTS] = {{0}};
+	int minted[PS_MAX_HOSTS], pass, rc = 0;
+	size_t i;
 
-	memset(c, 0, sizeof(c));
+	for (i = 0; i < args->nhosts; i++)
+		minted[i] = ps_mints(a, args->hosts[i]);
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; !rc && i < args->nhosts; i++) {
-			if ((size_t)ps_mints(a, args->hosts[i]) != pass)
-				continue;
-			rc = ps_credentials(a, args->hosts[i], args->lifetime != NULL, &c[i], &minted[i]);
+			if (minted[i] == pass)
+				rc = ps_credentials(a, args->hosts[i], args->lifetime != NULL, minted[i],
+						    &c[i]);
 			if (rc)
 				rc = err_wrap(rc, "%s", args->hosts[i]);
 		}
@@ -186,10 +179,7 @@ static int ps_build(struct app *a, const struct ps_args *args, struct secbuf *ou
 	if (!rc)
 		rc = secbuf_append_str(out, "{\"auths\":{");
 	for (i = 0; !rc && i < args->nhosts; i++) {
-		if (i)
-			rc = secbuf_append_str(out, ",");
-		if (!rc)
-			rc = ps_append_entry(out, args->hosts[i], &c[i]);
+		rc = ps_append_entry(out, args->hosts[i], &c[i], i == 0);
 		if (!rc)
 			ps_note(notes, notes_size, args->hosts[i], &c[i], minted[i]);
 	}
@@ -200,13 +190,11 @@ static int ps_build(struct app *a, const struct ps_args *args, struct secbuf *ou
 
 void pull_secret_run(struct app *a, int argc, char **argv, struct reply *r)
 {
-	struct ps_args args;
+	struct ps_args args = {0};
 	struct config *cfg = NULL;
 	char notes[sizeof(r->diag) - 16] = "";
-	int rc;
+	int rc = ps_parse_args(argc, argv, &args);
 
-	memset(&args, 0, sizeof(args));
-	rc = ps_parse_args(argc, argv, &args);
 	if (!rc)
 		rc = app_load_config(&cfg);
 	if (!rc)
@@ -225,7 +213,5 @@ void pull_secret_run(struct app *a, int argc, char **argv, struct reply *r)
 	} else if (notes[0]) {
 		snprintf(r->diag, sizeof(r->diag), "pull-secret: %s", notes);
 	}
-	app_close_sources(a);
-	app_close_stores(a);
-	config_free(cfg);
+	app_close(a, cfg);
 }

@@ -1,19 +1,12 @@
-/* pull_secret: a Kubernetes image pull secret on demand (docs/kubernetes.md).
- *
- *   docker-credential-keyring pull-secret [--lifetime DURATION] HOST... |
- *     kubectl create secret generic NAME --type=kubernetes.io/dockerconfigjson \
- *       --from-file=.dockerconfigjson=/dev/stdin
- *
- * prints {"auths":{"HOST":{"username":…,"password":…,"auth":base64(username:password)},…}}
- * and a newline: the .dockerconfigjson the kubelet reads. A host DigitalOcean serves gets new
- * credentials minted for the secret (read-only unless the read-only setting says false;
- * lifetime --lifetime, else the expiry setting), never this machine's cached copy: the secret
- * leaves the machine and lives on its own. Any other host gets what `get` would answer (a
- * login in the keyring, or Rancher's).
+/* pull_secret: a Kubernetes image pull secret on demand (docs/kubernetes.md has the whole
+ * story): `pull-secret [--lifetime DURATION] HOST...` prints
+ * {"auths":{"HOST":{"username":…,"password":…,"auth":base64(username:password)},…}} and a
+ * newline, the .dockerconfigjson the kubelet reads. A host DigitalOcean serves gets new
+ * credentials minted for the secret, never this machine's cached copy: the secret leaves the
+ * machine and lives on its own. Any other host gets what `get` would answer.
  *
  * stdout carries the secret only: every error goes to stderr (a pipe into kubectl must not
- * turn an error text into a secret), with nothing on stdout and exit status 1. The secrets
- * are never in argv: hosts and the lifetime are all it takes. */
+ * turn an error text into a secret), with nothing on stdout and exit status 1. */
 #ifndef DCK_PULL_SECRET_H
 #define DCK_PULL_SECRET_H
 

@@ -1,16 +1,9 @@
 /* verbs: the four credential verbs over a store (see verbs.h).
  *
- * The answers a client sees, by outcome:
- *
- *   verb   success              miss                     backend trouble (no bus, locked, timeout)
- *   store  "" exit 0            -                        the error line, exit 1
- *   get    JSON exit 0          PROTO_NOT_FOUND exit 1   PROTO_NOT_FOUND exit 1, reason on stderr
- *   erase  "" exit 0            "" exit 0 (podman needs it) the error line, exit 1
- *   list   JSON exit 0          {} exit 0                {} exit 0, reason on stderr
- *          (a partly locked keyring: what can be read, exit 0, what is missing on stderr)
- *
- * For servers a credential source owns, "miss" and "trouble" include the source's answers
- * (no token, refused, unreachable): get still answers not-found, with the reason on stderr.
+ * The answers a client sees, by outcome, are the README's table ("What each verb answers"). For
+ * servers a credential source owns, "nothing stored" and "keyring unusable" include the
+ * source's answers (no token, refused, unreachable): get still answers not-found, with the
+ * reason on stderr.
  *
  * get and list answer "nothing here" when the keyring cannot be used, because for every
  * client that means "go on without credentials": a public pull keeps working on a server
@@ -39,7 +32,7 @@ static int take_note(struct reply *r, int rc)
 	return 0;
 }
 
-static void fail(struct reply *r, const char *stdout_text, int with_diag)
+void reply_fail(struct reply *r, const char *stdout_text, int with_diag)
 {
 	secbuf_free(&r->out);
 	secbuf_append_str(&r->out, stdout_text);
@@ -58,7 +51,7 @@ void verb_store(struct app *a, const char *in, size_t len, struct reply *r)
 		rc = take_note(r, creds_store(a, &c));
 	cred_clear(&c);
 	if (rc)
-		fail(r, err_msg(), 0);
+		reply_fail(r, err_msg(), 0);
 }
 
 void verb_get(struct app *a, const char *in, size_t len, struct reply *r)
@@ -68,7 +61,7 @@ void verb_get(struct app *a, const char *in, size_t len, struct reply *r)
 	int rc = proto_parse_server(in, len, &server);
 
 	if (rc) {
-		fail(r, err_msg(), 0);
+		reply_fail(r, err_msg(), 0);
 		return;
 	}
 	rc = creds_get(a, server, &c);
@@ -78,7 +71,7 @@ void verb_get(struct app *a, const char *in, size_t len, struct reply *r)
 	/* A plain keyring miss is the everyday answer for public images: say nothing on stderr.
 	 * A source's miss has a reason worth telling (no token, no registry on the account). */
 	if (rc)
-		fail(r, PROTO_NOT_FOUND, rc != ERR_NOTFOUND || creds_route(a, server));
+		reply_fail(r, PROTO_NOT_FOUND, rc != ERR_NOTFOUND || creds_route(a, server));
 	free(server);
 }
 
@@ -91,7 +84,7 @@ void verb_erase(struct app *a, const char *in, size_t len, struct reply *r)
 		rc = take_note(r, creds_erase(a, server));
 	free(server);
 	if (rc && rc != ERR_NOTFOUND)
-		fail(r, err_msg(), 0);
+		reply_fail(r, err_msg(), 0);
 }
 
 void verb_list(struct app *a, const char *in, size_t len, struct reply *r)
@@ -110,5 +103,5 @@ void verb_list(struct app *a, const char *in, size_t len, struct reply *r)
 		rc = proto_format_list(&l, &r->out);
 	cred_list_clear(&l);
 	if (rc)
-		fail(r, err_msg(), 0);
+		reply_fail(r, err_msg(), 0);
 }

@@ -17,6 +17,10 @@ struct reply {
 
 void reply_clear(struct reply *r);
 
+/* A failure: stdout_text and a newline replace the answer, err_msg() is the stderr line when
+ * with_diag, exit status 1. */
+void reply_fail(struct reply *r, const char *stdout_text, int with_diag);
+
 /* Each takes the verb's whole stdin. */
 void verb_store(struct app *a, const char *in, size_t len, struct reply *r);
 void verb_get(struct app *a, const char *in, size_t len, struct reply *r);

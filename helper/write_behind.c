@@ -171,17 +171,6 @@ int write_behind_spawn(const struct cred *c, int lock_fd)
 
 /* ---- the copy's format --------------------------------------------------------------------- */
 
-static int field(struct secbuf *out, const char *name, const char *v, size_t n, int first)
-{
-	int rc = secbuf_append_str(out, first ? "{\"" : ",\"");
-
-	if (!rc)
-		rc = secbuf_append_str(out, name);
-	if (!rc)
-		rc = secbuf_append_str(out, "\":");
-	return rc ? rc : proto_json_string(out, v, n);
-}
-
 int write_behind_format(const struct cred *c, struct secbuf *out)
 {
 	const char *origin = c->origin ? c->origin : CRED_ORIGIN_LOGIN;
@@ -189,13 +178,14 @@ int write_behind_format(const struct cred *c, struct secbuf *out)
 	int rc;
 
 	snprintf(expires, sizeof(expires), ",\"Expires\":%lld}\n", (long long)c->expires);
-	rc = field(out, "ServerURL", c->server, strlen(c->server), 1);
+	rc = proto_json_field(out, "{\"ServerURL\":", c->server, strlen(c->server));
 	if (!rc)
-		rc = field(out, "Username", c->username, strlen(c->username), 0);
+		rc = proto_json_field(out, ",\"Username\":", c->username, strlen(c->username));
 	if (!rc)
-		rc = field(out, "Secret", c->secret ? c->secret : "", c->secret ? c->secret_len : 0, 0);
+		rc = proto_json_field(out, ",\"Secret\":", c->secret ? c->secret : "",
+				      c->secret ? c->secret_len : 0);
 	if (!rc)
-		rc = field(out, "Origin", origin, strlen(origin), 0);
+		rc = proto_json_field(out, ",\"Origin\":", origin, strlen(origin));
 	return rc ? rc : secbuf_append_str(out, expires);
 }
 
