@@ -251,22 +251,27 @@ int config_ms(const struct config *c, const char *section, const char *key, cons
 	return config_ms_range(c, section, key, env, def, INT64_MIN, INT64_MAX, out);
 }
 
+int config_parse_bool(const char *v)
+{
+	static const char *const words[] = {"0", "false", "no", "off", "1", "true", "yes", "on"};
+	size_t i;
+
+	for (i = 0; v && i < 8; i++)
+		if (strcasecmp(v, words[i]) == 0)
+			return i >= 4;
+	return -1;
+}
+
 int config_bool(const struct config *c, const char *section, const char *key, const char *env,
 		int def, int *out)
 {
-	static const char *const words[] = {"0", "false", "no", "off", "1", "true", "yes", "on"};
 	const char *v = config_str(c, section, key, env);
 	char name[256];
-	size_t i;
 
-	if (!v || !v[0]) {
-		*out = def;
+	*out = v && v[0] ? config_parse_bool(v) : def;
+	if (*out >= 0)
 		return 0;
-	}
-	for (i = 0; i < 8; i++)
-		if (strcasecmp(v, words[i]) == 0) {
-			*out = i >= 4;
-			return 0;
-		}
-	return err_set(ERR_INVALID, "%s: \"%s\" is not true or false", config_setting_name(section, key, env, name, sizeof(name)), v);
+	*out = def;
+	return err_set(ERR_INVALID, "%s: \"%s\" is not true or false",
+		       config_setting_name(section, key, env, name, sizeof(name)), v);
 }

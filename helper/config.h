@@ -40,6 +40,9 @@ int config_ms(const struct config *c, const char *section, const char *key, cons
 int config_ms_range(const struct config *c, const char *section, const char *key, const char *env,
 		    int64_t def, int64_t min, int64_t max, int64_t *out);
 
+/* 1 for true, yes, on, 1; 0 for false, no, off, 0 (any case); -1 for anything else. */
+int config_parse_bool(const char *v);
+
 /* true/false, yes/no, on/off, 1/0. */
 int config_bool(const struct config *c, const char *section, const char *key, const char *env,
 		int def, int *out);

@@ -52,7 +52,7 @@ int host_is_valid(const char *h, size_t n)
 
 	if (n && h[0] == '[') {
 		for (i = 1; i < n && h[i] != ']'; i++)
-			if (!strchr("0123456789abcdefABCDEF:", h[i]) || !h[i])
+			if (!strchr("0123456789abcdefABCDEF:.", h[i]) || !h[i]) /* '.': ::ffff:1.2.3.4 */
 				return 0;
 		if (i == n || i == 1)
 			return 0;

@@ -19,7 +19,8 @@ int host_of(const char *server, char *out, size_t size);
 int host_is_hub(const char *host);
 
 /* Is h (n bytes) a registry host[:port] as docker's reference grammar has it: DNS labels of
- * letters, digits and inner hyphens, or an IPv6 address in brackets; a port from 1 to 65535. */
+ * letters, digits and inner hyphens, or an IPv6 address in brackets (an IPv4-mapped one too); a
+ * port from 1 to 65535. */
 int host_is_valid(const char *h, size_t n);
 
 #endif

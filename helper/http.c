@@ -9,51 +9,22 @@
 #include <strings.h>
 
 #include "err.h"
+#include "host.h"
 #include "http_plugin.h"
 #include "log.h"
 #include "monotonic.h"
 #include "plugin.h"
 #include "secmem.h"
 
-#define HOST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-."
-
-/* One entry of an allow-plain-http host list, checked and lower-cased into out: a DNS name
- * or an IPv4 address, or an IPv6 address in brackets, then an optional :PORT. A URL, a path,
- * a wildcard or user info is not a host a user names. */
+/* One entry of an allow-plain-http host list, checked (host.h) and lower-cased into out: a host
+ * and an optional :PORT. A URL, a path, a wildcard or user info is not a host a user names, and
+ * a bare number ("2", "0") is a mistyped true or false. */
 static int plain_host_entry(const char *w, size_t n, char *out, size_t size)
 {
-	size_t i, host_end;
+	size_t i, host_end = strcspn(w, ":") < n ? strcspn(w, ":") : n;
 
-	if (n == 0 || n >= size)
+	if (n >= size || !host_is_valid(w, n) || strspn(w, "0123456789") >= host_end)
 		return -1;
-	if (w[0] == '[') {
-		const char *close = memchr(w, ']', n);
-
-		if (!close || close == w + 1)
-			return -1;
-		host_end = (size_t)(close - w) + 1;
-		if (strspn(w + 1, "0123456789abcdefABCDEF:.") != host_end - 2)
-			return -1;
-	} else {
-		host_end = strcspn(w, ":");
-		if (host_end > n)
-			host_end = n;
-		/* A bare number ("2", "0") is a mistyped true or false, not a host anyone names. */
-		if (host_end == 0 || strspn(w, HOST_CHARS) < host_end ||
-		    strspn(w, "0123456789") >= host_end)
-			return -1;
-	}
-	if (host_end < n) {
-		size_t plen = n - host_end - 1;
-		long v;
-
-		if (w[host_end] != ':' || plen == 0 || plen >= 8 ||
-		    strspn(w + host_end + 1, "0123456789") < plen)
-			return -1;
-		v = strtol(w + host_end + 1, NULL, 10); /* the entry ends at a separator or NUL */
-		if (v < 1 || v > 65535)
-			return -1;
-	}
 	for (i = 0; i < n; i++)
 		out[i] = (char)((w[i] >= 'A' && w[i] <= 'Z') ? w[i] | 0x20 : w[i]);
 	out[n] = '\0';
@@ -73,12 +44,8 @@ static int load_plain(const struct config *cfg, const char *section, const char 
 	else
 		snprintf(setting, sizeof(o->plain_setting), "%s%sallow-plain-http", section,
 			 section[0] ? "." : "");
-	if (!v || !v[0] || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
-	    strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0)
-		return 0;
-	if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 ||
-	    strcmp(v, "1") == 0) {
-		o->allow_plain_loopback = 1;
+	if (!v || !v[0] || config_parse_bool(v) >= 0) {
+		o->allow_plain_loopback = v && config_parse_bool(v) == 1;
 		return 0;
 	}
 	while (*v) {

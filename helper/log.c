@@ -1,5 +1,6 @@
 /* log: the debug log (see log.h). */
 #include "log.h"
+#include "config.h"
 #include "fdio.h"
 #include "secmem.h"
 
@@ -17,16 +18,10 @@
 
 static int level = -1; /* -1: not read from the environment yet */
 
-static int env_true(const char *v)
-{
-	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
-		     strcasecmp(v, "on") == 0);
-}
-
 void log_init(void)
 {
 	if (level < 0)
-		level = env_true(getenv("DOCKER_CREDENTIAL_KEYRING_DEBUG")) ? LOG_DEBUG : LOG_OFF;
+		level = config_parse_bool(getenv("DOCKER_CREDENTIAL_KEYRING_DEBUG")) == 1 ? LOG_DEBUG : LOG_OFF;
 }
 
 void log_set_level(int l)

@@ -807,11 +807,13 @@ class PlainHttp(KeyringCase):
         self.assertEqual(self.fake.requests(), [])
 
     def test_a_url_is_not_a_host(self):
-        r = run(self.penv(self.named_url(), DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP="http://" + self.name),
-                "store", store_json("no.example.com", "u", "p"))
-        self.assertEqual((r.rc, r.out), (1, (
-            "DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP: \"http://%s\" is not a host: give "
-            "true, false or hosts as HOST or HOST:PORT, separated by commas\n" % self.name).encode()), r)
+        # Nor is what no host can be (host.h): an empty label, a label that starts with '-'.
+        for word in ("http://" + self.name, "a..b.example", "-x.example", "2"):
+            r = run(self.penv(self.named_url(), DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP=word),
+                    "store", store_json("no.example.com", "u", "p"))
+            self.assertEqual((r.rc, r.out), (1, (
+                "DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP: \"%s\" is not a host: give "
+                "true, false or hosts as HOST or HOST:PORT, separated by commas\n" % word).encode()), r)
 
     def test_loopback_is_parsed_not_matched_by_prefix(self):
         r = run(self.penv("http://127.0.0.1:%d/v2-beta/projects/1a5" % self.loop.port,
