@@ -245,12 +245,6 @@ int config_ms_range(const struct config *c, const char *section, const char *key
 	return 0;
 }
 
-int config_ms(const struct config *c, const char *section, const char *key, const char *env,
-	      int64_t def, int64_t *out)
-{
-	return config_ms_range(c, section, key, env, def, INT64_MIN, INT64_MAX, out);
-}
-
 int config_parse_bool(const char *v)
 {
 	static const char *const words[] = {"0", "false", "no", "off", "1", "true", "yes", "on"};

@@ -30,13 +30,9 @@ const char *config_file_value(const struct config *c, const char *section, const
 /* env (may be NULL) wins over section.key; NULL when neither is set. */
 const char *config_str(const struct config *c, const char *section, const char *key, const char *env);
 
-/* A duration in milliseconds: "3", "2.5" (seconds), "500ms", "3s", "5m", "1h".
- * ERR_INVALID naming the setting when it is not one; def when unset. */
-int config_ms(const struct config *c, const char *section, const char *key, const char *env,
-	      int64_t def, int64_t *out);
-
-/* config_ms within [min, max] ms: a value outside is ERR_INVALID naming the setting and the
- * range (a bare number is seconds: "30000" means 30000 s, not 30 s). */
+/* A duration in milliseconds within [min, max]: "3", "2.5" (seconds), "500ms", "3s", "5m",
+ * "1h"; def when unset. Not a duration, or one outside the range: ERR_INVALID naming the setting
+ * (and the range: a bare number is seconds, "30000" means 30000 s, not 30 s). */
 int config_ms_range(const struct config *c, const char *section, const char *key, const char *env,
 		    int64_t def, int64_t min, int64_t max, int64_t *out);
 
@@ -52,7 +48,7 @@ int config_bool(const struct config *c, const char *section, const char *key, co
 const char *config_setting_name(const char *section, const char *key, const char *env, char *buf,
 				size_t size);
 
-/* Parse a duration as config_ms does; for use on values from elsewhere. */
+/* Parse a duration as config_ms_range does; for use on values from elsewhere. */
 int config_parse_ms(const char *s, int64_t *out);
 
 #endif

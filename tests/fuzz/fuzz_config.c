@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (v != config_str(c, sections[s], keys[k], NULL))
 				abort();
-			if (config_ms(c, sections[s], keys[k], NULL, 3000, &ms))
+			if (config_ms_range(c, sections[s], keys[k], NULL, 3000, INT64_MIN, INT64_MAX, &ms))
 				check_one_line_error();
 			else if (ms < 0 || (!v && ms != 3000))
 				abort();

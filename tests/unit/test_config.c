@@ -52,16 +52,16 @@ static void environment_wins(void **state)
 
 	(void)state;
 	unsetenv("DCK_TEST_TIMEOUT");
-	assert_int_equal(config_ms(c, "", "timeout", "DCK_TEST_TIMEOUT", 1, &ms), 0);
+	assert_int_equal(config_ms_range(c, "", "timeout", "DCK_TEST_TIMEOUT", 1, INT64_MIN, INT64_MAX, &ms), 0);
 	assert_int_equal(ms, 5000);
 	setenv("DCK_TEST_TIMEOUT", "250ms", 1);
-	assert_int_equal(config_ms(c, "", "timeout", "DCK_TEST_TIMEOUT", 1, &ms), 0);
+	assert_int_equal(config_ms_range(c, "", "timeout", "DCK_TEST_TIMEOUT", 1, INT64_MIN, INT64_MAX, &ms), 0);
 	assert_int_equal(ms, 250);
 	setenv("DCK_TEST_TIMEOUT", "soon", 1);
-	assert_int_equal(config_ms(c, "", "timeout", "DCK_TEST_TIMEOUT", 1, &ms), ERR_INVALID);
+	assert_int_equal(config_ms_range(c, "", "timeout", "DCK_TEST_TIMEOUT", 1, INT64_MIN, INT64_MAX, &ms), ERR_INVALID);
 	assert_string_equal(err_msg(), "DCK_TEST_TIMEOUT: \"soon\" is not a duration (examples: 3, 2.5s, 500ms, 5m)");
 	unsetenv("DCK_TEST_TIMEOUT");
-	assert_int_equal(config_ms(c, "", "missing", NULL, 42, &ms), 0);
+	assert_int_equal(config_ms_range(c, "", "missing", NULL, 42, INT64_MIN, INT64_MAX, &ms), 0);
 	assert_int_equal(ms, 42);
 	config_free(c);
 }
