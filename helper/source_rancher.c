@@ -214,8 +214,8 @@ static int rancher_list_creds(struct rancher_api *a, const char *reg, const char
 	if (reg)
 		snprintf(query, sizeof(query), "registryId=%s%s%s", reg, state ? "&state=" : "",
 			 state ? state : "");
-	else
-		snprintf(query, sizeof(query), "state=%s", state);
+	else /* all registries' credentials: callers always name a state */
+		snprintf(query, sizeof(query), "state=%s", state ? state : "");
 	if ((rc = rancher_api_list(a, RANCHER_API_CREDENTIAL, query, out)) != 0)
 		return rc;
 	for (i = 0; i < out->len; i++) {
