@@ -1,5 +1,6 @@
 /* secmem: wiped-on-free buffers for secrets (see secmem.h). */
 #include "secmem.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -164,7 +165,7 @@ void secmem_format_line(char *out, size_t size, const char *fmt, va_list ap)
 {
 	va_list copy;
 	char *full, *p;
-	size_t n;
+	size_t n, left, step;
 	int len;
 
 	va_copy(copy, ap);
@@ -177,9 +178,16 @@ void secmem_format_line(char *out, size_t size, const char *fmt, va_list ap)
 	}
 	vsnprintf(full, (size_t)len + 1, fmt, ap);
 	secmem_redact(full);
-	for (p = full; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+	/* One line of UTF-8, whatever it quotes: a control character becomes a space, a byte that
+	 * starts no valid character (a %.*s cut in one, a hostile server's text) becomes '?'. */
+	for (p = full, left = strlen(full); left; p += step, left -= step) {
+		step = utf8_seq_len((const unsigned char *)p, left);
+		if (!step)
+			*p = '?';
+		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
+		step = step ? step : 1;
+	}
 	n = strlen(full) < size ? strlen(full) : size - 1;
 	while (n && full[n] && ((unsigned char)full[n] & 0xc0) == 0x80)
 		n--; /* a cut inside a character drops all of it: the line stays UTF-8 */

@@ -13,7 +13,7 @@
 #define SECRET_PLUGIN_SYMBOL "dck_secret_plugin_v1"
 
 struct secret_plugin_opts {
-	const char *bus_address;    /* the session bus (session.h), which must outlive the store;
+	const char *bus_address;    /* the session bus (session.h), never NULL, which must outlive the store;
 				     * the plugin tells GDBus */
 	unsigned timeout_ms;        /* deadline for each operation's D-Bus calls */
 	int allow_prompt;           /* may unlock with a prompt when a display is set */

@@ -117,7 +117,8 @@ static void base64_round_trips(void **state)
 	assert_int_equal(base64_decode(&b, "Zm9vYg", 6), 0); /* padding left out */
 	assert_memory_equal(b.data, "foob", 4);
 	secbuf_free(&b);
-	assert_int_equal(base64_decode(&b, "Zm9v\n", 5), ERR_INVALID);
+	assert_int_equal(base64_decode(&b, "Zm9v\nA==", 8), ERR_INVALID); /* no whitespace */
+	assert_int_equal(base64_decode(&b, "Zm=vYg==", 8), ERR_INVALID);  /* '=' only at the end */
 	assert_int_equal(base64_decode(&b, "Zm9vY", 5), ERR_INVALID);
 	assert_int_equal(base64_decode(&b, "Zm\0v", 4), ERR_INVALID);
 	secbuf_free(&b);

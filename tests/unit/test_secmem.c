@@ -79,6 +79,20 @@ static void the_cut_keeps_characters_whole(void **state)
 	err_set(ERR_DENIED, "%s%s", pad, "\xc3\xa9\xc3\xa9"); /* "é" at bytes 1022-1023 of 1023 */
 	assert_int_equal(strlen(err_msg()), 1022);
 	assert_int_equal(err_msg()[1021], 'x');
+	pad[1021] = '\0'; /* the limit falls between two characters: nothing more is dropped */
+	err_set(ERR_DENIED, "%s%s", pad, "\xc3\xa9\xc3\xa9");
+	assert_int_equal(strlen(err_msg()), 1023);
+	assert_memory_equal(err_msg() + 1021, "\xc3\xa9", 2);
+}
+
+/* A byte that starts no character (a %.*s cut inside one, a server's garbage) becomes '?'. */
+static void a_line_is_always_utf8(void **state)
+{
+	(void)state;
+	err_set(ERR_DENIED, "cut: %.2s; stray: %s; overlong: %s", "a\xc3\xa9", "\xa9x", "\xc0\xaf");
+	assert_string_equal(err_msg(), "cut: a?; stray: ?x; overlong: ??");
+	err_set(ERR_DENIED, "kept: %s", "caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x94\x91");
+	assert_string_equal(err_msg(), "kept: caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x94\x91");
 }
 
 static void a_secret_like_the_placeholder_cannot_hang(void **state)
@@ -116,6 +130,7 @@ int main(void)
 		cmocka_unit_test(err_set_redacts),
 		cmocka_unit_test(redaction_comes_first),
 		cmocka_unit_test(the_cut_keeps_characters_whole),
+		cmocka_unit_test(a_line_is_always_utf8),
 		cmocka_unit_test(a_secret_like_the_placeholder_cannot_hang),
 		cmocka_unit_test(read_fd_caps_input),
 	};
