@@ -1,5 +1,6 @@
-/* host: what registry host a server key names, one rule for every part that asks (the
- * sources' routing, configure, doctor, the kubelet provider). */
+/* host: what registry host a server key names, and whether a host is one: the rules Rancher's
+ * routing, configure (and doctor through it) and the kubelet provider share. (DigitalOcean's
+ * routing keeps a narrower reading of its own keys: source_do.c says why.) */
 #ifndef DCK_HOST_H
 #define DCK_HOST_H
 
@@ -19,8 +20,9 @@ int host_of(const char *server, char *out, size_t size);
 int host_is_hub(const char *host);
 
 /* Is h (n bytes) a registry host[:port] as docker's reference grammar has it: DNS labels of
- * letters, digits and inner hyphens, or an IPv6 address in brackets (an IPv4-mapped one too); a
- * port from 1 to 65535. */
+ * letters, digits and inner hyphens, or an IPv6 address in brackets; a port from 1 to 65535.
+ * Unlike docker, '.' is taken in brackets: configure has always accepted an IPv4-mapped
+ * address ([::ffff:10.0.0.1]), which `docker login` can be given. */
 int host_is_valid(const char *h, size_t n);
 
 #endif

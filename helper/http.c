@@ -9,22 +9,51 @@
 #include <strings.h>
 
 #include "err.h"
-#include "host.h"
 #include "http_plugin.h"
 #include "log.h"
 #include "monotonic.h"
 #include "plugin.h"
 #include "secmem.h"
 
-/* One entry of an allow-plain-http host list, checked (host.h) and lower-cased into out: a host
- * and an optional :PORT. A URL, a path, a wildcard or user info is not a host a user names, and
- * a bare number ("2", "0") is a mistyped true or false. */
+#define HOST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-."
+
+/* One entry of an allow-plain-http host list, checked and lower-cased into out: a DNS name
+ * or an IPv4 address, or an IPv6 address in brackets, then an optional :PORT. A URL, a path,
+ * a wildcard or user info is not a host a user names. */
 static int plain_host_entry(const char *w, size_t n, char *out, size_t size)
 {
-	size_t i, host_end = strcspn(w, ":") < n ? strcspn(w, ":") : n;
+	size_t i, host_end;
 
-	if (n >= size || !host_is_valid(w, n) || strspn(w, "0123456789") >= host_end)
+	if (n == 0 || n >= size)
 		return -1;
+	if (w[0] == '[') {
+		const char *close = memchr(w, ']', n);
+
+		if (!close || close == w + 1)
+			return -1;
+		host_end = (size_t)(close - w) + 1;
+		if (strspn(w + 1, "0123456789abcdefABCDEF:.") != host_end - 2)
+			return -1;
+	} else {
+		host_end = strcspn(w, ":");
+		if (host_end > n)
+			host_end = n;
+		/* A bare number ("2", "0") is a mistyped true or false, not a host anyone names. */
+		if (host_end == 0 || strspn(w, HOST_CHARS) < host_end ||
+		    strspn(w, "0123456789") >= host_end)
+			return -1;
+	}
+	if (host_end < n) {
+		size_t plen = n - host_end - 1;
+		long v;
+
+		if (w[host_end] != ':' || plen == 0 || plen >= 8 ||
+		    strspn(w + host_end + 1, "0123456789") < plen)
+			return -1;
+		v = strtol(w + host_end + 1, NULL, 10); /* the entry ends at a separator or NUL */
+		if (v < 1 || v > 65535)
+			return -1;
+	}
 	for (i = 0; i < n; i++)
 		out[i] = (char)((w[i] >= 'A' && w[i] <= 'Z') ? w[i] | 0x20 : w[i]);
 	out[n] = '\0';

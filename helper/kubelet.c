@@ -65,7 +65,7 @@ static void on_deadline(int sig)
 /* The whole run may take total ms, of which left are left. */
 static void start_deadline(const char *prog, int64_t total, int64_t left)
 {
-	struct itimerval t = {{0, 0}, {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000}};
+	struct itimerval t = {{0, 0}, {0, 0}};
 	struct sigaction sa;
 	sigset_t alrm, old;
 	int n;
@@ -86,8 +86,9 @@ static void start_deadline(const char *prog, int64_t total, int64_t left)
 	sa.sa_handler = on_deadline;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
-	if (left <= 0)
-		t.it_value.tv_usec = 1000;
+	left = left > 0 ? left : 1; /* already past it: at once (a negative time would be refused) */
+	t.it_value.tv_sec = (time_t)(left / 1000);
+	t.it_value.tv_usec = (suseconds_t)(left % 1000) * 1000;
 	setitimer(ITIMER_REAL, &t, NULL);
 }
 

@@ -34,7 +34,6 @@
 #include "base64.h"
 #include "err.h"
 #include "fdio.h"
-#include "host.h"
 #include "http.h"
 #include "json_secret.h"
 #include "log.h"
@@ -112,11 +111,23 @@ static int do_oom(void)
 	return err_set(ERR_FAILED, "out of memory");
 }
 
-/* The host of a server key (host.h); "" when it has none. */
+/* The host of a server key, lower case: https:// or http:// and any path dropped, nothing else
+ * (not host.h's host_of, which also drops any scheme and user info: a key docker never sends,
+ * "oci://registry.digitalocean.com", must not make a get mint a token). "" when it does not
+ * fit in buf. */
 static void do_host_of(const char *server, char *buf, size_t size)
 {
-	if (host_of(server, buf, size))
-		buf[0] = '\0';
+	size_t n, i;
+
+	if (strncasecmp(server, "https://", 8) == 0)
+		server += 8;
+	else if (strncasecmp(server, "http://", 7) == 0)
+		server += 7;
+	n = strcspn(server, "/");
+	n = n < size ? n : 0;
+	for (i = 0; i < n; i++)
+		buf[i] = (char)(server[i] >= 'A' && server[i] <= 'Z' ? server[i] - 'A' + 'a' : server[i]);
+	buf[n] = '\0';
 }
 
 /* A token as the API and an HTTP header accept it (token.h). *out is a wiped-on-free copy.

@@ -838,7 +838,7 @@ static int rancher_hosts(struct rancher_source *r, const char *v)
 		memcpy(word, v, n);
 		word[n] = '\0';
 		v += n;
-		if (rancher_host(word, host, sizeof(host)) || !host_is_valid(host, strlen(host)))
+		if (rancher_host(word, host, sizeof(host)))
 			return err_set(ERR_INVALID, "%s: not a registry host: %s", name, word);
 		if (!(hosts = realloc(r->hosts, (r->nhosts + 1) * sizeof(*hosts))))
 			return err_set(ERR_FAILED, "out of memory");

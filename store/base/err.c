@@ -40,6 +40,8 @@ int err_wrap(int code, const char *fmt, ...)
 		n = strlen(old);
 		if (n > sizeof(last_msg) - 1 - len)
 			n = sizeof(last_msg) - 1 - len;
+		while (n && old[n] && ((unsigned char)old[n] & 0xc0) == 0x80)
+			n--; /* cut between characters, as secmem_format_line does */
 		memcpy(last_msg + len, old, n);
 		last_msg[len + n] = '\0';
 	}

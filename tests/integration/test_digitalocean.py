@@ -261,6 +261,14 @@ class Fetch(DoCase):
         self.assertEqual((r.rc, r.out, r.err), (1, NOT_FOUND, b""), r)  # a plain keyring miss
         self.assertEqual(len(self.fake.requests()), 1)
 
+    def test_keys_docker_never_sends_are_not_ours(self):
+        # Only HOST, https://HOST and http://HOST (with a path) are the registry's keys: a key
+        # with user info, another scheme or a query is a plain keyring miss, never a minted token.
+        for server in ("user@" + HOST, "oci://" + HOST, HOST + "#x", HOST + "?x"):
+            r = self.get(server)
+            self.assertEqual((r.rc, r.out, r.err), (1, NOT_FOUND, b""), (server, r))
+        self.assertEqual(self.fake.requests(), [])
+
     def test_alias_name_pins_the_source(self):
         # "host": "digitalocean" in credHelpers runs docker-credential-digitalocean: any host.
         r = run(self.env_with(), "get", "alias.example.test", argv0="docker-credential-digitalocean")

@@ -331,17 +331,6 @@ class Writeback(RancherCase):
         self.assertEqual(sorted(g["serverAddress"] for g in self.fake.state()["registries"]),
                          ["index.docker.io", "managed.example.com"])
 
-    def test_hosts_that_are_no_registry_host_are_refused(self):
-        # They could never match a server; a typo there silently left a registry unmanaged.
-        for bad in ("managed..example.com", "-managed.example.com", "managed.example.com:99999",
-                    "under_score.example"):
-            r = self.rstore("managed.example.com", "u", "p",
-                            DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS="ok.example.com, " + bad)
-            self.assertEqual((r.rc, r.out.decode()),
-                             (1, "DOCKER_CREDENTIAL_KEYRING_RANCHER_HOSTS: not a registry host: %s\n"
-                              % bad), bad)
-        self.assertEqual(self.fake.requests(), [])
-
     def test_saved_secret_key(self):
         r = run(self.helper_env(), None, b"envsecret\n", args=["login", "rancher"])
         self.assertEqual(r.rc, 0, r)
@@ -807,13 +796,11 @@ class PlainHttp(KeyringCase):
         self.assertEqual(self.fake.requests(), [])
 
     def test_a_url_is_not_a_host(self):
-        # Nor is what no host can be (host.h): an empty label, a label that starts with '-'.
-        for word in ("http://" + self.name, "a..b.example", "-x.example", "2"):
-            r = run(self.penv(self.named_url(), DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP=word),
-                    "store", store_json("no.example.com", "u", "p"))
-            self.assertEqual((r.rc, r.out), (1, (
-                "DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP: \"%s\" is not a host: give "
-                "true, false or hosts as HOST or HOST:PORT, separated by commas\n" % word).encode()), r)
+        r = run(self.penv(self.named_url(), DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP="http://" + self.name),
+                "store", store_json("no.example.com", "u", "p"))
+        self.assertEqual((r.rc, r.out), (1, (
+            "DOCKER_CREDENTIAL_KEYRING_RANCHER_ALLOW_PLAIN_HTTP: \"http://%s\" is not a host: give "
+            "true, false or hosts as HOST or HOST:PORT, separated by commas\n" % self.name).encode()), r)
 
     def test_loopback_is_parsed_not_matched_by_prefix(self):
         r = run(self.penv("http://127.0.0.1:%d/v2-beta/projects/1a5" % self.loop.port,

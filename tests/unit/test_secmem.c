@@ -88,11 +88,19 @@ static void the_cut_keeps_characters_whole(void **state)
 /* A byte that starts no character (a %.*s cut inside one, a server's garbage) becomes '?'. */
 static void a_line_is_always_utf8(void **state)
 {
+	char pad[1100];
+
 	(void)state;
 	err_set(ERR_DENIED, "cut: %.2s; stray: %s; overlong: %s", "a\xc3\xa9", "\xa9x", "\xc0\xaf");
 	assert_string_equal(err_msg(), "cut: a?; stray: ?x; overlong: ??");
 	err_set(ERR_DENIED, "kept: %s", "caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x94\x91");
 	assert_string_equal(err_msg(), "kept: caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x94\x91");
+	memset(pad, 'x', 1018);
+	pad[1018] = '\0';
+	err_set(ERR_DENIED, "%s%s", pad, "\xc3\xa9\xc3\xa9"); /* "é" at bytes 1018-1019 */
+	err_wrap(ERR_DENIED, "ab"); /* "ab: " + the old message: room for 1019 of its bytes */
+	assert_int_equal(strlen(err_msg()), 1022);
+	assert_int_equal(err_msg()[1021], 'x');
 }
 
 static void a_secret_like_the_placeholder_cannot_hang(void **state)
