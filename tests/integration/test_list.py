@@ -2,8 +2,8 @@
 reference helper alongside ours, several items for one server (the newest answers, for get and
 list alike), items another program edited, locked collections, and concurrent writers.
 
-The keyring's truth is read item by item with secret-tool and busctl, independently of the
-helper."""
+The keyring's truth is read with secret-tool and tests/lib/minibus.py, independently of
+the helper."""
 import json
 import queue
 import subprocess
@@ -12,6 +12,7 @@ import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 from common import KeyringSession, run, store_json
+import minibus  # tests/lib, on the path common.py sets  # noqa: E402
 
 OURS = "io.github.docker-credential-keyring"
 LEGACY = "io.docker.Credentials"
@@ -19,39 +20,24 @@ SERVICE = ("org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedeskt
 COLLECTION = "/org/freedesktop/secrets/collection/login"
 
 
-def busctl(env, *args):
-    for _ in range(3):
-        p = subprocess.run(["busctl", "--address=" + env["DBUS_SESSION_BUS_ADDRESS"], "--json=short"]
-                           + list(args), capture_output=True, text=True, timeout=20)
-        # gnome-keyring's client race (store/secret/secret_read.h): a fresh connection's first call can
-        # run before the daemon has admitted the client, and then its handler declines, which
-        # GDBus reports as "not implemented". Each busctl is a fresh connection: ask again.
-        if "is not implemented on interface" not in p.stderr:
-            break
-    if p.returncode:
-        raise AssertionError("busctl %s: %s" % (" ".join(args), p.stderr))
-    return json.loads(p.stdout)["data"] if p.stdout.strip() else None
-
-
-def search(env, **attrs):
-    """(unlocked paths, locked paths) of the items with these attributes."""
-    args = []
-    for k, v in attrs.items():
-        args += [k.replace("_", ":"), v]
-    return tuple(busctl(env, "call", *SERVICE, "SearchItems", "a{ss}", str(len(attrs)), *args))
-
-
-def attributes(env, path):
-    return busctl(env, "get-property", "org.freedesktop.secrets", path, "org.freedesktop.Secret.Item",
-                  "Attributes")
-
-
-def set_attributes(env, path, attrs):
-    args = []
-    for k, v in attrs.items():
-        args += [k, v]
-    busctl(env, "set-property", "org.freedesktop.secrets", path, "org.freedesktop.Secret.Item",
-           "Attributes", "a{ss}", str(len(attrs)), *args)
+def edit_attributes(env, path, changes):
+    """Another program edits an item's attributes in place (Properties.Set), on one connection
+    whose first call is a search: a property call as a fresh client's first, as one busctl
+    each would make it, can abort gnome-keyring (the race in items_of)."""
+    bus = minibus.Bus(env["DBUS_SESSION_BUS_ADDRESS"])
+    item = ("org.freedesktop.secrets", path, "org.freedesktop.DBus.Properties")
+    try:
+        for _ in range(5):
+            try:
+                bus.call(*SERVICE, "SearchItems", "a{ss}", ({"xdg:schema": OURS},), "aoao")
+                break
+            except minibus.DBusError:
+                continue
+        (attrs,) = bus.call(*item, "Get", "ss", ("org.freedesktop.Secret.Item", "Attributes"), "v")
+        attrs.update(changes)
+        bus.call(*item, "Set", "ssv", ("org.freedesktop.Secret.Item", "Attributes", ("a{ss}", attrs)))
+    finally:
+        bus.close()
 
 
 def items_of(env, schema):
@@ -78,13 +64,14 @@ def items_of(env, schema):
 
 def truth(env):
     """What list must show, read from every item: {server: username} of the newest item of each
-    server (Modified, then the later path), ours and the reference's alike."""
+    server (Modified, then the later path), ours and the reference's alike. One connection whose
+    first call is a search (minibus.items): a property read as a fresh client's first call, as
+    one busctl per item made it, can abort gnome-keyring (the race in items_of)."""
     items = []
     for schema in (OURS, LEGACY):
-        for path, a in items_of(env, schema).items():
+        found = minibus.items(env["DBUS_SESSION_BUS_ADDRESS"], {"xdg:schema": schema})
+        for path, (a, modified) in found.items():
             if a.get("server"):
-                modified = busctl(env, "get-property", "org.freedesktop.secrets", path,
-                                  "org.freedesktop.Secret.Item", "Modified")
                 items.append((a["server"], modified, len(path), path, a.get("username", "")))
     out = {}
     for server, _, _, _, username in sorted(items):
@@ -193,9 +180,7 @@ class Edited(FreshKeyring):
         self.store("edit.example", "before")
         self.assertEqual(self.listed(), {"edit.example": "before"})
         (path,) = items_of(self.env, OURS)
-        attrs = attributes(self.env, path)
-        attrs.update(server="edited.example", username="after")
-        set_attributes(self.env, path, attrs)
+        edit_attributes(self.env, path, {"server": "edited.example", "username": "after"})
         self.assert_list({"edited.example": "after"})
         self.assertEqual(self.get_user("edited.example"), "after")
 

@@ -3,7 +3,7 @@
 1,000 entries: exactly one item per server afterwards, every exit status true to what happened,
 get and list always naming the same login; and the promises the old kernel cache broke.
 
-The keyring's truth is read item by item (secret-tool and busctl through test_list's helpers),
+The keyring's truth is read item by item (tests/lib/minibus.py, on one connection),
 independently of the helper."""
 import json
 import os
