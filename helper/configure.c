@@ -26,7 +26,6 @@
 #include "proto.h"
 
 #define DO_REGISTRY "registry.digitalocean.com"
-#define HUB_KEY "https://index.docker.io/v1/" /* Docker Hub's key in docker's files */
 #define MAX_FILE (16u << 20) /* config files are small; anything bigger is not one */
 #define MAX_DEPTH 32	     /* json-c's default nesting limit, which clients' files fit */
 #define P configure_outf
@@ -176,7 +175,7 @@ size_t configure_keys(const char *host, int is_docker, const char *keys[2])
 	keys[0] = host;
 	if (!is_docker || strcmp(host, "docker.io") != 0)
 		return 1;
-	keys[0] = HUB_KEY;
+	keys[0] = HOST_HUB_KEY;
 	keys[1] = "docker.io";
 	return 2;
 }
@@ -707,7 +706,7 @@ static void say_normalised(const struct opts *o, struct secbuf *out)
 			continue;
 		if (strcmp(h->key, "docker.io") == 0)
 			P(out, "%s: Docker Hub: docker looks it up as %s, podman, buildah and skopeo as "
-			       "docker.io\n", h->typed, HUB_KEY);
+			       "docker.io\n", h->typed, HOST_HUB_KEY);
 		else
 			P(out, "%s: clients send it as %s: that is what is written\n", h->typed, h->key);
 	}

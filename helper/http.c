@@ -68,11 +68,7 @@ static int load_plain(const struct config *cfg, const char *section, const char 
 	char *setting = o->plain_setting, word[300];
 	size_t n;
 
-	if (getenv(env) && getenv(env)[0])
-		snprintf(setting, sizeof(o->plain_setting), "%s", env);
-	else
-		snprintf(setting, sizeof(o->plain_setting), "%s%sallow-plain-http", section,
-			 section[0] ? "." : "");
+	config_setting_name(section, "allow-plain-http", env, setting, sizeof(o->plain_setting));
 	if (!v || !v[0] || config_parse_bool(v) >= 0) {
 		o->allow_plain_loopback = v && config_parse_bool(v) == 1;
 		return 0;
